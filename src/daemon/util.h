@@ -1,0 +1,44 @@
+/* Allocation that aborts on OOM (control structures only: per-connection
+ * paths allocate with plain malloc and fail gracefully), clocks, and the
+ * error record shared by futures, jobs and requests. */
+#ifndef LOOM_UTIL_H
+#define LOOM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+uint64_t now_ns(void);			/* CLOCK_MONOTONIC */
+double	 now_epoch(void);		/* CLOCK_REALTIME, seconds */
+
+/*
+ * An error as it travels from where it happened to the JSON reply: a protocol
+ * code ("bad_request", "timeout", ...), a message for people, the request
+ * field at fault if any, and optional structured detail.
+ */
+struct error {
+	const char	*code;		/* static string; NULL means no error */
+	char		*message;
+	char		*path;
+	json_t		*detail;
+};
+
+void	error_set(struct error *, const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	error_set_path(struct error *, const char *path);
+void	error_set_detail(struct error *, json_t *detail);	/* steals */
+void	error_move(struct error *dst, struct error *src);
+void	error_copy(struct error *dst, const struct error *src);
+void	error_clear(struct error *);
+json_t	*error_to_json(const struct error *);
+
+#endif
