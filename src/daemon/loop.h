@@ -65,6 +65,7 @@ int		 loop_event_assign_named(struct loop_event *, struct loop *,
 #define loop_event_assign(le, loop, fd, what, cb, arg) \
 	loop_event_assign_named((le), (loop), (fd), (what), (cb), (arg), #cb)
 void		 loop_set_slow_callback_ms(unsigned int ms);
+void		 loop_set_spin_us(unsigned int us);	/* 0: never spin */
 
 /* A timer as a future on the current loop: done with null after `seconds`. */
 struct future	*loop_sleep(double seconds);

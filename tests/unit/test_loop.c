@@ -419,6 +419,24 @@ test_lag_is_measured(void **state)
 	sem_destroy(&h.gate);
 }
 
+/* A loop that polls before sleeping still runs posts in order and stops. */
+static void
+test_spinning_loop_runs_posts_and_stops(void **state)
+{
+	struct loop	*loop;
+	atomic_ulong	 count = 0;
+	int		 i;
+
+	loop_set_spin_us(200);
+	loop = start_loop(0);
+	for (i = 0; i < 100; i++) {
+		run_on(loop, count_up, &count);
+		assert_int_equal(atomic_load(&count), i + 1);
+	}
+	finish_loop(loop);
+	loop_set_spin_us(0);
+}
+
 int
 main(void)
 {
@@ -434,6 +452,7 @@ main(void)
 		cmocka_unit_test(test_sleep_cancelled_from_another_thread),
 		cmocka_unit_test(test_pending_sleep_is_released_when_loop_stops),
 		cmocka_unit_test(test_lag_is_measured),
+		cmocka_unit_test(test_spinning_loop_runs_posts_and_stops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
