@@ -12,7 +12,7 @@
  *
  * Each scenario prints one machine-readable line (key=value) and a summary.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>

@@ -3,7 +3,7 @@
  * workers sleep on a condition variable.  Results travel back to the
  * submitting loop with loop_post(), so futures are completed by their owner.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/queue.h>
 

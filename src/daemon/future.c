@@ -3,7 +3,7 @@
  * by one of a small array of striped mutexes (a future is too small and too
  * numerous to carry its own); a thread never holds two of them at once.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <pthread.h>

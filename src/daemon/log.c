@@ -1,7 +1,7 @@
 /* Logging: stderr (with <N> priority prefixes when stderr is the journal) or
  * syslog.  Each line is formatted whole and written with one write(2), so lines
  * from different threads never interleave. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/stat.h>
 

@@ -11,7 +11,7 @@
  * Stopping closes the inbox: later posts fail, calls already queued still
  * run, then the loop fails the futures it owns with shutting_down and exits.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/eventfd.h>
 

@@ -3,7 +3,7 @@
  * the protocol come with the daemon work.  It says so, runs until SIGINT or
  * SIGTERM, then stops in the defined order.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* The executor: run_in_executor with a bounded queue and real cancellation. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

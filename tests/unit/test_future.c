@@ -1,5 +1,5 @@
 /* Futures: one outcome, every callback exactly once on its own loop. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /* Logging: levels, errno, and the journal's priority prefixes. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/stat.h>
 

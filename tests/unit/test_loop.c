@@ -1,5 +1,5 @@
 /* Loops: posts cross threads exactly once, in order, and stopping is defined. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

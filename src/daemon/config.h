@@ -1,0 +1,101 @@
+/*
+ * loomd's configuration: built-in defaults < the file (INI) < -o overrides.
+ * Errors name the file, line and key ("loomd.conf:12: max_jobs: ...") or the
+ * override ("-o max_jobs=x: ...").
+ */
+#ifndef LOOM_CONFIG_H
+#define LOOM_CONFIG_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/loomd/loomd.conf"
+
+/* [queue.NAME] */
+struct config_queue {
+	char		*name;
+	unsigned int	 concurrency;	/* 0: unlimited */
+	size_t		 max_pending;	/* 0: unlimited */
+};
+
+/* [limit.NAME] */
+struct config_limit {
+	char		*name;
+	unsigned int	 concurrency;	/* >= 1 */
+};
+
+/* [command.NAME] */
+struct config_command {
+	char		*name;
+	char		**argv;		/* NULL-ended, split like a shell without expansion */
+	bool		 allow_args;
+	bool		 allow_env;
+	char		*cwd;
+	double		 timeout;	/* 0: none */
+	size_t		 max_output;	/* per stream */
+	char		*user;
+	char		*group;
+};
+
+/* [http] */
+struct config_http {
+	char		*ca_file;
+	size_t		 max_body;
+	double		 timeout;
+	unsigned int	 per_host;
+	char		*user_agent;
+};
+
+struct config {
+	char		*path;			/* the file read, or NULL */
+
+	unsigned int	 loops;			/* 0: one per CPU */
+	unsigned int	 executor_threads;	/* 0: one per CPU */
+	size_t		 executor_queue;
+	char		**listen;		/* "HOST:PORT", NULL-ended */
+	char		*unix_socket;		/* NULL or "": none */
+	mode_t		 unix_socket_mode;
+	char		*state_dir;
+	size_t		 max_line_bytes;
+	unsigned int	 max_connections;
+	size_t		 max_jobs;
+	size_t		 max_children;
+	double		 result_ttl;
+	unsigned int	 slow_callback_ms;	/* 0: off */
+	unsigned int	 loop_spin_us;		/* 0: off */
+	int		 log_level;		/* LOG_DEBUG ... LOG_ERR */
+	int		 log_target;		/* enum log_target */
+	char		*files_root;		/* NULL: digest's `path` is refused */
+	double		 shutdown_grace;
+	double		 kill_grace;
+	double		 idle_timeout;		/* 0: off */
+	char		*user;
+	char		*group;
+
+	struct config_queue	*queues;
+	size_t			 nqueues;
+	struct config_limit	*limits;
+	size_t			 nlimits;
+	struct config_command	*commands;
+	size_t			 ncommands;
+	struct config_http	 http;
+};
+
+struct config	*config_new(void);		/* built-in defaults */
+void		 config_free(struct config *);
+/* Read an INI file over the current values.  -1 with a message in err. */
+int		 config_load_file(struct config *, const char *path, char *err,
+		     size_t errlen);
+/* One -o KEY=VALUE: "loops", "http.ca_file", "queue.images.concurrency". */
+int		 config_override(struct config *, const char *assignment, char *err,
+		     size_t errlen);
+/* Cross-key checks once everything is read. */
+int		 config_check(struct config *, char *err, size_t errlen);
+
+const struct config_queue   *config_find_queue(const struct config *, const char *);
+const struct config_limit   *config_find_limit(const struct config *, const char *);
+const struct config_command *config_find_command(const struct config *, const char *);
+
+#endif

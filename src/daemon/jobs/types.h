@@ -1,0 +1,13 @@
+/* The job types, one file each in this directory; job.c lists them. */
+#ifndef LOOM_JOBS_TYPES_H
+#define LOOM_JOBS_TYPES_H
+
+#include "job.h"
+
+extern const struct job_type	job_type_echo;
+extern const struct job_type	job_type_sleep;
+extern const struct job_type	job_type_sumsq;
+extern const struct job_type	job_type_digest;
+extern const struct job_type	job_type_pbkdf2;
+
+#endif
