@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH	"/etc/loomd/loomd.conf"
+#define CONFIG_NAME_MAX		64	/* queue, limit and command names */
 
 /* [queue.NAME] */
 struct config_queue {
@@ -45,7 +46,7 @@ struct config_http {
 	size_t		 max_body;
 	double		 timeout;
 	unsigned int	 per_host;
-	char		*user_agent;
+	char		*user_agent;	/* NULL: none sent */
 };
 
 struct config {
@@ -54,7 +55,7 @@ struct config {
 	unsigned int	 loops;			/* 0: one per CPU */
 	unsigned int	 executor_threads;	/* 0: one per CPU */
 	size_t		 executor_queue;
-	char		**listen;		/* "HOST:PORT", NULL-ended */
+	char		**listen;		/* "HOST:PORT", NULL-ended; empty: none */
 	char		*unix_socket;		/* NULL or "": none */
 	mode_t		 unix_socket_mode;
 	char		*state_dir;
@@ -83,6 +84,11 @@ struct config {
 	struct config_http	 http;
 };
 
+/*
+ * On failure these return -1 with the message in err and may have changed
+ * some values already: read into a fresh config and drop it on error (a
+ * reload keeps the old one).
+ */
 struct config	*config_new(void);		/* built-in defaults */
 void		 config_free(struct config *);
 /* Read an INI file over the current values.  -1 with a message in err. */
@@ -97,5 +103,8 @@ int		 config_check(struct config *, char *err, size_t errlen);
 const struct config_queue   *config_find_queue(const struct config *, const char *);
 const struct config_limit   *config_find_limit(const struct config *, const char *);
 const struct config_command *config_find_command(const struct config *, const char *);
+
+/* 1 to CONFIG_NAME_MAX of A-Z a-z 0-9 _ -: no dots, so -o keys split cleanly. */
+bool		 config_name_valid(const char *);
 
 #endif
