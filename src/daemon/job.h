@@ -13,7 +13,9 @@
 #include "util.h"
 
 struct config;
+struct future;
 struct job;
+struct loop;
 
 enum job_runs {
 	JOB_RUNS_LOOP,		/* start/cancel on the owner loop */
@@ -53,6 +55,50 @@ struct job_type {
 };
 
 const struct job_type	*job_type_find(const char *name);
+
+enum job_state {
+	JOB_PENDING,		/* waiting for a delay or a retry */
+	JOB_QUEUED,		/* eligible, waiting to start */
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB_TIMED_OUT,
+};
+#define JOB_NSTATES	(JOB_TIMED_OUT + 1)
+
+const char	*job_state_name(enum job_state);
+int		 job_state_parse(const char *);		/* -1 if unknown */
+bool		 job_state_terminal(enum job_state);
+
+/*
+ * Submitting, on the connection's loop.  job_parse() checks one spec at
+ * `base` ("job", "jobs[2]") and builds a job that is not yet anyone's;
+ * job_discard() drops it.  job_submit() gives the job an id and an owner
+ * loop, registers it and starts it there; afterwards the caller must not
+ * touch the job, only the future, whose result is the job's terminal view.
+ * With an idempotency key already held by a live job, that job's id and
+ * future are returned instead and the new one is discarded.
+ */
+struct job	*job_parse(const json_t *spec, const char *base, struct error *);
+void		 job_discard(struct job *);
+bool		 job_has_delay(const struct job *);
+void		 job_submit(struct job *, uint64_t *id, struct future **);
+
+/* On the owner loop: the job's view (without the result, which only the
+ * terminal view in the job's future carries). */
+json_t		*job_view(const struct job *);
+bool		 job_finished(const struct job *);
+bool		 job_matches(const struct job *, int state, const char *queue);
+const char	*job_queue(const struct job *);
+
+/* On a loop: its own jobs matching, newest first, ids below `before` (0: any). */
+json_t		*job_collect(int state, const char *queue, uint64_t before, size_t limit);
+
+/* Counts by state, for `stats`. */
+void		 job_count_states(unsigned long counts[JOB_NSTATES]);
+void		 job_init(unsigned int nloops);
+void		 job_shutdown(void);	/* after the loops stop: free what is left */
 
 /* For loop types, on the owner loop. */
 void		 job_succeed(struct job *, json_t *result);	/* steals */

@@ -144,7 +144,8 @@ error_to_json(const struct error *e)
 	json_object_set_new(o, "message", json_string(e->message != NULL ? e->message : ""));
 	if (e->path != NULL)
 		json_object_set_new(o, "path", json_string(e->path));
+	/* A copy: the error may be read from several loops at once. */
 	if (e->detail != NULL)
-		json_object_set(o, "detail", e->detail);
+		json_object_set_new(o, "detail", json_deep_copy(e->detail));
 	return o;
 }

@@ -1,0 +1,560 @@
+/*
+ * Connections.  Every function here runs on the connection's loop, except
+ * conn_handoff(), which the acceptor calls to pass a socket over.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "loomd.h"
+#include "loop.h"
+#include "proto.h"
+#include "util.h"
+#include "watch.h"
+
+#define CONN_READ_CHUNK		(64 * 1024)
+#define CONN_OUT_HIGH		(4 * 1024 * 1024)	/* stop reading above */
+#define CONN_OUT_LOW		(1024 * 1024)		/* and resume below */
+#define CONN_PENDING_MAX	65536			/* requests awaiting answers */
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct loop		*loop;
+	int			 fd;
+	unsigned int		 refs;
+	bool			 dead;
+	bool			 eof;
+	bool			 reading;
+	bool			 discarding;	/* inside an overlong line */
+	bool			 flush_queued;
+	bool			 write_waiting;	/* EV_WRITE added */
+	bool			 broken;	/* close at the next flush */
+	struct loop_event	 rev;
+	struct loop_event	 wev;
+	char			*in;
+	size_t			 in_len;
+	size_t			 in_cap;
+	char			*out;
+	size_t			 out_off;
+	size_t			 out_len;
+	size_t			 out_cap;
+	unsigned int		 pending;
+	struct proto_state	 proto;
+};
+TAILQ_HEAD(conn_list, conn);
+
+static struct conn_list	*conn_lists;	/* one per loop */
+
+static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
+static void	conn_close(struct conn *);
+static void	conn_out_text(struct conn *, const char *, size_t);
+static void	conn_out_json(struct conn *, const json_t *);
+static void	conn_out_done(struct conn *);
+
+void
+conn_init(unsigned int nloops)
+{
+	unsigned int	i;
+
+	conn_lists = xcalloc(nloops, sizeof(*conn_lists));
+	for (i = 0; i < nloops; i++)
+		TAILQ_INIT(&conn_lists[i]);
+}
+
+static void
+conn_start(void *arg)
+{
+	struct loop	*loop = loop_current();
+	int		 fd = (int)(intptr_t)arg;
+	struct conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("connection");
+		close(fd);
+		atomic_fetch_sub(&loomd.conn_current, 1);
+		return;
+	}
+	c->loop = loop;
+	c->fd = fd;
+	c->refs = 1;
+	proto_conn_init(c, &c->proto);
+	loop_event_assign(&c->rev, loop, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	loop_event_assign(&c->wev, loop, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	event_add(&c->rev.ev, NULL);
+	c->reading = true;
+	TAILQ_INSERT_TAIL(&conn_lists[loop_index(loop)], c, entry);
+	atomic_fetch_add(&loomd.counters[loop_index(loop)].connections, 1);
+}
+
+int
+conn_handoff(struct loop *loop, int fd)
+{
+	return loop_post(loop, conn_start, (void *)(intptr_t)fd);
+}
+
+void
+conn_ref(struct conn *c)
+{
+	c->refs++;
+}
+
+void
+conn_unref(struct conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+bool
+conn_alive(const struct conn *c)
+{
+	return !c->dead;
+}
+
+struct loop *
+conn_loop(const struct conn *c)
+{
+	return c->loop;
+}
+
+struct proto_state *
+conn_proto(struct conn *c)
+{
+	return &c->proto;
+}
+
+static bool
+conn_idle(const struct conn *c)
+{
+	return c->pending == 0 && !proto_conn_busy(c, &c->proto);
+}
+
+/* Read again once the client has drained its answers. */
+static void
+conn_update_reading(struct conn *c)
+{
+	bool	want;
+
+	if (c->dead || c->eof)
+		return;
+	if (c->reading)
+		want = c->out_len - c->out_off <= CONN_OUT_HIGH &&
+		    c->pending < CONN_PENDING_MAX;
+	else
+		want = c->out_len - c->out_off <= CONN_OUT_LOW &&
+		    c->pending < CONN_PENDING_MAX / 2;
+	if (want == c->reading)
+		return;
+	c->reading = want;
+	if (want)
+		event_add(&c->rev.ev, NULL);
+	else
+		event_del(&c->rev.ev);
+}
+
+/* The client sent EOF: finish what it asked for, then close. */
+static void
+conn_maybe_finish(struct conn *c)
+{
+	if (c->eof && !c->dead && conn_idle(c) && c->out_len == c->out_off)
+		conn_close(c);
+}
+
+void
+conn_request_done(struct conn *c)
+{
+	c->pending--;
+	conn_update_reading(c);
+	conn_maybe_finish(c);
+}
+
+void
+conn_request_start(struct conn *c)
+{
+	c->pending++;
+}
+
+static void
+conn_schedule_flush(struct conn *c)
+{
+	if (c->flush_queued || c->write_waiting)
+		return;
+	/* Written after the callbacks of this pass: one write for many answers. */
+	c->flush_queued = true;
+	event_active(&c->wev.ev, EV_WRITE, 0);
+}
+
+static int
+conn_out_reserve(struct conn *c, size_t n)
+{
+	size_t	need, cap;
+	char	*p;
+
+	if (c->out_off > 0 && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	need = c->out_len + n;
+	if (need <= c->out_cap)
+		return 0;
+	if (c->out_off > 0 && need - c->out_off <= c->out_cap) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+		return 0;
+	}
+	cap = c->out_cap ? c->out_cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	if ((p = realloc(c->out, cap)) == NULL)
+		return -1;
+	c->out = p;
+	c->out_cap = cap;
+	return 0;
+}
+
+static int
+conn_out_append(const char *buf, size_t len, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (conn_out_reserve(c, len) == -1)
+		return -1;
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+	return 0;
+}
+
+void
+conn_send(struct conn *c, json_t *msg)
+{
+	if (c->dead)
+		return;
+	conn_out_json(c, msg);
+	conn_out_text(c, "\n", 1);
+	conn_out_done(c);
+}
+
+/* Text is appended; on failure the connection is closed at its next flush. */
+static void
+conn_out_text(struct conn *c, const char *text, size_t len)
+{
+	if (!c->broken && conn_out_append(text, len, c) == -1) {
+		log_warnx("connection: cannot buffer a reply: closing");
+		c->broken = true;
+	}
+}
+
+static void
+conn_out_json(struct conn *c, const json_t *value)
+{
+	if (!c->broken && json_dump_callback(value, conn_out_append, c,
+	    JSON_COMPACT | JSON_ENCODE_ANY) == -1) {
+		log_warnx("connection: cannot buffer a reply: closing");
+		c->broken = true;
+	}
+}
+
+static void
+conn_out_done(struct conn *c)
+{
+	conn_schedule_flush(c);
+	conn_update_reading(c);
+}
+
+void
+conn_reply_shared(struct conn *c, json_t *id, const char *key,
+    json_t *const *values, size_t n, bool array)
+{
+	size_t	i;
+
+	if (c->dead)
+		return;
+	conn_out_text(c, "{", 1);
+	if (id != NULL) {
+		conn_out_text(c, "\"id\":", 5);
+		conn_out_json(c, id);
+		conn_out_text(c, ",", 1);
+	}
+	conn_out_text(c, "\"ok\":true,\"", 11);
+	conn_out_text(c, key, strlen(key));
+	conn_out_text(c, "\":", 2);
+	if (array)
+		conn_out_text(c, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			conn_out_text(c, ",", 1);
+		conn_out_json(c, values[i]);
+	}
+	conn_out_text(c, array ? "]}\n" : "}\n", array ? 3 : 2);
+	conn_out_done(c);
+}
+
+void
+conn_send_text(struct conn *c, const char *text, size_t len)
+{
+	if (c->dead)
+		return;
+	conn_out_text(c, text, len);
+	conn_out_done(c);
+}
+
+void
+conn_reply(struct conn *c, json_t *id, json_t *fields)
+{
+	json_t	*msg = json_object();
+
+	if (id != NULL)
+		json_object_set(msg, "id", id);
+	json_object_set_new(msg, "ok", json_true());
+	if (fields != NULL) {
+		json_object_update(msg, fields);
+		json_decref(fields);
+	}
+	conn_send(c, msg);
+	json_decref(msg);
+}
+
+void
+conn_reply_error(struct conn *c, json_t *id, const struct error *e)
+{
+	json_t	*msg = json_object();
+
+	if (id != NULL)
+		json_object_set(msg, "id", id);
+	json_object_set_new(msg, "ok", json_false());
+	json_object_set_new(msg, "error", error_to_json(e));
+	conn_send(c, msg);
+	json_decref(msg);
+}
+
+void
+conn_reply_fail(struct conn *c, json_t *id, const char *code, const char *fmt, ...)
+{
+	struct error	e = { 0 };
+	va_list		ap;
+
+	e.code = code;
+	va_start(ap, fmt);
+	if (vasprintf(&e.message, fmt, ap) == -1)
+		e.message = NULL;
+	va_end(ap);
+	conn_reply_error(c, id, &e);
+	error_clear(&e);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+
+	c->flush_queued = false;
+	if (c->broken) {
+		conn_close(c);
+		return;
+	}
+	while (c->out_off < c->out_len) {
+		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!c->write_waiting) {
+				c->write_waiting = true;
+				event_add(&c->wev.ev, NULL);
+			}
+			conn_update_reading(c);
+			return;
+		}
+		conn_close(c);		/* the peer is gone */
+		return;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->out_cap > 256 * 1024) {	/* don't keep a burst's buffer */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	if (c->write_waiting) {
+		c->write_waiting = false;
+		event_del(&c->wev.ev);
+	}
+	conn_update_reading(c);
+	conn_maybe_finish(c);
+}
+
+static bool
+conn_blank(const char *line, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
+static void
+conn_too_long(struct conn *c)
+{
+	conn_reply_fail(c, NULL, "line_too_long",
+	    "line exceeds max_line_bytes (%zu); it was discarded",
+	    loomd.config->max_line_bytes);
+}
+
+/* Split the input into lines and dispatch each; keep a partial last line. */
+static void
+conn_process(struct conn *c)
+{
+	size_t	 max = loomd.config->max_line_bytes;
+	size_t	 start = 0, len;
+	char	*line, *nl;
+
+	while (start < c->in_len && !c->dead) {
+		line = c->in + start;
+		nl = memchr(line, '\n', c->in_len - start);
+		if (c->discarding) {
+			if (nl == NULL) {
+				start = c->in_len;
+				break;
+			}
+			c->discarding = false;
+			start = (size_t)(nl - c->in) + 1;
+			continue;
+		}
+		if (nl == NULL) {
+			if (c->in_len - start > max) {
+				conn_too_long(c);
+				c->discarding = true;
+				start = c->in_len;
+			}
+			break;
+		}
+		len = (size_t)(nl - line);
+		start += len + 1;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > max)
+			conn_too_long(c);
+		else if (!conn_blank(line, len))
+			proto_dispatch(c, line, len);
+	}
+	if (c->dead)
+		return;
+	if (start > 0) {
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
+	}
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	size_t		 cap;
+	ssize_t		 n;
+	char		*p;
+
+	if (c->in_cap - c->in_len < CONN_READ_CHUNK) {
+		/* Doubling; a line over max_line_bytes is dropped, so this is bounded. */
+		cap = c->in_cap ? c->in_cap * 2 : CONN_READ_CHUNK * 2;
+		if (cap < c->in_len + CONN_READ_CHUNK)
+			cap = c->in_len + CONN_READ_CHUNK;
+		if ((p = realloc(c->in, cap)) == NULL) {
+			log_warn("connection: input buffer");
+			conn_close(c);
+			return;
+		}
+		c->in = p;
+		c->in_cap = cap;
+	}
+	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		c->eof = true;
+		c->reading = false;
+		event_del(&c->rev.ev);
+		/* A last line without its newline still counts. */
+		if (c->in_len > 0 && !c->discarding) {
+			c->in[c->in_len++] = '\n';	/* room was reserved */
+			conn_ref(c);
+			conn_process(c);
+			conn_unref(c);
+		}
+		conn_maybe_finish(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	conn_ref(c);
+	conn_process(c);
+	if (!c->dead && c->in_cap > 2 * CONN_READ_CHUNK && c->in_len < CONN_READ_CHUNK) {
+		/* Shrink after a large line. */
+		if ((p = realloc(c->in, CONN_READ_CHUNK * 2)) != NULL) {
+			c->in = p;
+			c->in_cap = CONN_READ_CHUNK * 2;
+		}
+	}
+	conn_update_reading(c);
+	conn_unref(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	event_del(&c->rev.ev);
+	event_del(&c->wev.ev);
+	close(c->fd);
+	c->fd = -1;
+	TAILQ_REMOVE(&conn_lists[loop_index(c->loop)], c, entry);
+	atomic_fetch_sub(&loomd.counters[loop_index(c->loop)].connections, 1);
+	atomic_fetch_sub(&loomd.conn_current, 1);
+	proto_conn_closed(c, &c->proto);
+	watch_remove_all(c);
+	conn_unref(c);
+}
+
+/* On each loop at shutdown: close every connection it owns. */
+void
+conn_close_all(void)
+{
+	struct conn_list	*list = &conn_lists[loop_index(loop_current())];
+	struct conn		*c;
+
+	while ((c = TAILQ_FIRST(list)) != NULL)
+		conn_close(c);
+}
+
+void
+conn_shutdown(void)
+{
+	free(conn_lists);
+	conn_lists = NULL;
+}

@@ -1,0 +1,61 @@
+/*
+ * Client connections: NDJSON framing over a socket, owned by one loop.
+ * Input is read in large chunks and split into lines; a line longer than
+ * max_line_bytes is answered line_too_long and skipped.  Output is buffered
+ * and written once per loop pass; a client that does not read stops being
+ * read (its output and its pending requests are bounded).
+ *
+ * Requests that answer later hold a reference on the connection, so a
+ * connection closed under them stays allocated (but dead) until they finish.
+ */
+#ifndef LOOM_CONN_H
+#define LOOM_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+struct conn;
+struct loop;
+
+struct proto_state;
+
+void		 conn_init(unsigned int nloops);
+void		 conn_shutdown(void);
+/* On the main thread: hand an accepted socket to a loop. */
+int		 conn_handoff(struct loop *, int fd);
+
+void		 conn_ref(struct conn *);
+void		 conn_unref(struct conn *);
+bool		 conn_alive(const struct conn *);
+struct loop	*conn_loop(const struct conn *);
+
+/* A request that answers later: started, then answered. */
+void		 conn_request_start(struct conn *);
+void		 conn_request_done(struct conn *);
+struct proto_state *conn_proto(struct conn *);
+
+/* Write one message: takes no reference. */
+void		 conn_send(struct conn *, json_t *);
+/* {"id": id, "ok": true, ...fields}; steals fields. */
+void		 conn_reply(struct conn *, json_t *id, json_t *fields);
+void		 conn_reply_error(struct conn *, json_t *id, const struct error *);
+/*
+ * {"id": id, "ok": true, "key": value} or, with array, "key": [values...],
+ * written as text: the values may be shared with other loops (a job's
+ * terminal view), so they are only read, never referenced.
+ */
+void		 conn_reply_shared(struct conn *, json_t *id, const char *key,
+		     json_t *const *values, size_t n, bool array);
+/* A line already serialized, e.g. a watch event: text and its length. */
+void		 conn_send_text(struct conn *, const char *, size_t);
+void		 conn_reply_fail(struct conn *, json_t *id, const char *code,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Loop-wide connection teardown (shutdown). */
+void		 conn_close_all(void);
+
+#endif

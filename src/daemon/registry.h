@@ -1,0 +1,42 @@
+/*
+ * The registry maps job ids to jobs so that any connection can find any
+ * job.  It is sharded by id, one mutex per shard.  What a lookup from any
+ * thread may use is the owner loop and the job's future; only the owner loop
+ * may dereference the job itself (registry_job).
+ */
+#ifndef LOOM_REGISTRY_H
+#define LOOM_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct future;
+struct job;
+struct loop;
+
+/* Embedded in each job; immutable from insertion to removal. */
+struct registry_link {
+	uint64_t		 id;
+	struct job		*job;
+	struct loop		*owner;
+	struct future		*future;
+	struct registry_link	*next;		/* shard chain */
+};
+
+uint64_t	 registry_next_id(void);
+void		 registry_insert(struct registry_link *);
+void		 registry_remove(struct registry_link *);
+/* Any thread: the owner and a new reference to the job's future. */
+bool		 registry_lookup(uint64_t id, struct loop **owner, struct future **);
+/* Owner loop only: the job, or NULL if it is gone or not ours. */
+struct job	*registry_job(uint64_t id);
+size_t		 registry_count(void);
+
+/* Idempotency keys: the id of the live job holding `key`, or 0. */
+uint64_t	 registry_key_claim(const char *key, uint64_t id);
+void		 registry_key_release(const char *key, uint64_t id);
+
+void		 registry_init(void);
+void		 registry_free(void);
+
+#endif

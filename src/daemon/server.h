@@ -1,0 +1,17 @@
+/*
+ * The acceptor, on the main thread: TCP and Unix listeners, accept, and the
+ * round-robin handoff of each connection to a loop (memcached's
+ * dispatch_conn_new).
+ */
+#ifndef LOOM_SERVER_H
+#define LOOM_SERVER_H
+
+#include <event2/event.h>
+
+struct config;
+
+/* Bind everything configured; -1 with a message in err. */
+int	server_listen(struct event_base *, const struct config *, char *err, size_t errlen);
+void	server_close(void);	/* stop accepting; remove the socket file */
+
+#endif

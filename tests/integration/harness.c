@@ -1,0 +1,354 @@
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+double
+now_seconds(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *
+daemon_bin(const char *name)
+{
+	static char	path[1024];
+	const char	*dir = getenv("LOOM_BUILDDIR");
+
+	snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : ".", name);
+	return path;
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+unix_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+daemon_dump_log(const struct daemon *d)
+{
+	char	buf[4096];
+	ssize_t	n;
+	int	fd = open(d->log, O_RDONLY);
+
+	if (fd == -1)
+		return;
+	fprintf(stderr, "---- loomd log (%s) ----\n", d->log);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		(void)!write(STDERR_FILENO, buf, (size_t)n);
+	fprintf(stderr, "---- end of log ----\n");
+	close(fd);
+}
+
+void
+daemon_start(struct daemon *d, const char *const extra[])
+{
+	char		 listen[64];
+	const char	*argv[64];
+	double		 deadline;
+	int		 argc = 0, fd, status, i;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/loomtest.XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(d->sock, sizeof(d->sock), "%s/loomd.sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/loomd.log", d->dir);
+	d->port = free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
+
+	argv[argc++] = daemon_bin("loomd");
+	argv[argc++] = "-c";
+	argv[argc++] = "/dev/null";
+	argv[argc++] = "-u";
+	argv[argc++] = d->sock;
+	argv[argc++] = "-l";
+	argv[argc++] = listen;
+	argv[argc++] = "-o";
+	argv[argc++] = "log_level=debug";
+	for (i = 0; extra != NULL && extra[i] != NULL && argc < 62; i++)
+		argv[argc++] = extra[i];
+	argv[argc] = NULL;
+
+	if ((d->pid = fork()) == 0) {
+		fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	assert_true(d->pid > 0);
+
+	/* Ready when the socket answers. */
+	deadline = now_seconds() + HARNESS_WAIT;
+	for (;;) {
+		if ((fd = unix_connect(d->sock)) != -1) {
+			close(fd);
+			return;
+		}
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			daemon_dump_log(d);
+			fail_msg("loomd exited during start-up (status %d)", status);
+		}
+		if (now_seconds() > deadline) {
+			daemon_dump_log(d);
+			fail_msg("loomd did not start listening");
+		}
+		usleep(10000);
+	}
+}
+
+static void
+daemon_cleanup(struct daemon *d)
+{
+	char	cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
+	(void)!system(cmd);
+	d->pid = 0;
+}
+
+void
+daemon_stop(struct daemon *d)
+{
+	double	deadline = now_seconds() + HARNESS_WAIT;
+	int	status;
+
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGTERM);
+	while (waitpid(d->pid, &status, WNOHANG) != d->pid) {
+		if (now_seconds() > deadline) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, &status, 0);
+			daemon_dump_log(d);
+			fail_msg("loomd did not exit after SIGTERM");
+		}
+		usleep(10000);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		daemon_dump_log(d);
+		fail_msg("loomd exited with status %d", status);
+	}
+	daemon_cleanup(d);
+}
+
+void
+daemon_kill(struct daemon *d)
+{
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, NULL, 0);
+	daemon_cleanup(d);
+}
+
+void
+client_connect(struct client *c, const struct daemon *d)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = unix_connect(d->sock);
+	assert_true(c->fd != -1);
+}
+
+void
+client_connect_tcp(struct client *c, const struct daemon *d)
+{
+	struct sockaddr_in	sin;
+
+	memset(c, 0, sizeof(*c));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(d->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+}
+
+void
+client_close(struct client *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	free(c->buf);
+	c->buf = NULL;
+	c->len = c->cap = 0;
+}
+
+void
+client_send_raw(struct client *c, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		assert_true(n > 0);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+client_send(struct client *c, const char *fmt, ...)
+{
+	char	*line;
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	client_send_raw(c, line, (size_t)n);
+	client_send_raw(c, "\n", 1);
+	free(line);
+}
+
+json_t *
+client_recv_or_eof(struct client *c, double timeout)
+{
+	double		 deadline = now_seconds() + timeout;
+	struct pollfd	 pfd = { .fd = c->fd, .events = POLLIN };
+	json_error_t	 jerr;
+	json_t		*msg;
+	char		*nl;
+	size_t		 linelen;
+	ssize_t		 n;
+	int		 ms;
+
+	for (;;) {
+		if (c->len > 0 && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
+			linelen = (size_t)(nl - c->buf);
+			msg = json_loadb(c->buf, linelen, 0, &jerr);
+			if (msg == NULL)
+				fail_msg("reply is not JSON: %s: %.*s", jerr.text,
+				    (int)(linelen > 200 ? 200 : linelen), c->buf);
+			memmove(c->buf, nl + 1, c->len - linelen - 1);
+			c->len -= linelen + 1;
+			return msg;
+		}
+		ms = (int)((deadline - now_seconds()) * 1000);
+		if (ms <= 0)
+			fail_msg("no reply within %.0f s", timeout);
+		if (poll(&pfd, 1, ms) <= 0)
+			continue;
+		if (c->cap - c->len < 65536) {
+			c->cap = c->cap ? c->cap * 2 : 131072;
+			c->buf = realloc(c->buf, c->cap);
+		}
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (n == 0 || (n == -1 && errno == ECONNRESET))
+			return NULL;
+		if (n == -1 && errno == EINTR)
+			continue;
+		assert_true(n > 0);
+		c->len += (size_t)n;
+	}
+}
+
+json_t *
+client_recv(struct client *c, double timeout)
+{
+	json_t	*msg = client_recv_or_eof(c, timeout);
+
+	if (msg == NULL)
+		fail_msg("the daemon closed the connection");
+	return msg;
+}
+
+json_t *
+client_call(struct client *c, const char *fmt, ...)
+{
+	char	*line;
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	client_send_raw(c, line, (size_t)n);
+	client_send_raw(c, "\n", 1);
+	free(line);
+	return client_recv(c, HARNESS_WAIT);
+}
+
+const char *
+reply_error_code(const json_t *r)
+{
+	return json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+const char *
+reply_error_path(const json_t *r)
+{
+	return json_string_value(json_object_get(json_object_get(r, "error"), "path"));
+}
+
+const char *
+reply_job_state(const json_t *r)
+{
+	return json_string_value(json_object_get(json_object_get(r, "job"), "state"));
+}
+
+json_int_t
+reply_job_id(const json_t *r)
+{
+	return json_integer_value(json_object_get(json_object_get(r, "job"), "id"));
+}

@@ -1,0 +1,61 @@
+/*
+ * Integration test harness: start a real loomd in a private temporary
+ * directory (Unix socket there, TCP on a free loopback port), talk to it with
+ * raw NDJSON lines, and stop it with SIGTERM, checking that it exits 0 (so an
+ * ASan leak report fails the test).  Waits are on events (a reply, a
+ * connectable socket), each bounded by a generous HARNESS_WAIT.
+ */
+#ifndef LOOM_HARNESS_H
+#define LOOM_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define HARNESS_WAIT	60.0	/* seconds: turns a hang into a failure */
+
+struct daemon {
+	pid_t	pid;
+	char	dir[64];
+	char	sock[128];
+	char	log[128];
+	int	port;
+};
+
+struct client {
+	int	 fd;
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/* extra: NULL-ended extra loomd arguments, e.g. {"-o", "max_jobs=5", NULL}. */
+void	 daemon_start(struct daemon *, const char *const extra[]);
+void	 daemon_stop(struct daemon *);
+void	 daemon_kill(struct daemon *);	/* no exit check */
+const char *daemon_bin(const char *name);	/* path of a built program */
+
+void	 client_connect(struct client *, const struct daemon *);
+void	 client_connect_tcp(struct client *, const struct daemon *);
+void	 client_close(struct client *);
+void	 client_send_raw(struct client *, const void *, size_t);
+void	 client_send(struct client *, const char *fmt, ...)
+	     __attribute__((format(printf, 2, 3)));
+/* The next line as JSON; fails the test on timeout or EOF. */
+json_t	*client_recv(struct client *, double timeout);
+/* Like client_recv, but NULL on EOF (the daemon closed the connection). */
+json_t	*client_recv_or_eof(struct client *, double timeout);
+/* Send one request line and return the next line. */
+json_t	*client_call(struct client *, const char *fmt, ...)
+	     __attribute__((format(printf, 2, 3)));
+
+/* Helpers on replies. */
+const char *reply_error_code(const json_t *);
+const char *reply_error_path(const json_t *);
+const char *reply_job_state(const json_t *);
+json_int_t reply_job_id(const json_t *);
+double	 now_seconds(void);
+
+#endif

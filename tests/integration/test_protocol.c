@@ -1,0 +1,480 @@
+/* The wire protocol, op by op, against a real loomd. */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct daemon	d;
+
+static int
+setup(void **state)
+{
+	daemon_start(&d, NULL);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	daemon_stop(&d);
+	return 0;
+}
+
+static void
+test_ping_answers_version_and_uptime(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"ping\",\"id\":\"p1\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "p1");
+	assert_non_null(json_string_value(json_object_get(r, "version")));
+	assert_true(json_number_value(json_object_get(r, "uptime")) >= 0);
+	json_decref(r);
+	/* The id is echoed verbatim, whatever scalar it is, and absent if absent. */
+	r = client_call(&c, "{\"op\":\"ping\",\"id\":12.5}");
+	assert_true(json_real_value(json_object_get(r, "id")) == 12.5);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"ping\"}");
+	assert_null(json_object_get(r, "id"));
+	json_decref(r);
+	client_close(&c);
+}
+
+static void
+test_ping_over_tcp(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+
+	client_connect_tcp(&c, &d);
+	r = client_call(&c, "{\"op\":\"ping\",\"id\":1}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	client_close(&c);
+}
+
+static void
+test_submit_without_wait_returns_a_ticket_at_once(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":\"sleep\","
+	    "\"args\":{\"seconds\":30}}}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_true(reply_job_id(r) > 0);
+	assert_string_equal(reply_job_state(r), "queued");
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":2,\"job\":{\"type\":\"echo\","
+	    "\"delay\":30}}");
+	assert_string_equal(reply_job_state(r), "pending");
+	json_decref(r);
+	client_close(&c);
+}
+
+static void
+test_submit_with_wait_answers_with_the_finished_view(void **state)
+{
+	struct client	 c;
+	json_t		*r, *job, *expect;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":7,\"wait\":true,\"job\":{\"type\":"
+	    "\"echo\",\"name\":\"hello\",\"priority\":-3,\"args\":{\"value\":{\"a\":[1,\"x\"]}}}}");
+	job = json_object_get(r, "job");
+	assert_string_equal(json_string_value(json_object_get(job, "state")), "done");
+	assert_string_equal(json_string_value(json_object_get(job, "type")), "echo");
+	assert_string_equal(json_string_value(json_object_get(job, "name")), "hello");
+	assert_string_equal(json_string_value(json_object_get(job, "queue")), "default");
+	assert_int_equal(json_integer_value(json_object_get(job, "priority")), -3);
+	assert_int_equal(json_integer_value(json_object_get(job, "attempt")), 1);
+	expect = json_pack("{s:[i,s]}", "a", 1, "x");
+	assert_true(json_equal(json_object_get(job, "result"), expect));
+	json_decref(expect);
+	assert_non_null(json_object_get(job, "created_at"));
+	assert_non_null(json_object_get(job, "finished_at"));
+	assert_null(json_object_get(job, "error"));
+	json_decref(r);
+	client_close(&c);
+}
+
+static json_int_t
+jobs_total(struct client *c)
+{
+	json_t		*r = client_call(c, "{\"op\":\"stats\",\"id\":\"t\"}");
+	json_int_t	 n = json_integer_value(json_object_get(json_object_get(
+			    json_object_get(r, "stats"), "jobs"), "total"));
+
+	json_decref(r);
+	return n;
+}
+
+static void
+test_batch_submit_is_all_or_nothing(void **state)
+{
+	struct client	 c;
+	json_t		*r, *jobs;
+	json_int_t	 before;
+
+	client_connect(&c, &d);
+	before = jobs_total(&c);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"jobs\":[{\"type\":\"echo\"},"
+	    "{\"type\":\"sleep\",\"args\":{\"seconds\":\"soon\"}},{\"type\":\"echo\"}]}");
+	assert_string_equal(reply_error_code(r), "bad_request");
+	assert_string_equal(reply_error_path(r), "jobs[1].args.seconds");
+	json_decref(r);
+	assert_int_equal(jobs_total(&c), before);
+
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":3,\"wait\":true,\"jobs\":["
+	    "{\"type\":\"echo\",\"args\":{\"value\":1}},{\"type\":\"echo\",\"args\":"
+	    "{\"value\":2}}]}");
+	jobs = json_object_get(r, "jobs");
+	assert_int_equal(json_array_size(jobs), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(jobs, 1),
+	    "result")), 2);
+	json_decref(r);
+	assert_int_equal(jobs_total(&c), before + 2);
+	client_close(&c);
+}
+
+static void
+test_status_result_and_cancel_from_another_connection(void **state)
+{
+	struct client	 a, b;
+	json_t		*r;
+	json_int_t	 id;
+
+	client_connect(&a, &d);
+	client_connect(&b, &d);
+	r = client_call(&a, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":\"sleep\","
+	    "\"args\":{\"seconds\":60}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+
+	r = client_call(&b, "{\"op\":\"status\",\"id\":2,\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_job_state(r), "running");
+	assert_non_null(json_object_get(json_object_get(r, "job"), "started_at"));
+	json_decref(r);
+
+	/* result of an unfinished job: asyncio's InvalidStateError */
+	r = client_call(&b, "{\"op\":\"result\",\"id\":3,\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_error_code(r), "invalid_state");
+	json_decref(r);
+
+	/* a bounded wait that runs out leaves the job alone */
+	r = client_call(&b, "{\"op\":\"result\",\"id\":4,\"job\":%lld,\"wait\":true,"
+	    "\"timeout\":0.05}", (long long)id);
+	assert_string_equal(reply_error_code(r), "timeout");
+	json_decref(r);
+
+	/* a waiter on A, a cancel from B: both answered once it is cancelled */
+	client_send(&a, "{\"op\":\"result\",\"id\":5,\"job\":%lld,\"wait\":true}",
+	    (long long)id);
+	r = client_call(&b, "{\"op\":\"cancel\",\"id\":6,\"job\":%lld,\"reason\":\"enough\"}",
+	    (long long)id);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_string_equal(reply_job_state(r), "cancelled");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "job"), "error"), "message")), "enough");
+	json_decref(r);
+	r = client_recv(&a, HARNESS_WAIT);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 5);
+	assert_string_equal(reply_job_state(r), "cancelled");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "job"), "error"), "code")), "cancelled");
+	json_decref(r);
+
+	/* cancelling a finished job is an invalid state */
+	r = client_call(&b, "{\"op\":\"cancel\",\"id\":7,\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_error_code(r), "invalid_state");
+	json_decref(r);
+	client_close(&a);
+	client_close(&b);
+}
+
+static void
+test_pipelined_requests_answer_out_of_order(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+
+	client_connect(&c, &d);
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"slow\",\"wait\":true,\"job\":"
+	    "{\"type\":\"sleep\",\"args\":{\"seconds\":0.3,\"result\":\"z\"}}}");
+	client_send(&c, "{\"op\":\"ping\",\"id\":\"fast\"}");
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "fast");
+	json_decref(r);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "slow");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "job"),
+	    "result")), "z");
+	json_decref(r);
+	client_close(&c);
+}
+
+static void
+test_watch_sends_every_state_change(void **state)
+{
+	struct client	 w, c;
+	json_t		*r;
+	json_int_t	 id;
+	const char	*expect[] = { "running", "done" };
+	int		 i;
+
+	client_connect(&w, &d);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":\"sleep\","
+	    "\"delay\":0.2,\"args\":{\"seconds\":0.1,\"result\":5}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	r = client_call(&w, "{\"op\":\"watch\",\"id\":2,\"job\":%lld}", (long long)id);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	/* queued (after the delay), running, done: at least running and done,
+	 * in order, and the terminal event carries the result. */
+	for (i = 0; i < 2;) {
+		r = client_recv(&w, HARNESS_WAIT);
+		assert_string_equal(json_string_value(json_object_get(r, "event")), "job");
+		assert_null(json_object_get(r, "ok"));
+		assert_int_equal(reply_job_id(r), id);
+		if (strcmp(reply_job_state(r), expect[i]) == 0)
+			i++;
+		if (i == 2)
+			assert_int_equal(json_integer_value(json_object_get(
+			    json_object_get(r, "job"), "result")), 5);
+		json_decref(r);
+	}
+	r = client_call(&w, "{\"op\":\"unwatch\",\"id\":3}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	client_close(&w);
+	client_close(&c);
+}
+
+static void
+test_watch_of_a_finished_job_sends_its_last_state(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 id;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"args\":{\"value\":\"v\"}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"watch\",\"id\":2,\"job\":%lld}", (long long)id);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+	client_close(&c);
+}
+
+static void
+test_watch_everything_and_by_queue(void **state)
+{
+	struct client	 all, q, c;
+	json_t		*r;
+	json_int_t	 a, b;
+
+	client_connect(&all, &d);
+	client_connect(&q, &d);
+	client_connect(&c, &d);
+	json_decref(client_call(&all, "{\"op\":\"watch\",\"id\":1}"));
+	json_decref(client_call(&q, "{\"op\":\"watch\",\"id\":1,\"queue\":\"blue\"}"));
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"queue\":\"red\"}}");
+	a = reply_job_id(r);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":2,\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"queue\":\"blue\"}}");
+	b = reply_job_id(r);
+	json_decref(r);
+	/* The queue watcher sees only blue; its first event is job b's. */
+	r = client_recv(&q, HARNESS_WAIT);
+	assert_int_equal(reply_job_id(r), b);
+	json_decref(r);
+	/* The global watcher sees job a first. */
+	r = client_recv(&all, HARNESS_WAIT);
+	assert_int_equal(reply_job_id(r), a);
+	json_decref(r);
+	client_close(&all);
+	client_close(&q);
+	client_close(&c);
+}
+
+static void
+test_list_filters_and_pages_newest_first(void **state)
+{
+	struct client	 c;
+	json_t		*r, *jobs;
+	json_int_t	 ids[5], next;
+	int		 i;
+
+	client_connect(&c, &d);
+	for (i = 0; i < 5; i++) {
+		r = client_call(&c, "{\"op\":\"submit\",\"id\":%d,\"wait\":true,\"job\":"
+		    "{\"type\":\"echo\",\"queue\":\"listq\"}}", i);
+		ids[i] = reply_job_id(r);
+		json_decref(r);
+	}
+	r = client_call(&c, "{\"op\":\"list\",\"id\":9,\"queue\":\"listq\",\"limit\":2}");
+	jobs = json_object_get(r, "jobs");
+	assert_int_equal(json_array_size(jobs), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(jobs, 0), "id")),
+	    ids[4]);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(jobs, 1), "id")),
+	    ids[3]);
+	assert_null(json_object_get(json_array_get(jobs, 0), "result"));
+	next = json_integer_value(json_object_get(r, "next"));
+	assert_int_equal(next, ids[3]);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"list\",\"id\":10,\"queue\":\"listq\",\"limit\":10,"
+	    "\"before\":%lld}", (long long)next);
+	jobs = json_object_get(r, "jobs");
+	assert_int_equal(json_array_size(jobs), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(jobs, 2), "id")),
+	    ids[0]);
+	assert_true(json_is_null(json_object_get(r, "next")));
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"list\",\"id\":11,\"state\":\"cancelled\",\"queue\":"
+	    "\"listq\"}");
+	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 0);
+	json_decref(r);
+	client_close(&c);
+}
+
+static void
+test_stats_reports_jobs_loops_executor_connections(void **state)
+{
+	struct client	 c;
+	json_t		*r, *s;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"stats\",\"id\":1}");
+	s = json_object_get(r, "stats");
+	assert_non_null(json_object_get(s, "uptime"));
+	assert_non_null(json_object_get(json_object_get(s, "jobs"), "running"));
+	assert_true(json_array_size(json_object_get(s, "loops")) >= 1);
+	assert_non_null(json_object_get(json_array_get(json_object_get(s, "loops"), 0),
+	    "lag_ms"));
+	assert_non_null(json_object_get(json_object_get(s, "executor"), "threads"));
+	assert_true(json_integer_value(json_object_get(json_object_get(s, "connections"),
+	    "current")) >= 1);
+	json_decref(r);
+	client_close(&c);
+}
+
+/* Every request error code that the protocol defines and this build can hit. */
+static void
+test_request_errors_name_the_field(void **state)
+{
+	static const struct {
+		const char	*line;
+		const char	*code;
+		const char	*path;		/* NULL: none expected */
+	} cases[] = {
+		{ "[1,2]", "bad_json", NULL },
+		{ "{\"op\":", "bad_json", NULL },
+		{ "{\"op\":\"ping\",\"op\":\"ping\"}", "bad_json", NULL },
+		{ "{\"id\":1}", "bad_request", "op" },
+		{ "{\"op\":3}", "bad_request", "op" },
+		{ "{\"op\":\"fly\"}", "unknown_op", "op" },
+		{ "{\"op\":\"ping\",\"id\":[1]}", "bad_request", "id" },
+		{ "{\"op\":\"ping\",\"extra\":1}", "bad_request", "extra" },
+		{ "{\"op\":\"submit\"}", "bad_request", "job" },
+		{ "{\"op\":\"submit\",\"job\":{}}", "bad_request", "job.type" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"teleport\"}}", "unknown_type", "job.type" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"args\":[]}}", "bad_request", "job.args" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"args\":{\"valu\":1}}}", "bad_request", "job.args.valu" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\"}}", "bad_request", "job.args.seconds" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\",\"args\":{\"seconds\":1e400}}}", "bad_json", NULL },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\",\"args\":{\"seconds\":1e12}}}", "bad_request", "job.args.seconds" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"timeout\":0}}", "bad_request", "job.timeout" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"retries\":-1}}", "bad_request", "job.retries" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"retries\":1.5}}", "bad_request", "job.retries" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"priority\":99999999999}}", "bad_request", "job.priority" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"delay\":\"1\"}}", "bad_request", "job.delay" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"queue\":\"a b\"}}", "bad_request", "job.queue" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\",\"name\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}", "bad_request", "job.name" },
+		{ "{\"op\":\"submit\",\"jobs\":[]}", "bad_request", "jobs" },
+		{ "{\"op\":\"submit\",\"job\":{\"type\":\"echo\"},\"jobs\":[]}", "bad_request", "jobs" },
+		{ "{\"op\":\"submit\",\"wait\":1,\"job\":{\"type\":\"echo\"}}", "bad_request", "wait" },
+		{ "{\"op\":\"submit\",\"stream\":true,\"job\":{\"type\":\"echo\"}}", "bad_request", "stream" },
+		{ "{\"op\":\"status\"}", "bad_request", "job" },
+		{ "{\"op\":\"status\",\"job\":\"7\"}", "bad_request", "job" },
+		{ "{\"op\":\"status\",\"job\":0}", "bad_request", "job" },
+		{ "{\"op\":\"status\",\"job\":987654321}", "not_found", "job" },
+		{ "{\"op\":\"result\",\"job\":987654321,\"wait\":true}", "not_found", "job" },
+		{ "{\"op\":\"cancel\",\"job\":987654321}", "not_found", "job" },
+		{ "{\"op\":\"result\",\"job\":1,\"timeout\":-1}", "bad_request", "timeout" },
+		{ "{\"op\":\"list\",\"limit\":1001}", "bad_request", "limit" },
+		{ "{\"op\":\"list\",\"state\":\"sleepy\"}", "bad_request", "state" },
+		{ "{\"op\":\"watch\",\"job\":987654321}", "not_found", "job" },
+		{ "\"just a string\"", "bad_json", NULL },
+		{ "{\"op\":\"ping\",\"id\":\"\xff\xfe\"}", "bad_json", NULL },
+	};
+	struct client	 c;
+	json_t		*r;
+	size_t		 i;
+
+	client_connect(&c, &d);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = client_call(&c, "%s", cases[i].line);
+		if (reply_error_code(r) == NULL ||
+		    strcmp(reply_error_code(r), cases[i].code) != 0)
+			fail_msg("%s: expected %s, got %s", cases[i].line, cases[i].code,
+			    json_dumps(r, JSON_COMPACT));
+		if (cases[i].path != NULL && (reply_error_path(r) == NULL ||
+		    strcmp(reply_error_path(r), cases[i].path) != 0))
+			fail_msg("%s: expected path %s, got %s", cases[i].line,
+			    cases[i].path, json_dumps(r, JSON_COMPACT));
+		assert_true(json_is_false(json_object_get(r, "ok")));
+		assert_non_null(json_string_value(json_object_get(json_object_get(r,
+		    "error"), "message")));
+		json_decref(r);
+	}
+	/* The connection is still good after all of that. */
+	r = client_call(&c, "{\"op\":\"ping\",\"id\":\"after\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	client_close(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ping_answers_version_and_uptime),
+		cmocka_unit_test(test_ping_over_tcp),
+		cmocka_unit_test(test_submit_without_wait_returns_a_ticket_at_once),
+		cmocka_unit_test(test_submit_with_wait_answers_with_the_finished_view),
+		cmocka_unit_test(test_batch_submit_is_all_or_nothing),
+		cmocka_unit_test(test_status_result_and_cancel_from_another_connection),
+		cmocka_unit_test(test_pipelined_requests_answer_out_of_order),
+		cmocka_unit_test(test_watch_sends_every_state_change),
+		cmocka_unit_test(test_watch_of_a_finished_job_sends_its_last_state),
+		cmocka_unit_test(test_watch_everything_and_by_queue),
+		cmocka_unit_test(test_list_filters_and_pages_newest_first),
+		cmocka_unit_test(test_stats_reports_jobs_loops_executor_connections),
+		cmocka_unit_test(test_request_errors_name_the_field),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
