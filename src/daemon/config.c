@@ -3,11 +3,12 @@
  * value, and two ways in (an INI file read with libinih, and -o KEY=VALUE),
  * which both end in config_assign().
  *
- * libinih does the splitting of "key = value" lines and skips comments; our
- * line reader in front of it does what libinih cannot be told to do at run
- * time: count lines for messages, check section headers (so even an empty
- * [queue.NAME] exists and a repeated one is caught), and keep libinih from
- * treating indented lines as continuations or " ;" as the start of a comment.
+ * libinih splits "key = value" lines and skips comments.  Our line reader in
+ * front of it does what upstream libinih only offers as build options, so we
+ * behave the same with any build of it: count lines for messages, check
+ * section headers (so even an empty [queue.NAME] exists and a repeated one is
+ * caught), and keep libinih from treating indented lines as continuations or
+ * " ;" as the start of a comment.
  */
 #include "autoconf.h"
 
@@ -597,7 +598,7 @@ config_parse_value(const struct config_key *k, const char *s,
 	unsigned long long	 n = 0;
 	double			 d = 0;
 	char			 text[32];
-	struct sockaddr_un	 sun;
+	size_t			 sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
 
 	switch (k->kind) {
 	case CONFIG_UINT:
@@ -670,10 +671,9 @@ config_parse_value(const struct config_key *k, const char *s,
 		}
 		if ((k->flags & CONFIG_ABSOLUTE) && *s != '/')
 			return config_fail(why, len, "'%s' is not an absolute path", s);
-		if ((k->flags & CONFIG_SOCKET) && strlen(s) >= sizeof(sun.sun_path)) {
+		if ((k->flags & CONFIG_SOCKET) && strlen(s) > sun_max) {
 			return config_fail(why, len, "the path is %zu bytes, more than "
-			    "the %zu a Unix socket allows", strlen(s),
-			    sizeof(sun.sun_path) - 1);
+			    "the %zu a Unix socket allows", strlen(s), sun_max);
 		}
 		out->s = xstrdup(s);
 		return 0;
