@@ -73,6 +73,17 @@ field_lookup(const json_t *obj, const char *base, const char *key,
 	return 0;
 }
 
+/* 31622400 rather than 3.16224e+07: bounds read as people write them. */
+static const char *
+field_num_text(double d, char *buf, size_t len)
+{
+	if (d == floor(d) && fabs(d) < 1e15)
+		snprintf(buf, len, "%.0f", d);
+	else
+		snprintf(buf, len, "%g", d);
+	return buf;
+}
+
 static int
 field_number_in(const json_t *obj, const char *base, const char *key,
     enum field_need need, double min, bool min_open, double max, double *out,
@@ -80,6 +91,7 @@ field_number_in(const json_t *obj, const char *base, const char *key,
 {
 	json_t	*v;
 	double	 d;
+	char	 lo[32], hi[32];
 
 	if (field_lookup(obj, base, key, need, &v, e) == -1)
 		return -1;
@@ -89,8 +101,9 @@ field_number_in(const json_t *obj, const char *base, const char *key,
 		return fields_fail(e, base, key, "must be a number");
 	d = json_number_value(v);
 	if (!isfinite(d) || (min_open ? d <= min : d < min) || d > max) {
-		return fields_fail(e, base, key, "must be %s %g and at most %g",
-		    min_open ? "greater than" : "at least", min, max);
+		return fields_fail(e, base, key, "must be %s %s and at most %s",
+		    min_open ? "greater than" : "at least",
+		    field_num_text(min, lo, sizeof(lo)), field_num_text(max, hi, sizeof(hi)));
 	}
 	*out = d;
 	return 0;
