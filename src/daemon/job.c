@@ -255,6 +255,12 @@ job_has_delay(const struct job *job)
 	return job->delay > 0;
 }
 
+bool
+job_uses_executor(const struct job *job)
+{
+	return job->type->runs == JOB_RUNS_EXECUTOR;
+}
+
 /* Views and counters, on the owner ------------------------------------ */
 
 json_t *

@@ -83,6 +83,7 @@ bool		 job_state_terminal(enum job_state);
 struct job	*job_parse(const json_t *spec, const char *base, struct error *);
 void		 job_discard(struct job *);
 bool		 job_has_delay(const struct job *);
+bool		 job_uses_executor(const struct job *);
 void		 job_submit(struct job *, uint64_t *id, struct future **);
 
 /* On the owner loop: the job's view (without the result, which only the

@@ -242,6 +242,21 @@ op_ping(struct request *r)
 
 /* submit ---------------------------------------------------------------- */
 
+/* Backpressure for CPU work: its queue must have room for the batch now. */
+static bool
+executor_full(struct job *const *jobs, size_t n)
+{
+	struct executor_stats	st;
+	size_t			cpu = 0, i;
+
+	for (i = 0; i < n; i++)
+		cpu += job_uses_executor(jobs[i]);
+	if (cpu == 0)
+		return false;
+	executor_get_stats(loomd.executor, &st);
+	return st.queued + cpu > st.max_queue;
+}
+
 static void
 op_submit(struct request *r)
 {
@@ -301,6 +316,11 @@ op_submit(struct request *r)
 	if (registry_count() + n > loomd.config->max_jobs) {
 		error_set(&e, "busy", "too many jobs (max_jobs is %zu); retry later",
 		    loomd.config->max_jobs);
+		goto fail;
+	}
+	if (executor_full(jobs, n)) {
+		error_set(&e, "busy", "the executor queue is full (executor_queue is "
+		    "%zu); retry later", loomd.config->executor_queue);
 		goto fail;
 	}
 

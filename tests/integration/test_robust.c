@@ -46,6 +46,17 @@ setup_limits(void **state)
 }
 
 static int
+setup_executor(void **state)
+{
+	static const char *const extra[] = {
+		"-o", "executor_threads=1", "-o", "executor_queue=1", NULL
+	};
+
+	daemon_start(&d, extra);
+	return 0;
+}
+
+static int
 teardown(void **state)
 {
 	daemon_stop(&d);
@@ -316,6 +327,53 @@ test_beyond_max_jobs_submit_is_busy(void **state)
 	client_close(&c);
 }
 
+static void
+test_a_full_executor_queue_makes_cpu_submits_busy(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 running, queued;
+	double		 deadline = now_seconds() + HARNESS_WAIT;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":\"sumsq\","
+	    "\"args\":{\"n\":10000000000}}}");
+	running = reply_job_id(r);
+	json_decref(r);
+	/* Once the one thread has it, the queue of one has room for one. */
+	assert_true(running > 0);
+	for (;;) {
+		r = client_call(&c, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
+		    (long long)running);
+		assert_non_null(reply_job_state(r));
+		if (strcmp(reply_job_state(r), "running") == 0) {
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+		assert_true(now_seconds() < deadline);
+		usleep(10000);
+	}
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":3,\"job\":{\"type\":\"sumsq\","
+	    "\"args\":{\"n\":10000000000}}}");
+	queued = reply_job_id(r);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":4,\"job\":{\"type\":\"sumsq\","
+	    "\"args\":{\"n\":5}}}");
+	assert_string_equal(reply_error_code(r), "busy");
+	json_decref(r);
+	/* Loop jobs do not need the executor: still accepted. */
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":5,\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"ttl\":0}}");
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"id\":6,\"job\":%lld}",
+	    (long long)queued));
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"id\":7,\"job\":%lld}",
+	    (long long)running));
+	client_close(&c);
+}
+
 int
 main(void)
 {
@@ -332,11 +390,16 @@ main(void)
 		cmocka_unit_test(test_beyond_max_connections_a_client_gets_busy),
 		cmocka_unit_test(test_beyond_max_jobs_submit_is_busy),
 	};
+	const struct CMUnitTest executor[] = {
+		cmocka_unit_test(test_a_full_executor_queue_makes_cpu_submits_busy),
+	};
 	int	failed;
 
 	failed = cmocka_run_group_tests_name("robust, default limits", defaults,
 	    setup_default, teardown);
 	failed += cmocka_run_group_tests_name("robust, small limits", limits,
 	    setup_limits, teardown);
+	failed += cmocka_run_group_tests_name("robust, a small executor", executor,
+	    setup_executor, teardown);
 	return failed;
 }
