@@ -167,7 +167,6 @@ struct executor *
 executor_new(unsigned int nthreads, size_t max_queue)
 {
 	struct executor	*ex = xcalloc(1, sizeof(*ex));
-	sigset_t	 all, old;
 	unsigned int	 i;
 	int		 error;
 
@@ -179,15 +178,12 @@ executor_new(unsigned int nthreads, size_t max_queue)
 	ex->nthreads = nthreads;
 	ex->threads = xcalloc(nthreads, sizeof(*ex->threads));
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < nthreads; i++) {
-		if ((error = pthread_create(&ex->threads[i], NULL, executor_main, ex)) != 0) {
+		if ((error = thread_create_quiet(&ex->threads[i], executor_main, ex)) != 0) {
 			errno = error;
 			fatal("executor thread");
 		}
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ex;
 }
 
@@ -276,7 +272,7 @@ executor_shutdown(struct executor *ex, enum executor_shutdown how)
 {
 	struct executor_queue	 dropped = TAILQ_HEAD_INITIALIZER(dropped);
 	struct executor_item	*item;
-	unsigned int		 i;
+	unsigned int		 i, n;
 
 	pthread_mutex_lock(&ex->lock);
 	ex->stopping = true;
@@ -298,18 +294,24 @@ executor_shutdown(struct executor *ex, enum executor_shutdown how)
 		item_deliver(item);
 	}
 
-	for (i = 0; i < ex->nthreads; i++)
-		pthread_join(ex->threads[i], NULL);
+	pthread_mutex_lock(&ex->lock);
+	n = ex->nthreads;
 	ex->nthreads = 0;
+	pthread_mutex_unlock(&ex->lock);
+	for (i = 0; i < n; i++)
+		pthread_join(ex->threads[i], NULL);
 }
 
+/*
+ * After shutdown and after every loop that submitted to it has stopped: a
+ * pending future's cancel hook still refers to the executor.
+ */
 void
 executor_free(struct executor *ex)
 {
 	if (ex == NULL)
 		return;
-	if (ex->nthreads != 0)
-		executor_shutdown(ex, EXECUTOR_CANCEL);
+	executor_shutdown(ex, EXECUTOR_CANCEL);
 	pthread_mutex_destroy(&ex->lock);
 	pthread_cond_destroy(&ex->cond);
 	free(ex->threads);

@@ -49,6 +49,7 @@ struct future {
 };
 
 #define FUTURE_LOCKS	64
+#define FUTURE_WAIT_MAX	(86400.0 * 366)
 static pthread_mutex_t	future_locks[FUTURE_LOCKS] = {
 	[0 ... FUTURE_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER
 };
@@ -65,16 +66,18 @@ future_lock_of(const struct future *f)
 #define FUTURE_LOCK(f)		pthread_mutex_lock(future_lock_of(f))
 #define FUTURE_UNLOCK(f)	pthread_mutex_unlock(future_lock_of(f))
 
-static void
+/* True if it was in the set (whose reference the caller now drops). */
+static bool
 future_set_remove(struct future *f, struct loop *owner)
 {
 	struct future_set	*set;
+	bool			 found;
 
 	if (owner == NULL)
-		return;
+		return false;
 	set = loop_futures(owner);
 	pthread_mutex_lock(&set->lock);
-	if (f->set == set) {
+	if ((found = (f->set == set))) {
 		if (f->set_prev != NULL)
 			f->set_prev->set_next = f->set_next;
 		else
@@ -85,6 +88,7 @@ future_set_remove(struct future *f, struct loop *owner)
 		set->count--;
 	}
 	pthread_mutex_unlock(&set->lock);
+	return found;
 }
 
 struct future *
@@ -104,6 +108,8 @@ future_new(struct loop *owner)
 		if (set->closed)
 			closed = true;
 		else {
+			/* The set holds a reference until the future completes. */
+			atomic_store(&f->refs, 2);
 			f->set = set;
 			f->set_next = set->head;
 			if (set->head != NULL)
@@ -137,12 +143,11 @@ future_unref(struct future *f)
 		return;
 	if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	/* Callbacks hold references, so none can be left; be safe anyway. */
+	/* Callbacks and the owner's set hold references: neither is left. */
 	for (cb = f->cbs; cb != NULL; cb = next) {
 		next = cb->next;
 		free(cb);
 	}
-	future_set_remove(f, f->owner);
 	if (f->hook_release != NULL)
 		f->hook_release(f->hook_arg);
 	json_decref(f->result);
@@ -168,13 +173,9 @@ future_cb_dispatch(struct future_cb *cb)
 		future_cb_run(cb);
 		return;
 	}
+	/* Never inline: a stopping loop still takes its own posts. */
 	if (loop_post_named(cb->loop, future_cb_run, cb, cb->name) == 0)
 		return;
-	/* A loop in its final sweep still runs its own callbacks, inline. */
-	if (loop_is_current(cb->loop)) {
-		future_cb_run(cb);
-		return;
-	}
 	log_debug("future callback dropped: loop %u has stopped",
 	    loop_index(cb->loop));
 	future_unref(cb->future);
@@ -208,11 +209,12 @@ future_complete(struct future *f, enum future_state state, json_t *result,
 	f->owner = NULL;
 	FUTURE_UNLOCK(f);
 
-	future_set_remove(f, owner);
 	for (; cbs != NULL; cbs = next) {
 		next = cbs->next;
 		future_cb_dispatch(cbs);
 	}
+	if (future_set_remove(f, owner))
+		future_unref(f);
 	return 0;
 }
 
@@ -406,10 +408,12 @@ future_wait(struct future *f, double timeout)
 {
 	struct future_waiter	w = { .done = false };
 	struct timespec		deadline;
+	pthread_condattr_t	attr;
 	int			error = 0;
 
+	if (!(timeout < FUTURE_WAIT_MAX))	/* NaN and huge: forever */
+		timeout = -1;
 	pthread_mutex_init(&w.lock, NULL);
-	pthread_condattr_t	attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&w.cond, &attr);
@@ -427,7 +431,7 @@ future_wait(struct future *f, double timeout)
 
 	future_on_done(f, NULL, future_waiter_cb, &w);
 	pthread_mutex_lock(&w.lock);
-	while (!w.done && error != ETIMEDOUT) {
+	while (!w.done && error == 0) {
 		if (timeout < 0)
 			pthread_cond_wait(&w.cond, &w.lock);
 		else
@@ -516,6 +520,7 @@ future_set_close(struct future_set *set)
 	struct future	**all, *f;
 	size_t		  n = 0, i;
 
+	/* Detached futures keep the set's reference, now ours to drop. */
 	pthread_mutex_lock(&set->lock);
 	set->closed = true;
 	all = xcalloc(set->count, sizeof(*all));
@@ -523,7 +528,6 @@ future_set_close(struct future_set *set)
 		set->head = f->set_next;
 		f->set = NULL;
 		f->set_prev = f->set_next = NULL;
-		future_ref(f);
 		all[n++] = f;
 	}
 	set->count = 0;

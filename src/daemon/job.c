@@ -39,7 +39,7 @@
 #define JOB_QUEUE_MAX	64
 #define JOB_KEY_MAX	256
 #define JOB_RETRIES_MAX	1000
-#define JOB_SECONDS_MAX	(366.0 * 86400)		/* a year: no timer is longer */
+#define JOB_SECONDS_MAX	SECONDS_MAX
 
 static const struct job_type *const job_types[] = {
 	&job_type_echo,
@@ -359,10 +359,7 @@ job_arm_timer(struct job *job, double seconds)
 {
 	struct timeval	tv;
 
-	if (seconds > JOB_SECONDS_MAX)
-		seconds = JOB_SECONDS_MAX;
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	seconds_to_timeval(seconds, &tv);
 	event_add(&job->timer.ev, &tv);
 }
 

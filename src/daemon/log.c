@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "util.h"
 
 static const char	*log_ident = "loomd";
 static _Atomic int	 log_level = LOG_INFO;
@@ -97,7 +98,7 @@ log_level_parse(const char *name)
 {
 	size_t	i;
 
-	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++) {
+	for (i = 0; i < nitems(log_names); i++) {
 		if (log_names[i] != NULL && strcmp(log_names[i], name) == 0)
 			return (int)i;
 	}
@@ -133,7 +134,7 @@ log_vlog(int pri, const char *fmt, va_list ap)
 	if (log_journal)
 		n = snprintf(line, sizeof(line), "<%d>", pri);
 	else
-		n = snprintf(line, sizeof(line), "%s: ", log_ident);
+		n = snprintf(line, sizeof(line), "%.64s: ", log_ident);
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;

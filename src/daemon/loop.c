@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +49,7 @@ struct loop {
 	unsigned int		 index;
 	struct event_base	*base;
 	pthread_t		 thread;
-	bool			 started;
+	bool			 started;	/* under lock */
 	int			 efd;
 	struct event		*wake;
 
@@ -68,13 +67,14 @@ struct loop {
 	size_t			 run_cap;
 	size_t			 run_pos;
 	bool			 draining;
+	bool			 futures_closed;
 	bool			 finished;	/* stop: leave the event loop */
 	unsigned long		 activity;	/* callbacks run, for spinning */
 
 	struct future_set	 futures;
 
 	_Atomic uint64_t	 posts;
-	_Atomic uint64_t	 wakeups;
+	_Atomic uint64_t	 passes;
 	_Atomic uint64_t	 lag_last_ns;
 	_Atomic uint64_t	 lag_max_ns;
 	_Atomic uint64_t	 slow_callbacks;
@@ -142,7 +142,8 @@ loop_spin(struct loop *loop)
 		unsigned long	seen = loop->activity;
 		uint64_t	now;
 
-		event_base_loop(loop->base, EVLOOP_NONBLOCK);
+		if (event_base_loop(loop->base, EVLOOP_NONBLOCK) == -1)
+			fatalx("loop %u: event_base_loop failed", loop->index);
 		now = now_ns();
 		if (loop->activity != seen)
 			deadline = now + spin;
@@ -176,7 +177,8 @@ loop_main(void *arg)
 	while (!loop->finished) {
 		unsigned long	seen = loop->activity;
 
-		event_base_loop(loop->base, EVLOOP_ONCE);
+		if (event_base_loop(loop->base, EVLOOP_ONCE) == -1)
+			fatalx("loop %u: event_base_loop failed", loop->index);
 		if (loop->activity != seen)
 			loop_spin(loop);
 	}
@@ -189,19 +191,19 @@ loop_main(void *arg)
 int
 loop_start(struct loop *loop)
 {
-	sigset_t	all, old;
-	int		error;
+	int	error;
 
-	/* Loop threads take no signals: the main thread owns them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	error = pthread_create(&loop->thread, NULL, loop_main, loop);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (error != 0) {
+	pthread_mutex_lock(&loop->lock);
+	loop->started = true;
+	pthread_mutex_unlock(&loop->lock);
+	/* The main thread owns the signals. */
+	if ((error = thread_create_quiet(&loop->thread, loop_main, loop)) != 0) {
+		pthread_mutex_lock(&loop->lock);
+		loop->started = false;
+		pthread_mutex_unlock(&loop->lock);
 		errno = error;
 		return -1;
 	}
-	loop->started = true;
 
 	pthread_mutex_lock(&loop->lock);
 	while (loop->state == LOOP_NEW)
@@ -230,10 +232,14 @@ loop_stop(struct loop *loop)
 void
 loop_join(struct loop *loop)
 {
-	if (loop->started) {
+	bool	started;
+
+	pthread_mutex_lock(&loop->lock);
+	started = loop->started;
+	loop->started = false;
+	pthread_mutex_unlock(&loop->lock);
+	if (started)
 		pthread_join(loop->thread, NULL);
-		loop->started = false;
-	}
 }
 
 void
@@ -258,8 +264,9 @@ loop_post_named(struct loop *loop, loop_fn fn, void *arg, const char *name)
 	bool	self = (loop_self == loop);
 	bool	was_empty;
 
+	/* A stopping loop still takes its own posts until it is done. */
 	pthread_mutex_lock(&loop->lock);
-	if (loop->state >= LOOP_CLOSED) {
+	if (loop->state == LOOP_DONE || (loop->state == LOOP_CLOSED && !self)) {
 		pthread_mutex_unlock(&loop->lock);
 		errno = ESHUTDOWN;
 		return -1;
@@ -305,10 +312,23 @@ loop_check_slow(const char *name, uint64_t start)
 	    loop_self != NULL ? loop_self->index : 0, name, took / 1e6);
 }
 
+/*
+ * The inbox is closed and empty.  First fail the futures this loop owns;
+ * their callbacks and cancel hooks may post to this loop, so drain once more.
+ * Then the loop is done.
+ */
 static void
 loop_finish(struct loop *loop)
 {
-	future_set_close(&loop->futures);
+	if (!loop->futures_closed) {
+		loop->futures_closed = true;
+		future_set_close(&loop->futures);
+		loop_signal(loop);
+		return;
+	}
+	pthread_mutex_lock(&loop->lock);
+	loop->state = LOOP_DONE;
+	pthread_mutex_unlock(&loop->lock);
 	loop->finished = true;
 	event_base_loopbreak(loop->base);
 }
@@ -349,8 +369,6 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 			    memory_order_relaxed))
 				atomic_store_explicit(&loop->lag_max_ns, lag,
 				    memory_order_relaxed);
-			atomic_fetch_add_explicit(&loop->wakeups, 1,
-			    memory_order_relaxed);
 		}
 	}
 
@@ -358,6 +376,8 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 	if (n > LOOP_BATCH_MAX)
 		n = LOOP_BATCH_MAX;
 	atomic_fetch_add_explicit(&loop->posts, n, memory_order_relaxed);
+	if (n > 0)
+		atomic_fetch_add_explicit(&loop->passes, 1, memory_order_relaxed);
 	loop->draining = true;
 	for (; n > 0; n--) {
 		p = &loop->run[loop->run_pos++];
@@ -462,7 +482,7 @@ void
 loop_get_stats(struct loop *loop, struct loop_stats *st)
 {
 	st->posts = atomic_load_explicit(&loop->posts, memory_order_relaxed);
-	st->wakeups = atomic_load_explicit(&loop->wakeups, memory_order_relaxed);
+	st->passes = atomic_load_explicit(&loop->passes, memory_order_relaxed);
 	st->lag_last_ns = atomic_load_explicit(&loop->lag_last_ns, memory_order_relaxed);
 	st->lag_max_ns = atomic_load_explicit(&loop->lag_max_ns, memory_order_relaxed);
 	st->slow_callbacks = atomic_load_explicit(&loop->slow_callbacks,
@@ -546,19 +566,20 @@ loop_sleep(double seconds)
 {
 	struct loop	*loop = loop_self;
 	struct sleeper	*s;
+	struct future	*f;
 	struct timeval	 tv;
 
 	if (loop == NULL)
 		fatalx("loop_sleep called off a loop");
-	if (seconds < 0)
-		seconds = 0;
+	/* Past the final sweep the future is born failed: no timer then. */
+	if (future_done(f = future_new(loop)))
+		return f;
 	s = xmalloc(sizeof(*s));
-	s->future = future_new(loop);
-	future_ref(s->future);
-	future_set_cancel_hook(s->future, sleeper_cancel, NULL, s);
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	s->future = f;
+	future_ref(f);
+	future_set_cancel_hook(f, sleeper_cancel, NULL, s);
+	seconds_to_timeval(seconds, &tv);
 	loop_event_assign(&s->timer, loop, -1, 0, sleeper_fire, s);
 	event_add(&s->timer.ev, &tv);
-	return s->future;
+	return f;
 }

@@ -19,7 +19,7 @@ typedef void (*loop_fn)(void *arg);
 
 struct loop_stats {
 	uint64_t	posts;		/* calls run from the inbox */
-	uint64_t	wakeups;	/* passes that drained the inbox */
+	uint64_t	passes;		/* drain passes that ran calls */
 	uint64_t	lag_last_ns;	/* post → run delay of the last batch's oldest call */
 	uint64_t	lag_max_ns;
 	uint64_t	slow_callbacks;

@@ -31,7 +31,7 @@
 #define SUBMIT_BATCH_MAX	10000
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
-#define WAIT_SECONDS_MAX	(366.0 * 86400)
+#define WAIT_SECONDS_MAX	SECONDS_MAX
 
 struct request {
 	struct conn	*conn;
@@ -175,8 +175,7 @@ wait_start(struct request *r, struct future **futures, size_t n, bool batch,
 		w->timed = true;
 		loop_event_assign(&w->timer, conn_loop(r->conn), -1, 0,
 		    wait_timeout, w);
-		tv.tv_sec = (time_t)timeout;
-		tv.tv_usec = (suseconds_t)((timeout - (double)tv.tv_sec) * 1e6);
+		seconds_to_timeval(timeout, &tv);
 		event_add(&w->timer.ev, &tv);
 	}
 	/* Callbacks on futures already complete are posted, never run here. */

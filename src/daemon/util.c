@@ -1,5 +1,9 @@
 #include "autoconf.h"
 
+#include <sys/time.h>
+
+#include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,16 +86,78 @@ now_epoch(void)
 }
 
 void
+seconds_to_timeval(double s, struct timeval *tv)
+{
+	if (!(s > 0))
+		s = 0;
+	else if (s > SECONDS_MAX)
+		s = SECONDS_MAX;
+	tv->tv_sec = (time_t)s;
+	tv->tv_usec = (suseconds_t)((s - (double)tv->tv_sec) * 1e6);
+	if (tv->tv_usec > 999999)
+		tv->tv_usec = 999999;
+}
+
+int
+thread_create_quiet(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	static const int async[] = {
+		SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGPIPE, SIGUSR1,
+		SIGUSR2, SIGALRM, SIGWINCH,
+	};
+	sigset_t	set, old;
+	size_t		i;
+	int		error;
+
+	sigemptyset(&set);
+	for (i = 0; i < nitems(async); i++)
+		sigaddset(&set, async[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	error = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return error;
+}
+
+json_t *
+json_string_lossy(const char *s)
+{
+	json_t		*j;
+	char		*clean, *p;
+	const unsigned char *u;
+
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* Each byte that breaks UTF-8 becomes U+FFFD (3 bytes). */
+	clean = p = xmalloc(strlen(s) * 3 + 1);
+	for (u = (const unsigned char *)s; *u != '\0'; u++) {
+		if (*u < 0x80)
+			*p++ = (char)*u;
+		else {
+			*p++ = (char)0xef;
+			*p++ = (char)0xbf;
+			*p++ = (char)0xbd;
+		}
+	}
+	*p = '\0';
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+void
 error_set(struct error *e, const char *code, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list	 ap;
+	char	*message;
 
-	error_clear(e);
-	e->code = code;
+	/* Format first: the arguments may be the old message. */
 	va_start(ap, fmt);
-	if (vasprintf(&e->message, fmt, ap) == -1)
+	if (vasprintf(&message, fmt, ap) == -1)
 		fatal("error_set");
 	va_end(ap);
+	error_clear(e);
+	e->code = code;
+	e->message = message;
 }
 
 void
@@ -141,9 +207,10 @@ error_to_json(const struct error *e)
 	json_t	*o = json_object();
 
 	json_object_set_new(o, "code", json_string(e->code != NULL ? e->code : "internal"));
-	json_object_set_new(o, "message", json_string(e->message != NULL ? e->message : ""));
+	json_object_set_new(o, "message", json_string_lossy(e->message != NULL ?
+	    e->message : ""));
 	if (e->path != NULL)
-		json_object_set_new(o, "path", json_string(e->path));
+		json_object_set_new(o, "path", json_string_lossy(e->path));
 	/* A copy: the error may be read from several loops at once. */
 	if (e->detail != NULL)
 		json_object_set_new(o, "detail", json_deep_copy(e->detail));

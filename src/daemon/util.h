@@ -4,6 +4,7 @@
 #ifndef LOOM_UTIL_H
 #define LOOM_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,19 @@ int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)))
 
 uint64_t now_ns(void);			/* CLOCK_MONOTONIC */
 double	 now_epoch(void);		/* CLOCK_REALTIME, seconds */
+
+/* Seconds as a timer interval: NaN and negatives are 0, the longest is a
+ * year (no timer here needs more, and time_t cannot take everything). */
+#define SECONDS_MAX	(366.0 * 86400)
+struct timeval;
+void	 seconds_to_timeval(double, struct timeval *);
+
+/* Threads other than main take no asynchronous signals; synchronous ones
+ * (SEGV, BUS, FPE, ILL) stay deliverable so crashes still report. */
+int	 thread_create_quiet(pthread_t *, void *(*)(void *), void *);
+
+/* A JSON string even from bytes that are not UTF-8 (they become U+FFFD). */
+json_t	*json_string_lossy(const char *);
 
 /*
  * An error as it travels from where it happened to the JSON reply: a protocol

@@ -330,6 +330,52 @@ test_callback_for_a_stopped_loop_is_dropped_not_run(void **state)
 	loop_free(gone);
 }
 
+static void
+test_error_set_may_quote_its_own_message(void **state)
+{
+	struct error	e = { 0 };
+
+	error_set(&e, "failed", "disk full");
+	error_set(&e, e.code, "job 7: %s", e.message);
+	assert_string_equal(e.message, "job 7: disk full");
+	error_clear(&e);
+}
+
+static void
+test_error_json_keeps_a_message_that_is_not_utf8(void **state)
+{
+	struct error	 e = { 0 };
+	json_t		*j;
+
+	error_set(&e, "exit_status", "bad byte \xff here");
+	j = error_to_json(&e);
+	assert_string_equal(json_string_value(json_object_get(j, "message")),
+	    "bad byte \xef\xbf\xbd here");
+	json_decref(j);
+	error_clear(&e);
+}
+
+static void *
+complete_later(void *arg)
+{
+	usleep(10000);
+	future_set_result(arg, NULL);
+	return NULL;
+}
+
+/* A huge timeout is "forever", not an invalid deadline to spin on. */
+static void
+test_wait_with_a_huge_timeout_returns_on_completion(void **state)
+{
+	struct future	*f = future_new(NULL);
+	pthread_t	 t;
+
+	pthread_create(&t, NULL, complete_later, f);
+	assert_int_equal(future_wait(f, 1e300), FUTURE_DONE);
+	pthread_join(t, NULL);
+	future_unref(f);
+}
+
 int
 main(void)
 {
@@ -343,6 +389,9 @@ main(void)
 		cmocka_unit_test(test_unowned_cancel_versus_complete_from_two_threads),
 		cmocka_unit_test(test_cancel_reaches_the_owners_hook),
 		cmocka_unit_test(test_callback_for_a_stopped_loop_is_dropped_not_run),
+		cmocka_unit_test(test_error_set_may_quote_its_own_message),
+		cmocka_unit_test(test_error_json_keeps_a_message_that_is_not_utf8),
+		cmocka_unit_test(test_wait_with_a_huge_timeout_returns_on_completion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

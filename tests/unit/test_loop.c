@@ -1,7 +1,10 @@
 /* Loops: posts cross threads exactly once, in order, and stopping is defined. */
 #include "autoconf.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -261,15 +264,29 @@ test_self_posting_flood_does_not_starve_timers(void **state)
 	assert_true(fl.reposts > 0);
 	loop_get_stats(fl.loop, &st);
 	assert_true(st.posts >= fl.reposts);
-	assert_true(st.wakeups > 1);
+	assert_true(st.passes > 1);
 	finish_loop(fl.loop);
 	sem_destroy(&fl.done);
 }
 
+struct timed_call {
+	int	ms;
+	sem_t	done;
+};
+
 static void
-slow_callback_for_test(void *arg)
+slow_then_signal(void *arg)
 {
-	usleep(30000);
+	struct timed_call	*t = arg;
+
+	usleep(t->ms * 1000);
+	sem_post(&t->done);
+}
+
+static void
+fast_then_signal(void *arg)
+{
+	sem_post(&((struct timed_call *)arg)->done);
 }
 
 static void
@@ -277,22 +294,30 @@ test_slow_callback_is_logged_by_name(void **state)
 {
 	struct loop		*loop = start_loop(3);
 	struct loop_stats	 st;
+	struct timed_call	 slow = { .ms = 250 }, fast = { .ms = 0 };
 	char			*out;
 
+	sem_init(&slow.done, 0, 0);
+	sem_init(&fast.done, 0, 0);
 	log_init("test", LOG_INFO, LOG_TO_STDERR);
-	loop_set_slow_callback_ms(10);
+	loop_set_slow_callback_ms(100);
 	capture_stderr();
-	run_on(loop, slow_callback_for_test, NULL);
-	run_on(loop, count_up, &(atomic_ulong){ 0 });	/* fast: not logged */
+	assert_int_equal(loop_post(loop, slow_then_signal, &slow), 0);
+	sem_wait_or_fail(&slow.done);
+	assert_int_equal(loop_post(loop, fast_then_signal, &fast), 0);
+	sem_wait_or_fail(&fast.done);
+	/* Both calls have returned once a third one runs: the log is complete. */
+	run_on(loop, count_up, &(atomic_ulong){ 0 });
 	out = stderr_captured();
 	loop_set_slow_callback_ms(0);
 
-	assert_non_null(strstr(out, "loop 3: slow callback"));
-	assert_non_null(strstr(out, "run_on_trampoline"));
-	assert_null(strstr(out, "count_up"));
+	assert_non_null(strstr(out, "loop 3: slow callback slow_then_signal took"));
+	assert_null(strstr(out, "fast_then_signal"));
 	loop_get_stats(loop, &st);
 	assert_int_equal(st.slow_callbacks, 1);
 	finish_loop(loop);
+	sem_destroy(&slow.done);
+	sem_destroy(&fast.done);
 }
 
 struct sleep_order {
@@ -437,6 +462,199 @@ test_spinning_loop_runs_posts_and_stops(void **state)
 	loop_set_spin_us(0);
 }
 
+/* A pass runs at most a batch of posted calls, then I/O is polled again. */
+static void
+test_a_pass_runs_at_most_a_batch(void **state)
+{
+	struct loop		*loop = start_loop(0);
+	struct loop_stats	 before, after;
+	struct held		 h;
+	atomic_ulong		 count = 0;
+	int			 i;
+
+	sem_init(&h.entered, 0, 0);
+	sem_init(&h.gate, 0, 0);
+	assert_int_equal(loop_post(loop, hold_loop, &h), 0);
+	sem_wait_or_fail(&h.entered);
+	loop_get_stats(loop, &before);
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(loop_post(loop, count_up, &count), 0);
+	sem_post(&h.gate);
+	run_on(loop, count_up, &count);
+	loop_get_stats(loop, &after);
+	assert_int_equal(atomic_load(&count), 10001);
+	/* 10,000 queued calls take at least ten passes of 1,024. */
+	assert_true(after.passes - before.passes >= 10);
+	finish_loop(loop);
+	sem_destroy(&h.entered);
+	sem_destroy(&h.gate);
+}
+
+/* Durations that time_t cannot hold: clamped, never "fire at once". */
+struct odd_sleeps {
+	struct future	*huge, *nan, *brief;
+};
+
+static void
+odd_sleeps_begin(void *arg)
+{
+	struct odd_sleeps	*o = arg;
+
+	o->huge = loop_sleep(INFINITY);
+	o->nan = loop_sleep(NAN);
+	o->brief = loop_sleep(0.05);
+}
+
+static void
+test_sleep_durations_are_clamped(void **state)
+{
+	struct loop		*loop = start_loop(0);
+	struct odd_sleeps	 o = { 0 };
+
+	run_on(loop, odd_sleeps_begin, &o);
+	assert_int_equal(future_wait(o.brief, TEST_WAIT_SECONDS), FUTURE_DONE);
+	assert_int_equal(future_wait(o.nan, TEST_WAIT_SECONDS), FUTURE_DONE);
+	assert_int_equal(future_state(o.huge), FUTURE_PENDING);
+	assert_true(future_cancel(o.huge, NULL));
+	assert_int_equal(future_wait(o.huge, 1e300), FUTURE_CANCELLED);
+	future_unref(o.huge);
+	future_unref(o.nan);
+	future_unref(o.brief);
+	finish_loop(loop);
+}
+
+static void
+mask_of_loop_thread(void *arg)
+{
+	pthread_sigmask(SIG_BLOCK, NULL, arg);
+}
+
+/* A crash on a loop thread must reach its handler (sanitizers, core). */
+static void
+test_loop_threads_block_only_asynchronous_signals(void **state)
+{
+	struct loop	*loop = start_loop(0);
+	sigset_t	 mask;
+
+	run_on(loop, mask_of_loop_thread, &mask);
+	assert_true(sigismember(&mask, SIGTERM));
+	assert_true(sigismember(&mask, SIGINT));
+	assert_true(sigismember(&mask, SIGHUP));
+	assert_false(sigismember(&mask, SIGSEGV));
+	assert_false(sigismember(&mask, SIGBUS));
+	assert_false(sigismember(&mask, SIGFPE));
+	finish_loop(loop);
+}
+
+/* While a stopping loop drains, completing a future still defers its
+ * callbacks to a later call: nothing runs re-entrantly inside the caller. */
+struct drain {
+	struct loop	*loop;
+	struct future	*f;
+	struct held	 h;
+	bool		 returned;	/* drain_complete has returned */
+	int		 calls;
+	bool		 ran_after;
+};
+
+static void
+drain_cb(struct future *f, void *arg)
+{
+	struct drain	*d = arg;
+
+	d->calls++;
+	d->ran_after = d->returned;
+}
+
+static void
+drain_register(void *arg)
+{
+	struct drain	*d = arg;
+
+	d->f = future_new(d->loop);
+	future_on_done(d->f, d->loop, drain_cb, d);
+}
+
+static void
+drain_complete(void *arg)
+{
+	struct drain	*d = arg;
+
+	future_set_result(d->f, NULL);
+	assert_int_equal(d->calls, 0);
+	d->returned = true;
+}
+
+static void
+test_callbacks_stay_deferred_while_a_stopping_loop_drains(void **state)
+{
+	struct drain	d = { 0 };
+
+	d.loop = start_loop(0);
+	sem_init(&d.h.entered, 0, 0);
+	sem_init(&d.h.gate, 0, 0);
+	run_on(d.loop, drain_register, &d);
+	assert_int_equal(loop_post(d.loop, hold_loop, &d.h), 0);
+	sem_wait_or_fail(&d.h.entered);
+	assert_int_equal(loop_post(d.loop, drain_complete, &d), 0);
+	loop_stop(d.loop);
+	sem_post(&d.h.gate);
+	loop_join(d.loop);
+	assert_int_equal(d.calls, 1);
+	assert_true(d.ran_after);
+	future_unref(d.f);
+	loop_free(d.loop);
+	sem_destroy(&d.h.entered);
+	sem_destroy(&d.h.gate);
+}
+
+/* loop_submit from several threads while the loop stops: refused or run,
+ * never a future freed under the final sweep (ASan watches). */
+static struct loop	*racing_loop;
+static atomic_int	 racing_go;
+
+static void
+noop_start(struct future *f, void *arg)
+{
+}
+
+static void *
+racing_submitter(void *arg)
+{
+	struct future	*f;
+	int		 i;
+
+	while (!atomic_load(&racing_go))
+		sched_yield();
+	for (i = 0; i < 100000; i++) {
+		if ((f = loop_submit(racing_loop, noop_start, NULL)) == NULL)
+			break;
+		future_unref(f);
+	}
+	return NULL;
+}
+
+static void
+test_submit_racing_stop_frees_nothing_twice(void **state)
+{
+	pthread_t	t[3];
+	int		round, i;
+
+	for (round = 0; round < 40; round++) {
+		racing_loop = start_loop(0);
+		atomic_store(&racing_go, 0);
+		for (i = 0; i < 3; i++)
+			pthread_create(&t[i], NULL, racing_submitter, NULL);
+		atomic_store(&racing_go, 1);
+		usleep(200);
+		loop_stop(racing_loop);
+		for (i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		loop_join(racing_loop);
+		loop_free(racing_loop);
+	}
+}
+
 int
 main(void)
 {
@@ -453,6 +671,11 @@ main(void)
 		cmocka_unit_test(test_pending_sleep_is_released_when_loop_stops),
 		cmocka_unit_test(test_lag_is_measured),
 		cmocka_unit_test(test_spinning_loop_runs_posts_and_stops),
+		cmocka_unit_test(test_a_pass_runs_at_most_a_batch),
+		cmocka_unit_test(test_sleep_durations_are_clamped),
+		cmocka_unit_test(test_loop_threads_block_only_asynchronous_signals),
+		cmocka_unit_test(test_callbacks_stay_deferred_while_a_stopping_loop_drains),
+		cmocka_unit_test(test_submit_racing_stop_frees_nothing_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

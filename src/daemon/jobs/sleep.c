@@ -12,8 +12,6 @@
 #include "loop.h"
 #include "util.h"
 
-#define SLEEP_MAX_SECONDS	(366.0 * 86400)
-
 struct sleep_args {
 	double	 seconds;
 	json_t	*result;
@@ -34,7 +32,7 @@ sleep_parse(const json_t *args, const char *base, const struct config *cfg,
 	if (args == NULL)
 		args = empty = json_object();
 	if (fields_object(args, base, sleep_fields, e) == -1 ||
-	    field_number(args, base, "seconds", FIELD_REQUIRED, 0, SLEEP_MAX_SECONDS,
+	    field_number(args, base, "seconds", FIELD_REQUIRED, 0, SECONDS_MAX,
 	    &seconds, e) == -1 ||
 	    field_string(args, base, "error", FIELD_OPTIONAL, 4096, &error, e) == -1) {
 		json_decref(empty);
@@ -90,8 +88,7 @@ sleep_start(struct job *job, void *parsed)
 
 	s->job = job;
 	s->args = parsed;
-	tv.tv_sec = (time_t)s->args->seconds;
-	tv.tv_usec = (suseconds_t)((s->args->seconds - (double)tv.tv_sec) * 1e6);
+	seconds_to_timeval(s->args->seconds, &tv);
 	loop_event_assign(&s->timer, job_loop(job), -1, 0, sleep_wake, s);
 	event_add(&s->timer.ev, &tv);
 	job_set_type_state(job, s);
