@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -539,6 +540,97 @@ conn_close(struct conn *c)
 	proto_conn_closed(c, &c->proto);
 	watch_remove_all(c);
 	conn_unref(c);
+}
+
+struct conn_remote {
+	atomic_uint	 refs;
+	struct conn	*conn;		/* touched only on its loop */
+	struct loop	*loop;
+	char		*id;
+};
+
+struct conn_remote *
+conn_remote_new(struct conn *c, const json_t *id)
+{
+	struct conn_remote	*r = xcalloc(1, sizeof(*r));
+
+	atomic_init(&r->refs, 1);
+	r->conn = c;
+	r->loop = c->loop;
+	r->id = id != NULL ? json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	if (r->id == NULL)
+		r->id = xstrdup("null");
+	conn_ref(c);
+	return r;
+}
+
+void
+conn_remote_ref(struct conn_remote *r)
+{
+	atomic_fetch_add(&r->refs, 1);
+}
+
+static void
+conn_remote_free(void *arg)
+{
+	struct conn_remote	*r = arg;
+
+	conn_unref(r->conn);
+	free(r->id);
+	free(r);
+}
+
+void
+conn_remote_unref(struct conn_remote *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	/* The connection's reference can only be dropped on its loop. */
+	if (loop_is_current(r->loop))
+		conn_remote_free(r);
+	else if (loop_post(r->loop, conn_remote_free, r) == -1)
+		log_debug("connection handle dropped: its loop has stopped");
+}
+
+const char *
+conn_remote_id(const struct conn_remote *r)
+{
+	return r->id;
+}
+
+struct conn_remote_msg {
+	struct conn_remote	*remote;
+	char			*text;
+	size_t			 len;
+};
+
+static void
+conn_remote_deliver(void *arg)
+{
+	struct conn_remote_msg	*m = arg;
+
+	conn_send_text(m->remote->conn, m->text, m->len);
+	conn_remote_unref(m->remote);
+	free(m->text);
+	free(m);
+}
+
+void
+conn_remote_send(struct conn_remote *r, char *text, size_t len)
+{
+	struct conn_remote_msg	*m = xmalloc(sizeof(*m));
+
+	m->remote = r;
+	m->text = text;
+	m->len = len;
+	conn_remote_ref(r);
+	if (loop_is_current(r->loop))
+		conn_remote_deliver(m);
+	else if (loop_post(r->loop, conn_remote_deliver, m) == -1) {
+		conn_remote_unref(r);
+		free(text);
+		free(m);
+	}
 }
 
 /* On each loop at shutdown: close every connection it owns. */

@@ -55,6 +55,19 @@ void		 conn_send_text(struct conn *, const char *, size_t);
 void		 conn_reply_fail(struct conn *, json_t *id, const char *code,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * A connection as seen from other loops: text sent through it is posted to
+ * the connection's loop and written there if the connection is still open.
+ * Created on the connection's loop; referenced and sent to from any loop.
+ * It also carries a request id, serialized, for the messages it frames.
+ */
+struct conn_remote;
+struct conn_remote *conn_remote_new(struct conn *, const json_t *id);
+void		 conn_remote_ref(struct conn_remote *);
+void		 conn_remote_unref(struct conn_remote *);
+const char	*conn_remote_id(const struct conn_remote *);	/* JSON text */
+void		 conn_remote_send(struct conn_remote *, char *text, size_t len);
+
 /* Loop-wide connection teardown (shutdown). */
 void		 conn_close_all(void);
 

@@ -1,17 +1,16 @@
 /*
- * The job state machine.  A job is parsed on the connection's loop, then
- * belongs to its owner loop for the rest of its life (DESIGN.md): only the
- * owner's thread reads or writes it.  Everything else sees the job through
- * the registry (its owner and its future) and through the future's result,
- * the job's terminal view.
+ * The job state machine.  A job is parsed on the connection's loop
+ * (jobspec.c), then belongs to its owner loop for the rest of its life
+ * (DESIGN.md): only the owner's thread reads or writes it.  Everything else
+ * sees the job through the registry (its owner and its future) and through
+ * the future's result, the job's terminal view.
  *
- *   pending ──delay/retry timer──▶ queued ──▶ running ──▶ done
- *                                                    ├──▶ failed (retries left: back to pending)
- *                                                    ├──▶ cancelled
- *                                                    └──▶ timed_out
+ *   pending ──after, delay, retry──▶ queued ──queue slot, limits, lock──▶ running
+ *   running ──▶ done | failed (retries left: back to pending) | cancelled | timed_out
  *
  * One timer serves each phase in turn: delay or retry while pending, the
- * timeout while running, the ttl once finished.
+ * timeout while running, the ttl once finished.  Callbacks that may outlive
+ * the job's registration (dependencies, children, grants) hold a reference.
  */
 #include "autoconf.h"
 
@@ -23,23 +22,19 @@
 #include <string.h>
 
 #include "config.h"
+#include "conn.h"
 #include "executor.h"
-#include "fields.h"
 #include "future.h"
 #include "job.h"
+#include "job_private.h"
 #include "jobs/types.h"
 #include "log.h"
 #include "loomd.h"
 #include "loop.h"
+#include "queue.h"
 #include "registry.h"
 #include "util.h"
 #include "watch.h"
-
-#define JOB_NAME_MAX	128
-#define JOB_QUEUE_MAX	64
-#define JOB_KEY_MAX	256
-#define JOB_RETRIES_MAX	1000
-#define JOB_SECONDS_MAX	SECONDS_MAX
 
 static const struct job_type *const job_types[] = {
 	&job_type_echo,
@@ -47,39 +42,13 @@ static const struct job_type *const job_types[] = {
 	&job_type_sumsq,
 	&job_type_digest,
 	&job_type_pbkdf2,
+	&job_type_gather,
+	&job_type_group,
+	&job_type_wait,
+	&job_type_sequence,
 };
 
-struct job {
-	struct registry_link	 reg;
-	TAILQ_ENTRY(job)	 entry;		/* the owner's jobs, oldest first */
-	const struct job_type	*type;
-	void			*parsed;
-	void			*type_state;
-
-	char			*name;
-	char			*queue;
-	char			*key;
-	int			 priority;
-	double			 delay;
-	double			 timeout;	/* 0: none */
-	double			 retry_delay;
-	double			 ttl;
-	unsigned int		 retries;
-
-	enum job_state		 state;
-	enum job_state		 stopping;	/* cancel or timeout under way, else 0 */
-	bool			 begun;		/* the owner has taken it */
-	unsigned int		 attempt;
-	double			 created_at;
-	double			 started_at;
-	double			 finished_at;
-	struct error		 error;
-	struct future		*work;		/* the executor's, while running */
-	struct loop_event	 timer;
-};
-TAILQ_HEAD(job_list, job);
-
-static struct job_list	*job_lists;		/* one per loop */
+struct job_list		*job_lists;
 static atomic_ulong	 job_states[JOB_NSTATES];
 
 static const char *const job_state_names[JOB_NSTATES] = {
@@ -92,8 +61,18 @@ static const char *const job_state_names[JOB_NSTATES] = {
 	[JOB_TIMED_OUT] = "timed_out",
 };
 
+/* Waiting for the jobs named in `after`. */
+struct job_deps {
+	struct future	**futures;
+	size_t		  n;
+	size_t		  remaining;
+};
+
 static void	job_timer_cb(evutil_socket_t, short, void *);
 static void	job_enqueue(struct job *);
+static void	job_run(struct job *);
+static void	job_take(struct job *);
+static void	job_dep_done(struct future *, void *);
 
 const struct job_type *
 job_type_find(const char *name)
@@ -141,138 +120,19 @@ job_init(unsigned int nloops)
 		TAILQ_INIT(&job_lists[i]);
 }
 
-/* Parsing, on the connection's loop ---------------------------------- */
-
-static const char *const job_spec_fields[] = {
-	"type", "args", "name", "queue", "priority", "delay", "timeout",
-	"retries", "retry_delay", "ttl", "key", NULL
-};
-
-static bool
-job_name_ok(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
-			return false;
-	}
-	return true;
-}
-
-struct job *
-job_parse(const json_t *spec, const char *base, struct error *e)
-{
-	const struct config	*cfg = loomd.config;
-	struct job		*job;
-	const char		*type = NULL, *name = NULL, *queue = "default";
-	const char		*key = NULL;
-	json_int_t		 priority = 0, retries = 0;
-	double			 delay = 0, timeout = 0, retry_delay = 1;
-	double			 ttl = cfg->result_ttl;
-	const json_t		*args;
-	char			 path[256];
-
-	if (fields_object(spec, base, job_spec_fields, e) == -1 ||
-	    field_string(spec, base, "type", FIELD_REQUIRED, 64, &type, e) == -1 ||
-	    field_string(spec, base, "name", FIELD_OPTIONAL, JOB_NAME_MAX, &name, e) == -1 ||
-	    field_string(spec, base, "queue", FIELD_OPTIONAL, JOB_QUEUE_MAX, &queue, e) == -1 ||
-	    field_integer(spec, base, "priority", FIELD_OPTIONAL, INT32_MIN, INT32_MAX,
-	    &priority, e) == -1 ||
-	    field_number(spec, base, "delay", FIELD_OPTIONAL, 0, JOB_SECONDS_MAX,
-	    &delay, e) == -1 ||
-	    field_number_above(spec, base, "timeout", FIELD_OPTIONAL, 0,
-	    JOB_SECONDS_MAX, &timeout, e) == -1 ||
-	    field_integer(spec, base, "retries", FIELD_OPTIONAL, 0, JOB_RETRIES_MAX,
-	    &retries, e) == -1 ||
-	    field_number(spec, base, "retry_delay", FIELD_OPTIONAL, 0, JOB_SECONDS_MAX,
-	    &retry_delay, e) == -1 ||
-	    field_number(spec, base, "ttl", FIELD_OPTIONAL, 0, JOB_SECONDS_MAX,
-	    &ttl, e) == -1 ||
-	    field_string(spec, base, "key", FIELD_OPTIONAL, JOB_KEY_MAX, &key, e) == -1)
-		return NULL;
-	if (*queue == '\0' || !job_name_ok(queue)) {
-		fields_fail(e, base, "queue", "must be 1 to %d of A-Z a-z 0-9 _ - .",
-		    JOB_QUEUE_MAX);
-		return NULL;
-	}
-	if (key != NULL && *key == '\0') {
-		fields_fail(e, base, "key", "must not be empty");
-		return NULL;
-	}
-
-	job = xcalloc(1, sizeof(*job));
-	if ((job->type = job_type_find(type)) == NULL) {
-		error_set(e, "unknown_type", "%s: no job type \"%s\"",
-		    field_path(path, sizeof(path), base, "type"), type);
-		error_set_path(e, path);
-		free(job);
-		return NULL;
-	}
-	args = json_object_get(spec, "args");
-	if (args != NULL && json_is_null(args))
-		args = NULL;
-	field_path(path, sizeof(path), base, "args");
-	if (args != NULL && !json_is_object(args)) {
-		fields_fail(e, base, "args", "must be an object");
-		free(job);
-		return NULL;
-	}
-	if (job->type->parse(args, path, cfg, &job->parsed, e) == -1) {
-		free(job);
-		return NULL;
-	}
-	job->name = name != NULL ? xstrdup(name) : NULL;
-	job->queue = xstrdup(queue);
-	job->key = key != NULL ? xstrdup(key) : NULL;
-	job->priority = (int)priority;
-	job->delay = delay;
-	job->timeout = timeout;
-	job->retries = (unsigned int)retries;
-	job->retry_delay = retry_delay;
-	job->ttl = ttl;
-	job->state = delay > 0 ? JOB_PENDING : JOB_QUEUED;
-	job->created_at = now_epoch();
-	return job;
-}
-
-void
-job_discard(struct job *job)
-{
-	if (job == NULL)
-		return;
-	if (job->type->free_parsed != NULL)
-		job->type->free_parsed(job->parsed);
-	free(job->name);
-	free(job->queue);
-	free(job->key);
-	error_clear(&job->error);
-	free(job);
-}
-
-bool
-job_has_delay(const struct job *job)
-{
-	return job->delay > 0;
-}
-
-bool
-job_uses_executor(const struct job *job)
-{
-	return job->type->runs == JOB_RUNS_EXECUTOR;
-}
-
 /* Views and counters, on the owner ------------------------------------ */
 
 json_t *
 job_view(const struct job *job)
 {
-	json_t	*v = json_object();
+	json_t	*v = json_object(), *children;
+	size_t	 i;
 
 	json_object_set_new(v, "id", json_integer((json_int_t)job->reg.id));
 	json_object_set_new(v, "type", json_string(job->type->name));
 	if (job->name != NULL)
 		json_object_set_new(v, "name", json_string(job->name));
-	json_object_set_new(v, "queue", json_string(job->queue));
+	json_object_set_new(v, "queue", json_string(queue_name(job->queue)));
 	json_object_set_new(v, "priority", json_integer(job->priority));
 	json_object_set_new(v, "state", json_string(job_state_names[job->state]));
 	json_object_set_new(v, "attempt", json_integer(job->attempt));
@@ -281,6 +141,15 @@ job_view(const struct job *job)
 		json_object_set_new(v, "started_at", json_real(job->started_at));
 	if (job->finished_at > 0)
 		json_object_set_new(v, "finished_at", json_real(job->finished_at));
+	if (job->parent != 0)
+		json_object_set_new(v, "parent", json_integer((json_int_t)job->parent));
+	if (job->nchildren > 0) {
+		children = json_array();
+		for (i = 0; i < job->nchildren; i++)
+			json_array_append_new(children,
+			    json_integer((json_int_t)job->children[i]));
+		json_object_set_new(v, "children", children);
+	}
 	if (job->state >= JOB_FAILED)
 		json_object_set_new(v, "error", error_to_json(&job->error));
 	return v;
@@ -295,14 +164,14 @@ job_finished(const struct job *job)
 const char *
 job_queue(const struct job *job)
 {
-	return job->queue;
+	return queue_name(job->queue);
 }
 
 bool
 job_matches(const struct job *job, int state, const char *queue)
 {
 	return (state < 0 || (int)job->state == state) &&
-	    (queue == NULL || strcmp(queue, job->queue) == 0);
+	    (queue == NULL || strcmp(queue, queue_name(job->queue)) == 0);
 }
 
 json_t *
@@ -349,7 +218,7 @@ job_set_state(struct job *job, enum job_state state)
 	job_count_state(job, state);
 	if (watch_active()) {
 		view = job_view(job);
-		watch_publish(view, job->reg.id, job->queue);
+		watch_publish(view, job->reg.id, queue_name(job->queue));
 		json_decref(view);
 	}
 }
@@ -363,10 +232,26 @@ job_arm_timer(struct job *job, double seconds)
 	event_add(&job->timer.ev, &tv);
 }
 
-/* Finishing ------------------------------------------------------------ */
+/* References ----------------------------------------------------------- */
 
+void
+job_ref(struct job *job)
+{
+	job->refs++;
+}
+
+void
+job_unref(struct job *job)
+{
+	if (--job->refs > 0)
+		return;
+	future_unref(job->reg.future);
+	job_discard(job);
+}
+
+/* Its ttl is over: forget it; callbacks still in flight keep the memory. */
 static void
-job_free(struct job *job)
+job_expire(struct job *job)
 {
 	struct loop	*owner = job->reg.owner;
 
@@ -378,15 +263,163 @@ job_free(struct job *job)
 	atomic_fetch_sub_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
 	    memory_order_relaxed);
 	event_del(&job->timer.ev);
-	future_unref(job->reg.future);
-	job_discard(job);
+	job_unref(job);
 }
 
+/* Admission: queue slot, then resources in order --------------------- */
+
+/* Take the resources not yet held; false while one is awaited. */
+static bool
+job_acquire(struct job *job)
+{
+	while (job->held < job->nresources) {
+		if (!sem_acquire(job->resources[job->held], job, &job->waiting))
+			return false;
+		job->held++;
+	}
+	return true;
+}
+
+/* Give back everything admission took: resources, then the queue slot. */
+static void
+job_unadmit(struct job *job)
+{
+	if (job->waiting != NULL) {
+		sem_cancel(job->waiting);
+		job->waiting = NULL;
+	}
+	while (job->held > 0)
+		sem_release(job->resources[--job->held]);
+	if (job->parked.index != 0)
+		queue_unpark(job->queue, job);
+	if (job->slot)
+		queue_leave(job->queue, job);
+}
+
+void
+job_admitted(struct job *job)
+{
+	if (job_acquire(job))
+		job_run(job);
+}
+
+void
+job_granted(struct sem_waiter *w)
+{
+	struct job	*job = sem_waiter_job(w);
+
+	if (sem_waiter_claim(w)) {
+		job->waiting = NULL;
+		job->held++;
+		if (job_acquire(job))
+			job_run(job);
+	}
+	job_unref(job);
+}
+
+/* Dependencies ---------------------------------------------------------- */
+
+static void
+job_deps_free(struct job *job)
+{
+	struct job_deps	*d = job->deps;
+	size_t		 i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n; i++) {
+		if (d->futures[i] == NULL)
+			continue;
+		if (future_remove_done(d->futures[i], job_dep_done, job))
+			job_unref(job);
+		future_unref(d->futures[i]);
+	}
+	free(d->futures);
+	free(d);
+	job->deps = NULL;
+}
+
+static void	job_stopped(struct job *);
+
+static void
+job_dependency_failed(struct job *job, uint64_t id, const char *how)
+{
+	struct error	e = { 0 };
+
+	error_set(&e, "dependency_failed", "job %llu %s", (unsigned long long)id, how);
+	job_deps_free(job);
+	event_del(&job->timer.ev);
+	job->stopping = JOB_FAILED;
+	error_move(&job->error, &e);
+	job_stopped(job);
+}
+
+/* Once `after` is satisfied: the delay, then the queue. */
+static void
+job_ready(struct job *job)
+{
+	if (job->delay > 0)
+		job_arm_timer(job, job->delay);
+	else
+		job_enqueue(job);
+}
+
+static void
+job_dep_done(struct future *f, void *arg)
+{
+	struct job	*job = arg;
+	json_t		*view = future_result(f);
+	const char	*state;
+	json_int_t	 id;
+
+	if (job->deps != NULL && job->state == JOB_PENDING && job->stopping == 0) {
+		id = json_integer_value(json_object_get(view, "id"));
+		state = json_string_value(json_object_get(view, "state"));
+		if (view == NULL)
+			job_dependency_failed(job, 0, "ended without a result");
+		else if (state == NULL || strcmp(state, "done") != 0) {
+			char	how[64];
+
+			snprintf(how, sizeof(how), "ended %s", state ? state : "?");
+			job_dependency_failed(job, (uint64_t)id, how);
+		} else if (--job->deps->remaining == 0) {
+			job_deps_free(job);
+			job_ready(job);
+		}
+	}
+	job_unref(job);
+}
+
+/* Look up each job of `after` and wait for it on this loop. */
+static void
+job_deps_start(struct job *job)
+{
+	struct job_deps	*d = xcalloc(1, sizeof(*d));
+	struct loop	*owner;
+	size_t		 i;
+
+	d->futures = xcalloc(job->nafter, sizeof(*d->futures));
+	d->n = d->remaining = job->nafter;
+	job->deps = d;
+	for (i = 0; i < job->nafter; i++) {
+		if (!registry_lookup(job->after[i], &owner, &d->futures[i])) {
+			job_dependency_failed(job, job->after[i], "is no longer known");
+			return;
+		}
+	}
+	for (i = 0; i < d->n && job->deps != NULL; i++) {
+		job_ref(job);
+		future_on_done(d->futures[i], job->reg.owner, job_dep_done, job);
+	}
+}
+
+/* Finishing ------------------------------------------------------------ */
+
 /*
- * The terminal transition: record the outcome, complete the future with the
- * final view (which wakes every waiter, on any loop), and keep the job
- * queryable for its ttl.  The result lives only in that view, which other
- * loops read but never reference.
+ * The terminal transition: give back what admission took, record the
+ * outcome, complete the future with the final view (which wakes every
+ * waiter, on any loop), and keep the job queryable for its ttl.  The result
+ * lives only in that view, which other loops read but never reference.
  */
 static void
 job_finish(struct job *job, enum job_state state, json_t *result,
@@ -395,6 +428,14 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	json_t	*view;
 
 	event_del(&job->timer.ev);
+	job_deps_free(job);
+	if (job->state == JOB_RUNNING)
+		queue_running(job->queue, -1);
+	if (job->counted) {
+		queue_unreserve(job->queue, 1);
+		job->counted = false;
+	}
+	job_unadmit(job);
 	job->stopping = 0;
 	job->finished_at = now_epoch();
 	if (error != NULL)
@@ -406,8 +447,12 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	else
 		json_decref(result);
 	if (watch_active())
-		watch_publish(view, job->reg.id, job->queue);
+		watch_publish(view, job->reg.id, queue_name(job->queue));
 	future_set_result(job->reg.future, view);
+	if (job->stream != NULL) {
+		conn_remote_unref(job->stream);
+		job->stream = NULL;
+	}
 	job_arm_timer(job, job->ttl);
 }
 
@@ -440,6 +485,10 @@ job_fail(struct job *job, struct error *error)
 		    error->message != NULL ? error->message : error->code, wait);
 		error_clear(error);
 		event_del(&job->timer.ev);
+		queue_running(job->queue, -1);
+		job_unadmit(job);
+		queue_reserve(job->queue, 1, NULL);	/* waiting again */
+		job->counted = true;
 		job_set_state(job, JOB_PENDING);
 		job_arm_timer(job, wait);
 		return;
@@ -457,7 +506,11 @@ job_stopped(struct job *job)
 		error_set(&e, "timeout", "timed out after %gs", job->timeout);
 		break;
 	case JOB_FAILED:
-		error_set(&e, "shutting_down", "the daemon stopped before the job finished");
+		if (job->error.code == NULL)
+			error_set(&e, "shutting_down",
+			    "the daemon stopped before the job finished");
+		else
+			error_move(&e, &job->error);
 		break;
 	default:
 		error_move(&e, &job->error);	/* the cancel reason, kept there */
@@ -478,6 +531,7 @@ job_stop(struct job *job, enum job_state how, const char *reason)
 		return;
 	event_del(&job->timer.ev);
 	job->stopping = how;
+	error_clear(&job->error);
 	if (how == JOB_CANCELLED)
 		error_set(&job->error, "cancelled", "%s",
 		    reason != NULL ? reason : "cancelled");
@@ -501,7 +555,6 @@ static void
 job_work_done(struct future *work, void *arg)
 {
 	struct job		*job = arg;
-	const struct error	*we;
 	struct error		 e = { 0 };
 
 	future_unref(job->work);
@@ -520,8 +573,7 @@ job_work_done(struct future *work, void *arg)
 		job_stopped(job);
 		break;
 	default:
-		we = future_error(work);
-		error_copy(&e, we);
+		error_copy(&e, future_error(work));
 		job_fail(job, &e);
 		break;
 	}
@@ -532,6 +584,11 @@ job_run(struct job *job)
 {
 	struct loop	*owner = job->reg.owner;
 
+	if (job->counted) {
+		queue_unreserve(job->queue, 1);
+		job->counted = false;
+	}
+	queue_running(job->queue, 1);
 	job->attempt++;
 	job->started_at = now_epoch();
 	job_set_state(job, JOB_RUNNING);
@@ -549,7 +606,8 @@ static void
 job_enqueue(struct job *job)
 {
 	job_set_state(job, JOB_QUEUED);
-	job_run(job);
+	if (queue_enter(job->queue, job))
+		job_admitted(job);
 }
 
 static void
@@ -565,42 +623,13 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 		job_stop(job, JOB_TIMED_OUT, "timeout");
 		break;
 	default:
-		job_free(job);		/* its ttl ran out */
+		job_expire(job);	/* its ttl ran out */
 		break;
 	}
 }
 
-/*
- * The owner takes the job: its list, its timer, its place in the counts.
- * Normally job_begin() does this, but a cancel can reach the owner first.
- */
-static void
-job_take(struct job *job)
-{
-	struct loop	*owner = job->reg.owner;
-
-	TAILQ_INSERT_TAIL(&job_lists[loop_index(owner)], job, entry);
-	loop_event_assign(&job->timer, owner, -1, 0, job_timer_cb, job);
-	job_set_state(job, job->state);
-	job->begun = true;
-}
-
-static void
-job_begin(void *arg)
-{
-	struct job	*job = arg;
-
-	if (job->begun)
-		return;
-	job_take(job);
-	if (job->state == JOB_PENDING)
-		job_arm_timer(job, job->delay);
-	else
-		job_run(job);
-}
-
 /* The future's cancel hook: on the owner, from any thread's future_cancel(). */
-static void
+void
 job_cancel_hook(struct future *f, void *arg, const char *reason)
 {
 	struct job	*job = arg;
@@ -609,85 +638,50 @@ job_cancel_hook(struct future *f, void *arg, const char *reason)
 		job_take(job);
 	/* The loop is stopping and has already failed the future. */
 	if (future_done(f)) {
-		job_stop(job, JOB_FAILED, reason);
+		job_stop(job, JOB_FAILED, NULL);
 		return;
 	}
 	job_stop(job, JOB_CANCELLED, reason);
 }
 
-/* Submitting ------------------------------------------------------------ */
-
-/* Local unless this loop has clearly more live jobs than the least loaded. */
-static struct loop *
-job_pick_owner(void)
+/*
+ * The owner takes the job: its list (in id order), its timer, its place in
+ * the counts.  Normally job_begin() does this, but a cancel can come first.
+ */
+static void
+job_take(struct job *job)
 {
-	struct loop	*here = loop_current();
-	unsigned long	 mine, least = (unsigned long)-1, n;
-	unsigned int	 i, best = 0;
+	struct loop	*owner = job->reg.owner;
+	struct job_list	*list = &job_lists[loop_index(owner)];
+	struct job	*before;
 
-	for (i = 0; i < loomd.nloops; i++) {
-		n = atomic_load_explicit(&loomd.counters[i].jobs, memory_order_relaxed);
-		if (n < least) {
-			least = n;
-			best = i;
-		}
-	}
-	if (here == NULL)
-		return loomd.loops[best];
-	mine = atomic_load_explicit(&loomd.counters[loop_index(here)].jobs,
-	    memory_order_relaxed);
-	if (mine <= 2 * least + 64)
-		return here;
-	return loomd.loops[best];
+	for (before = TAILQ_LAST(list, job_list); before != NULL &&
+	    before->reg.id > job->reg.id; before = TAILQ_PREV(before, job_list, entry))
+		;
+	if (before != NULL)
+		TAILQ_INSERT_AFTER(list, before, job, entry);
+	else
+		TAILQ_INSERT_HEAD(list, job, entry);
+	loop_event_assign(&job->timer, owner, -1, 0, job_timer_cb, job);
+	job_set_state(job, job->state);
+	job->begun = true;
 }
 
 void
-job_submit(struct job *job, uint64_t *idp, struct future **fp)
+job_begin(void *arg)
 {
-	struct loop	*owner = job_pick_owner();
-	struct loop	*held_owner;
-	struct future	*held;
-	uint64_t	 id = registry_next_id(), holder;
+	struct job	*job = arg;
 
-	if (job->key != NULL && (holder = registry_key_claim(job->key, id)) != 0 &&
-	    registry_lookup(holder, &held_owner, &held)) {
-		job_discard(job);
-		*idp = holder;
-		*fp = held;
+	if (job->begun)
 		return;
-	}
-
-	job->reg.id = id;
-	job->reg.job = job;
-	job->reg.owner = owner;
-	job->reg.future = future_new(owner);
-	future_set_cancel_hook(job->reg.future, job_cancel_hook, NULL, job);
-	future_ref(job->reg.future);
-	*idp = id;
-	*fp = job->reg.future;
-	atomic_fetch_add_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
-	    memory_order_relaxed);
-	registry_insert(&job->reg);
-	/* From here on the job is the owner's. */
-	if (loop_is_current(owner)) {
-		job_begin(job);
-		return;
-	}
-	atomic_fetch_add_explicit(&loomd.counters[loop_index(loop_current())].handoffs,
-	    1, memory_order_relaxed);
-	if (loop_post(owner, job_begin, job) == -1) {
-		/* The owner stopped: its sweep failed the future already. */
-		registry_remove(&job->reg);
-		if (job->key != NULL)
-			registry_key_release(job->key, id);
-		atomic_fetch_sub_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
-		    memory_order_relaxed);
-		future_unref(job->reg.future);
-		job_discard(job);
-	}
+	job_take(job);
+	if (job->nafter > 0)
+		job_deps_start(job);
+	else
+		job_ready(job);
 }
 
-/* For loop types ------------------------------------------------------- */
+/* For types ------------------------------------------------------------ */
 
 struct loop *
 job_loop(const struct job *job)
@@ -728,7 +722,15 @@ job_shutdown(void)
 			}
 			if (job->state == JOB_RUNNING && job->type->cancel != NULL)
 				job->type->cancel(job, job->parsed);
-			job_free(job);
+			job_deps_free(job);
+			job_unadmit(job);
+			if (job->stream != NULL) {
+				conn_remote_unref(job->stream);
+				job->stream = NULL;
+			}
+			/* Only this pass's reference counts now. */
+			job->refs = 1;
+			job_expire(job);
 		}
 	}
 	free(job_lists);

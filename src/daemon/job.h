@@ -52,6 +52,8 @@ struct job_type {
 	json_t		*(*work)(void *parsed, struct error *);
 	void		(*start)(struct job *, void *parsed);
 	void		(*cancel)(struct job *, void *parsed);
+	/* Composites: how many jobs they will create below them, in all. */
+	size_t		(*descendants)(const void *parsed);
 };
 
 const struct job_type	*job_type_find(const char *name);
@@ -84,6 +86,13 @@ struct job	*job_parse(const json_t *spec, const char *base, struct error *);
 void		 job_discard(struct job *);
 bool		 job_has_delay(const struct job *);
 bool		 job_uses_executor(const struct job *);
+/* The jobs these specs make, children included (for max_jobs). */
+size_t		 job_count(struct job *const *, size_t);
+/* Count them against their queues' max_pending; busy if one is full. */
+int		 job_reserve(struct job *const *, size_t, struct error *);
+/* Child events of a composite go there (submit with stream); steals. */
+struct conn_remote;
+void		 job_set_stream(struct job *, struct conn_remote *);
 void		 job_submit(struct job *, uint64_t *id, struct future **);
 
 /* On the owner loop: the job's view (without the result, which only the

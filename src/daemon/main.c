@@ -25,6 +25,7 @@
 #include "log.h"
 #include "loomd.h"
 #include "loop.h"
+#include "queue.h"
 #include "registry.h"
 #include "server.h"
 #include "util.h"
@@ -206,6 +207,7 @@ main(int argc, char **argv)
 		if (loop_start(loomd.loops[i]) == -1)
 			fatal("loop %u", i);
 	}
+	queue_init(cfg, loomd.nloops);
 	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
 	loomd.executor = executor_new(nthreads, cfg->executor_queue);
 
@@ -243,6 +245,7 @@ stop:
 		loop_join(loomd.loops[i]);
 	executor_shutdown(loomd.executor, EXECUTOR_CANCEL);
 	job_shutdown();
+	queue_shutdown();
 	for (i = 0; i < loomd.nloops; i++)
 		loop_free(loomd.loops[i]);
 	executor_free(loomd.executor);

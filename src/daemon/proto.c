@@ -24,6 +24,7 @@
 #include "loomd.h"
 #include "loop.h"
 #include "proto.h"
+#include "queue.h"
 #include "registry.h"
 #include "util.h"
 #include "watch.h"
@@ -312,7 +313,7 @@ op_submit(struct request *r)
 		error_set(&e, "shutting_down", "the daemon is shutting down");
 		goto fail;
 	}
-	if (registry_count() + n > loomd.config->max_jobs) {
+	if (registry_count() + job_count(jobs, n) > loomd.config->max_jobs) {
 		error_set(&e, "busy", "too many jobs (max_jobs is %zu); retry later",
 		    loomd.config->max_jobs);
 		goto fail;
@@ -322,6 +323,8 @@ op_submit(struct request *r)
 		    "%zu); retry later", loomd.config->executor_queue);
 		goto fail;
 	}
+	if (job_reserve(jobs, n, &e) == -1)
+		goto fail;
 
 	futures = xcalloc(n, sizeof(*futures));
 	out = json_array();
@@ -329,6 +332,8 @@ op_submit(struct request *r)
 		bool	delayed = job_has_delay(jobs[i]);
 		json_t	*view;
 
+		if (stream)
+			job_set_stream(jobs[i], conn_remote_new(r->conn, r->id));
 		job_submit(jobs[i], &id, &futures[i]);
 		jobs[i] = NULL;
 		if (wait)
@@ -719,6 +724,46 @@ fail:
 	error_clear(&e);
 }
 
+/* queue.pause, queue.resume ------------------------------------------------ */
+
+static void
+queue_op(struct request *r, bool paused)
+{
+	struct error	 e = { 0 };
+	const char	*name = NULL;
+	const char	*p;
+
+	if (field_string(r->msg, "", "name", FIELD_REQUIRED, 64, &name, &e) == -1)
+		goto fail;
+	for (p = name; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			break;
+	}
+	if (*name == '\0' || *p != '\0') {
+		fields_fail(&e, "", "name", "must be 1 to 64 of A-Z a-z 0-9 _ - .");
+		goto fail;
+	}
+	conn_reply(r->conn, r->id, json_pack("{s:o}", "queue",
+	    queue_set_paused(name, paused)));
+	return;
+fail:
+	conn_reply_error(r->conn, r->id, &e);
+	error_clear(&e);
+}
+
+static void
+op_queue_pause(struct request *r)
+{
+	queue_op(r, true);
+}
+
+static void
+op_queue_resume(struct request *r)
+{
+	queue_op(r, false);
+}
+
 /* stats ----------------------------------------------------------------- */
 
 static void
@@ -751,9 +796,10 @@ op_stats(struct request *r)
 		json_array_append_new(loops, loop);
 	}
 	executor_get_stats(loomd.executor, &es);
-	stats = json_pack("{s:f,s:o,s:o,s:{s:i,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
+	stats = json_pack("{s:f,s:o,s:o,s:o,s:{s:i,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
 	    "uptime", now_epoch() - loomd.started_at,
 	    "jobs", jobs,
+	    "queues", queue_stats(),
 	    "loops", loops,
 	    "executor",
 	    "threads", (int)es.threads,
@@ -778,6 +824,7 @@ static const char *const fields_result[] = { "job", "wait", "timeout", NULL };
 static const char *const fields_cancel[] = { "job", "reason", NULL };
 static const char *const fields_watch[] = { "job", "queue", NULL };
 static const char *const fields_list[] = { "state", "queue", "limit", "before", NULL };
+static const char *const fields_name[] = { "name", NULL };
 
 static const struct op ops[] = {
 	{ "ping",	fields_none,	op_ping },
@@ -789,6 +836,8 @@ static const struct op ops[] = {
 	{ "unwatch",	fields_none,	op_unwatch },
 	{ "list",	fields_list,	op_list },
 	{ "stats",	fields_none,	op_stats },
+	{ "queue.pause", fields_name,	op_queue_pause },
+	{ "queue.resume", fields_name,	op_queue_resume },
 };
 
 static const struct op *

@@ -1,0 +1,52 @@
+/*
+ * Composite jobs (asyncio's gather, TaskGroup, wait, sequential await):
+ * the machinery they share.  Children are full jobs, submitted through the
+ * same path as any job; the parent follows their futures from its own loop.
+ */
+#ifndef LOOM_JOBS_COMPOSITE_H
+#define LOOM_JOBS_COMPOSITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+struct config;
+struct job;
+
+enum composite_kind {
+	COMPOSITE_GATHER,
+	COMPOSITE_GROUP,
+	COMPOSITE_WAIT,
+	COMPOSITE_SEQUENCE,
+};
+
+enum wait_when {
+	WAIT_ALL_COMPLETED,
+	WAIT_FIRST_COMPLETED,
+	WAIT_FIRST_EXCEPTION,
+};
+
+struct composite_args {
+	enum composite_kind	 kind;
+	json_t			*specs;		/* a copy of args.jobs */
+	size_t			 n;
+	size_t			 descendants;
+	bool			*shield;	/* per child */
+	bool			 return_exceptions;	/* gather */
+	enum wait_when		 return_when;		/* wait */
+	double			 timeout;		/* wait: 0 = none */
+	bool			 cancel_pending;	/* wait */
+};
+
+/* parse() of a composite type: `jobs` and the extra fields it allows. */
+int	composite_parse(enum composite_kind, const json_t *args, const char *base,
+	    const struct config *, void **parsed, struct error *);
+void	composite_free_parsed(void *);
+size_t	composite_descendants(const void *);
+void	composite_start(struct job *, void *parsed);
+void	composite_cancel(struct job *, void *parsed);
+
+#endif
