@@ -519,11 +519,12 @@ test_next_event_queues_answers(void **state)
 	assert_int_equal(loom_next_event(c, &msg, 10), 0);
 	assert_int_equal(json_integer_value(json_object_get(msg, "n")), 2);
 	json_decref(msg);
-	/* Both answers were kept, in arrival order. */
+	/* The answer that came between the events was kept... */
 	assert_int_equal(loom_receive(c, &msg, 0), 0);
 	assert_true(json_equal(json_object_get(msg, "id"), json_object_get(b, "id")));
 	json_decref(msg);
-	assert_int_equal(loom_receive(c, &msg, 0), 0);
+	/* ...and the other one may still be on its way. */
+	assert_int_equal(loom_receive(c, &msg, 10), 0);
 	assert_true(json_equal(json_object_get(msg, "id"), json_object_get(a, "id")));
 	json_decref(msg);
 	json_decref(a);
