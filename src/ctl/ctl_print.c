@@ -76,6 +76,8 @@ ctl_string_text(const json_t *v)
 static char *
 ctl_value_text(const json_t *v)
 {
+	if (v == NULL)
+		return ctl_xstrdup("-");
 	if (json_is_string(v))
 		return ctl_string_text(v);
 	if (json_is_integer(v))

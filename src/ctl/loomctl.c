@@ -91,7 +91,10 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 	double		 start = ctl_now();
 	int		 rc;
 
-	if ((rc = ctl_call(c, inv->request, &answer, inv->json)) != 0)
+	/* A raw request's answer is printed as it is, refused or not. */
+	rc = ctl_call(c, inv->request, &answer,
+	    inv->json || inv->command == CTL_REQUEST);
+	if (rc != 0)
 		return rc;
 
 	switch (inv->command) {
@@ -131,8 +134,6 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 			ctl_print_ping(stdout, answer, ctl_now() - start);
 		break;
 	default:
-		if (!inv->json)
-			ctl_print_json(stdout, answer);
 		break;
 	}
 	json_decref(answer);

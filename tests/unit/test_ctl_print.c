@@ -235,6 +235,7 @@ test_events_are_one_line_each(void **state)
 		  "\"result\":1}}",
 		  "2025-11-21T04:40:04.750Z child[1] 19 done echo result=1\n" },
 		{ "{\"event\":\"other\",\"x\":1}", "{\"event\":\"other\",\"x\":1}\n" },
+		{ "{\"event\":\"job\",\"job\":{\"id\":1}}", "- job 1 - -\n" },
 	};
 	struct capture	 c;
 	json_t		*event;
