@@ -7,6 +7,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,7 +174,12 @@ static void *
 fake_main(void *arg)
 {
 	struct fake	*f = arg;
+	sigset_t	 set;
 
+	/* Signals a test raises are for the client's thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((f->fd = accept(f->lfd, NULL, NULL)) == -1) {
 		fake_fail(f, "accept: %s", strerror(errno));
 		return NULL;
@@ -878,6 +885,51 @@ test_a_caller_id_answered_late_stays_queued(void **state)
 	fake_finish(f);
 }
 
+static void
+script_slow_answer(struct fake *f)
+{
+	struct timespec	 pause = { 0, 200 * 1000 * 1000 };
+	char		*id = srv_read_id(f);
+
+	nanosleep(&pause, NULL);
+	srv_printf(f, "{\"id\":%s,\"ok\":true}\n", id);
+	free(id);
+	srv_wait_close(f);
+}
+
+static volatile sig_atomic_t	alarms;
+
+static void
+on_alarm(int sig)
+{
+	alarms++;
+}
+
+static void
+test_signals_do_not_cut_a_wait_short(void **state)
+{
+	struct fake		*f = fake_start(script_slow_answer);
+	struct loom_client	*c = fake_connect(f);
+	struct sigaction	 sa = { .sa_handler = on_alarm }, old;
+	struct itimerval	 every = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
+	json_t			*req = ping(), *msg;
+
+	/* No SA_RESTART: poll() and friends fail with EINTR. */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	alarms = 0;
+	setitimer(ITIMER_REAL, &every, NULL);
+	assert_int_equal(loom_request(c, req, &msg, 10), 0);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	assert_true(alarms > 0);
+	assert_true(json_is_true(json_object_get(msg, "ok")));
+	json_decref(msg);
+	json_decref(req);
+	loom_close(c);
+	fake_finish(f);
+}
+
 /* --- size --- */
 
 static void
@@ -970,6 +1022,8 @@ test_connect_targets(void **state)
 	struct fake		*f = fake_start(NULL);
 	struct loom_client	*c;
 	struct sockaddr_in	 sin = { .sin_family = AF_INET };
+	struct sockaddr_in6	 sin6 = { .sin6_family = AF_INET6,
+				     .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	socklen_t		 len = sizeof(sin);
 	char			 target[256], err[256];
 	int			 lfd;
@@ -993,6 +1047,19 @@ test_connect_targets(void **state)
 	assert_non_null(c = loom_connect(target, err, sizeof(err)));
 	loom_close(c);
 	close(lfd);
+
+	/* IPv6 in brackets, where the machine has an IPv6 loopback. */
+	if ((lfd = socket(AF_INET6, SOCK_STREAM, 0)) != -1 &&
+	    bind(lfd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0) {
+		len = sizeof(sin6);
+		assert_int_equal(listen(lfd, 8), 0);
+		assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin6, &len), 0);
+		snprintf(target, sizeof(target), "[::1]:%d", ntohs(sin6.sin6_port));
+		assert_non_null(c = loom_connect(target, err, sizeof(err)));
+		loom_close(c);
+	}
+	if (lfd != -1)
+		close(lfd);
 
 	snprintf(target, sizeof(target), "%s/nothing.sock", f->dir);
 	assert_null(loom_connect(target, err, sizeof(err)));
@@ -1094,6 +1161,7 @@ main(void)
 		cmocka_unit_test(test_a_timeout_fires_and_the_late_answer_is_dropped),
 		cmocka_unit_test(test_a_zero_timeout_does_not_block),
 		cmocka_unit_test(test_a_caller_id_answered_late_stays_queued),
+		cmocka_unit_test(test_signals_do_not_cut_a_wait_short),
 		cmocka_unit_test(test_a_3_mib_answer_line),
 		cmocka_unit_test(test_a_big_send_and_a_flooding_server_do_not_deadlock),
 		cmocka_unit_test(test_connect_targets),
