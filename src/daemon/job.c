@@ -427,6 +427,8 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 {
 	json_t	*view;
 
+	/* Before anything is given back: whoever gets it starts after this. */
+	job->finished_at = now_epoch();
 	event_del(&job->timer.ev);
 	job_deps_free(job);
 	if (job->state == JOB_RUNNING)
@@ -437,7 +439,6 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	}
 	job_unadmit(job);
 	job->stopping = 0;
-	job->finished_at = now_epoch();
 	if (error != NULL)
 		error_move(&job->error, error);
 	job_count_state(job, state);

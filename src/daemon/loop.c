@@ -96,6 +96,9 @@ loop_new(unsigned int index)
 	if ((cfg = event_config_new()) == NULL)
 		fatalx("event_config_new");
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+	/* Timers count from now, not from the start of the pass: a job must not
+	 * finish its sleep early because the pass that armed it was long. */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NO_CACHE_TIME);
 	if ((loop->base = event_base_new_with_config(cfg)) == NULL)
 		fatalx("event_base_new_with_config");
 	event_config_free(cfg);
