@@ -14,6 +14,11 @@
  *   sleepers [-n JOBS] [-S SECONDS]
  *       JOBS pending sleep jobs: submit rate, daemon RSS per pending job, and
  *       timer lateness (finished_at - started_at - seconds) when they fire
+ *   fanout [-n CHILDREN]
+ *       one gather of CHILDREN echo jobs, with wait: time to the result
+ *   limit [-n JOBS]
+ *       JOBS echo jobs waiting on one limit of 1 behind a sleeping holder;
+ *       when it ends, each release hands the limit on: time per release
  */
 #include "autoconf.h"
 
@@ -26,6 +31,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -434,13 +440,140 @@ bench_sleepers(long njobs, double seconds)
 	free(line);
 }
 
+/* One request, one answer, on a fresh connection. */
+static json_t *
+call(const char *fmt, ...)
+{
+	struct bconn	 c = { 0 };
+	json_t		*r = NULL;
+	json_error_t	 err;
+	char		*line, *nl;
+	va_list		 ap;
+	int		 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (c.fd = connect_unix(opt_socket)) == -1)
+		die("cannot reach loomd");
+	send_all(c.fd, line, (size_t)n);
+	send_all(c.fd, "\n", 1);
+	free(line);
+	for (;;) {
+		if (c.len > 0 && (nl = memchr(c.buf, '\n', c.len)) != NULL) {
+			if ((r = json_loadb(c.buf, (size_t)(nl - c.buf), 0, &err)) == NULL)
+				die("bad reply: %s", err.text);
+			break;
+		}
+		if (c.cap - c.len < 65536) {
+			c.cap = c.cap ? c.cap * 2 : 1 << 20;
+			c.buf = realloc(c.buf, c.cap);
+		}
+		if ((n = (int)recv(c.fd, c.buf + c.len, c.cap - c.len, 0)) <= 0)
+			die("loomd closed the connection");
+		c.len += (size_t)n;
+	}
+	close(c.fd);
+	free(c.buf);
+	if (!json_is_true(json_object_get(r, "ok")))
+		die("request failed: %s", json_dumps(r, JSON_COMPACT));
+	return r;
+}
+
+static double
+view_time(json_t *r, const char *key)
+{
+	return json_number_value(json_object_get(json_object_get(r, "job"), key));
+}
+
+/* fanout ------------------------------------------------------------------ */
+
+static void
+bench_fanout(long n)
+{
+	double	 best = 1e9, took, t0;
+	char	*spec = malloc(64 + n * 48), *p;
+	json_t	*r;
+	long	 i;
+	int	 round;
+
+	p = spec + sprintf(spec, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"gather\",\"ttl\":0,\"args\":{\"jobs\":[");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s{\"type\":\"echo\",\"ttl\":0}", i ? "," : "");
+	sprintf(p, "]}}}");
+	for (round = 0; round < 5; round++) {
+		t0 = now();
+		r = call("%s", spec);
+		took = now() - t0;
+		if (json_array_size(json_object_get(json_object_get(json_object_get(r,
+		    "job"), "result"), "results")) != (size_t)n)
+			die("the gather did not return %ld results", n);
+		json_decref(r);
+		if (took < best)
+			best = took;
+	}
+	printf("loom-bench scenario=fanout children=%ld seconds=%.4f\n", n, best);
+	printf("  one gather of %ld echo children, submit to result: %.1f ms "
+	    "(best of 5)\n", n, best * 1e3);
+	free(spec);
+}
+
+/* limit ------------------------------------------------------------------- */
+
+static void
+bench_limit(long n)
+{
+	json_t		*r;
+	json_int_t	 holder, last = 0;
+	double		 released, finished, hold = 2 + n / 50000.0;
+	char		*line = malloc(128 + SLEEP_BATCH * 64), *p;
+	long		 sent = 0, i, k;
+
+	r = call("{\"op\":\"submit\",\"job\":{\"type\":\"sleep\",\"limits\":"
+	    "[\"bench\"],\"args\":{\"seconds\":%g}}}", hold);
+	holder = json_integer_value(json_object_get(json_object_get(r, "job"), "id"));
+	json_decref(r);
+	while (sent < n) {
+		k = n - sent < SLEEP_BATCH ? n - sent : SLEEP_BATCH;
+		p = line + sprintf(line, "{\"op\":\"submit\",\"jobs\":[");
+		for (i = 0; i < k; i++)
+			p += sprintf(p, "%s{\"type\":\"echo\",\"limits\":[\"bench\"]}",
+			    i ? "," : "");
+		sprintf(p, "]}");
+		r = call("%s", line);
+		last = json_integer_value(json_object_get(json_array_get(
+		    json_object_get(r, "jobs"), k - 1), "id"));
+		json_decref(r);
+		sent += k;
+	}
+	r = call("{\"op\":\"result\",\"wait\":true,\"job\":%lld}", (long long)holder);
+	released = view_time(r, "finished_at");
+	json_decref(r);
+	if (released == 0)
+		die("the holder did not finish: submitting took longer than it held (%gs)",
+		    hold);
+	/* Waiters are granted by priority, then in submit order: the last is last. */
+	r = call("{\"op\":\"result\",\"wait\":true,\"job\":%lld}", (long long)last);
+	finished = view_time(r, "finished_at");
+	json_decref(r);
+	printf("loom-bench scenario=limit waiters=%ld us_per_release=%.3f\n", n,
+	    (finished - released) / n * 1e6);
+	printf("  %ld jobs waiting on one limit of 1: %.2f us per release (%.0f "
+	    "hand-overs/s)\n", n, (finished - released) / n * 1e6,
+	    n / (finished - released));
+	free(line);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: loom-bench [-d LOOMD] [-s SOCKET] [-p PID] throughput "
 	    "[-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "       loom-bench [-d LOOMD] [-s SOCKET] [-p PID] sleepers [-n JOBS] "
-	    "[-S SECONDS]\n");
+	    "[-S SECONDS]\n"
+	    "       loom-bench [-d LOOMD] fanout [-n CHILDREN]\n"
+	    "       loom-bench [-d LOOMD] limit [-n JOBS]\n");
 	exit(2);
 }
 
@@ -504,6 +637,18 @@ main(int argc, char **argv)
 		if (opt_socket == NULL)
 			daemon_spawn(extra);
 		bench_sleepers(njobs, sleep_s > 0 ? sleep_s : 10 + njobs / 20000.0);
+	} else if (strcmp(scenario, "fanout") == 0) {
+		if (opt_socket == NULL)
+			daemon_spawn(NULL);
+		bench_fanout(njobs == 100000 ? 10000 : njobs);
+	} else if (strcmp(scenario, "limit") == 0) {
+		char	maxjobs[64], *extra[] = { "-o", maxjobs, "-o",
+			    "limit.bench.concurrency=1", NULL };
+
+		snprintf(maxjobs, sizeof(maxjobs), "max_jobs=%ld", 2 * njobs + 1000);
+		if (opt_socket == NULL)
+			daemon_spawn(extra);
+		bench_limit(njobs);
 	} else
 		usage();
 	daemon_stop();
