@@ -231,6 +231,27 @@ reply_not_found(struct request *r, uint64_t id)
 	error_clear(&e);
 }
 
+/*
+ * The job a status or result names: true with its owner and a reference on
+ * its future while it runs; false once answered (not found, or finished:
+ * its view is the answer).
+ */
+static bool
+request_unfinished(struct request *r, uint64_t id, struct loop **owner,
+    struct future **f)
+{
+	if (!registry_lookup(id, owner, f)) {
+		reply_not_found(r, id);
+		return false;
+	}
+	if (future_state(*f) == FUTURE_DONE) {
+		reply_view(r, *f);
+		future_unref(*f);
+		return false;
+	}
+	return true;
+}
+
 /* ping ------------------------------------------------------------------ */
 
 static void
@@ -434,15 +455,8 @@ op_status(struct request *r)
 		error_clear(&e);
 		return;
 	}
-	if (!registry_lookup(id, &owner, &f)) {
-		reply_not_found(r, id);
+	if (!request_unfinished(r, id, &owner, &f))
 		return;
-	}
-	if (future_state(f) == FUTURE_DONE) {
-		reply_view(r, f);
-		future_unref(f);
-		return;
-	}
 	future_unref(f);
 	s = xcalloc(1, sizeof(*s));
 	s->conn = r->conn;
@@ -481,15 +495,8 @@ op_result(struct request *r)
 		error_clear(&e);
 		return;
 	}
-	if (!registry_lookup(id, &owner, &f)) {
-		reply_not_found(r, id);
+	if (!request_unfinished(r, id, &owner, &f))
 		return;
-	}
-	if (future_state(f) == FUTURE_DONE) {
-		reply_view(r, f);
-		future_unref(f);
-		return;
-	}
 	if (!wait && !future_done(f)) {
 		conn_reply_fail(r->conn, r->id, "invalid_state",
 		    "job %llu has not finished (ask with wait to wait for it)",

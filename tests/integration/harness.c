@@ -244,20 +244,16 @@ client_send_raw(struct client *c, const void *data, size_t len)
 	}
 }
 
+static void	client_vsend(struct client *, const char *, va_list);
+
 void
 client_send(struct client *c, const char *fmt, ...)
 {
-	char	*line;
-	va_list	 ap;
-	int	 n;
+	va_list	ap;
 
 	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
+	client_vsend(c, fmt, ap);
 	va_end(ap);
-	assert_true(n >= 0);
-	client_send_raw(c, line, (size_t)n);
-	client_send_raw(c, "\n", 1);
-	free(line);
 }
 
 json_t *
@@ -312,21 +308,53 @@ client_recv(struct client *c, double timeout)
 	return msg;
 }
 
-json_t *
-client_call(struct client *c, const char *fmt, ...)
+static void
+client_vsend(struct client *c, const char *fmt, va_list ap)
 {
 	char	*line;
-	va_list	 ap;
 	int	 n;
 
-	va_start(ap, fmt);
 	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
 	assert_true(n >= 0);
 	client_send_raw(c, line, (size_t)n);
 	client_send_raw(c, "\n", 1);
 	free(line);
+}
+
+json_t *
+client_call(struct client *c, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	client_vsend(c, fmt, ap);
+	va_end(ap);
 	return client_recv(c, HARNESS_WAIT);
+}
+
+/* Poll the job's status until it has left `state`; returns the new view. */
+json_t *
+client_wait_left(struct client *c, json_int_t id, const char *state)
+{
+	double	 deadline = now_seconds() + HARNESS_WAIT;
+	json_t	*r, *view;
+
+	for (;;) {
+		r = client_call(c, "{\"op\":\"status\",\"id\":\"poll\",\"job\":%lld}",
+		    (long long)id);
+		view = json_object_get(r, "job");
+		if (view == NULL)
+			fail_msg("job %lld: %s", (long long)id, reply_error_code(r));
+		if (strcmp(json_string_value(json_object_get(view, "state")), state) != 0) {
+			json_incref(view);
+			json_decref(r);
+			return view;
+		}
+		json_decref(r);
+		if (now_seconds() > deadline)
+			fail_msg("job %lld stayed %s", (long long)id, state);
+		usleep(10000);
+	}
 }
 
 const char *

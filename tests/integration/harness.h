@@ -51,6 +51,10 @@ json_t	*client_recv_or_eof(struct client *, double timeout);
 json_t	*client_call(struct client *, const char *fmt, ...)
 	     __attribute__((format(printf, 2, 3)));
 
+/* Poll a job's status until it leaves `state`: its new view (caller frees).
+ * An event-driven wait for tests that need a job to have started. */
+json_t	*client_wait_left(struct client *, json_int_t id, const char *state);
+
 /* Helpers on replies. */
 const char *reply_error_code(const json_t *);
 const char *reply_error_path(const json_t *);

@@ -152,8 +152,6 @@ test_gather_fails_at_the_first_failure_and_the_others_go_on(void **state)
 {
 	struct client	 c;
 	json_t		*r, *detail, *sibling;
-	const char	*st;
-	double		 deadline = now_seconds() + HARNESS_WAIT;
 
 	client_connect(&c, &d);
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":{\"type\":"
@@ -164,19 +162,10 @@ test_gather_fails_at_the_first_failure_and_the_others_go_on(void **state)
 	assert_int_equal(json_integer_value(json_object_get(detail, "index")), 1);
 	assert_string_equal(str(json_object_get(detail, "error"), "message"), "boom");
 	/* The other child was not cancelled: it finishes done. */
-	for (;;) {
-		sibling = view_of(&c, json_integer_value(json_array_get(json_object_get(
-		    job(r), "children"), 0)));
-		st = str(sibling, "state");
-		if (strcmp(st, "running") != 0) {
-			assert_string_equal(st, "done");
-			json_decref(sibling);
-			break;
-		}
-		json_decref(sibling);
-		assert_true(now_seconds() < deadline);
-		usleep(20000);
-	}
+	sibling = client_wait_left(&c, json_integer_value(json_array_get(
+	    json_object_get(job(r), "children"), 0)), "running");
+	assert_string_equal(str(sibling, "state"), "done");
+	json_decref(sibling);
 	json_decref(r);
 	client_close(&c);
 }
@@ -506,7 +495,6 @@ test_cancelling_a_composite_spares_shielded_children(void **state)
 	struct client	 c;
 	json_t		*r, *kids;
 	json_int_t	 id;
-	double		 deadline = now_seconds() + HARNESS_WAIT;
 
 	client_connect(&c, &d);
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":\"gather\","
@@ -518,14 +506,9 @@ test_cancelling_a_composite_spares_shielded_children(void **state)
 	r = client_call(&c, "{\"op\":\"cancel\",\"id\":2,\"job\":%lld}", (long long)id);
 	assert_string_equal(reply_job_state(r), "cancelled");
 	/* The shielded child ends done; the other was cancelled with it. */
-	for (;;) {
-		kids = children_of(&c, job(r));
-		if (strcmp(str(json_array_get(kids, 0), "state"), "running") != 0)
-			break;
-		json_decref(kids);
-		assert_true(now_seconds() < deadline);
-		usleep(20000);
-	}
+	json_decref(client_wait_left(&c, json_integer_value(json_array_get(
+	    json_object_get(job(r), "children"), 0)), "running"));
+	kids = children_of(&c, job(r));
 	assert_string_equal(str(json_array_get(kids, 0), "state"), "done");
 	assert_string_equal(str(json_array_get(kids, 1), "state"), "cancelled");
 	json_decref(kids);

@@ -295,7 +295,6 @@ test_cancel_stops_running_executor_work(void **state)
 	struct client	 c, w;
 	json_t		*r;
 	json_int_t	 id;
-	double		 deadline = now_seconds() + HARNESS_WAIT;
 
 	client_connect(&c, &d);
 	client_connect(&w, &d);
@@ -304,16 +303,7 @@ test_cancel_stops_running_executor_work(void **state)
 	id = reply_job_id(r);
 	json_decref(r);
 	/* Wait until it is running (an event seen through status). */
-	for (;;) {
-		r = client_call(&c, "{\"op\":\"status\",\"id\":2,\"job\":%lld}", (long long)id);
-		if (strcmp(reply_job_state(r), "running") == 0) {
-			json_decref(r);
-			break;
-		}
-		json_decref(r);
-		assert_true(now_seconds() < deadline);
-		usleep(10000);
-	}
+	json_decref(client_wait_left(&c, id, "queued"));
 	r = client_call(&w, "{\"op\":\"cancel\",\"id\":3,\"job\":%lld}", (long long)id);
 	assert_string_equal(reply_job_state(r), "cancelled");
 	json_decref(r);

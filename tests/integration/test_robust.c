@@ -333,7 +333,6 @@ test_a_full_executor_queue_makes_cpu_submits_busy(void **state)
 	struct client	 c;
 	json_t		*r;
 	json_int_t	 running, queued;
-	double		 deadline = now_seconds() + HARNESS_WAIT;
 
 	client_connect(&c, &d);
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":\"sumsq\","
@@ -342,18 +341,7 @@ test_a_full_executor_queue_makes_cpu_submits_busy(void **state)
 	json_decref(r);
 	/* Once the one thread has it, the queue of one has room for one. */
 	assert_true(running > 0);
-	for (;;) {
-		r = client_call(&c, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
-		    (long long)running);
-		assert_non_null(reply_job_state(r));
-		if (strcmp(reply_job_state(r), "running") == 0) {
-			json_decref(r);
-			break;
-		}
-		json_decref(r);
-		assert_true(now_seconds() < deadline);
-		usleep(10000);
-	}
+	json_decref(client_wait_left(&c, running, "queued"));
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":3,\"job\":{\"type\":\"sumsq\","
 	    "\"args\":{\"n\":10000000000}}}");
 	queued = reply_job_id(r);
