@@ -47,6 +47,7 @@ static const struct job_type *const job_types[] = {
 	&job_type_sumsq,
 	&job_type_digest,
 	&job_type_pbkdf2,
+	&job_type_wait_event,
 };
 
 struct job {

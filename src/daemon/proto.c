@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "event.h"
 #include "executor.h"
 #include "fields.h"
 #include "future.h"
@@ -769,6 +770,40 @@ op_stats(struct request *r)
 	conn_reply(r->conn, r->id, json_pack("{s:o}", "stats", stats));
 }
 
+/* event.set, event.clear, event.get: the events live in event.c --------- */
+
+static void
+op_event(struct request *r, enum named_event_op op)
+{
+	struct error	 e = { 0 };
+	json_t		*fields;
+
+	if ((fields = named_event_request(r->msg, op, &e)) == NULL) {
+		conn_reply_error(r->conn, r->id, &e);
+		error_clear(&e);
+		return;
+	}
+	conn_reply(r->conn, r->id, fields);
+}
+
+static void
+op_event_set(struct request *r)
+{
+	op_event(r, NAMED_EVENT_SET);
+}
+
+static void
+op_event_clear(struct request *r)
+{
+	op_event(r, NAMED_EVENT_CLEAR);
+}
+
+static void
+op_event_get(struct request *r)
+{
+	op_event(r, NAMED_EVENT_GET);
+}
+
 /* The op table ------------------------------------------------------------ */
 
 static const char *const fields_none[] = { NULL };
@@ -778,6 +813,7 @@ static const char *const fields_result[] = { "job", "wait", "timeout", NULL };
 static const char *const fields_cancel[] = { "job", "reason", NULL };
 static const char *const fields_watch[] = { "job", "queue", NULL };
 static const char *const fields_list[] = { "state", "queue", "limit", "before", NULL };
+static const char *const fields_event[] = { "name", NULL };
 
 static const struct op ops[] = {
 	{ "ping",	fields_none,	op_ping },
@@ -789,6 +825,9 @@ static const struct op ops[] = {
 	{ "unwatch",	fields_none,	op_unwatch },
 	{ "list",	fields_list,	op_list },
 	{ "stats",	fields_none,	op_stats },
+	{ "event.set",	fields_event,	op_event_set },
+	{ "event.clear", fields_event,	op_event_clear },
+	{ "event.get",	fields_event,	op_event_get },
 };
 
 static const struct op *
