@@ -46,6 +46,7 @@ static const struct job_type *const job_types[] = {
 	&job_type_group,
 	&job_type_wait,
 	&job_type_sequence,
+	&job_type_wait_event,
 };
 
 struct job_list		*job_lists;

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "event.h"
 #include "executor.h"
 #include "future.h"
 #include "job.h"
@@ -252,6 +253,7 @@ stop:
 	watch_shutdown();
 	conn_shutdown();
 	registry_free();
+	named_event_cleanup();
 	event_base_free(base);
 	free(loomd.loops);
 	free(loomd.counters);

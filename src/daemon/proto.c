@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "event.h"
 #include "executor.h"
 #include "fields.h"
 #include "future.h"
@@ -822,6 +823,40 @@ op_stats(struct request *r)
 	conn_reply(r->conn, r->id, json_pack("{s:o}", "stats", stats));
 }
 
+/* event.set, event.clear, event.get: the events live in event.c --------- */
+
+static void
+op_event(struct request *r, enum named_event_op op)
+{
+	struct error	 e = { 0 };
+	json_t		*fields;
+
+	if ((fields = named_event_request(r->msg, op, &e)) == NULL) {
+		conn_reply_error(r->conn, r->id, &e);
+		error_clear(&e);
+		return;
+	}
+	conn_reply(r->conn, r->id, fields);
+}
+
+static void
+op_event_set(struct request *r)
+{
+	op_event(r, NAMED_EVENT_SET);
+}
+
+static void
+op_event_clear(struct request *r)
+{
+	op_event(r, NAMED_EVENT_CLEAR);
+}
+
+static void
+op_event_get(struct request *r)
+{
+	op_event(r, NAMED_EVENT_GET);
+}
+
 /* The op table ------------------------------------------------------------ */
 
 static const char *const fields_none[] = { NULL };
@@ -845,6 +880,9 @@ static const struct op ops[] = {
 	{ "stats",	fields_none,	op_stats },
 	{ "queue.pause", fields_name,	op_queue_pause },
 	{ "queue.resume", fields_name,	op_queue_resume },
+	{ "event.set",	fields_name,	op_event_set },
+	{ "event.clear", fields_name,	op_event_clear },
+	{ "event.get",	fields_name,	op_event_get },
 };
 
 static const struct op *

@@ -13,5 +13,6 @@ extern const struct job_type	job_type_gather;
 extern const struct job_type	job_type_group;
 extern const struct job_type	job_type_wait;
 extern const struct job_type	job_type_sequence;
+extern const struct job_type	job_type_wait_event;
 
 #endif
