@@ -47,6 +47,8 @@ static const struct job_type *const job_types[] = {
 	&job_type_sumsq,
 	&job_type_digest,
 	&job_type_pbkdf2,
+	&job_type_exec,
+	&job_type_http,
 };
 
 struct job {

@@ -9,5 +9,7 @@ extern const struct job_type	job_type_sleep;
 extern const struct job_type	job_type_sumsq;
 extern const struct job_type	job_type_digest;
 extern const struct job_type	job_type_pbkdf2;
+extern const struct job_type	job_type_exec;
+extern const struct job_type	job_type_http;
 
 #endif
