@@ -1,5 +1,5 @@
 /*
- * Without a change of credentials, posix_spawn: glibc runs the child on the
+ * Spawning.  Without a change of credentials, posix_spawn: glibc runs the child on the
  * parent's memory until exec (clone with CLONE_VM | CLONE_VFORK), which
  * costs no copy of the daemon's page tables and runs no instrumented code
  * in the child.  To change credentials it offers nothing, so then fork,
@@ -17,12 +17,16 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "child.h"
+#include "future.h"
+#include "log.h"
+#include "loop.h"
 #include "util.h"
 
 /* What the child was doing when it failed, reported to the parent. */
@@ -38,6 +42,9 @@ struct child_report {
 	int	stage;
 	int	err;
 };
+
+/* Children alive across the daemon, being terminated included. */
+static atomic_size_t	child_count;
 
 static char *
 child_pwbuf(long which, size_t *len)
@@ -346,4 +353,153 @@ child_spawn(const struct child_spec *sp, pid_t *pidp, int *pidfdp, struct error 
 	*pidp = pid;
 	*pidfdp = pidfd;
 	return 0;
+}
+
+/* Reaping ------------------------------------------------------------- */
+
+bool
+child_reserve(size_t max)
+{
+	if (atomic_fetch_add(&child_count, 1) < max)
+		return true;
+	atomic_fetch_sub(&child_count, 1);
+	return false;
+}
+
+void
+child_unreserve(void)
+{
+	atomic_fetch_sub(&child_count, 1);
+}
+
+void
+child_reap(pid_t pid, int pidfd)
+{
+	siginfo_t	si;
+
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
+		;
+	close(pidfd);
+	child_unreserve();
+	log_debug("child: reaped process group %ld", (long)pid);
+}
+
+bool
+child_exited(int pidfd, siginfo_t *si)
+{
+	memset(si, 0, sizeof(*si));
+	if (waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		return errno == ECHILD;		/* gone already: nothing to wait for */
+	return si->si_pid != 0;
+}
+
+void
+child_signal_group(pid_t pgid, int sig)
+{
+	if (kill(-pgid, sig) == -1 && errno != ESRCH)
+		log_warn("child: kill(-%ld, %d)", (long)pgid, sig);
+}
+
+/*
+ * A child being terminated outlives whoever started it, until it is reaped.
+ * It got SIGTERM; its group gets SIGKILL after the grace, then the reaper
+ * reaps and frees itself.  It holds a future owned by its loop only to hear
+ * when that loop stops (the future fails): then it kills at once.
+ */
+struct child_reaper {
+	pid_t			 pid;
+	int			 pidfd;
+	bool			 exited;
+	bool			 killed;
+	struct loop_event	 exit_ev;
+	struct loop_event	 timer;
+	struct future		*stopping;
+};
+
+static void
+child_reaper_free(struct child_reaper *r)
+{
+	event_del(&r->exit_ev.ev);
+	event_del(&r->timer.ev);
+	child_reap(r->pid, r->pidfd);
+	future_set_result(r->stopping, NULL);
+	future_unref(r->stopping);
+	free(r);
+}
+
+static void
+child_reaper_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct child_reaper	*r = arg;
+	siginfo_t		 si;
+
+	if (!child_exited(r->pidfd, &si))
+		return;
+	r->exited = true;
+	event_del(&r->exit_ev.ev);
+	if (r->killed)
+		child_reaper_free(r);
+}
+
+static void
+child_reaper_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct child_reaper	*r = arg;
+
+	child_signal_group(r->pid, SIGKILL);
+	r->killed = true;
+	if (r->exited)
+		child_reaper_free(r);
+}
+
+/* At shutdown: nothing will run later on the loop, so kill and reap now. */
+static void
+child_kill_now(pid_t pid, int pidfd)
+{
+	child_signal_group(pid, SIGKILL);
+	child_reap(pid, pidfd);
+}
+
+static void
+child_reaper_stop(struct future *f, void *arg, const char *reason)
+{
+	struct child_reaper	*r = arg;
+
+	event_del(&r->exit_ev.ev);
+	event_del(&r->timer.ev);
+	child_kill_now(r->pid, r->pidfd);
+	future_unref(r->stopping);
+	free(r);
+}
+
+void
+child_terminate(struct loop *loop, pid_t pid, int pidfd, bool exited,
+    double grace)
+{
+	struct child_reaper	*r;
+	struct future		*stopping = future_new(loop);
+	struct timeval		 tv;
+
+	if (future_done(stopping)) {
+		/* The loop has stopped (shutdown). */
+		future_unref(stopping);
+		child_kill_now(pid, pidfd);
+		return;
+	}
+	child_signal_group(pid, SIGTERM);
+	child_signal_group(pid, SIGCONT);	/* a stopped process cannot die of TERM */
+
+	r = xcalloc(1, sizeof(*r));
+	r->pid = pid;
+	r->pidfd = pidfd;
+	r->exited = exited;
+	r->stopping = stopping;
+	loop_event_assign(&r->exit_ev, loop, pidfd, EV_READ | EV_PERSIST,
+	    child_reaper_exit, r);
+	if (!exited)
+		event_add(&r->exit_ev.ev, NULL);
+	loop_event_assign(&r->timer, loop, -1, 0, child_reaper_timer, r);
+	seconds_to_timeval(grace, &tv);
+	event_add(&r->timer.ev, &tv);
+	future_set_cancel_hook(stopping, child_reaper_stop, NULL, r);
 }

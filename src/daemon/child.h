@@ -6,18 +6,23 @@
  * Everything is prepared before the fork; between fork and exec the child
  * makes only async-signal-safe calls.
  *
- * The parent gets the pid and a pidfd for it.  Nothing here reaps: the caller
- * watches the pidfd and reaps with waitid(P_PIDFD) (DESIGN.md, "Child
- * processes"), so the pid cannot be reused while the caller holds it.
+ * The parent gets the pid and a pidfd for it.  Nothing reaps but
+ * child_reap(), with waitid(P_PIDFD) (DESIGN.md, "Child processes"): never
+ * waitpid(-1), never SIGCHLD.  Until then the child's pid, which is also its
+ * process group id, cannot be reused, so signalling the group is safe.
  */
 #ifndef LOOM_CHILD_H
 #define LOOM_CHILD_H
 
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util.h"
+
+struct loop;
 
 /* Credentials to switch to, resolved on the parent's side. */
 struct child_ids {
@@ -55,5 +60,28 @@ struct child_spec {
  * error set ("failed") and nothing left running.
  */
 int	child_spawn(const struct child_spec *, pid_t *pid, int *pidfd, struct error *);
+
+/*
+ * Children alive across the daemon (max_children): take a place before
+ * child_spawn(), give it back with child_unreserve() if that fails;
+ * child_reap() gives it back for a child that ran.
+ */
+bool	child_reserve(size_t max);
+void	child_unreserve(void);
+
+/* True once the child has exited, with its status in *si.  It stays a
+ * zombie, keeping its pid and group id, until child_reap(). */
+bool	child_exited(int pidfd, siginfo_t *si);
+void	child_signal_group(pid_t pgid, int sig);
+void	child_reap(pid_t pid, int pidfd);	/* also closes the pidfd */
+
+/*
+ * Terminate the child's process group from `loop`, taking over pid and
+ * pidfd: SIGTERM now, SIGKILL after `grace` seconds, then reap.  This runs
+ * by itself on the loop; when the loop stops (or has), it kills and reaps
+ * at once.
+ */
+void	child_terminate(struct loop *, pid_t pid, int pidfd, bool exited,
+	    double grace);
 
 #endif

@@ -22,7 +22,8 @@
  * result is the error's detail.
  *
  * Cancel and the job's timeout send SIGTERM to the group at once and leave
- * the rest to a reaper: SIGKILL to the group after kill_grace, then reap.
+ * the rest to child_terminate(): SIGKILL to the group after kill_grace,
+ * then reap.  At shutdown the group is killed at once.
  */
 #include "autoconf.h"
 
@@ -31,7 +32,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,6 @@
 #include "bytes.h"
 #include "config.h"
 #include "fields.h"
-#include "future.h"
 #include "job.h"
 #include "jobs/types.h"
 #include "log.h"
@@ -69,9 +68,6 @@ struct exec_args {
 	size_t		  max_children;
 	bool		  base64;
 };
-
-/* Children alive, across loops, reapers included (max_children). */
-static atomic_size_t	exec_children;
 
 static const char *const exec_fields[] = {
 	"command", "args", "stdin", "env", "output", NULL
@@ -273,142 +269,6 @@ fail:
 	return -1;
 }
 
-/* Reaping ------------------------------------------------------------- */
-
-/* Reap the exited (or SIGKILLed) child and forget it. */
-static void
-exec_reap(pid_t pid, int pidfd)
-{
-	siginfo_t	si;
-
-	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
-		;
-	close(pidfd);
-	atomic_fetch_sub(&exec_children, 1);
-	log_debug("exec: reaped process group %ld", (long)pid);
-}
-
-/* True once the child has exited; its status is left for exec_reap(). */
-static bool
-exec_exited(int pidfd, siginfo_t *si)
-{
-	memset(si, 0, sizeof(*si));
-	if (waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG | WNOWAIT) == -1)
-		return errno == ECHILD;		/* gone already: nothing to wait for */
-	return si->si_pid != 0;
-}
-
-static void
-exec_signal_group(pid_t pgid, int sig)
-{
-	if (kill(-pgid, sig) == -1 && errno != ESRCH)
-		log_warn("exec: kill(-%ld, %d)", (long)pgid, sig);
-}
-
-/*
- * What outlives a cancelled job: the child, until it is reaped.  It got
- * SIGTERM; its group gets SIGKILL after kill_grace, then the reaper reaps
- * and frees itself.  It holds a future owned by its loop only so that it
- * hears when that loop stops (the future fails): then it kills at once.
- */
-struct exec_reaper {
-	pid_t			 pid;
-	int			 pidfd;
-	bool			 exited;
-	bool			 killed;
-	struct loop_event	 exit_ev;
-	struct loop_event	 timer;
-	struct future		*stopping;
-};
-
-static void
-exec_reaper_free(struct exec_reaper *r)
-{
-	event_del(&r->exit_ev.ev);
-	event_del(&r->timer.ev);
-	exec_reap(r->pid, r->pidfd);
-	future_set_result(r->stopping, NULL);
-	future_unref(r->stopping);
-	free(r);
-}
-
-static void
-exec_reaper_exit(evutil_socket_t fd, short what, void *arg)
-{
-	struct exec_reaper	*r = arg;
-	siginfo_t		 si;
-
-	if (!exec_exited(r->pidfd, &si))
-		return;
-	r->exited = true;
-	event_del(&r->exit_ev.ev);
-	if (r->killed)
-		exec_reaper_free(r);
-}
-
-static void
-exec_reaper_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct exec_reaper	*r = arg;
-
-	exec_signal_group(r->pid, SIGKILL);
-	r->killed = true;
-	if (r->exited)
-		exec_reaper_free(r);
-}
-
-/* At shutdown: nothing will run later on the loop, so kill and reap now. */
-static void
-exec_kill_now(pid_t pid, int pidfd)
-{
-	exec_signal_group(pid, SIGKILL);
-	exec_reap(pid, pidfd);
-}
-
-static void
-exec_reaper_stop(struct future *f, void *arg, const char *reason)
-{
-	struct exec_reaper	*r = arg;
-
-	event_del(&r->exit_ev.ev);
-	event_del(&r->timer.ev);
-	exec_kill_now(r->pid, r->pidfd);
-	future_unref(r->stopping);
-	free(r);
-}
-
-static void
-exec_reap_later(struct loop *loop, pid_t pid, int pidfd, bool exited,
-    double grace)
-{
-	struct exec_reaper	*r;
-	struct future		*stopping = future_new(loop);
-	struct timeval		 tv;
-
-	if (future_done(stopping)) {
-		/* The loop has stopped (shutdown). */
-		future_unref(stopping);
-		exec_kill_now(pid, pidfd);
-		return;
-	}
-	exec_signal_group(pid, SIGTERM);
-	exec_signal_group(pid, SIGCONT);	/* a stopped process cannot die of TERM */
-
-	r = xcalloc(1, sizeof(*r));
-	r->pid = pid;
-	r->pidfd = pidfd;
-	r->exited = exited;
-	r->stopping = stopping;
-	loop_event_assign(&r->exit_ev, loop, pidfd, EV_READ | EV_PERSIST,
-	    exec_reaper_exit, r);
-	if (!exited)
-		event_add(&r->exit_ev.ev, NULL);
-	loop_event_assign(&r->timer, loop, -1, 0, exec_reaper_timer, r);
-	seconds_to_timeval(grace, &tv);
-	event_add(&r->timer.ev, &tv);
-	future_set_cancel_hook(stopping, exec_reaper_stop, NULL, r);
-}
-
 /* Running ------------------------------------------------------------- */
 
 enum exec_phase {
@@ -573,7 +433,7 @@ exec_exit_cb(evutil_socket_t fd, short what, void *arg)
 	struct exec_run	*run = arg;
 	siginfo_t	 si;
 
-	if (!exec_exited(run->pidfd, &si))
+	if (!child_exited(run->pidfd, &si))
 		return;
 	event_del(&run->exit_ev.ev);
 	run->exited = true;
@@ -597,12 +457,12 @@ exec_timer_cb(evutil_socket_t fd, short what, void *arg)
 		log_debug("exec %s: timed out after %gs", run->args->name,
 		    run->args->timeout);
 		run->timed_out = true;
-		exec_signal_group(run->pid, SIGTERM);
-		exec_signal_group(run->pid, SIGCONT);
+		child_signal_group(run->pid, SIGTERM);
+		child_signal_group(run->pid, SIGCONT);
 		exec_arm(run, EXEC_TERMINATING, run->args->kill_grace);
 		break;
 	case EXEC_TERMINATING:
-		exec_signal_group(run->pid, SIGKILL);
+		child_signal_group(run->pid, SIGKILL);
 		if (run->exited)
 			exec_arm(run, EXEC_DRAINING, run->args->kill_grace);
 		else
@@ -613,7 +473,7 @@ exec_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case EXEC_DRAINING:
 		log_debug("exec %s: output still open %gs after the exit; killing "
 		    "its process group", run->args->name, run->args->kill_grace);
-		exec_signal_group(run->pid, SIGKILL);
+		child_signal_group(run->pid, SIGKILL);
 		exec_stream_drain(&run->out);
 		exec_stream_drain(&run->err);
 		exec_check_done(run);
@@ -683,8 +543,8 @@ exec_check_done(struct exec_run *run)
 		return;
 
 	/* Whatever is left of its group goes with it; then reap. */
-	exec_signal_group(run->pid, SIGKILL);
-	exec_reap(run->pid, run->pidfd);
+	child_signal_group(run->pid, SIGKILL);
+	child_reap(run->pid, run->pidfd);
 	result = exec_result(run);
 	job_set_type_state(job, NULL);
 
@@ -800,7 +660,7 @@ exec_start(struct job *job, void *parsed)
 	struct loop		*loop = job_loop(job);
 	struct exec_run		*run;
 	struct child_ids	 ids;
-	struct child_spec		 sp;
+	struct child_spec	 sp;
 	struct error		 e = { 0 };
 	struct timeval		 tv;
 	char			**envp = NULL;
@@ -810,8 +670,7 @@ exec_start(struct job *job, void *parsed)
 	pid_t			 pid;
 	uint64_t		 started;
 
-	if (atomic_fetch_add(&exec_children, 1) >= a->max_children) {
-		atomic_fetch_sub(&exec_children, 1);
+	if (!child_reserve(a->max_children)) {
 		error_set(&e, "busy", "%zu child processes are running "
 		    "(max_children)", a->max_children);
 		job_fail(job, &e);
@@ -880,7 +739,7 @@ fail:
 	if (envp != NULL)
 		exec_environment_free(envp, owned);
 	child_ids_clear(&ids);
-	atomic_fetch_sub(&exec_children, 1);
+	child_unreserve();
 	error_set(&e, e.code, "command \"%s\": %s", a->name, e.message);
 	job_fail(job, &e);
 }
@@ -896,7 +755,7 @@ exec_cancel(struct job *job, void *parsed)
 	job_set_type_state(job, NULL);
 	log_debug("exec %s: job %llu stopped; terminating process group %ld",
 	    a->name, (unsigned long long)job_id(job), (long)run->pid);
-	exec_reap_later(job_loop(job), run->pid, run->pidfd, run->exited,
+	child_terminate(job_loop(job), run->pid, run->pidfd, run->exited,
 	    a->kill_grace);
 	exec_run_free(run);
 }

@@ -19,11 +19,8 @@
  * the deadline); a body over max_body fails with too_large.
  *
  * HTTPS verifies the peer against the system's CA store plus [http]
- * ca_file, sends SNI and checks the host name (or IP address) with OpenSSL.
- * The client SSL_CTX is built once, on first use, and never changes.
- *
- * Every loop that runs http jobs has one evdns_base, made on first use and
- * freed when the loop stops and its last request is gone.
+ * ca_file, sends SNI and checks the host name (or IP address) with OpenSSL;
+ * the TLS context and each loop's resolver come from outbound.c.
  */
 #include "autoconf.h"
 
@@ -56,12 +53,11 @@
 #include "bytes.h"
 #include "config.h"
 #include "fields.h"
-#include "future.h"
 #include "hostlimit.h"
 #include "job.h"
 #include "jobs/types.h"
 #include "log.h"
-#include "loomd.h"
+#include "outbound.h"
 #include "loop.h"
 #include "util.h"
 
@@ -343,128 +339,12 @@ fail:
 	return -1;
 }
 
-/* TLS ----------------------------------------------------------------- */
-
-static pthread_once_t	 http_tls_once = PTHREAD_ONCE_INIT;
-static SSL_CTX		*http_tls;
-static char		*http_tls_error;	/* why http_tls is NULL */
-
-static void
-http_tls_free(void)
-{
-	SSL_CTX_free(http_tls);
-	http_tls = NULL;
-	free(http_tls_error);
-	http_tls_error = NULL;
-}
-
-static void
-http_tls_init(void)
-{
-	const char	*ca_file = loomd.config != NULL ? loomd.config->http.ca_file :
-			    NULL;
-	SSL_CTX		*ctx;
-	char		 why[256];
-
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
-		xasprintf(&http_tls_error, "cannot set up TLS: %s", why);
-		goto out;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* Servers that close without close_notify are normal; libevent 2.1
-	 * misreads OpenSSL 3's report of them. */
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-		log_warnx("http: cannot load the system's CA certificates");
-	if (ca_file != NULL && *ca_file != '\0' &&
-	    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
-		xasprintf(&http_tls_error, "cannot load [http] ca_file %s: %s",
-		    ca_file, why);
-		log_warnx("http: %s", http_tls_error);
-		SSL_CTX_free(ctx);
-		ctx = NULL;
-	}
-	http_tls = ctx;
-out:
-	ERR_clear_error();
-	atexit(http_tls_free);
-}
-
-/* Per loop: the resolver ----------------------------------------------- */
-
-struct http_loop {
-	struct evdns_base	*dns;
-	struct future		*stopping;	/* fails when the loop stops */
-	unsigned int		 live;		/* requests using dns */
-	bool			 closing;
-};
-
-static __thread struct http_loop	*http_here;
-
-static void
-http_loop_free(struct http_loop *hl)
-{
-	if (http_here == hl)
-		http_here = NULL;
-	evdns_base_free(hl->dns, 0);
-	future_unref(hl->stopping);
-	free(hl);
-}
-
-static void
-http_loop_stop(struct future *f, void *arg, const char *reason)
-{
-	struct http_loop	*hl = arg;
-
-	hl->closing = true;
-	if (http_here == hl)
-		http_here = NULL;
-	if (hl->live == 0)
-		http_loop_free(hl);
-}
-
-/* The current loop's, with a reference; NULL once it is stopping. */
-static struct http_loop *
-http_loop_get(struct loop *loop)
-{
-	struct http_loop	*hl = http_here;
-
-	if (hl == NULL) {
-		hl = xcalloc(1, sizeof(*hl));
-		hl->stopping = future_new(loop);
-		if (future_done(hl->stopping)) {
-			future_unref(hl->stopping);
-			free(hl);
-			return NULL;
-		}
-		hl->dns = evdns_base_new(loop_base(loop),
-		    EVDNS_BASE_INITIALIZE_NAMESERVERS |
-		    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-		if (hl->dns == NULL)
-			fatalx("evdns_base_new");
-		future_set_cancel_hook(hl->stopping, http_loop_stop, NULL, hl);
-		http_here = hl;
-	}
-	hl->live++;
-	return hl;
-}
-
-static void
-http_loop_put(struct http_loop *hl)
-{
-	if (--hl->live == 0 && hl->closing)
-		http_loop_free(hl);
-}
-
 /* Running ------------------------------------------------------------- */
 
 struct http_run {
 	struct job		*job;
 	const struct http_args	*args;
-	struct http_loop	*hl;
+	struct outbound_dns	*dns;
 	uint64_t		 started;
 	struct loop_event	 deadline;
 	struct loop_event	 done;		/* finish outside libevent's callbacks */
@@ -514,7 +394,7 @@ http_run_free(struct http_run *run)
 		evhttp_connection_free(run->evcon);
 	if (run->holds_slot)
 		hostlimit_release(run->args->key);
-	http_loop_put(run->hl);
+	outbound_dns_put(run->dns);
 	json_decref(run->headers);
 	evbuffer_free(run->body);
 	free(run);
@@ -784,15 +664,16 @@ http_tls_bufferevent(struct http_run *run, struct event_base *base,
 {
 	const struct http_args	*a = run->args;
 	struct bufferevent	*bev;
+	SSL_CTX			*ctx;
 	SSL			*ssl;
+	const char		*why;
 
-	pthread_once(&http_tls_once, http_tls_init);
 	pthread_once(&http_ssl_index_once, http_ssl_index_init);
-	if (http_tls == NULL) {
-		error_set(e, "http_error", "%s", http_tls_error);
+	if ((ctx = outbound_tls(&why)) == NULL) {
+		error_set(e, "http_error", "%s", why);
 		return NULL;
 	}
-	if ((ssl = SSL_new(http_tls)) == NULL)
+	if ((ssl = SSL_new(ctx)) == NULL)
 		goto fail;
 	SSL_set_ex_data(ssl, http_ssl_index, run);
 	SSL_set_verify(ssl, SSL_VERIFY_PEER, http_verify_cb);
@@ -835,7 +716,8 @@ http_connect(struct http_run *run)
 		http_finish_error(run, &e);
 		return;
 	}
-	run->evcon = evhttp_connection_base_bufferevent_new(base, run->hl->dns, bev,
+	run->evcon = evhttp_connection_base_bufferevent_new(base,
+	    outbound_dns_base(run->dns), bev,
 	    a->host, (unsigned short)a->port);
 	if (run->evcon == NULL) {
 		if (bev != NULL)
@@ -904,12 +786,12 @@ http_start(struct job *job, void *parsed)
 {
 	const struct http_args	*a = parsed;
 	struct loop		*loop = job_loop(job);
-	struct http_loop	*hl;
+	struct outbound_dns	*dns;
 	struct http_run		*run;
 	struct error		 e = { 0 };
 	struct timeval		 tv;
 
-	if ((hl = http_loop_get(loop)) == NULL) {
+	if ((dns = outbound_dns_get(loop)) == NULL) {
 		error_set(&e, "shutting_down", "the loop is stopping");
 		job_fail(job, &e);
 		return;
@@ -917,7 +799,7 @@ http_start(struct job *job, void *parsed)
 	run = xcalloc(1, sizeof(*run));
 	run->job = job;
 	run->args = a;
-	run->hl = hl;
+	run->dns = dns;
 	run->started = now_ns();
 	run->failure = -1;
 	run->verify_error = X509_V_OK;
