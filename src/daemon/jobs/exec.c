@@ -52,6 +52,7 @@
 #define EXEC_ENV_MAX	256
 #define EXEC_ENV_LEN	32768		/* bytes per value */
 #define EXEC_READ	65536		/* bytes per read */
+#define EXEC_DRAIN_READS 64		/* reads of what is left, at the end */
 
 struct exec_args {
 	char		 *name;
@@ -386,13 +387,18 @@ exec_stream_cb(evutil_socket_t fd, short what, void *arg)
 	exec_check_done(s->run);
 }
 
-/* Stop waiting for EOF: keep what the pipe holds now, then close it. */
+/*
+ * Stop waiting for EOF: keep what the pipe holds now, then close it.  A
+ * writer outside the group could go on for ever, hence the bound.
+ */
 static void
 exec_stream_drain(struct exec_stream *s)
 {
+	int	i;
+
 	if (s->fd == -1)
 		return;
-	while (exec_stream_read(s) == 1)
+	for (i = 0; i < EXEC_DRAIN_READS && exec_stream_read(s) == 1; i++)
 		;
 	exec_stream_close(s);
 }

@@ -544,7 +544,10 @@ http_explain(const struct http_run *run, struct error *e)
 		return;
 	}
 	if (run->conn_failed) {
-		if (run->conn_what & BEV_EVENT_TIMEOUT)
+		if (a->https && (run->conn_what & BEV_EVENT_EOF))
+			error_set(e, "http_error", "%s closed the connection during the "
+			    "TLS handshake", a->key);
+		else if (run->conn_what & BEV_EVENT_TIMEOUT)
 			error_set(e, "http_error", "cannot connect to %s: timed out",
 			    a->key);
 		else if (run->conn_errno != 0)
