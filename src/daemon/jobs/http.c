@@ -458,6 +458,7 @@ http_header_cb(struct evhttp_request *req, void *arg)
 
 	run->got_headers = true;
 	run->status = evhttp_request_get_response_code(req);
+	json_decref(run->headers);
 	run->headers = json_object();
 	TAILQ_FOREACH(h, hs, next) {
 		name = xstrdup(h->key);
