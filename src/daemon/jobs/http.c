@@ -200,7 +200,8 @@ http_parse_url(const char *url, const char *base, struct http_args *a,
 		xasprintf(&a->host_header, "%s:%d", host, port);
 	else
 		a->host_header = xstrdup(host);
-	xasprintf(&a->key, "%s:%d", a->host, a->port);
+	xasprintf(&a->key, strchr(a->host, ':') != NULL ? "[%s]:%d" : "%s:%d",
+	    a->host, a->port);
 
 	path = evhttp_uri_get_path(uri);
 	query = evhttp_uri_get_query(uri);
