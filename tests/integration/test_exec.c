@@ -35,9 +35,12 @@ opt(int i, const char *fmt, ...)
 	return opts[i];
 }
 
+/* loomd with the test's commands, and `more` options (NULL-ended) if any. */
 static void
-start_daemon(struct daemon *dd)
+start_daemon(struct daemon *dd, const char *const more[])
 {
+	const char	*all[64];
+	int		 n = 0, i;
 	const char	*extra[] = {
 		"-o", "kill_grace=0.5",
 		"-o", "max_line_bytes=32M",
@@ -68,7 +71,12 @@ start_daemon(struct daemon *dd)
 		NULL
 	};
 
-	daemon_start(dd, extra);
+	for (i = 0; extra[i] != NULL; i++)
+		all[n++] = extra[i];
+	for (i = 0; more != NULL && more[i] != NULL && n < 63; i++)
+		all[n++] = more[i];
+	all[n] = NULL;
+	daemon_start(dd, all);
 }
 
 static int
@@ -76,7 +84,7 @@ setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/loomexec.XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	start_daemon(&d);
+	start_daemon(&d, NULL);
 	return 0;
 }
 
@@ -576,7 +584,7 @@ test_shutdown_kills_running_commands(void **state)
 	json_t		*r;
 	pid_t		 pgid;
 
-	start_daemon(&own);
+	start_daemon(&own, NULL);
 	client_connect(&c, &own);
 	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"stub\"}}}");
@@ -586,6 +594,51 @@ test_shutdown_kills_running_commands(void **state)
 	client_close(&c);
 	daemon_stop(&own);	/* exits 0, with nothing leaked */
 	assert_group_gone(pgid, 5);
+}
+
+static void
+test_max_children_bounds_the_commands_alive(void **state)
+{
+	const char	*more[] = { "-o", "max_children=1", NULL };
+	struct daemon	 own;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 id;
+	pid_t		 pgid;
+	double		 deadline;
+
+	start_daemon(&own, more);
+	client_connect(&c, &own);
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"exec\","
+	    "\"args\":{\"command\":\"stub\"}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	pgid = read_pid("pgid");
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"exec\",\"args\":{\"command\":\"cat\"}}}");
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_string_equal(str(error_of(r), "code"), "busy");
+	json_decref(r);
+
+	/* A cancelled command counts until its group is killed and reaped. */
+	r = client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	assert_group_gone(pgid, 5);
+	deadline = now_seconds() + HARNESS_WAIT;
+	for (;;) {
+		r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{"
+		    "\"type\":\"exec\",\"args\":{\"command\":\"cat\"}}}");
+		if (strcmp(reply_job_state(r), "done") == 0)
+			break;
+		assert_string_equal(str(error_of(r), "code"), "busy");
+		assert_true(now_seconds() < deadline);
+		json_decref(r);
+		usleep(50000);
+	}
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&own);
 }
 
 int
@@ -609,6 +662,7 @@ main(void)
 		cmocka_unit_test(test_background_processes_holding_output_do_not_hold_the_job),
 		cmocka_unit_test(test_two_hundred_commands_run_at_once),
 		cmocka_unit_test(test_shutdown_kills_running_commands),
+		cmocka_unit_test(test_max_children_bounds_the_commands_alive),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
