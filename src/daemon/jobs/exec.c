@@ -78,15 +78,15 @@ static const char *const exec_outputs[] = { "text", "base64", NULL };
 /* Parsing ------------------------------------------------------------- */
 
 static char **
-exec_strv_copy(char *const *v, size_t extra, size_t *n)
+exec_strv_copy(char *const *v)
 {
 	char	**out;
-	size_t	  i;
+	size_t	  n, i;
 
-	for (*n = 0; v[*n] != NULL; (*n)++)
+	for (n = 0; v[n] != NULL; n++)
 		;
-	out = xcalloc(*n + extra + 1, sizeof(*out));
-	for (i = 0; i < *n; i++)
+	out = xcalloc(n + 1, sizeof(*out));
+	for (i = 0; i < n; i++)
 		out[i] = xstrdup(v[i]);
 	return out;
 }
@@ -210,7 +210,6 @@ exec_parse(const json_t *args, const char *base, const struct config *cfg,
 	const char			*name = NULL;
 	const json_t			*v;
 	int				 output = 0;
-	size_t				 n;
 
 	if (args == NULL)
 		return fields_fail(e, base, "command", "is required");
@@ -226,7 +225,7 @@ exec_parse(const json_t *args, const char *base, const struct config *cfg,
 
 	a = xcalloc(1, sizeof(*a));
 	a->name = xstrdup(cmd->name);
-	a->argv = exec_strv_copy(cmd->argv, 0, &n);
+	a->argv = exec_strv_copy(cmd->argv);
 	a->cwd = exec_strdup_opt(cmd->cwd);
 	a->user = exec_strdup_opt(cmd->user);
 	a->group = exec_strdup_opt(cmd->group);
