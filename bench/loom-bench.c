@@ -19,17 +19,25 @@
  *   limit [-n JOBS]
  *       JOBS echo jobs waiting on one limit of 1 behind a sleeping holder;
  *       when it ends, each release hands the limit on: time per release
+ *   exec [-c CONNS] [-w INFLIGHT] [-t SECONDS]
+ *       like throughput, with exec jobs running /bin/true (command "true")
+ *   http [-c CONNS] [-w INFLIGHT] [-t SECONDS]
+ *       like throughput, with http GETs of a small page from a server in
+ *       this process (one thread, no keep-alive: a connection per request)
  */
 #include "autoconf.h"
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -221,9 +229,11 @@ read_lines(struct bconn *c, void (*line)(struct bconn *, char *, size_t, void *)
 /* throughput ------------------------------------------------------------ */
 
 struct tput {
-	long	 answered;
-	long	 failed;
-	bool	 refill;
+	long		 answered;
+	long		 failed;
+	bool		 refill;
+	const char	*line;		/* the request, ending in \n */
+	size_t		 len;
 };
 
 static const char echo_line[] =
@@ -240,25 +250,27 @@ tput_line(struct bconn *c, char *line, size_t len, void *arg)
 	if (memmem(line, len, "\"state\":\"done\"", 14) == NULL)
 		t->failed++;
 	if (t->refill) {
-		send_all(c->fd, echo_line, sizeof(echo_line) - 1);
+		send_all(c->fd, t->line, t->len);
 		c->inflight++;
 	}
 }
 
+/* CONNS connections each keep INFLIGHT copies of `line` in flight. */
 static void
-bench_throughput(int conns, int inflight, double seconds)
+bench_throughput(const char *scenario, const char *what, const char *line,
+    int conns, int inflight, double seconds)
 {
 	struct bconn		*c = calloc(conns, sizeof(*c));
 	struct epoll_event	 ev, evs[64];
-	struct tput		 t = { .refill = true };
+	struct tput		 t = { .refill = true, .line = line, .len = strlen(line) };
 	double			 start = 0, end, warm = 1.0, t0;
 	long			 counted = 0;
 	int			 ep = epoll_create1(EPOLL_CLOEXEC), i, j, n;
 	char			*burst;
 
-	burst = malloc(inflight * (sizeof(echo_line) - 1));
+	burst = malloc(inflight * t.len);
 	for (j = 0; j < inflight; j++)
-		memcpy(burst + j * (sizeof(echo_line) - 1), echo_line, sizeof(echo_line) - 1);
+		memcpy(burst + j * t.len, line, t.len);
 	for (i = 0; i < conns; i++) {
 		if ((c[i].fd = connect_unix(opt_socket)) == -1)
 			die("connect %s: %s", opt_socket, strerror(errno));
@@ -266,7 +278,7 @@ bench_throughput(int conns, int inflight, double seconds)
 		ev.events = EPOLLIN;
 		ev.data.ptr = &c[i];
 		epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev);
-		send_all(c[i].fd, burst, inflight * (sizeof(echo_line) - 1));
+		send_all(c[i].fd, burst, inflight * t.len);
 		c[i].inflight = inflight;
 	}
 	t0 = now();
@@ -295,11 +307,11 @@ bench_throughput(int conns, int inflight, double seconds)
 		for (i = 0; i < n; i++)
 			read_lines(evs[i].data.ptr, tput_line, &t);
 	}
-	printf("loom-bench scenario=throughput conns=%d inflight=%d seconds=%.1f "
-	    "jobs=%ld jobs_per_s=%.0f failed=%ld\n", conns, inflight, end - start,
-	    counted, counted / (end - start), t.failed);
-	printf("  echo with wait, %d connections x %d in flight: %.0f jobs/s "
-	    "(%ld jobs in %.1f s, %ld not done)\n", conns, inflight,
+	printf("loom-bench scenario=%s conns=%d inflight=%d seconds=%.1f "
+	    "jobs=%ld jobs_per_s=%.0f failed=%ld\n", scenario, conns, inflight,
+	    end - start, counted, counted / (end - start), t.failed);
+	printf("  %s with wait, %d connections x %d in flight: %.0f jobs/s "
+	    "(%ld jobs in %.1f s, %ld not done)\n", what, conns, inflight,
 	    counted / (end - start), counted, end - start, t.failed);
 	for (i = 0; i < conns; i++) {
 		close(c[i].fd);
@@ -563,6 +575,77 @@ bench_limit(long n)
 	    "hand-overs/s)\n", n, (finished - released) / n * 1e6,
 	    n / (finished - released));
 	free(line);
+/* http: a minimal HTTP server ------------------------------------------- */
+
+/*
+ * One epoll thread: accept, read the request head, answer a small page with
+ * Connection: close, close.  Just enough to load loomd's client side.
+ */
+static const char http_answer[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"
+    "Connection: close\r\n\r\nhello, loomd\n";
+
+static void *
+http_serve(void *arg)
+{
+	int			 lfd = *(int *)arg, ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event	 ev, evs[64];
+	char			 buf[4096];
+	ssize_t			 n;
+	int			 i, k, fd;
+
+	ev.events = EPOLLIN;
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (;;) {
+		k = epoll_wait(ep, evs, 64, -1);
+		for (i = 0; i < k; i++) {
+			if (evs[i].data.fd == lfd) {
+				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
+				    SOCK_CLOEXEC)) != -1) {
+					ev.events = EPOLLIN;
+					ev.data.fd = fd;
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				}
+				continue;
+			}
+			/* Requests are small: one read holds the head. */
+			fd = evs[i].data.fd;
+			n = recv(fd, buf, sizeof(buf), 0);
+			if (n > 0 && memmem(buf, (size_t)n, "\r\n\r\n", 4) == NULL)
+				continue;
+			if (n > 0)
+				(void)!send(fd, http_answer, sizeof(http_answer) - 1,
+				    MSG_NOSIGNAL);
+			close(fd);
+		}
+	}
+	return NULL;
+}
+
+/* Start the server on 127.0.0.1 and return its port. */
+static int
+http_server_start(void)
+{
+	static int		 lfd;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	pthread_t		 t;
+	int			 one = 1;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(lfd, 4096) == -1 ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len) == -1)
+		die("http server: %s", strerror(errno));
+	if (pthread_create(&t, NULL, http_serve, &lfd) != 0)
+		die("pthread_create");
+	pthread_detach(t);
+	return ntohs(sin.sin_port);
 }
 
 static void
@@ -573,7 +656,9 @@ usage(void)
 	    "       loom-bench [-d LOOMD] [-s SOCKET] [-p PID] sleepers [-n JOBS] "
 	    "[-S SECONDS]\n"
 	    "       loom-bench [-d LOOMD] fanout [-n CHILDREN]\n"
-	    "       loom-bench [-d LOOMD] limit [-n JOBS]\n");
+	    "       loom-bench [-d LOOMD] limit [-n JOBS]\n"
+	    "       loom-bench [-d LOOMD] [-s SOCKET] [-p PID] exec|http "
+	    "[-c CONNS] [-w INFLIGHT] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -629,7 +714,31 @@ main(int argc, char **argv)
 	if (strcmp(scenario, "throughput") == 0) {
 		if (opt_socket == NULL)
 			daemon_spawn(NULL);
-		bench_throughput(conns, inflight, seconds);
+		bench_throughput(scenario, "echo", echo_line, conns, inflight, seconds);
+	} else if (strcmp(scenario, "exec") == 0) {
+		char	*extra[] = { "-o", "command.true.argv=/bin/true", NULL };
+
+		/* With -s, the daemon needs [command.true] argv = /bin/true. */
+		if (opt_socket == NULL)
+			daemon_spawn(extra);
+		bench_throughput(scenario, "exec /bin/true", "{\"op\":\"submit\","
+		    "\"wait\":true,\"job\":{\"type\":\"exec\",\"ttl\":0,\"args\":"
+		    "{\"command\":\"true\"}}}\n", conns, inflight, seconds);
+	} else if (strcmp(scenario, "http") == 0) {
+		char	 per_host[64], *extra[] = { "-o", per_host, NULL }, *line;
+		int	 port = http_server_start();
+
+		/* Every request in flight may connect at once. */
+		snprintf(per_host, sizeof(per_host), "http.per_host=%d",
+		    conns * inflight);
+		if (opt_socket == NULL)
+			daemon_spawn(extra);
+		if (asprintf(&line, "{\"op\":\"submit\",\"wait\":true,\"job\":{"
+		    "\"type\":\"http\",\"ttl\":0,\"args\":{\"url\":"
+		    "\"http://127.0.0.1:%d/\"}}}\n", port) == -1)
+			die("out of memory");
+		bench_throughput(scenario, "http GET", line, conns, inflight, seconds);
+		free(line);
 	} else if (strcmp(scenario, "sleepers") == 0) {
 		char	maxjobs[64], *extra[] = { "-o", maxjobs, NULL };
 

@@ -47,6 +47,8 @@ static const struct job_type *const job_types[] = {
 	&job_type_wait,
 	&job_type_sequence,
 	&job_type_wait_event,
+	&job_type_exec,
+	&job_type_http,
 };
 
 struct job_list		*job_lists;

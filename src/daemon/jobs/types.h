@@ -14,5 +14,7 @@ extern const struct job_type	job_type_group;
 extern const struct job_type	job_type_wait;
 extern const struct job_type	job_type_sequence;
 extern const struct job_type	job_type_wait_event;
+extern const struct job_type	job_type_exec;
+extern const struct job_type	job_type_http;
 
 #endif
