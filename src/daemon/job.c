@@ -699,6 +699,12 @@ job_id(const struct job *job)
 	return job->reg.id;
 }
 
+double
+job_timeout(const struct job *job)
+{
+	return job->timeout;
+}
+
 void *
 job_type_state(const struct job *job)
 {

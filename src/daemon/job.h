@@ -115,6 +115,7 @@ void		 job_succeed(struct job *, json_t *result);	/* steals */
 void		 job_fail(struct job *, struct error *);	/* moves */
 struct loop	*job_loop(const struct job *);
 uint64_t	 job_id(const struct job *);
+double		 job_timeout(const struct job *);	/* the spec's; 0: none */
 /* Type-private state for a running attempt (loop types). */
 void		*job_type_state(const struct job *);
 void		 job_set_type_state(struct job *, void *);

@@ -527,6 +527,27 @@ test_the_commands_own_timeout_fails_it_with_detail(void **state)
 	client_close(&c);
 }
 
+/*
+ * The command's timeout (0.3 s) is only a default: a job's own, longer one
+ * replaces it, so the job runs past 0.3 s and ends timed_out at its own.
+ */
+static void
+test_a_jobs_own_timeout_replaces_the_commands(void **state)
+{
+	struct client	 c;
+	json_t		*r, *job;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
+	    "\"timeout\":1.0,\"args\":{\"command\":\"slow\"}}}");
+	job = json_object_get(r, "job");
+	assert_string_equal(reply_job_state(r), "timed_out");
+	assert_true(json_number_value(json_object_get(job, "finished_at")) -
+	    json_number_value(json_object_get(job, "started_at")) >= 0.9);
+	json_decref(r);
+	client_close(&c);
+}
+
 static void
 test_background_processes_holding_output_do_not_hold_the_job(void **state)
 {
@@ -659,6 +680,7 @@ main(void)
 		cmocka_unit_test(test_job_timeout_kills_the_whole_group),
 		cmocka_unit_test(test_cancel_kills_the_whole_group),
 		cmocka_unit_test(test_the_commands_own_timeout_fails_it_with_detail),
+		cmocka_unit_test(test_a_jobs_own_timeout_replaces_the_commands),
 		cmocka_unit_test(test_background_processes_holding_output_do_not_hold_the_job),
 		cmocka_unit_test(test_two_hundred_commands_run_at_once),
 		cmocka_unit_test(test_shutdown_kills_running_commands),

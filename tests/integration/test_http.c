@@ -705,6 +705,54 @@ test_per_host_limits_requests_across_the_daemon(void **state)
 	assert_true(now_seconds() - t0 >= 0.55);
 }
 
+/*
+ * The crawler: 50 fetches in a gather with return_exceptions, through a
+ * limit of 3.  Every tenth one is refused: its error stands at its index and
+ * the others go on; the server never sees more than three at once.
+ */
+static void
+test_fifty_fetches_through_a_limit_of_three(void **state)
+{
+	const char	*extra[] = { "-o", "limit.fetch.concurrency=3", "-o",
+			    "http.per_host=64", NULL };
+	struct daemon	 own;
+	struct client	 c;
+	json_t		*r, *results, *errors;
+	char		*jobs, *p;
+	int		 i;
+
+	atomic_store(&plain.max_concurrent, 0);
+	daemon_start(&own, extra);
+	jobs = p = malloc(50 * 160);
+	for (i = 0; i < 50; i++)
+		p += sprintf(p, "%s{\"type\":\"http\",\"limits\":[\"fetch\"],"
+		    "\"args\":{\"url\":\"http://127.0.0.1:%d/count?ms=30\"}}", i ? "," : "",
+		    i % 10 == 9 ? 1 : plain.port);
+	client_connect(&c, &own);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"gather\",\"args\":{\"return_exceptions\":true,\"jobs\":[%s]}}}", jobs);
+	assert_string_equal(reply_job_state(r), "done");
+	results = json_object_get(result_of(r), "results");
+	errors = json_object_get(result_of(r), "errors");
+	assert_int_equal(json_array_size(results), 50);
+	for (i = 0; i < 50; i++) {
+		if (i % 10 == 9) {
+			assert_true(json_is_null(json_array_get(results, i)));
+			assert_string_equal(str(json_array_get(errors, i), "code"),
+			    "http_error");
+		} else {
+			assert_int_equal(json_integer_value(json_object_get(
+			    json_array_get(results, i), "status")), 200);
+			assert_true(json_is_null(json_array_get(errors, i)));
+		}
+	}
+	assert_int_equal(atomic_load(&plain.max_concurrent), 3);
+	json_decref(r);
+	free(jobs);
+	client_close(&c);
+	daemon_stop(&own);
+}
+
 static void
 test_cancel_of_a_request_waiting_for_its_host(void **state)
 {
@@ -811,6 +859,7 @@ main(void)
 		cmocka_unit_test(test_https_with_the_wrong_host_name_fails_and_says_so),
 		cmocka_unit_test(test_https_with_an_untrusted_ca_fails_and_says_so),
 		cmocka_unit_test(test_per_host_limits_requests_across_the_daemon),
+		cmocka_unit_test(test_fifty_fetches_through_a_limit_of_three),
 		cmocka_unit_test(test_cancel_of_a_request_waiting_for_its_host),
 		cmocka_unit_test(test_bad_arguments_are_refused_at_submit),
 		cmocka_unit_test(test_shutdown_with_requests_in_flight),

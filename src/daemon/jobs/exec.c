@@ -17,9 +17,9 @@
  * after a signal, signal is its name ("SIGKILL") or null.  Output is text
  * with each byte that is not valid UTF-8 replaced by U+FFFD, or base64 with
  * `output: "base64"`.  A non-zero exit or a death by signal fails the job
- * with exit_status; the command's own `timeout` kills it (SIGTERM, then
- * SIGKILL after kill_grace) and fails the job with timeout.  Either way the
- * result is the error's detail.
+ * with exit_status; the command's own `timeout`, when the job sets none,
+ * kills it (SIGTERM, then SIGKILL after kill_grace) and fails the job with
+ * timeout.  Either way the result is the error's detail.
  *
  * Cancel and the job's timeout send SIGTERM to the group at once and leave
  * the rest to child_terminate(): SIGKILL to the group after kill_grace,
@@ -721,7 +721,8 @@ exec_start(struct job *job, void *parsed)
 	    exec_exit_cb, run);
 	event_add(&run->exit_ev.ev, NULL);
 	loop_event_assign(&run->timer, loop, -1, 0, exec_timer_cb, run);
-	if (a->timeout > 0) {
+	/* The command's timeout is a default: a job's own replaces it. */
+	if (a->timeout > 0 && job_timeout(job) == 0) {
 		seconds_to_timeval(a->timeout, &tv);
 		event_add(&run->timer.ev, &tv);
 	}
