@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h"
 #include "log.h"
 #include "util.h"
 
@@ -121,27 +122,12 @@ thread_create_quiet(pthread_t *t, void *(*fn)(void *), void *arg)
 json_t *
 json_string_lossy(const char *s)
 {
-	json_t		*j;
-	char		*clean, *p;
-	const unsigned char *u;
+	json_t	*j;
 
+	/* Valid UTF-8 is the common case: only the rest needs repairing. */
 	if ((j = json_string(s)) != NULL)
 		return j;
-	/* Each byte that breaks UTF-8 becomes U+FFFD (3 bytes). */
-	clean = p = xmalloc(strlen(s) * 3 + 1);
-	for (u = (const unsigned char *)s; *u != '\0'; u++) {
-		if (*u < 0x80)
-			*p++ = (char)*u;
-		else {
-			*p++ = (char)0xef;
-			*p++ = (char)0xbf;
-			*p++ = (char)0xbd;
-		}
-	}
-	*p = '\0';
-	j = json_string(clean);
-	free(clean);
-	return j;
+	return bytes_text(s, strlen(s));
 }
 
 void

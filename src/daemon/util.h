@@ -31,7 +31,8 @@ void	 seconds_to_timeval(double, struct timeval *);
  * (SEGV, BUS, FPE, ILL) stay deliverable so crashes still report. */
 int	 thread_create_quiet(pthread_t *, void *(*)(void *), void *);
 
-/* A JSON string even from bytes that are not UTF-8 (they become U+FFFD). */
+/* A JSON string even from bytes that are not UTF-8: each invalid byte
+ * becomes U+FFFD, valid sequences stay. */
 json_t	*json_string_lossy(const char *);
 
 /*

@@ -347,10 +347,11 @@ test_error_json_keeps_a_message_that_is_not_utf8(void **state)
 	struct error	 e = { 0 };
 	json_t		*j;
 
-	error_set(&e, "exit_status", "bad byte \xff here");
+	/* The bad byte is replaced; the valid é around it is kept. */
+	error_set(&e, "exit_status", "caf\xc3\xa9 bad byte \xff here");
 	j = error_to_json(&e);
 	assert_string_equal(json_string_value(json_object_get(j, "message")),
-	    "bad byte \xef\xbf\xbd here");
+	    "caf\xc3\xa9 bad byte \xef\xbf\xbd here");
 	json_decref(j);
 	error_clear(&e);
 }
