@@ -64,6 +64,7 @@ static void	conn_close(struct conn *);
 static void	conn_out_text(struct conn *, const char *, size_t);
 static void	conn_out_json(struct conn *, const json_t *);
 static void	conn_out_done(struct conn *);
+static bool	conn_drained(const struct conn *);
 
 void
 conn_init(unsigned int nloops)
@@ -174,6 +175,8 @@ static void
 conn_maybe_finish(struct conn *c)
 {
 	if (c->eof && !c->dead && conn_idle(c) && c->out_len == c->out_off)
+		conn_close(c);
+	else if (conn_drained(c))
 		conn_close(c);
 }
 
@@ -649,4 +652,40 @@ conn_shutdown(void)
 {
 	free(conn_lists);
 	conn_lists = NULL;
+}
+
+/*
+ * Shutdown: 1 while jobs may still finish, 2 once every job has.  A
+ * connection then closes as soon as it has no request in flight and nothing
+ * left to write; in stage 1 only if it watches nothing, since its watches
+ * still have events to deliver.
+ */
+static atomic_int	conn_drain_stage;
+
+static bool
+conn_drained(const struct conn *c)
+{
+	int	stage = atomic_load_explicit(&conn_drain_stage, memory_order_relaxed);
+
+	if (stage == 0 || c->dead || c->pending != 0 || c->out_len != c->out_off)
+		return false;
+	return stage >= 2 || !proto_conn_busy(c, &c->proto);
+}
+
+/* On each loop: enter a drain stage and close what is done already. */
+void
+conn_drain(int stage)
+{
+	struct conn_list	*list = &conn_lists[loop_index(loop_current())];
+	struct conn		*c, *next;
+	int			 cur = atomic_load(&conn_drain_stage);
+
+	while (cur < stage &&
+	    !atomic_compare_exchange_weak(&conn_drain_stage, &cur, stage))
+		;
+	for (c = TAILQ_FIRST(list); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (conn_drained(c))
+			conn_close(c);
+	}
 }

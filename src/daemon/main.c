@@ -1,10 +1,11 @@
 /*
- * loomd: parse the command line and the config, start the loops and the
- * executor, listen, and serve until SIGINT or SIGTERM.  Then stop in a fixed
- * order: listeners, connections, loops, executor, and free what is left.
+ * loomd: parse the command line and the config, listen, start the loops and
+ * the executor, and serve until SIGINT or SIGTERM.  Then drain (shutdown.c)
+ * and free what is left.
  */
 #include "autoconf.h"
 
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "conn.h"
 #include "executor.h"
 #include "future.h"
+#include "health.h"
 #include "job.h"
 #include "log.h"
 #include "loomd.h"
@@ -28,6 +30,8 @@
 #include "queue.h"
 #include "registry.h"
 #include "server.h"
+#include "shutdown.h"
+#include "systemd.h"
 #include "util.h"
 #include "watch.h"
 
@@ -150,32 +154,83 @@ fail:
 	exit(1);
 }
 
-static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+static const char *
+signal_name(int sig)
 {
-	struct event_base	*base = arg;
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
+}
 
-	log_info("%s: shutting down", strsignal((int)sig));
-	event_base_loopbreak(base);
+/*
+ * Signals arrive on a signalfd: they are blocked in every thread, so none
+ * can land on a loop or an executor thread, and the shutdown can watch for
+ * a second one without a handler.
+ */
+static int
+signals_open(void)
+{
+	sigset_t	set;
+	int		fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	return fd;
+}
+
+struct main_state {
+	struct event_base	*base;
+	int			 stop_signal;
+};
+
+static void
+on_signal(evutil_socket_t fd, short what, void *arg)
+{
+	struct main_state	*ms = arg;
+	struct signalfd_siginfo	 si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reload is not supported yet");
+			break;
+		default:
+			ms->stop_signal = (int)si.ssi_signo;
+			event_base_loopbreak(ms->base);
+			return;
+		}
+	}
 }
 
 static void
-close_connections(struct future *f, void *arg)
+on_health_timer(evutil_socket_t fd, short what, void *arg)
 {
-	conn_close_all();
-	future_set_result(f, NULL);
+	health_tick();
 }
 
 int
 main(int argc, char **argv)
 {
 	struct config		*cfg;
-	struct event_base	*base;
-	struct event		*sigint, *sigterm;
-	struct future		*f;
+	struct main_state	 ms = { 0 };
+	struct event		*sigev, *health_timer;
+	struct timeval		 tv;
 	char			 err[1024];
 	bool			 check_only = false;
 	unsigned int		 i, nthreads;
+	int			 sfd;
 
 	cfg = load_config(argc, argv, &check_only);
 	if (check_only) {
@@ -188,6 +243,8 @@ main(int argc, char **argv)
 	loop_set_slow_callback_ms(cfg->slow_callback_ms);
 	loop_set_spin_us(cfg->loop_spin_us);
 	signal(SIGPIPE, SIG_IGN);
+	sfd = signals_open();
+	systemd_init();
 
 	memset(&loomd, 0, sizeof(loomd));
 	loomd.config = cfg;
@@ -195,13 +252,25 @@ main(int argc, char **argv)
 	loomd.nloops = cfg->loops != 0 ? cfg->loops : cpus();
 	loomd.loops = xcalloc(loomd.nloops, sizeof(*loomd.loops));
 	loomd.counters = xcalloc(loomd.nloops, sizeof(*loomd.counters));
+
+	/* Listen first: nothing has started yet if that fails. */
+	if ((ms.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (server_listen(ms.base, cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		server_close();
+		event_base_free(ms.base);
+		free(loomd.loops);
+		free(loomd.counters);
+		config_free(cfg);
+		close(sfd);
+		return 1;
+	}
+
 	registry_init();
 	job_init(loomd.nloops);
 	conn_init(loomd.nloops);
 	watch_init(loomd.nloops);
-
-	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new");
 	for (i = 0; i < loomd.nloops; i++) {
 		loomd.loops[i] = loop_new(i);
 		if (loop_start(loomd.loops[i]) == -1)
@@ -211,39 +280,26 @@ main(int argc, char **argv)
 	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
 	loomd.executor = executor_new(nthreads, cfg->executor_queue);
 
-	if (server_listen(base, cfg, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		server_close();
-		atomic_store(&loomd.draining, true);
-		goto stop;
-	}
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	event_add(sigint, NULL);
-	event_add(sigterm, NULL);
+	sigev = event_new(ms.base, sfd, EV_READ | EV_PERSIST, on_signal, &ms);
+	event_add(sigev, NULL);
+	health_init();
+	health_timer = event_new(ms.base, -1, EV_PERSIST, on_health_timer, NULL);
+	seconds_to_timeval(health_interval(), &tv);
+	event_add(health_timer, &tv);
 	log_info("loomd %s ready: %u loops, %u executor threads", PACKAGE_VERSION,
 	    loomd.nloops, nthreads);
+	systemd_notify("READY=1");
+	health_tick();
 
-	event_base_dispatch(base);
+	event_base_dispatch(ms.base);
 
-	event_free(sigint);
-	event_free(sigterm);
-	server_close();
-	atomic_store(&loomd.draining, true);
-	/* Close the connections on their own loops, then stop the loops. */
-	for (i = 0; i < loomd.nloops; i++) {
-		if ((f = loop_submit(loomd.loops[i], close_connections, NULL)) != NULL) {
-			future_wait(f, -1);
-			future_unref(f);
-		}
+	event_free(sigev);
+	event_free(health_timer);
+	if (shutdown_run(sfd, signal_name(ms.stop_signal)) == -1) {
+		/* Something still runs and may touch anything: leave it all. */
+		log_warnx("shutdown: exiting without cleaning up");
+		_exit(1);
 	}
-	err[0] = '\0';
-stop:
-	for (i = 0; i < loomd.nloops; i++)
-		loop_stop(loomd.loops[i]);
-	for (i = 0; i < loomd.nloops; i++)
-		loop_join(loomd.loops[i]);
-	executor_shutdown(loomd.executor, EXECUTOR_CANCEL);
 	job_shutdown();
 	queue_shutdown();
 	for (i = 0; i < loomd.nloops; i++)
@@ -252,9 +308,11 @@ stop:
 	watch_shutdown();
 	conn_shutdown();
 	registry_free();
-	event_base_free(base);
+	health_free();
+	event_base_free(ms.base);
 	free(loomd.loops);
 	free(loomd.counters);
 	config_free(cfg);
-	return err[0] == '\0' ? 0 : 1;
+	close(sfd);
+	return 0;
 }
