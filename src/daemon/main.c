@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "queue.h"
 #include "registry.h"
+#include "reload.h"
 #include "server.h"
 #include "shutdown.h"
 #include "systemd.h"
@@ -61,23 +62,49 @@ cpus(void)
 	return n < 1 ? 1 : (unsigned int)n;
 }
 
+/*
+ * Where the configuration comes from: the file, then the -o assignments,
+ * then -l and -u as assignments of listen and unix_socket.  Kept for SIGHUP,
+ * which builds the configuration again from the same sources.
+ */
+struct config_source {
+	const char	 *path;		/* -c, or NULL for the default */
+	char		**assignments;
+	size_t		  n;
+};
+
+static void
+source_add(struct config_source *src, char *assignment)
+{
+	src->assignments = xreallocarray(src->assignments, src->n + 1,
+	    sizeof(*src->assignments));
+	src->assignments[src->n++] = assignment;
+}
+
+static void
+source_free(struct config_source *src)
+{
+	size_t	i;
+
+	for (i = 0; i < src->n; i++)
+		free(src->assignments[i]);
+	free(src->assignments);
+}
+
 /* Built-in defaults < file < -o; -l and -u replace the listeners. */
 static struct config *
-load_config(int argc, char **argv, bool *check_only)
+load_config(int argc, char **argv, struct config_source *src, bool *check_only)
 {
-	struct config	*cfg = config_new();
-	const char	*path = NULL;
+	struct config	*cfg;
 	char		*listen = NULL, *unix_path = NULL, *assignment;
-	char		**overrides = xcalloc(argc, sizeof(*overrides));
 	char		 err[1024];
-	size_t		 noverrides = 0, i;
-	struct stat	 st;
 	int		 ch;
 
+	memset(src, 0, sizeof(*src));
 	while ((ch = getopt(argc, argv, "c:l:u:o:tVh")) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			src->path = optarg;
 			break;
 		case 'l':
 			if (listen == NULL)
@@ -95,7 +122,7 @@ load_config(int argc, char **argv, bool *check_only)
 			unix_path = xstrdup(optarg);
 			break;
 		case 'o':
-			overrides[noverrides++] = optarg;
+			source_add(src, xstrdup(optarg));
 			break;
 		case 't':
 			*check_only = true;
@@ -117,41 +144,27 @@ load_config(int argc, char **argv, bool *check_only)
 		exit(2);
 	}
 
-	/* The default file is optional: without it, the built-in defaults. */
-	if (path == NULL && stat(CONFIG_DEFAULT_PATH, &st) == 0)
-		path = CONFIG_DEFAULT_PATH;
-	if (path != NULL && config_load_file(cfg, path, err, sizeof(err)) == -1)
-		goto fail;
-	for (i = 0; i < noverrides; i++) {
-		if (config_override(cfg, overrides[i], err, sizeof(err)) == -1)
-			goto fail;
-	}
+	/* -l alone means no Unix socket, -u alone no TCP listener. */
 	if (listen != NULL) {
 		xasprintf(&assignment, "listen=%s", listen);
-		if (config_override(cfg, assignment, err, sizeof(err)) == -1)
-			goto fail;
-		free(assignment);
+		source_add(src, assignment);
 		if (unix_path == NULL)
 			unix_path = xstrdup("");
 	}
 	if (unix_path != NULL) {
 		xasprintf(&assignment, "unix_socket=%s", unix_path);
-		if (config_override(cfg, assignment, err, sizeof(err)) == -1)
-			goto fail;
-		free(assignment);
-		if (listen == NULL && config_override(cfg, "listen=", err,
-		    sizeof(err)) == -1)
-			goto fail;
+		source_add(src, assignment);
+		if (listen == NULL)
+			source_add(src, xstrdup("listen="));
 	}
-	if (config_check(cfg, err, sizeof(err)) == -1)
-		goto fail;
 	free(listen);
 	free(unix_path);
-	free(overrides);
+	if ((cfg = config_build(src->path, src->assignments, src->n, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "loomd: %s\n", err);
+		exit(1);
+	}
 	return cfg;
-fail:
-	fprintf(stderr, "loomd: %s\n", err);
-	exit(1);
 }
 
 static const char *
@@ -192,6 +205,7 @@ signals_open(void)
 
 struct main_state {
 	struct event_base	*base;
+	struct config_source	*src;
 	int			 stop_signal;
 };
 
@@ -204,7 +218,8 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			log_info("SIGHUP: reload is not supported yet");
+			(void)reload_run(ms->src->path, ms->src->assignments,
+			    ms->src->n);
 			break;
 		default:
 			ms->stop_signal = (int)si.ssi_signo;
@@ -225,6 +240,7 @@ main(int argc, char **argv)
 {
 	struct config		*cfg;
 	struct main_state	 ms = { 0 };
+	struct config_source	 src;
 	struct event		*sigev, *health_timer;
 	struct timeval		 tv;
 	char			 err[1024];
@@ -232,11 +248,12 @@ main(int argc, char **argv)
 	unsigned int		 i, nthreads;
 	int			 sfd;
 
-	cfg = load_config(argc, argv, &check_only);
+	cfg = load_config(argc, argv, &src, &check_only);
 	if (check_only) {
 		printf("loomd: configuration %s is valid\n",
 		    cfg->path != NULL ? cfg->path : "(built-in defaults)");
 		config_free(cfg);
+		source_free(&src);
 		return 0;
 	}
 	log_init("loomd", cfg->log_level, cfg->log_target);
@@ -246,6 +263,7 @@ main(int argc, char **argv)
 	sfd = signals_open();
 	systemd_init();
 
+	ms.src = &src;
 	memset(&loomd, 0, sizeof(loomd));
 	loomd.config = cfg;
 	loomd.started_at = now_epoch();
@@ -263,6 +281,7 @@ main(int argc, char **argv)
 		free(loomd.loops);
 		free(loomd.counters);
 		config_free(cfg);
+		source_free(&src);
 		close(sfd);
 		return 1;
 	}
@@ -312,7 +331,9 @@ main(int argc, char **argv)
 	event_base_free(ms.base);
 	free(loomd.loops);
 	free(loomd.counters);
-	config_free(cfg);
+	config_free((struct config *)loomd.config);
+	reload_free();
+	source_free(&src);
 	close(sfd);
 	return 0;
 }

@@ -220,8 +220,8 @@ shutdown_run(int sfd, const char *why)
 	shutdown_sfd = sfd;
 	atomic_store(&loomd.draining, true);
 	server_close();
-	log_info("%s: draining: listeners closed, new jobs refused, %lu "
-	    "unfinished jobs have %gs to finish", why, jobs_unfinished(),
+	log_info("%s: draining: listeners closed, new jobs refused; %lu "
+	    "unfinished jobs may run for %gs", why, jobs_unfinished(),
 	    cfg->shutdown_grace);
 	health_set_phase("draining");
 	systemd_notifyf("STOPPING=1\nEXTEND_TIMEOUT_USEC=%.0f",
