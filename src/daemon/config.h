@@ -11,7 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_DEFAULT_PATH	"/etc/loomd/loomd.conf"
+#ifndef LOOM_SYSCONFDIR
+#define LOOM_SYSCONFDIR		"/etc"		/* configure's sysconfdir */
+#endif
+#define CONFIG_DEFAULT_PATH	LOOM_SYSCONFDIR "/loomd/loomd.conf"
 #define CONFIG_NAME_MAX		64	/* queue, limit and command names */
 
 /* [queue.NAME] */

@@ -6,10 +6,11 @@
 #include "autoconf.h"
 
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,80 @@ load_config(int argc, char **argv, struct config_source *src, bool *check_only)
 	return cfg;
 }
 
+/* The listeners systemd passed, or else the configured ones. */
+static int
+listen_all(struct event_base *base, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	int	n, i;
+
+	if ((n = systemd_listen_fds(err, errlen)) == -1)
+		return -1;
+	if (n == 0)
+		return server_listen(base, cfg, err, errlen);
+	for (i = 0; i < n; i++) {
+		if (server_adopt(base, SYSTEMD_LISTEN_FDS_START + i, err, errlen) == -1)
+			return -1;
+	}
+	log_info("socket activation: %d listener%s from systemd; listen and "
+	    "unix_socket are not used", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * Started as root with user or group set: become them, for good, before
+ * any thread starts.  The Unix socket we made goes to them first, so that
+ * the group can connect and we can remove it at exit.
+ */
+static int
+drop_privileges(const struct config *cfg, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	const char	*path;
+	char		 user[256] = "";
+	uid_t		 uid = (uid_t)-1;
+	gid_t		 gid = (gid_t)-1;
+
+	if (cfg->user == NULL && cfg->group == NULL)
+		return 0;
+	if (geteuid() != 0) {
+		log_info("user and group are ignored: not started as root");
+		return 0;
+	}
+	if (cfg->user != NULL) {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, errlen, "user %s: no such user", cfg->user);
+			return -1;
+		}
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (cfg->group != NULL) {
+		if ((gr = getgrnam(cfg->group)) == NULL) {
+			snprintf(err, errlen, "group %s: no such group", cfg->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((path = server_unix_path()) != NULL && chown(path, uid, gid) == -1) {
+		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((*user != '\0' ? initgroups(user, gid) : setgroups(1, &gid)) == -1 ||
+	    setgid(gid) == -1 || (uid != (uid_t)-1 && setuid(uid) == -1)) {
+		snprintf(err, errlen, "dropping privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (uid != (uid_t)-1 && uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		fatalx("dropping privileges: root came back");
+	log_info("privileges dropped: running as uid %u%s%s%s, gid %u",
+	    (unsigned int)getuid(), *user != '\0' ? " (" : "", user,
+	    *user != '\0' ? ")" : "", (unsigned int)getgid());
+	return 0;
+}
+
 static const char *
 signal_name(int sig)
 {
@@ -271,10 +346,11 @@ main(int argc, char **argv)
 	loomd.loops = xcalloc(loomd.nloops, sizeof(*loomd.loops));
 	loomd.counters = xcalloc(loomd.nloops, sizeof(*loomd.counters));
 
-	/* Listen first: nothing has started yet if that fails. */
+	/* Listen first, then drop privileges: no thread has started yet. */
 	if ((ms.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (server_listen(ms.base, cfg, err, sizeof(err)) == -1) {
+	if (listen_all(ms.base, cfg, err, sizeof(err)) == -1 ||
+	    drop_privileges(cfg, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		server_close();
 		event_base_free(ms.base);

@@ -253,6 +253,7 @@ shutdown_run(int sfd, const char *why)
 	}
 
 	health_set_phase("stopping");
+	health_loops_stopping();
 	for (i = 0; i < loomd.nloops; i++)
 		loop_stop(loomd.loops[i]);
 	if (!shutdown_wait(loops_finished, NULL, mono() + SHUTDOWN_STEP)) {
