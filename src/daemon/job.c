@@ -442,6 +442,9 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	if (error != NULL)
 		error_move(&job->error, error);
 	job_count_state(job, state);
+	log_debug("job %llu: %s %s%s%s", (unsigned long long)job->reg.id,
+	    job->type->name, job_state_names[state], job->error.code != NULL ?
+	    ": " : "", job->error.code != NULL ? job->error.code : "");
 	view = job_view(job);
 	if (state == JOB_DONE)
 		json_object_set_new(view, "result", result);
