@@ -19,7 +19,7 @@ static struct daemon	d;
 static int
 setup(void **state)
 {
-	static const char *const extra[] = { "-o", "idle_timeout=0.3", NULL };
+	static const char *const extra[] = { "-o", "idle_timeout=1.5", NULL };
 
 	daemon_start(&d, extra);
 	return 0;
@@ -58,10 +58,10 @@ test_waiting_and_watching_connections_are_not_idle(void **state)
 	client_connect(&watcher, &d);
 	json_decref(client_call(&watcher, "{\"op\":\"watch\"}"));
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":"
-	    "{\"type\":\"sleep\",\"args\":{\"seconds\":1.5,\"result\":\"late\"}}}");
+	    "{\"type\":\"sleep\",\"args\":{\"seconds\":3,\"result\":\"late\"}}}");
 	assert_string_equal(reply_job_state(r), "done");
 	json_decref(r);
-	assert_true(now_seconds() - t0 >= 1.5);
+	assert_true(now_seconds() - t0 >= 3);
 	assert_null(client_recv_or_eof(&c, HARNESS_WAIT));
 	for (;;) {
 		r = client_recv(&watcher, HARNESS_WAIT);
