@@ -24,7 +24,8 @@ static struct daemon	d;
 static const char config_v1[] =
     "# the start\n"
     "[limit.db]\n"
-    "concurrency = 1\n";
+    "concurrency = 1\n"
+    "[queue.spread]\n";
 
 static const char config_v2[] =
     "loops = 7\n"
@@ -35,7 +36,10 @@ static const char config_v2[] =
     "concurrency = 2\n"
     "[queue.fresh]\n"
     "concurrency = 1\n"
-    "max_pending = 5\n";
+    "max_pending = 5\n"
+    "[queue.spread]\n"
+    "concurrency = 2\n"
+    "max_pending = 9\n";
 
 static int
 setup(void **state)
@@ -178,6 +182,11 @@ test_a_reload_raises_a_limit_and_adds_a_queue_while_jobs_run(void **state)
 	assert_non_null(q);
 	assert_int_equal(json_integer_value(json_object_get(q, "concurrency")), 1);
 	assert_int_equal(json_integer_value(json_object_get(q, "max_pending")), 5);
+	/* A queue made without a limit takes max_pending, not concurrency. */
+	q = json_object_get(json_object_get(json_object_get(r, "stats"), "queues"),
+	    "spread");
+	assert_int_equal(json_integer_value(json_object_get(q, "concurrency")), 0);
+	assert_int_equal(json_integer_value(json_object_get(q, "max_pending")), 9);
 	/* loops needs a restart: still what it was. */
 	assert_int_not_equal(json_array_size(json_object_get(json_object_get(r,
 	    "stats"), "loops")), 7);
@@ -186,6 +195,10 @@ test_a_reload_raises_a_limit_and_adds_a_queue_while_jobs_run(void **state)
 	    "that takes a restart"));
 	assert_true(daemon_log_contains(&d, "reload: limit.db.concurrency: 1 -> 3"));
 	assert_true(daemon_log_contains(&d, "reload: queue.fresh added"));
+	assert_true(daemon_log_contains(&d, "reload: queue.spread.concurrency: the "
+	    "queue was made without a limit"));
+	assert_true(daemon_log_contains(&d, "reload: queue.spread.max_pending: 0 -> 9"));
+	assert_false(daemon_log_contains(&d, "queue.spread.concurrency: 0 -> 2"));
 
 	for (i = 0; i < 2; i++)
 		fresh[i] = submit(&c, "{\"type\":\"sleep\",\"queue\":\"fresh\","
