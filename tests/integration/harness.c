@@ -284,6 +284,12 @@ daemon_notify_recv(struct daemon *d, double timeout)
 		ms = (int)((deadline - now_seconds()) * 1000);
 		if (ms <= 0) {
 			daemon_dump_log(d);
+			/* Leave no daemon behind the failed test. */
+			if (d->pid > 0) {
+				kill(d->pid, SIGKILL);
+				waitpid(d->pid, NULL, 0);
+				d->pid = 0;
+			}
 			fail_msg("no notify message within %.0f s", timeout);
 		}
 		/* A daemon that died says nothing more: fail now, not at the deadline. */
