@@ -13,6 +13,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <arpa/inet.h>
@@ -1250,4 +1251,253 @@ config_find_command(const struct config *cfg, const char *name)
 			return &cfg->commands[i];
 	}
 	return NULL;
+}
+
+/* Building and comparing whole configurations (start-up, reload) -------- */
+
+struct config *
+config_build(const char *path, char *const *assignments, size_t n, char *err,
+    size_t errlen)
+{
+	struct config	*cfg = config_new();
+	struct stat	 st;
+	size_t		 i;
+
+	/* The default file is optional: without it, the built-in defaults. */
+	if (path == NULL && stat(CONFIG_DEFAULT_PATH, &st) == 0)
+		path = CONFIG_DEFAULT_PATH;
+	if (path != NULL && config_load_file(cfg, path, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (config_override(cfg, assignments[i], err, errlen) == -1)
+			goto fail;
+	}
+	if (config_check(cfg, err, errlen) == -1)
+		goto fail;
+	return cfg;
+fail:
+	config_free(cfg);
+	return NULL;
+}
+
+/* A value as a person reads it in a log line. */
+static void
+config_format(const struct config_key *k, const void *base, char *buf,
+    size_t len)
+{
+	const char	 *field = (const char *)base + k->offset;
+	char *const	 *v;
+	unsigned int	  u;
+	size_t		  used, i;
+
+	switch (k->kind) {
+	case CONFIG_UINT:
+		u = *(const unsigned int *)field;
+		if ((k->flags & CONFIG_AUTO) && u == 0)
+			snprintf(buf, len, "auto");
+		else
+			snprintf(buf, len, "%u", u);
+		return;
+	case CONFIG_COUNT:
+		snprintf(buf, len, "%zu", *(const size_t *)field);
+		return;
+	case CONFIG_SIZE:
+		config_size_text(buf, len, (double)*(const size_t *)field);
+		return;
+	case CONFIG_DURATION:
+		snprintf(buf, len, "%gs", *(const double *)field);
+		return;
+	case CONFIG_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)field ? "yes" : "no");
+		return;
+	case CONFIG_MODE:
+		snprintf(buf, len, "%04o", (unsigned int)*(const mode_t *)field);
+		return;
+	case CONFIG_LOG_LEVEL:
+		snprintf(buf, len, "%s", log_level_name(*(const int *)field));
+		return;
+	case CONFIG_LOG_TARGET:
+		snprintf(buf, len, "%s", *(const int *)field == LOG_TO_SYSLOG ?
+		    "syslog" : "stderr");
+		return;
+	case CONFIG_STRING:
+		snprintf(buf, len, "'%s'", *(char *const *)field != NULL ?
+		    *(char *const *)field : "");
+		return;
+	case CONFIG_LISTEN:
+	case CONFIG_ARGV:
+		snprintf(buf, len, "'");
+		v = *(char **const *)field;
+		for (i = 0; v != NULL && v[i] != NULL; i++) {
+			used = strlen(buf);
+			snprintf(buf + used, len - used, "%s%s", i > 0 ? " " : "", v[i]);
+		}
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "'");
+		return;
+	}
+	snprintf(buf, len, "?");
+}
+
+static void *
+config_named(const struct config *cfg, enum config_section_id id, size_t i)
+{
+	switch (id) {
+	case SECTION_QUEUE:
+		return &cfg->queues[i];
+	case SECTION_LIMIT:
+		return &cfg->limits[i];
+	case SECTION_COMMAND:
+		return &cfg->commands[i];
+	default:
+		return NULL;
+	}
+}
+
+static size_t
+config_count(const struct config *cfg, enum config_section_id id)
+{
+	switch (id) {
+	case SECTION_QUEUE:
+		return cfg->nqueues;
+	case SECTION_LIMIT:
+		return cfg->nlimits;
+	case SECTION_COMMAND:
+		return cfg->ncommands;
+	default:
+		return 0;
+	}
+}
+
+/* The entry of a named section with this name, or NULL. */
+static void *
+config_find_named(const struct config *cfg, enum config_section_id id,
+    const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < config_count(cfg, id); i++) {
+		/* Every named entry starts with its name. */
+		if (strcmp(*(char **)config_named(cfg, id, i), name) == 0)
+			return config_named(cfg, id, i);
+	}
+	return NULL;
+}
+
+/* The keys of one section that differ between two of its entries. */
+static void
+config_diff_keys(const struct config_section *sec, const char *prefix,
+    const void *a, const void *b, config_diff_fn fn, void *arg)
+{
+	char	key[160], was[512], now[512];
+	size_t	i;
+
+	for (i = 0; i < sec->nkeys; i++) {
+		config_format(&sec->keys[i], a, was, sizeof(was));
+		config_format(&sec->keys[i], b, now, sizeof(now));
+		if (strcmp(was, now) == 0)
+			continue;
+		snprintf(key, sizeof(key), "%s%s", prefix, sec->keys[i].name);
+		fn(key, was, now, arg);
+	}
+}
+
+void
+config_diff(const struct config *a, const struct config *b, config_diff_fn fn,
+    void *arg)
+{
+	const struct config_section	*sec;
+	const void			*old, *new;
+	char				 prefix[96];
+	size_t				 s, i;
+
+	for (s = 0; s < nitems(config_sections); s++) {
+		sec = &config_sections[s];
+		if (!sec->named) {
+			snprintf(prefix, sizeof(prefix), "%s%s", sec->name,
+			    *sec->name != '\0' ? "." : "");
+			config_diff_keys(sec, prefix,
+			    sec->id == SECTION_HTTP ? (const void *)&a->http : a,
+			    sec->id == SECTION_HTTP ? (const void *)&b->http : b,
+			    fn, arg);
+			continue;
+		}
+		for (i = 0; i < config_count(a, sec->id); i++) {
+			old = config_named(a, sec->id, i);
+			snprintf(prefix, sizeof(prefix), "%s.%s", sec->name,
+			    *(char *const *)old);
+			if ((new = config_find_named(b, sec->id, *(char *const *)old)) == NULL)
+				fn(prefix, "", NULL, arg);
+			else {
+				size_t	used = strlen(prefix);
+
+				snprintf(prefix + used, sizeof(prefix) - used, ".");
+				config_diff_keys(sec, prefix, old, new, fn, arg);
+			}
+		}
+		for (i = 0; i < config_count(b, sec->id); i++) {
+			new = config_named(b, sec->id, i);
+			if (config_find_named(a, sec->id, *(char *const *)new) == NULL) {
+				snprintf(prefix, sizeof(prefix), "%s.%s", sec->name,
+				    *(char *const *)new);
+				fn(prefix, NULL, "", arg);
+			}
+		}
+	}
+}
+
+/* A copy of what the field holds, as config_store() takes it. */
+static void
+config_copy_value(const struct config_key *k, const void *field,
+    union config_value *v)
+{
+	char *const	*src;
+	size_t		 n = 0;
+
+	switch (k->kind) {
+	case CONFIG_UINT:
+		v->u = *(const unsigned int *)field;
+		break;
+	case CONFIG_COUNT:
+	case CONFIG_SIZE:
+		v->z = *(const size_t *)field;
+		break;
+	case CONFIG_DURATION:
+		v->d = *(const double *)field;
+		break;
+	case CONFIG_BOOL:
+		v->b = *(const bool *)field;
+		break;
+	case CONFIG_MODE:
+		v->mode = *(const mode_t *)field;
+		break;
+	case CONFIG_LOG_LEVEL:
+	case CONFIG_LOG_TARGET:
+		v->i = *(const int *)field;
+		break;
+	case CONFIG_STRING:
+		v->s = *(char *const *)field != NULL ?
+		    xstrdup(*(char *const *)field) : NULL;
+		break;
+	case CONFIG_LISTEN:
+	case CONFIG_ARGV:
+		src = *(char **const *)field;
+		v->v = xcalloc(1, sizeof(*v->v));
+		for (; src != NULL && src[n] != NULL; )
+			v->v = config_strv_add(v->v, &n, xstrdup(src[n]));
+		break;
+	}
+}
+
+int
+config_keep(struct config *dst, const struct config *src, const char *key)
+{
+	const struct config_key	*k;
+	union config_value	 v;
+
+	if ((k = config_find_key(&config_sections[0], key)) == NULL)
+		return -1;
+	config_copy_value(k, (const char *)src + k->offset, &v);
+	config_store(dst, k, &v);
+	return 0;
 }

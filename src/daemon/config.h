@@ -11,7 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_DEFAULT_PATH	"/etc/loomd/loomd.conf"
+#ifndef LOOM_SYSCONFDIR
+#define LOOM_SYSCONFDIR		"/etc"		/* configure's sysconfdir */
+#endif
+#define CONFIG_DEFAULT_PATH	LOOM_SYSCONFDIR "/loomd/loomd.conf"
 #define CONFIG_NAME_MAX		64	/* queue, limit and command names */
 
 /* [queue.NAME] */
@@ -99,6 +102,29 @@ int		 config_override(struct config *, const char *assignment, char *err,
 		     size_t errlen);
 /* Cross-key checks once everything is read. */
 int		 config_check(struct config *, char *err, size_t errlen);
+
+/*
+ * The whole configuration from its sources: built-in defaults, the file
+ * (path; NULL: CONFIG_DEFAULT_PATH if it exists), each KEY=VALUE as with -o,
+ * then config_check().  NULL with the message in err.  Start-up and reload
+ * both build this way, so a reload reads exactly what a restart would.
+ */
+struct config	*config_build(const char *path, char *const *assignments,
+		     size_t n, char *err, size_t errlen);
+
+/*
+ * Every difference between two configurations, as the key ("max_jobs",
+ * "http.timeout", "queue.images.concurrency") and both values as text; a
+ * named section only in a has now == NULL ("limit.db"), one only in b has
+ * was == NULL.
+ */
+typedef void	(*config_diff_fn)(const char *key, const char *was,
+		     const char *now, void *arg);
+void		 config_diff(const struct config *a, const struct config *b,
+		     config_diff_fn, void *arg);
+/* Give dst src's value of a global key; -1 if there is no such key. */
+int		 config_keep(struct config *dst, const struct config *src,
+		     const char *key);
 
 const struct config_queue   *config_find_queue(const struct config *, const char *);
 const struct config_limit   *config_find_limit(const struct config *, const char *);

@@ -52,11 +52,19 @@ struct conn {
 	size_t			 out_len;
 	size_t			 out_cap;
 	unsigned int		 pending;
+	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
 	struct proto_state	 proto;
 };
 TAILQ_HEAD(conn_list, conn);
 
 static struct conn_list	*conn_lists;	/* one per loop */
+
+/* Per loop: the sweep that closes idle connections, armed while it has any. */
+struct conn_idle_timer {
+	struct loop_event	 ev;
+	bool			 armed;
+};
+static struct conn_idle_timer	*conn_idle_timers;
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
@@ -64,6 +72,8 @@ static void	conn_close(struct conn *);
 static void	conn_out_text(struct conn *, const char *, size_t);
 static void	conn_out_json(struct conn *, const json_t *);
 static void	conn_out_done(struct conn *);
+static bool	conn_drained(const struct conn *);
+static void	conn_idle_arm(struct loop *);
 
 void
 conn_init(unsigned int nloops)
@@ -73,6 +83,7 @@ conn_init(unsigned int nloops)
 	conn_lists = xcalloc(nloops, sizeof(*conn_lists));
 	for (i = 0; i < nloops; i++)
 		TAILQ_INIT(&conn_lists[i]);
+	conn_idle_timers = xcalloc(nloops, sizeof(*conn_idle_timers));
 }
 
 static void
@@ -96,8 +107,10 @@ conn_start(void *arg)
 	loop_event_assign(&c->wev, loop, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	event_add(&c->rev.ev, NULL);
 	c->reading = true;
+	c->active_ns = now_ns();
 	TAILQ_INSERT_TAIL(&conn_lists[loop_index(loop)], c, entry);
 	atomic_fetch_add(&loomd.counters[loop_index(loop)].connections, 1);
+	conn_idle_arm(loop);
 }
 
 int
@@ -175,12 +188,15 @@ conn_maybe_finish(struct conn *c)
 {
 	if (c->eof && !c->dead && conn_idle(c) && c->out_len == c->out_off)
 		conn_close(c);
+	else if (conn_drained(c))
+		conn_close(c);
 }
 
 void
 conn_request_done(struct conn *c)
 {
 	c->pending--;
+	c->active_ns = now_ns();
 	conn_update_reading(c);
 	conn_maybe_finish(c);
 }
@@ -511,6 +527,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->in_len += (size_t)n;
+	c->active_ns = now_ns();
 	conn_ref(c);
 	conn_process(c);
 	if (!c->dead && c->in_cap > 2 * CONN_READ_CHUNK && c->in_len < CONN_READ_CHUNK) {
@@ -649,4 +666,90 @@ conn_shutdown(void)
 {
 	free(conn_lists);
 	conn_lists = NULL;
+	free(conn_idle_timers);
+	conn_idle_timers = NULL;
+}
+
+/*
+ * Shutdown: 1 while jobs may still finish, 2 once every job has.  A
+ * connection then closes as soon as it has no request in flight and nothing
+ * left to write; in stage 1 only if it watches nothing, since its watches
+ * still have events to deliver.
+ */
+static atomic_int	conn_drain_stage;
+
+static bool
+conn_drained(const struct conn *c)
+{
+	int	stage = atomic_load_explicit(&conn_drain_stage, memory_order_relaxed);
+
+	if (stage == 0 || c->dead || c->pending != 0 || c->out_len != c->out_off)
+		return false;
+	return stage >= 2 || !proto_conn_busy(c, &c->proto);
+}
+
+/* On each loop: enter a drain stage and close what is done already. */
+void
+conn_drain(int stage)
+{
+	struct conn_list	*list = &conn_lists[loop_index(loop_current())];
+	struct conn		*c, *next;
+	int			 cur = atomic_load(&conn_drain_stage);
+
+	while (cur < stage &&
+	    !atomic_compare_exchange_weak(&conn_drain_stage, &cur, stage))
+		;
+	for (c = TAILQ_FIRST(list); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (conn_drained(c))
+			conn_close(c);
+	}
+}
+
+/*
+ * idle_timeout: a sweep on each loop that has connections closes those with
+ * nothing in flight (no request, no watch, nothing to write) for that long.
+ * It runs a few times per timeout, so a connection goes within a quarter of
+ * it (or a second) after its time.  It reads the setting each time: a reload
+ * turns it on or off.
+ */
+static void
+conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop		*loop = arg;
+	struct conn_idle_timer	*t = &conn_idle_timers[loop_index(loop)];
+	struct conn_list	*list = &conn_lists[loop_index(loop)];
+	double			 idle = loomd.config->idle_timeout;
+	uint64_t		 now = now_ns();
+	struct conn		*c, *next;
+
+	t->armed = false;
+	if (idle > 0) {
+		for (c = TAILQ_FIRST(list); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			if (conn_idle(c) && c->out_len == c->out_off &&
+			    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
+				log_debug("connection idle for %gs: closing", idle);
+				conn_close(c);
+			}
+		}
+	}
+	conn_idle_arm(loop);
+}
+
+static void
+conn_idle_arm(struct loop *loop)
+{
+	struct conn_idle_timer	*t = &conn_idle_timers[loop_index(loop)];
+	double			 idle = loomd.config->idle_timeout, every = 1;
+	struct timeval		 tv;
+
+	if (t->armed || TAILQ_EMPTY(&conn_lists[loop_index(loop)]))
+		return;
+	if (idle > 0 && idle / 4 < every)
+		every = idle / 4 < 0.05 ? 0.05 : idle / 4;
+	loop_event_assign(&t->ev, loop, -1, 0, conn_idle_sweep, loop);
+	seconds_to_timeval(every, &tv);
+	event_add(&t->ev.ev, &tv);
+	t->armed = true;
 }

@@ -70,5 +70,8 @@ void		 conn_remote_send(struct conn_remote *, char *text, size_t len);
 
 /* Loop-wide connection teardown (shutdown). */
 void		 conn_close_all(void);
+/* Shutdown, on each loop: 1 when draining starts, 2 when every job has
+ * finished; connections close once their answers are written. */
+void		 conn_drain(int stage);
 
 #endif

@@ -445,6 +445,9 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	if (error != NULL)
 		error_move(&job->error, error);
 	job_count_state(job, state);
+	log_debug("job %llu: %s %s%s%s", (unsigned long long)job->reg.id,
+	    job->type->name, job_state_names[state], job->error.code != NULL ?
+	    ": " : "", job->error.code != NULL ? job->error.code : "");
 	view = job_view(job);
 	if (state == JOB_DONE)
 		json_object_set_new(view, "result", result);
@@ -745,4 +748,30 @@ job_shutdown(void)
 	}
 	free(job_lists);
 	job_lists = NULL;
+}
+
+/*
+ * The shutdown grace is over: every job this loop owns that has not finished
+ * fails with shutting_down (a running one once its type has stopped; CPU
+ * work when it returns).  Newest first, so children end with that code
+ * before their parents cancel them.  Returns how many were stopped.
+ */
+size_t
+job_stop_all(void)
+{
+	struct job_list	*list = &job_lists[loop_index(loop_current())];
+	struct job	*job, *prev;
+	size_t		 n = 0;
+
+	for (job = TAILQ_LAST(list, job_list); job != NULL; job = prev) {
+		prev = TAILQ_PREV(job, job_list, entry);
+		if (job_state_terminal(job->state) || job->stopping != 0)
+			continue;
+		log_debug("job %llu: %s %s, stopped by the shutdown",
+		    (unsigned long long)job->reg.id, job->type->name,
+		    job_state_names[job->state]);
+		job_stop(job, JOB_FAILED, NULL);
+		n++;
+	}
+	return n;
 }

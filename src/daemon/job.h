@@ -109,6 +109,8 @@ json_t		*job_collect(int state, const char *queue, uint64_t before, size_t limit
 void		 job_count_states(unsigned long counts[JOB_NSTATES]);
 void		 job_init(unsigned int nloops);
 void		 job_shutdown(void);	/* after the loops stop: free what is left */
+/* On each loop when the shutdown grace is over: fail its unfinished jobs. */
+size_t		 job_stop_all(void);
 
 /* For loop types, on the owner loop. */
 void		 job_succeed(struct job *, json_t *result);	/* steals */

@@ -20,7 +20,7 @@
 
 static const char	*log_ident = "loomd";
 static _Atomic int	 log_level = LOG_INFO;
-static enum log_target	 log_target = LOG_TO_STDERR;
+static _Atomic int	 log_target = LOG_TO_STDERR;	/* enum log_target */
 static int		 log_journal;	/* stderr is connected to journald */
 
 static const char *const log_names[] = {
@@ -85,6 +85,31 @@ void
 log_set_level(int level)
 {
 	log_level = level;
+}
+
+/* A reload may switch targets while other threads log. */
+void
+log_set_target(enum log_target target)
+{
+	if ((int)target == atomic_load(&log_target))
+		return;
+	if (target == LOG_TO_SYSLOG)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	atomic_store(&log_target, (int)target);
+	if (target != LOG_TO_SYSLOG)
+		closelog();
+}
+
+enum log_target
+log_get_target(void)
+{
+	return (enum log_target)atomic_load(&log_target);
+}
+
+bool
+log_to_journal(void)
+{
+	return log_journal;
 }
 
 int

@@ -4,6 +4,7 @@
 #define LOOM_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 enum log_target {
@@ -13,6 +14,9 @@ enum log_target {
 
 void	log_init(const char *ident, int level, enum log_target target);
 void	log_set_level(int level);
+void	log_set_target(enum log_target);
+enum log_target log_get_target(void);
+bool	log_to_journal(void);	/* stderr is journald's stream */
 int	log_get_level(void);
 int	log_level_parse(const char *name);	/* "debug" → LOG_DEBUG; -1 if unknown */
 const char *log_level_name(int level);

@@ -2,7 +2,7 @@
  * The daemon's shared state: the loops, the executor, the configuration and
  * the counters that `stats` reports.  Set up by main() before any loop runs
  * and torn down after they have all stopped; in between, read-only except
- * for the atomics.
+ * for the atomics (the configuration is one).
  */
 #ifndef LOOM_LOOMD_H
 #define LOOM_LOOMD_H
@@ -24,7 +24,9 @@ struct loop_counters {
 };
 
 struct loomd {
-	const struct config	*config;
+	/* Replaced whole by a reload; a replaced one is never freed before
+	 * exit, so a pointer read from here stays good. */
+	const struct config	*_Atomic config;
 	struct loop		**loops;
 	struct loop_counters	*counters;	/* one per loop */
 	unsigned int		 nloops;

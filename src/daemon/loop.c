@@ -586,3 +586,16 @@ loop_sleep(double seconds)
 	event_add(&s->timer.ev, &tv);
 	return f;
 }
+
+/* Once true, loop_join() returns at once: shutdown checks this first so that
+ * a stuck loop cannot hang it. */
+bool
+loop_finished(struct loop *loop)
+{
+	bool	done;
+
+	pthread_mutex_lock(&loop->lock);
+	done = loop->state == LOOP_DONE;
+	pthread_mutex_unlock(&loop->lock);
+	return done;
+}

@@ -29,6 +29,7 @@ struct loop	*loop_new(unsigned int index);
 int		 loop_start(struct loop *);	/* returns once the thread runs */
 void		 loop_stop(struct loop *);	/* closes the inbox; any thread */
 void		 loop_join(struct loop *);
+bool		 loop_finished(struct loop *);	/* stopped and out of its loop: join won't block */
 void		 loop_free(struct loop *);	/* after join */
 
 /*

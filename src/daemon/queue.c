@@ -114,10 +114,10 @@ struct queue {
 	struct queue	*next;		/* queues_map chain */
 	char		*name;
 	unsigned int	 refs;		/* under queues_lock */
-	bool		 configured;
-	unsigned int	 concurrency;	/* 0: unlimited */
-	size_t		 max_pending;	/* 0: unlimited */
-	struct loop	*home;		/* when limited */
+	bool		 configured;	/* under queues_lock */
+	atomic_uint	 concurrency;	/* 0: unlimited; a reload may change it */
+	atomic_size_t	 max_pending;	/* 0: unlimited; a reload may change it */
+	struct loop	*home;		/* when limited at creation; never changes */
 	atomic_bool	 paused;
 	atomic_long	 waiting;	/* submitted, not yet running */
 	atomic_long	 running;
@@ -129,7 +129,8 @@ struct queue {
 
 #define QUEUE_BUCKETS	256
 
-static struct sem	**limits;
+static pthread_mutex_t	  limits_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sem	**limits;	/* under limits_lock; reloads add to it */
 static size_t		  nlimits;
 static struct sem	*sem_new(const char *, unsigned int, bool);
 
@@ -252,12 +253,12 @@ int
 queue_reserve(struct queue *q, size_t n, struct error *e)
 {
 	long	cur = atomic_load(&q->waiting);
+	size_t	max = atomic_load_explicit(&q->max_pending, memory_order_relaxed);
 
 	do {
-		if (e != NULL && q->max_pending != 0 &&
-		    (size_t)cur + n > q->max_pending) {
+		if (e != NULL && max != 0 && (size_t)cur + n > max) {
 			error_set(e, "busy", "queue %s has %ld jobs waiting (max_pending "
-			    "is %zu); retry later", q->name, cur, q->max_pending);
+			    "is %zu); retry later", q->name, cur, max);
 			return -1;
 		}
 	} while (!atomic_compare_exchange_weak(&q->waiting, &cur, cur + (long)n));
@@ -279,8 +280,10 @@ queue_running(struct queue *q, int delta)
 static bool
 queue_has_slot(const struct queue *q)
 {
-	return !atomic_load(&q->paused) &&
-	    (q->concurrency == 0 || q->slots < q->concurrency);
+	unsigned int	max = atomic_load_explicit(&q->concurrency,
+			    memory_order_relaxed);
+
+	return !atomic_load(&q->paused) && (max == 0 || q->slots < max);
 }
 
 bool
@@ -444,13 +447,18 @@ sem_free(struct sem *sem)
 struct sem *
 limit_find(const char *name)
 {
-	size_t	i;
+	struct sem	*found = NULL;
+	size_t		 i;
 
+	pthread_mutex_lock(&limits_lock);
 	for (i = 0; i < nlimits; i++) {
-		if (strcmp(limits[i]->name, name) == 0)
-			return limits[i];
+		if (strcmp(limits[i]->name, name) == 0) {
+			found = limits[i];
+			break;
+		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&limits_lock);
+	return found;
 }
 
 struct sem *
@@ -549,7 +557,8 @@ sem_release(struct sem *sem)
 	struct sem_waiter	*w;
 
 	pthread_mutex_lock(&sem->mu);
-	if (sem->waiters.n == 0) {
+	/* Above its concurrency after a reload lowered it: no hand-over. */
+	if (sem->waiters.n == 0 || sem->held > sem->concurrency) {
 		sem->held--;
 		pthread_mutex_unlock(&sem->mu);
 		return;
@@ -647,4 +656,83 @@ queue_shutdown(void)
 	free(limits);
 	limits = NULL;
 	nlimits = 0;
+}
+
+/* Reloads --------------------------------------------------------------- */
+
+int
+queue_configure(const struct config_queue *cq)
+{
+	struct queue	*q;
+	struct loop	*home;
+
+	pthread_mutex_lock(&queues_lock);
+	for (q = queues_map[name_hash(cq->name) % QUEUE_BUCKETS]; q != NULL;
+	    q = q->next) {
+		if (strcmp(q->name, cq->name) == 0)
+			break;
+	}
+	if (q == NULL) {
+		queue_create(cq->name, cq);
+		pthread_mutex_unlock(&queues_lock);
+		return 1;
+	}
+	q->configured = true;
+	atomic_store(&q->max_pending, cq->max_pending);
+	if (cq->concurrency == atomic_load(&q->concurrency)) {
+		pthread_mutex_unlock(&queues_lock);
+		return 0;
+	}
+	if (q->home == NULL) {
+		pthread_mutex_unlock(&queues_lock);
+		return -1;
+	}
+	atomic_store(&q->concurrency, cq->concurrency);
+	home = q->home;
+	q->refs++;
+	pthread_mutex_unlock(&queues_lock);
+	/* Its home starts what the new concurrency lets through. */
+	if (loop_post(home, queue_kick, q) == -1)
+		queue_put(q);
+	return 0;
+}
+
+/* Waiters are granted, in order, as far as the new concurrency allows. */
+static void
+sem_resize(struct sem *sem, unsigned int concurrency)
+{
+	struct sem_waiter	*w;
+
+	pthread_mutex_lock(&sem->mu);
+	sem->concurrency = concurrency;
+	while (sem->held < sem->concurrency && sem->waiters.n > 0) {
+		w = container_of(heap_pop(&sem->waiters), struct sem_waiter, node);
+		sem->held++;
+		pthread_mutex_unlock(&sem->mu);
+		if (loop_post(w->loop, sem_grant, w) == -1) {
+			pthread_mutex_lock(&sem->mu);
+			sem->held--;
+			pthread_mutex_unlock(&sem->mu);
+			sem_waiter_unref(w);
+		}
+		pthread_mutex_lock(&sem->mu);
+	}
+	pthread_mutex_unlock(&sem->mu);
+}
+
+int
+limit_configure(const struct config_limit *cl)
+{
+	struct sem	*sem;
+
+	if ((sem = limit_find(cl->name)) != NULL) {
+		sem_resize(sem, cl->concurrency);
+		return 0;
+	}
+	sem = sem_new(cl->name, cl->concurrency, false);
+	pthread_mutex_lock(&limits_lock);
+	limits = xreallocarray(limits, nlimits + 1, sizeof(*limits));
+	limits[nlimits++] = sem;
+	pthread_mutex_unlock(&limits_lock);
+	return 1;
 }

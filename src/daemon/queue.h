@@ -36,6 +36,20 @@ struct sem_waiter;
 void		 queue_init(const struct config *, unsigned int nloops);
 void		 queue_shutdown(void);
 
+/*
+ * Reloads, from the main thread.  queue_configure() makes a new queue, or
+ * gives an existing one its new max_pending and concurrency (1: made, 0:
+ * changed or the same).  A queue made without a concurrency limit has its
+ * jobs spread over the loops and cannot get one without a restart: -1, and
+ * only max_pending changed.  limit_configure() makes a new limit (1) or
+ * resizes one (0); raising a limit starts its waiters at once, lowering it
+ * lets jobs that hold it finish.
+ */
+struct config_queue;
+struct config_limit;
+int		 queue_configure(const struct config_queue *);
+int		 limit_configure(const struct config_limit *);
+
 /* Any loop. */
 struct queue	*queue_get(const char *name);		/* a new reference */
 void		 queue_put(struct queue *);

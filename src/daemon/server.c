@@ -11,10 +11,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,4 +297,77 @@ server_close(void)
 		event_free(pause_timer);
 		pause_timer = NULL;
 	}
+}
+
+/*
+ * A listener passed by systemd (socket activation): a listening stream
+ * socket, TCP or Unix.  Its socket file belongs to systemd: never removed.
+ */
+int
+server_adopt(struct event_base *base, int fd, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss), optlen;
+	char			 host[INET6_ADDRSTRLEN], name[300];
+	int			 type = 0, listening = 0, flags, port;
+
+	if (pause_timer == NULL)
+		pause_timer = evtimer_new(base, server_resume, NULL);
+	optlen = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(err, errlen, "socket activation: descriptor %d is not a "
+		    "socket", fd);
+		return -1;
+	}
+	optlen = sizeof(listening);
+	if (type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == -1 ||
+	    !listening) {
+		snprintf(err, errlen, "socket activation: descriptor %d is not a "
+		    "listening stream socket", fd);
+		return -1;
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(err, errlen, "socket activation: descriptor %d: %s", fd,
+		    strerror(errno));
+		return -1;
+	}
+	switch (ss.ss_family) {
+	case AF_UNIX:
+		snprintf(name, sizeof(name), "unix %s (from systemd)",
+		    ((struct sockaddr_un *)&ss)->sun_path[0] != '\0' ?
+		    ((struct sockaddr_un *)&ss)->sun_path : "(abstract)");
+		return server_add(base, fd, false, name, NULL, err, errlen);
+	case AF_INET:
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host,
+		    sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		snprintf(name, sizeof(name), "tcp %s:%d (from systemd)", host, port);
+		return server_add(base, fd, true, name, NULL, err, errlen);
+	case AF_INET6:
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+		    sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		snprintf(name, sizeof(name), "tcp [%s]:%d (from systemd)", host, port);
+		return server_add(base, fd, true, name, NULL, err, errlen);
+	}
+	snprintf(err, errlen, "socket activation: descriptor %d: address family "
+	    "%d is not TCP or Unix", fd, (int)ss.ss_family);
+	return -1;
+}
+
+/* The Unix socket file we made, if any: for chown when dropping privileges. */
+const char *
+server_unix_path(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].path != NULL)
+			return listeners[i].path;
+	}
+	return NULL;
 }

@@ -12,6 +12,9 @@ struct config;
 
 /* Bind everything configured; -1 with a message in err. */
 int	server_listen(struct event_base *, const struct config *, char *err, size_t errlen);
+/* Take a listener passed by systemd's socket activation instead. */
+int	server_adopt(struct event_base *, int fd, char *err, size_t errlen);
+const char *server_unix_path(void);	/* the socket file we bound, or NULL */
 void	server_close(void);	/* stop accepting; remove the socket file */
 
 #endif

@@ -96,41 +96,161 @@ daemon_dump_log(const struct daemon *d)
 void
 daemon_start(struct daemon *d, const char *const extra[])
 {
-	char		 listen[64];
+	struct daemon_opts	opts = { .extra = extra };
+
+	daemon_start_with(d, &opts);
+}
+
+void
+daemon_write_config(struct daemon *d, const char *text)
+{
+	char	tmp[160];
+	FILE	*f;
+
+	/* Written whole, then renamed: a reload never sees half a file. */
+	snprintf(tmp, sizeof(tmp), "%s.new", d->conf);
+	assert_non_null(f = fopen(tmp, "w"));
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, d->conf), 0);
+}
+
+static int
+notify_open(struct daemon *d, char *path, size_t len)
+{
+	struct sockaddr_un	sun;
+	int			fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd != -1);
+	snprintf(path, len, "%s/notify.sock", d->dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	assert_true(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	/* Reachable after loomd drops privileges, as systemd's own socket is. */
+	assert_int_equal(chmod(d->dir, 0711), 0);
+	assert_int_equal(chmod(path, 0666), 0);
+	return fd;
+}
+
+/* The listeners systemd would pass: TCP on a port the kernel picks, Unix at d->sock. */
+static void
+activation_open(struct daemon *d, int *tcp, int *un)
+{
+	struct sockaddr_in	sin;
+	struct sockaddr_un	sun;
+	socklen_t		len = sizeof(sin);
+
+	*tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(*tcp, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(*tcp, 64), 0);
+	assert_int_equal(getsockname(*tcp, (struct sockaddr *)&sin, &len), 0);
+	d->port = ntohs(sin.sin_port);
+
+	*un = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	assert_true(strlen(d->sock) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, d->sock, strlen(d->sock) + 1);
+	assert_int_equal(bind(*un, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(*un, 64), 0);
+}
+
+/* In the child: listeners at 3 and 4, and the variables sd_listen_fds reads. */
+static void
+activation_pass(int tcp, int un)
+{
+	char	pid[32];
+	int	t = fcntl(tcp, F_DUPFD, 10), u = fcntl(un, F_DUPFD, 10);
+
+	if (t == -1 || u == -1 || dup2(t, 3) == -1 || dup2(u, 4) == -1)
+		_exit(126);
+	close(t);
+	close(u);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "2", 1);
+	setenv("LISTEN_FDNAMES", "tcp:unix", 1);
+}
+
+void
+daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
+{
+	char		 listen[64], unused[128], notify_path[128];
 	const char	*argv[64];
 	double		 deadline;
-	int		 argc = 0, fd, status, i;
+	int		 argc = 0, fd, status, i, tcp = -1, un = -1;
+	bool		 notify = opts->notify || opts->socket_activation;
+	char		*msg;
 
 	memset(d, 0, sizeof(*d));
+	d->notify_fd = -1;
 	snprintf(d->dir, sizeof(d->dir), "/tmp/loomtest.XXXXXX");
 	assert_non_null(mkdtemp(d->dir));
 	snprintf(d->sock, sizeof(d->sock), "%s/loomd.sock", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/loomd.log", d->dir);
-	d->port = free_port();
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
+	if (opts->config != NULL) {
+		snprintf(d->conf, sizeof(d->conf), "%s/loomd.conf", d->dir);
+		daemon_write_config(d, opts->config);
+	}
+	if (notify)
+		d->notify_fd = notify_open(d, notify_path, sizeof(notify_path));
 
 	argv[argc++] = daemon_bin("loomd");
 	argv[argc++] = "-c";
-	argv[argc++] = "/dev/null";
-	argv[argc++] = "-u";
-	argv[argc++] = d->sock;
-	argv[argc++] = "-l";
-	argv[argc++] = listen;
+	argv[argc++] = opts->config != NULL ? d->conf : "/dev/null";
+	if (opts->socket_activation) {
+		activation_open(d, &tcp, &un);
+		snprintf(unused, sizeof(unused), "%s/unused.sock", d->dir);
+		argv[argc++] = "-u";
+		argv[argc++] = unused;
+	} else {
+		d->port = free_port();
+		snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
+		argv[argc++] = "-u";
+		argv[argc++] = d->sock;
+		argv[argc++] = "-l";
+		argv[argc++] = listen;
+	}
 	argv[argc++] = "-o";
 	argv[argc++] = "log_level=debug";
-	for (i = 0; extra != NULL && extra[i] != NULL && argc < 62; i++)
-		argv[argc++] = extra[i];
+	/* Jobs left running when a test stops the daemon end at once. */
+	argv[argc++] = "-o";
+	argv[argc++] = "shutdown_grace=0";
+	for (i = 0; opts->extra != NULL && opts->extra[i] != NULL && argc < 62; i++)
+		argv[argc++] = opts->extra[i];
 	argv[argc] = NULL;
 
 	if ((d->pid = fork()) == 0) {
 		fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+		if (notify)
+			setenv("NOTIFY_SOCKET", notify_path, 1);
+		for (i = 0; opts->env != NULL && opts->env[i] != NULL; i++)
+			putenv((char *)opts->env[i]);
+		if (opts->socket_activation)
+			activation_pass(tcp, un);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	assert_true(d->pid > 0);
+	if (tcp != -1)
+		close(tcp);
+	if (un != -1)
+		close(un);
 
+	if (notify) {
+		msg = daemon_notify_wait(d, "READY=1");
+		free(msg);
+		return;
+	}
 	/* Ready when the socket answers. */
 	deadline = now_seconds() + HARNESS_WAIT;
 	for (;;) {
@@ -150,39 +270,135 @@ daemon_start(struct daemon *d, const char *const extra[])
 	}
 }
 
+char *
+daemon_notify_recv(struct daemon *d, double timeout)
+{
+	double		 deadline = now_seconds() + timeout;
+	struct pollfd	 pfd = { .fd = d->notify_fd, .events = POLLIN };
+	char		 buf[4096];
+	ssize_t		 n;
+	int		 ms, status;
+
+	assert_true(d->notify_fd != -1);
+	for (;;) {
+		ms = (int)((deadline - now_seconds()) * 1000);
+		if (ms <= 0) {
+			daemon_dump_log(d);
+			/* Leave no daemon behind the failed test. */
+			if (d->pid > 0) {
+				kill(d->pid, SIGKILL);
+				waitpid(d->pid, NULL, 0);
+				d->pid = 0;
+			}
+			fail_msg("no notify message within %.0f s", timeout);
+		}
+		/* A daemon that died says nothing more: fail now, not at the deadline. */
+		if (poll(&pfd, 1, ms > 100 ? 100 : ms) <= 0) {
+			if (d->pid > 0 && waitpid(d->pid, &status, WNOHANG) == d->pid) {
+				d->pid = 0;
+				daemon_dump_log(d);
+				fail_msg("loomd exited (status %d) before notifying", status);
+			}
+			continue;
+		}
+		n = recv(d->notify_fd, buf, sizeof(buf) - 1, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		assert_true(n >= 0);
+		buf[n] = '\0';
+		return strdup(buf);
+	}
+}
+
+char *
+daemon_notify_wait(struct daemon *d, const char *line)
+{
+	size_t	 len = strlen(line);
+	char	*msg, *p;
+
+	for (;;) {
+		msg = daemon_notify_recv(d, HARNESS_WAIT);
+		for (p = msg; p != NULL; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+			if (strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == '\0'))
+				return msg;
+		}
+		free(msg);
+	}
+}
+
+void
+daemon_signal(const struct daemon *d, int sig)
+{
+	assert_true(d->pid > 0);
+	assert_int_equal(kill(d->pid, sig), 0);
+}
+
+bool
+daemon_log_contains(const struct daemon *d, const char *text)
+{
+	FILE	*f = fopen(d->log, "r");
+	char	*buf;
+	size_t	 n;
+	bool	 found;
+
+	if (f == NULL)
+		return false;
+	buf = calloc(1, 1 << 20);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	found = strstr(buf, text) != NULL;
+	free(buf);
+	return found;
+}
+
 static void
 daemon_cleanup(struct daemon *d)
 {
 	char	cmd[256];
 
+	if (d->notify_fd != -1) {
+		close(d->notify_fd);
+		d->notify_fd = -1;
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
 	(void)!system(cmd);
 	d->pid = 0;
 }
 
-void
-daemon_stop(struct daemon *d)
+int
+daemon_wait_exit(struct daemon *d)
 {
 	double	deadline = now_seconds() + HARNESS_WAIT;
 	int	status;
 
-	if (d->pid <= 0)
-		return;
-	kill(d->pid, SIGTERM);
+	assert_true(d->pid > 0);
 	while (waitpid(d->pid, &status, WNOHANG) != d->pid) {
 		if (now_seconds() > deadline) {
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, &status, 0);
 			daemon_dump_log(d);
-			fail_msg("loomd did not exit after SIGTERM");
+			fail_msg("loomd did not exit");
 		}
 		usleep(10000);
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		daemon_dump_log(d);
-		fail_msg("loomd exited with status %d", status);
-	}
 	daemon_cleanup(d);
+	return status;
+}
+
+void
+daemon_stop(struct daemon *d)
+{
+	int	status;
+
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGTERM);
+	status = daemon_wait_exit(d);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("loomd exited with status %d", status);
 }
 
 void
@@ -201,6 +417,32 @@ client_connect(struct client *c, const struct daemon *d)
 	memset(c, 0, sizeof(*c));
 	c->fd = unix_connect(d->sock);
 	assert_true(c->fd != -1);
+}
+
+/*
+ * Connect and check with a ping that the daemon took the connection: one
+ * that has just closed others may still count them and answer busy.
+ */
+void
+client_connect_ready(struct client *c, const struct daemon *d)
+{
+	double	 deadline = now_seconds() + HARNESS_WAIT;
+	json_t	*r;
+	bool	 busy;
+
+	for (;;) {
+		client_connect(c, d);
+		client_send(c, "{\"op\":\"ping\",\"id\":\"ready\"}");
+		r = client_recv_or_eof(c, HARNESS_WAIT);
+		busy = r == NULL || json_object_get(r, "id") == NULL;
+		json_decref(r);
+		if (!busy)
+			return;
+		client_close(c);
+		if (now_seconds() > deadline)
+			fail_msg("the daemon kept refusing connections");
+		usleep(10000);
+	}
 }
 
 void

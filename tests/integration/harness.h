@@ -21,7 +21,21 @@ struct daemon {
 	char	dir[64];
 	char	sock[128];
 	char	log[128];
+	char	conf[128];	/* the -c file, when one was written */
 	int	port;
+	int	notify_fd;	/* our end of its NOTIFY_SOCKET, or -1 */
+};
+
+/* For daemon_start_with(); zero is the plain daemon_start(). */
+struct daemon_opts {
+	const char *const	*extra;		/* NULL-ended loomd arguments */
+	const char		*config;	/* a config file's text, given with -c */
+	bool			 notify;	/* a NOTIFY_SOCKET; started at READY=1 */
+	/* Listen as systemd's socket activation does: the harness binds the
+	 * Unix socket and the TCP port and passes them (LISTEN_FDS); loomd's
+	 * own unix_socket is <dir>/unused.sock.  Implies notify. */
+	bool			 socket_activation;
+	const char *const	*env;		/* NULL-ended NAME=VALUE to add */
 };
 
 struct client {
@@ -35,10 +49,24 @@ struct client {
 void	 daemon_start(struct daemon *, const char *const extra[]);
 void	 daemon_stop(struct daemon *);
 void	 daemon_kill(struct daemon *);	/* no exit check */
+void	 daemon_start_with(struct daemon *, const struct daemon_opts *);
+void	 daemon_signal(const struct daemon *, int sig);
+/* Wait for it to exit and clean up; returns the wait status. */
+int	 daemon_wait_exit(struct daemon *);
+/* Its next sd_notify message (allocated), failing the test on timeout. */
+char	*daemon_notify_recv(struct daemon *, double timeout);
+/* Skip messages until one has this line, e.g. "READY=1"; returns it. */
+char	*daemon_notify_wait(struct daemon *, const char *line);
+/* Whether its log holds this text so far. */
+bool	 daemon_log_contains(const struct daemon *, const char *);
+/* Replace the -c file (for reloads). */
+void	 daemon_write_config(struct daemon *, const char *text);
 const char *daemon_bin(const char *name);	/* path of a built program */
 
 void	 client_connect(struct client *, const struct daemon *);
 void	 client_connect_tcp(struct client *, const struct daemon *);
+/* client_connect, retried while the daemon answers busy (max_connections). */
+void	 client_connect_ready(struct client *, const struct daemon *);
 void	 client_close(struct client *);
 void	 client_send_raw(struct client *, const void *, size_t);
 void	 client_send(struct client *, const char *fmt, ...)

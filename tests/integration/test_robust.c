@@ -330,7 +330,7 @@ test_beyond_max_jobs_submit_is_busy(void **state)
 	json_int_t	 ids[3];
 	int		 i;
 
-	client_connect(&c, &d);
+	client_connect_ready(&c, &d);
 	wait_no_jobs(&c);
 	for (i = 0; i < 3; i++) {
 		r = client_call(&c, "{\"op\":\"submit\",\"id\":%d,\"job\":{\"type\":\"sleep\","

@@ -960,6 +960,102 @@ test_every_key_is_documented(void **state)
 	}
 }
 
+
+/* config_build: the file, then the assignments in order, then the checks. */
+static void
+test_build_reads_the_file_then_the_assignments(void **state)
+{
+	char *const	 ok[] = { "max_jobs=7", "queue.q.concurrency=3", "max_jobs=8" };
+	char *const	 bad[] = { "max_jobs=x" };
+	char *const	 none[] = { "listen=", "unix_socket=" };
+	struct config	*cfg;
+	char		 err[512];
+
+	write_conf("max_jobs = 5\n[queue.q]\nconcurrency = 1\nmax_pending = 2\n");
+	assert_non_null(cfg = config_build(conf, ok, nitems(ok), err, sizeof(err)));
+	assert_int_equal(cfg->max_jobs, 8);
+	assert_int_equal(config_find_queue(cfg, "q")->concurrency, 3);
+	assert_int_equal(config_find_queue(cfg, "q")->max_pending, 2);
+	assert_string_equal(cfg->path, conf);
+	config_free(cfg);
+
+	assert_null(config_build(conf, bad, nitems(bad), err, sizeof(err)));
+	assert_string_equal(err, "-o max_jobs=x: 'x' is not a whole number");
+	assert_null(config_build(conf, none, nitems(none), err, sizeof(err)));
+	assert_string_equal(err, "no listener: listen and unix_socket are both empty");
+	write_conf("max_jobs = many\n");
+	assert_null(config_build(conf, NULL, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "loomd.conf:1: max_jobs: 'many'"));
+}
+
+struct diff_seen {
+	char	lines[16][256];
+	size_t	n;
+};
+
+static void
+diff_record(const char *key, const char *was, const char *now, void *arg)
+{
+	struct diff_seen	*seen = arg;
+
+	assert_true(seen->n < nitems(seen->lines));
+	snprintf(seen->lines[seen->n++], sizeof(seen->lines[0]), "%s: %s -> %s",
+	    key, was != NULL ? was : "(none)", now != NULL ? now : "(none)");
+}
+
+static void
+test_diff_names_each_changed_key_with_both_values(void **state)
+{
+	struct config		*a = load("max_jobs = 5\nlisten = 127.0.0.1:1\n"
+				    "[queue.q]\nconcurrency = 1\n[limit.gone]\n"
+				    "concurrency = 2\n[command.c]\nargv = /bin/true\n");
+	struct config		*b = load("max_jobs = 6\nlisten = 127.0.0.1:1, "
+				    "127.0.0.1:2\nshutdown_grace = 1m\n[queue.q]\n"
+				    "concurrency = 2\n[limit.new]\nconcurrency = 1\n"
+				    "[command.c]\nargv = /bin/false x\n[http]\n"
+				    "max_body = 2M\n");
+	struct diff_seen	 seen = { .n = 0 };
+	static const char *const want[] = {
+		"listen: '127.0.0.1:1' -> '127.0.0.1:1 127.0.0.1:2'",
+		"max_jobs: 5 -> 6",
+		"shutdown_grace: 30s -> 60s",
+		"http.max_body: 1M -> 2M",
+		"queue.q.concurrency: 1 -> 2",
+		"limit.gone:  -> (none)",
+		"limit.new: (none) -> ",
+		"command.c.argv: '/bin/true' -> '/bin/false x'",
+	};
+	size_t			 i;
+
+	config_diff(a, b, diff_record, &seen);
+	assert_int_equal(seen.n, nitems(want));
+	for (i = 0; i < nitems(want); i++)
+		assert_string_equal(seen.lines[i], want[i]);
+	seen.n = 0;
+	config_diff(a, a, diff_record, &seen);
+	assert_int_equal(seen.n, 0);
+	config_free(a);
+	config_free(b);
+}
+
+static void
+test_keep_copies_a_global_key(void **state)
+{
+	struct config	*a = load("loops = 3\nlisten = 127.0.0.1:1\nuser = x\n");
+	struct config	*b = load("loops = 4\nlisten = 127.0.0.1:2\n");
+
+	assert_int_equal(config_keep(b, a, "loops"), 0);
+	assert_int_equal(config_keep(b, a, "listen"), 0);
+	assert_int_equal(config_keep(b, a, "user"), 0);
+	assert_int_equal(config_keep(b, a, "nonsense"), -1);
+	config_free(a);		/* b owns copies */
+	assert_int_equal(b->loops, 3);
+	assert_string_equal(b->listen[0], "127.0.0.1:1");
+	assert_null(b->listen[1]);
+	assert_string_equal(b->user, "x");
+	config_free(b);
+}
+
 int
 main(void)
 {
@@ -1002,6 +1098,9 @@ main(void)
 		cmocka_unit_test(test_shipped_config_loads_as_the_defaults),
 		cmocka_unit_test(test_shipped_config_shows_the_defaults_when_uncommented),
 		cmocka_unit_test(test_every_key_is_documented),
+		cmocka_unit_test(test_build_reads_the_file_then_the_assignments),
+		cmocka_unit_test(test_diff_names_each_changed_key_with_both_values),
+		cmocka_unit_test(test_keep_copies_a_global_key),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);

@@ -68,6 +68,24 @@ test_journal_stream_gets_priority_prefixes(void **state)
 	assert_string_equal(out, "<4>disk full\n<6>hello\n");
 }
 
+/* A reload may move logging to syslog and back while loomd runs. */
+static void
+test_the_target_can_change_while_running(void **state)
+{
+	char	*out;
+
+	log_init("loomtest", LOG_INFO, LOG_TO_STDERR);
+	capture_stderr();
+	log_info("before");
+	log_set_target(LOG_TO_SYSLOG);
+	assert_int_equal(log_get_target(), LOG_TO_SYSLOG);
+	log_info("to syslog, not stderr");
+	log_set_target(LOG_TO_STDERR);
+	log_info("after");
+	out = stderr_captured();
+	assert_string_equal(out, "loomtest: before\nloomtest: after\n");
+}
+
 static void
 test_long_lines_are_cut_not_overrun(void **state)
 {
@@ -90,6 +108,7 @@ main(void)
 		cmocka_unit_test(test_warn_appends_strerror_and_preserves_errno),
 		cmocka_unit_test(test_lines_below_the_level_are_dropped),
 		cmocka_unit_test(test_journal_stream_gets_priority_prefixes),
+		cmocka_unit_test(test_the_target_can_change_while_running),
 		cmocka_unit_test(test_long_lines_are_cut_not_overrun),
 	};
 

@@ -1,0 +1,285 @@
+/*
+ * SIGTERM and SIGINT drain: listeners close, submits are refused, running
+ * jobs may finish within shutdown_grace and fail with shutting_down after it,
+ * every waiting client gets its answer before its connection closes, and the
+ * exit status is 0.  A second signal exits at once.
+ *
+ * Each test waits on events: the daemon's STOPPING=1 on its notify socket,
+ * replies, end of file, the process's exit.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static void
+start(struct daemon *d, const char *grace)
+{
+	char			 arg[64];
+	const char *const	 extra[] = { "-o", arg, NULL };
+	struct daemon_opts	 opts = { .extra = extra, .notify = true };
+
+	snprintf(arg, sizeof(arg), "shutdown_grace=%s", grace);
+	daemon_start_with(d, &opts);
+}
+
+static void
+stopping(struct daemon *d, int sig)
+{
+	daemon_signal(d, sig);
+	free(daemon_notify_wait(d, "STOPPING=1"));
+}
+
+static void
+assert_exits_zero(struct daemon *d)
+{
+	int	status = daemon_wait_exit(d);
+
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Requests before this are in: requests on a connection run in order. */
+static void
+sync_connection(struct client *c, json_t **early)
+{
+	json_t	*r;
+
+	client_send(c, "{\"op\":\"ping\",\"id\":\"sync\"}");
+	for (;;) {
+		r = client_recv(c, HARNESS_WAIT);
+		if (json_is_string(json_object_get(r, "id")) &&
+		    strcmp(json_string_value(json_object_get(r, "id")), "sync") == 0) {
+			json_decref(r);
+			return;
+		}
+		/* An answer that came first (the job was quick) is kept. */
+		assert_non_null(early);
+		assert_null(*early);
+		*early = r;
+	}
+}
+
+static json_int_t
+submit(struct client *c, const char *job)
+{
+	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", job);
+	json_int_t	 id = reply_job_id(r);
+
+	assert_true(id > 0);
+	json_decref(r);
+	return id;
+}
+
+static void
+assert_eof(struct client *c)
+{
+	json_t	*r = client_recv_or_eof(c, HARNESS_WAIT);
+
+	if (r != NULL) {
+		char	*text = json_dumps(r, 0);
+
+		fail_msg("expected the connection to close, got %s", text);
+	}
+}
+
+static bool
+connectable(const struct daemon *d)
+{
+	struct sockaddr_un	sun;
+	int			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool			ok;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, d->sock, strlen(d->sock) + 1);
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void
+test_a_job_that_ends_within_the_grace_answers_done(void **state)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r = NULL;
+	json_int_t	 id;
+
+	start(&d, "60");
+	client_connect(&c, &d);
+	id = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":1,\"result\":\"finished\"}}");
+	client_send(&c, "{\"op\":\"result\",\"id\":\"w\",\"job\":%lld,\"wait\":true}",
+	    (long long)id);
+	sync_connection(&c, &r);
+	stopping(&d, SIGTERM);
+	if (r == NULL)
+		r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "w");
+	assert_string_equal(reply_job_state(r), "done");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "job"),
+	    "result")), "finished");
+	json_decref(r);
+	/* Answered, nothing else in flight: the connection closes. */
+	assert_eof(&c);
+	client_close(&c);
+	assert_exits_zero(&d);
+}
+
+/*
+ * While a job holds the drain open: a new connection is refused, an idle one
+ * is closed, a submit is answered shutting_down, other requests are served,
+ * and a watcher keeps its watch until the end.
+ */
+static void
+test_draining_refuses_new_work_and_serves_waiting_clients(void **state)
+{
+	struct daemon	 d;
+	struct client	 a, idle, watcher;
+	json_t		*r, *w = NULL, *cancel = NULL;
+	json_int_t	 id;
+	const char	*rid;
+
+	start(&d, "3600");
+	client_connect(&a, &d);
+	client_connect(&idle, &d);
+	client_connect(&watcher, &d);
+	json_decref(client_call(&idle, "{\"op\":\"ping\"}"));
+	json_decref(client_call(&watcher, "{\"op\":\"watch\"}"));
+	id = submit(&a, "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}");
+	client_send(&a, "{\"op\":\"result\",\"id\":\"w\",\"job\":%lld,\"wait\":true}",
+	    (long long)id);
+	sync_connection(&a, NULL);
+
+	stopping(&d, SIGTERM);
+	assert_true(daemon_log_contains(&d, "SIGTERM: draining"));
+	assert_false(connectable(&d));
+	assert_eof(&idle);
+	r = client_call(&a, "{\"op\":\"submit\",\"id\":\"late\",\"job\":{\"type\":\"echo\"}}");
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "late");
+	assert_string_equal(reply_error_code(r), "shutting_down");
+	json_decref(r);
+	r = client_call(&a, "{\"op\":\"status\",\"id\":\"s\",\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+
+	/* The last job ends: both requests on it are answered, then EOF. */
+	client_send(&a, "{\"op\":\"cancel\",\"id\":\"c\",\"job\":%lld}", (long long)id);
+	while (w == NULL || cancel == NULL) {
+		r = client_recv(&a, HARNESS_WAIT);
+		rid = json_string_value(json_object_get(r, "id"));
+		assert_non_null(rid);
+		if (strcmp(rid, "w") == 0)
+			w = r;
+		else if (strcmp(rid, "c") == 0)
+			cancel = r;
+		else
+			fail_msg("unexpected answer %s", rid);
+	}
+	assert_string_equal(reply_job_state(w), "cancelled");
+	assert_string_equal(reply_job_state(cancel), "cancelled");
+	json_decref(w);
+	json_decref(cancel);
+	assert_eof(&a);
+
+	/* The watcher saw the job end before its connection closed. */
+	for (;;) {
+		r = client_recv(&watcher, HARNESS_WAIT);
+		if (reply_job_id(r) == id &&
+		    strcmp(reply_job_state(r), "cancelled") == 0) {
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+	}
+	assert_eof(&watcher);
+	client_close(&a);
+	client_close(&idle);
+	client_close(&watcher);
+	assert_exits_zero(&d);
+}
+
+/* Past the grace, a loop job, a CPU job and a composite all fail with
+ * shutting_down, and each waiting client hears so. */
+static void
+test_jobs_past_the_grace_fail_with_shutting_down(void **state)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *err;
+	int		 seen = 0, i;
+
+	start(&d, "0.2");
+	client_connect(&c, &d);
+	client_send(&c, "{\"op\":\"submit\",\"id\":0,\"wait\":true,\"job\":"
+	    "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}}");
+	client_send(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":"
+	    "{\"type\":\"sumsq\",\"args\":{\"n\":10000000000}}}");
+	client_send(&c, "{\"op\":\"submit\",\"id\":2,\"wait\":true,\"job\":"
+	    "{\"type\":\"gather\",\"args\":{\"jobs\":[{\"type\":\"sleep\",\"args\":"
+	    "{\"seconds\":3600}},{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}]}}}");
+	sync_connection(&c, NULL);
+	stopping(&d, SIGINT);
+	for (i = 0; i < 3; i++) {
+		r = client_recv(&c, HARNESS_WAIT);
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		seen |= 1 << json_integer_value(json_object_get(r, "id"));
+		assert_string_equal(reply_job_state(r), "failed");
+		err = json_object_get(json_object_get(r, "job"), "error");
+		assert_string_equal(json_string_value(json_object_get(err, "code")),
+		    "shutting_down");
+		json_decref(r);
+	}
+	assert_int_equal(seen, 7);
+	assert_true(daemon_log_contains(&d, "grace of 0.2s is over"));
+	assert_eof(&c);
+	client_close(&c);
+	assert_exits_zero(&d);
+}
+
+static void
+test_a_second_signal_exits_at_once(void **state)
+{
+	struct daemon	 d;
+	struct client	 c;
+
+	start(&d, "3600");
+	client_connect(&c, &d);
+	client_send(&c, "{\"op\":\"submit\",\"id\":0,\"wait\":true,\"job\":"
+	    "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}}");
+	sync_connection(&c, NULL);
+	stopping(&d, SIGTERM);
+	daemon_signal(&d, SIGTERM);
+	/* Well before the grace: the only way out within the harness's wait. */
+	assert_exits_zero(&d);
+	assert_eof(&c);
+	client_close(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_job_that_ends_within_the_grace_answers_done),
+		cmocka_unit_test(test_draining_refuses_new_work_and_serves_waiting_clients),
+		cmocka_unit_test(test_jobs_past_the_grace_fail_with_shutting_down),
+		cmocka_unit_test(test_a_second_signal_exits_at_once),
+	};
+
+	return cmocka_run_group_tests_name("shutdown", tests, NULL, NULL);
+}
