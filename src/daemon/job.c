@@ -33,6 +33,7 @@
 #include "loop.h"
 #include "queue.h"
 #include "registry.h"
+#include "textbuf.h"
 #include "util.h"
 #include "watch.h"
 
@@ -122,36 +123,93 @@ job_init(unsigned int nloops)
 
 /* Views and counters, on the owner ------------------------------------ */
 
+/*
+ * The view as JSON text, written directly (it is the hot path of every
+ * answer).  The result is written only for a finished job, from `result`.
+ */
+static char *
+job_render(const struct job *job, const json_t *result, size_t *len)
+{
+	struct textbuf	tb = { 0 };
+	json_t		*error;
+	size_t		 i;
+
+	textbuf_lit(&tb, "{\"id\":");
+	textbuf_u64(&tb, job->reg.id);
+	textbuf_lit(&tb, ",\"type\":");
+	textbuf_string(&tb, job->type->name);
+	if (job->name != NULL) {
+		textbuf_lit(&tb, ",\"name\":");
+		textbuf_string(&tb, job->name);
+	}
+	textbuf_lit(&tb, ",\"queue\":");
+	textbuf_string(&tb, queue_name(job->queue));
+	textbuf_lit(&tb, ",\"priority\":");
+	textbuf_i64(&tb, job->priority);
+	textbuf_lit(&tb, ",\"state\":\"");
+	textbuf_add(&tb, job_state_names[job->state],
+	    strlen(job_state_names[job->state]));
+	textbuf_lit(&tb, "\",\"attempt\":");
+	textbuf_u64(&tb, job->attempt);
+	textbuf_lit(&tb, ",\"created_at\":");
+	textbuf_time_ns(&tb, job->created_ns);
+	if (job->started_ns > 0) {
+		textbuf_lit(&tb, ",\"started_at\":");
+		textbuf_time_ns(&tb, job->started_ns);
+	}
+	if (job->finished_ns > 0) {
+		textbuf_lit(&tb, ",\"finished_at\":");
+		textbuf_time_ns(&tb, job->finished_ns);
+	}
+	if (job->parent != 0) {
+		textbuf_lit(&tb, ",\"parent\":");
+		textbuf_u64(&tb, job->parent);
+	}
+	if (job->nchildren > 0) {
+		textbuf_lit(&tb, ",\"children\":[");
+		for (i = 0; i < job->nchildren; i++) {
+			if (i > 0)
+				textbuf_lit(&tb, ",");
+			textbuf_u64(&tb, job->children[i]);
+		}
+		textbuf_lit(&tb, "]");
+	}
+	if (job->state >= JOB_FAILED) {
+		/* Rare: the error as error_to_json() has it. */
+		error = error_to_json(&job->error);
+		textbuf_lit(&tb, ",\"error\":");
+		textbuf_json(&tb, error);
+		json_decref(error);
+	}
+	if (result != NULL) {
+		textbuf_lit(&tb, ",\"result\":");
+		textbuf_json(&tb, result);
+	}
+	textbuf_lit(&tb, "}");
+	return textbuf_steal(&tb, len);
+}
+
+char *
+job_view_text(const struct job *job, size_t *len)
+{
+	return job_render(job, NULL, len);
+}
+
+/* The same view as a JSON object: one writer, so the two never differ. */
 json_t *
 job_view(const struct job *job)
 {
-	json_t	*v = json_object(), *children;
-	size_t	 i;
+	json_error_t	 err;
+	json_t		*v;
+	size_t		 len;
+	char		*text = job_render(job, NULL, &len);
 
-	json_object_set_new(v, "id", json_integer((json_int_t)job->reg.id));
-	json_object_set_new(v, "type", json_string(job->type->name));
-	if (job->name != NULL)
-		json_object_set_new(v, "name", json_string(job->name));
-	json_object_set_new(v, "queue", json_string(queue_name(job->queue)));
-	json_object_set_new(v, "priority", json_integer(job->priority));
-	json_object_set_new(v, "state", json_string(job_state_names[job->state]));
-	json_object_set_new(v, "attempt", json_integer(job->attempt));
-	json_object_set_new(v, "created_at", json_real(job->created_at));
-	if (job->started_at > 0)
-		json_object_set_new(v, "started_at", json_real(job->started_at));
-	if (job->finished_at > 0)
-		json_object_set_new(v, "finished_at", json_real(job->finished_at));
-	if (job->parent != 0)
-		json_object_set_new(v, "parent", json_integer((json_int_t)job->parent));
-	if (job->nchildren > 0) {
-		children = json_array();
-		for (i = 0; i < job->nchildren; i++)
-			json_array_append_new(children,
-			    json_integer((json_int_t)job->children[i]));
-		json_object_set_new(v, "children", children);
+	if ((v = json_loadb(text, len, 0, &err)) == NULL) {
+		log_warnx("job %llu: its view does not parse: %s",
+		    (unsigned long long)job->reg.id, err.text);
+		v = json_object();
 	}
-	if (job->state >= JOB_FAILED)
-		json_object_set_new(v, "error", error_to_json(&job->error));
+	free(text);
 	return v;
 }
 
@@ -213,13 +271,14 @@ job_count_state(struct job *job, enum job_state state)
 static void
 job_set_state(struct job *job, enum job_state state)
 {
-	json_t	*view;
+	char	*view;
+	size_t	 len;
 
 	job_count_state(job, state);
 	if (watch_active()) {
-		view = job_view(job);
-		watch_publish(view, job->reg.id, queue_name(job->queue));
-		json_decref(view);
+		view = job_render(job, NULL, &len);
+		watch_publish(view, len, job->reg.id, queue_name(job->queue));
+		free(view);
 	}
 }
 
@@ -228,6 +287,11 @@ job_arm_timer(struct job *job, double seconds)
 {
 	struct timeval	tv;
 
+	/* Now, but after the callbacks already due: no clock, no timer heap. */
+	if (seconds <= 0) {
+		event_active(&job->timer.ev, EV_TIMEOUT, 1);
+		return;
+	}
 	seconds_to_timeval(seconds, &tv);
 	event_add(&job->timer.ev, &tv);
 }
@@ -425,10 +489,11 @@ static void
 job_finish(struct job *job, enum job_state state, json_t *result,
     struct error *error)
 {
-	json_t	*view;
+	char	*view;
+	size_t	 len;
 
 	/* Before anything is given back: whoever gets it starts after this. */
-	job->finished_at = now_epoch();
+	job->finished_ns = now_epoch_ns();
 	event_del(&job->timer.ev);
 	job_deps_free(job);
 	if (job->state == JOB_RUNNING)
@@ -442,14 +507,11 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	if (error != NULL)
 		error_move(&job->error, error);
 	job_count_state(job, state);
-	view = job_view(job);
-	if (state == JOB_DONE)
-		json_object_set_new(view, "result", result);
-	else
-		json_decref(result);
+	view = job_render(job, state == JOB_DONE ? result : NULL, &len);
+	json_decref(result);
 	if (watch_active())
-		watch_publish(view, job->reg.id, queue_name(job->queue));
-	future_set_result(job->reg.future, view);
+		watch_publish(view, len, job->reg.id, queue_name(job->queue));
+	future_set_view(job->reg.future, view, len);
 	if (job->stream != NULL) {
 		conn_remote_unref(job->stream);
 		job->stream = NULL;
@@ -591,7 +653,7 @@ job_run(struct job *job)
 	}
 	queue_running(job->queue, 1);
 	job->attempt++;
-	job->started_at = now_epoch();
+	job->started_ns = now_epoch_ns();
 	job_set_state(job, JOB_RUNNING);
 	if (job->timeout > 0)
 		job_arm_timer(job, job->timeout);

@@ -48,8 +48,9 @@ struct job {
 	uint64_t		*children;	/* ids, in creation order */
 	size_t			 nchildren;
 
-	/* What must be held while running, in acquisition order. */
-	struct sem		*resources[JOB_LIMITS_MAX + 1];
+	/* What must be held while running, in acquisition order (allocated
+	 * for JOB_LIMITS_MAX + 1 when the spec names any). */
+	struct sem		**resources;
 	size_t			 nresources;
 	size_t			 held;		/* resources[0 .. held) are held */
 	struct sem_waiter	*waiting;	/* for resources[held] */
@@ -67,9 +68,9 @@ struct job {
 	bool			 counted;	/* in its queue's waiting count */
 	struct heap_node	 parked;	/* in its queue's ready heap */
 	unsigned int		 attempt;
-	double			 created_at;
-	double			 started_at;
-	double			 finished_at;
+	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
+	int64_t			 started_ns;
+	int64_t			 finished_ns;
 	struct error		 error;
 	struct future		*work;		/* the executor's, while running */
 	struct loop_event	 timer;

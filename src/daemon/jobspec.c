@@ -69,6 +69,9 @@ job_parse_resources(struct job *job, const json_t *spec, const char *base,
 		if (!json_is_array(limits) || json_array_size(limits) > JOB_LIMITS_MAX)
 			return fields_fail(e, base, "limits",
 			    "must be an array of at most %d limit names", JOB_LIMITS_MAX);
+		if (job->resources == NULL && json_array_size(limits) > 0)
+			job->resources = xcalloc(JOB_LIMITS_MAX + 1,
+			    sizeof(*job->resources));
 		json_array_foreach(limits, i, v) {
 			snprintf(key, sizeof(key), "limits[%zu]", i);
 			if (!json_is_string(v))
@@ -97,6 +100,9 @@ job_parse_resources(struct job *job, const json_t *spec, const char *base,
 			return fields_fail(e, base, "lock", "must be 1 to %d of "
 			    "A-Z a-z 0-9 _ - .", JOB_QUEUE_MAX);
 		/* After every limit: the same global order for everyone. */
+		if (job->resources == NULL)
+			job->resources = xcalloc(JOB_LIMITS_MAX + 1,
+			    sizeof(*job->resources));
 		job->resources[job->nresources++] = lock_get(lock);
 	}
 	return 0;
@@ -217,7 +223,7 @@ job_parse_in(const json_t *spec, const char *base, const char *default_queue,
 	job->ttl = ttl;
 	job->shield = shield;
 	job->state = delay > 0 || job->nafter > 0 ? JOB_PENDING : JOB_QUEUED;
-	job->created_at = now_epoch();
+	job->created_ns = now_epoch_ns();
 	return job;
 fail:
 	job_discard(job);
@@ -255,6 +261,7 @@ job_discard(struct job *job)
 		queue_put(job->queue);
 	if (job->stream != NULL)
 		conn_remote_unref(job->stream);
+	free(job->resources);
 	free(job->name);
 	free(job->key);
 	free(job->after);

@@ -20,6 +20,7 @@
 #include "fields.h"
 #include "future.h"
 #include "job.h"
+#include "jsonload.h"
 #include "log.h"
 #include "loomd.h"
 #include "loop.h"
@@ -102,24 +103,50 @@ wait_end(struct proto_wait *w)
 	wait_unref(w);
 }
 
+/*
+ * {"id":…,"ok":true,"job":VIEW} or "jobs":[VIEW…] for finished jobs, from
+ * their futures; the first that did not complete done answers with its
+ * error instead.  The views are written from their text, never referenced.
+ */
+static void
+reply_views(struct conn *c, json_t *id, struct future *const *futures, size_t n,
+    bool batch)
+{
+	const char	*text;
+	size_t		 i, len;
+
+	for (i = 0; i < n; i++) {
+		if (future_state(futures[i]) != FUTURE_DONE) {
+			conn_reply_error(c, id, future_error(futures[i]));
+			return;
+		}
+	}
+	conn_write(c, "{", 1);
+	if (id != NULL) {
+		conn_write_lit(c, "\"id\":");
+		conn_write_json(c, id);
+		conn_write(c, ",", 1);
+	}
+	if (batch)
+		conn_write_lit(c, "\"ok\":true,\"jobs\":[");
+	else
+		conn_write_lit(c, "\"ok\":true,\"job\":");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			conn_write(c, ",", 1);
+		if ((text = future_text(futures[i], &len)) != NULL)
+			conn_write(c, text, len);
+		else
+			conn_write_json(c, future_result(futures[i]));
+	}
+	conn_write(c, batch ? "]}\n" : "}\n", batch ? 3 : 2);
+	conn_write_done(c);
+}
+
 static void
 wait_answer(struct proto_wait *w)
 {
-	json_t	**views = xcalloc(w->n, sizeof(*views));
-	size_t	  i;
-
-	for (i = 0; i < w->n; i++) {
-		if (future_state(w->futures[i]) != FUTURE_DONE) {
-			conn_reply_error(w->conn, w->id, future_error(w->futures[i]));
-			free(views);
-			wait_end(w);
-			return;
-		}
-		views[i] = future_result(w->futures[i]);
-	}
-	conn_reply_shared(w->conn, w->id, w->batch ? "jobs" : "job", views, w->n,
-	    w->batch);
-	free(views);
+	reply_views(w->conn, w->id, w->futures, w->n, w->batch);
 	wait_end(w);
 }
 
@@ -127,9 +154,7 @@ wait_answer(struct proto_wait *w)
 static void
 reply_view(struct request *r, struct future *f)
 {
-	json_t	*view = future_result(f);
-
-	conn_reply_shared(r->conn, r->id, "job", &view, 1, false);
+	reply_views(r->conn, r->id, &f, 1, false);
 }
 
 static void
@@ -257,20 +282,32 @@ executor_full(struct job *const *jobs, size_t n)
 	return st.queued + cpu > st.max_queue;
 }
 
+static bool
+futures_done(struct future *const *futures, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (!future_done(futures[i]))
+			return false;
+	}
+	return true;
+}
+
 static void
 op_submit(struct request *r)
 {
 	struct error	  e = { 0 };
 	json_t		 *spec = json_object_get(r->msg, "job");
 	json_t		 *specs = json_object_get(r->msg, "jobs");
-	struct job	**jobs = NULL;
-	struct future	**futures;
+	struct job	**jobs = NULL, *one_job;
+	struct future	**futures, *one_future;
 	uint64_t	  id;
-	size_t		  n, i;
-	bool		  wait = false, stream = false, batch;
+	size_t		  n = 0, i;
+	bool		  wait = false, stream = false, batch = false;
 	double		  timeout = 0;
 	char		  base[64];
-	json_t		 *out, *ticket;
+	json_t		 *out, *ticket, *view;
 
 	if (field_bool(r->msg, "", "wait", FIELD_OPTIONAL, &wait, &e) == -1 ||
 	    field_bool(r->msg, "", "stream", FIELD_OPTIONAL, &stream, &e) == -1 ||
@@ -295,18 +332,19 @@ op_submit(struct request *r)
 			goto fail;
 		}
 		n = json_array_size(specs);
-	} else
+		jobs = xcalloc(n, sizeof(*jobs));
+	} else {
 		n = 1;
+		one_job = NULL;
+		jobs = &one_job;
+	}
 
 	/* All or nothing: parse every spec before any job exists. */
-	jobs = xcalloc(n, sizeof(*jobs));
 	for (i = 0; i < n; i++) {
 		if (batch)
 			snprintf(base, sizeof(base), "jobs[%zu]", i);
-		else
-			snprintf(base, sizeof(base), "job");
 		if ((jobs[i] = job_parse(batch ? json_array_get(specs, i) : spec,
-		    base, &e)) == NULL)
+		    batch ? base : "job", &e)) == NULL)
 			goto fail;
 	}
 	if (atomic_load(&loomd.draining)) {
@@ -326,11 +364,12 @@ op_submit(struct request *r)
 	if (job_reserve(jobs, n, &e) == -1)
 		goto fail;
 
-	futures = xcalloc(n, sizeof(*futures));
-	out = json_array();
+	/* A waiting batch keeps its futures; one job that answers now needs none. */
+	futures = batch || (wait && stream) ? xcalloc(n, sizeof(*futures)) :
+	    &one_future;
+	out = wait ? NULL : json_array();
 	for (i = 0; i < n; i++) {
 		bool	delayed = job_has_delay(jobs[i]);
-		json_t	*view;
 
 		if (stream)
 			job_set_stream(jobs[i], conn_remote_new(r->conn, r->id));
@@ -345,15 +384,30 @@ op_submit(struct request *r)
 		    delayed ? "pending" : "queued");
 		json_array_append_new(out, ticket);
 	}
-	free(jobs);
+	if (batch)
+		free(jobs);
+	jobs = NULL;
 	if (wait) {
-		json_decref(out);
+		/* Finished already (an echo on this loop): answer now. */
+		if (!stream && futures_done(futures, n)) {
+			reply_views(r->conn, r->id, futures, n, batch);
+			for (i = 0; i < n; i++)
+				future_unref(futures[i]);
+			if (futures != &one_future)
+				free(futures);
+			return;
+		}
+		if (futures == &one_future) {
+			futures = xmalloc(sizeof(*futures));
+			futures[0] = one_future;
+		}
 		wait_start(r, futures, n, batch, timeout);
 		return;
 	}
 	for (i = 0; i < n; i++)
 		future_unref(futures[i]);
-	free(futures);
+	if (futures != &one_future)
+		free(futures);
 	if (batch)
 		conn_reply(r->conn, r->id, json_pack("{s:o}", "jobs", out));
 	else {
@@ -365,7 +419,8 @@ fail:
 	if (jobs != NULL) {
 		for (i = 0; i < n; i++)
 			job_discard(jobs[i]);
-		free(jobs);
+		if (batch)
+			free(jobs);
 	}
 	conn_reply_error(r->conn, r->id, &e);
 	error_clear(&e);
@@ -569,9 +624,19 @@ op_watch(struct request *r)
 	/* A job that finished before the watch began: its last event now. */
 	if (f != NULL) {
 		if (future_state(f) == FUTURE_DONE) {
-			event = watch_event_text(future_result(f), &len);
+			const char	*view;
+			size_t		 vlen;
+			char		*body = NULL;
+
+			if ((view = future_text(f, &vlen)) == NULL) {
+				body = json_dumps(future_result(f), JSON_COMPACT);
+				view = body != NULL ? body : "null";
+				vlen = strlen(view);
+			}
+			event = watch_event_text(view, vlen, &len);
 			conn_send_text(r->conn, event, len);
 			free(event);
+			free(body);
 		}
 		future_unref(f);
 	}
@@ -882,7 +947,7 @@ proto_dispatch(struct conn *c, const char *line, size_t len)
 	const char	*name = NULL;
 	json_error_t	 jerr;
 
-	r.msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	r.msg = json_load_line(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (r.msg == NULL || !json_is_object(r.msg)) {
 		if (r.msg == NULL)
 			conn_reply_fail(c, NULL, "bad_json", "not JSON: %s (at byte %d)",
