@@ -78,11 +78,13 @@ jobs_in(const char *state)
 }
 
 /*
- * JOBS sleep jobs, their durations spread evenly over [S, 2S] (a golden-ratio
- * sequence), so that they fire one by one as real timers would and lateness
- * measures the timers, not a thundering herd.  Submitted in batches with
- * wait: each answer comes when its batch has fired, and until then every job
- * is pending in the daemon.
+ * JOBS sleep jobs, their durations spread evenly over [S, 2S], so that they
+ * fire one by one as real timers would and lateness measures the timers, not
+ * a thundering herd.  Submitted in batches with wait: each answer comes when
+ * its batch has fired, and until then every job is pending in the daemon.
+ * Batch b of B takes its durations from its own slice of the range (in a
+ * golden-ratio order within it), so the answers, each a thousand views, come
+ * one by one over the range rather than all at its end.
  */
 void
 bench_sleepers(long njobs, double seconds)
@@ -109,7 +111,8 @@ bench_sleepers(long njobs, double seconds)
 		    "\"wait\":true,\"jobs\":[", batch);
 		obuf_add(&out, head, (size_t)len);
 		for (i = 0; i < n; i++) {
-			frac = fmod((double)(sent + i) * 0.6180339887498949, 1.0);
+			frac = (batch + fmod((double)i * 0.6180339887498949, 1.0)) /
+			    ((njobs + SLEEP_BATCH - 1) / SLEEP_BATCH);
 			len = snprintf(num, sizeof(num), "%.6f", seconds * (1 + frac));
 			secs[sent + i] = strtod(num, NULL);
 			len = snprintf(head, sizeof(head), "%s{\"type\":\"sleep\",\"ttl\":0,"

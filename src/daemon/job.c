@@ -798,4 +798,5 @@ job_shutdown(void)
 	}
 	free(job_lists);
 	job_lists = NULL;
+	job_queue_release();
 }

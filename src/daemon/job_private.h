@@ -91,5 +91,6 @@ void	 job_granted(struct sem_waiter *);	/* a resource was granted */
 struct job *job_parse_in(const json_t *spec, const char *base, const char *queue,
 	    struct error *);
 size_t	 job_tree_size(const struct job *);
+void	 job_queue_release(void);	/* the default queue jobs borrow */
 
 #endif

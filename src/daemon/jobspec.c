@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,47 @@ static const char *const job_spec_fields[] = {
 
 /* Composites parse their children through here: this is how deep we are. */
 static __thread int	job_parse_depth;
+
+/*
+ * The default queue, held for good from its first use: most jobs are in it,
+ * and they borrow it instead of each taking a reference (which costs the
+ * queues' global lock twice a job).
+ */
+static _Atomic(struct queue *)	job_default_queue;
+
+static struct queue *
+job_queue_get(const char *name)
+{
+	struct queue	*q, *none = NULL;
+
+	if (strcmp(name, "default") != 0)
+		return queue_get(name);
+	if ((q = atomic_load_explicit(&job_default_queue, memory_order_acquire)) != NULL)
+		return q;
+	q = queue_get(name);
+	if (!atomic_compare_exchange_strong(&job_default_queue, &none, q)) {
+		queue_put(q);
+		q = none;
+	}
+	return q;
+}
+
+static void
+job_queue_put(struct queue *q)
+{
+	if (q != atomic_load_explicit(&job_default_queue, memory_order_relaxed))
+		queue_put(q);
+}
+
+/* After the loops have stopped (job_shutdown). */
+void
+job_queue_release(void)
+{
+	struct queue	*q = atomic_exchange(&job_default_queue, NULL);
+
+	if (q != NULL)
+		queue_put(q);
+}
 
 static bool
 job_name_ok(const char *s)
@@ -195,7 +237,7 @@ job_parse_in(const json_t *spec, const char *base, const char *default_queue,
 		error_set_path(e, path);
 		goto fail;
 	}
-	job->queue = queue_get(queue);
+	job->queue = job_queue_get(queue);
 	if (job_parse_resources(job, spec, base, e) == -1 ||
 	    job_parse_after(job, spec, base, e) == -1)
 		goto fail;
@@ -258,7 +300,7 @@ job_discard(struct job *job)
 			lock_put(job->resources[i]);
 	}
 	if (job->queue != NULL)
-		queue_put(job->queue);
+		job_queue_put(job->queue);
 	if (job->stream != NULL)
 		conn_remote_unref(job->stream);
 	free(job->resources);

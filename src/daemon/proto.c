@@ -112,10 +112,16 @@ static void
 reply_views(struct conn *c, json_t *id, struct future *const *futures, size_t n,
     bool batch)
 {
-	const char	*text;
+	const char	*text = NULL;
 	size_t		 i, len;
 
-	for (i = 0; i < n; i++) {
+	/* One job with a view (the common answer): one look at its future. */
+	if (n == 1 && (text = future_text(futures[0], &len)) == NULL &&
+	    future_state(futures[0]) != FUTURE_DONE) {
+		conn_reply_error(c, id, future_error(futures[0]));
+		return;
+	}
+	for (i = 0; n > 1 && i < n; i++) {
 		if (future_state(futures[i]) != FUTURE_DONE) {
 			conn_reply_error(c, id, future_error(futures[i]));
 			return;
@@ -134,7 +140,9 @@ reply_views(struct conn *c, json_t *id, struct future *const *futures, size_t n,
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			conn_write(c, ",", 1);
-		if ((text = future_text(futures[i], &len)) != NULL)
+		if (n > 1)
+			text = future_text(futures[i], &len);
+		if (text != NULL)
 			conn_write(c, text, len);
 		else
 			conn_write_json(c, future_result(futures[i]));
@@ -926,10 +934,11 @@ request_check_fields(const json_t *msg, const struct op *op, struct error *e)
 	size_t		 i;
 
 	json_object_foreach((json_t *)msg, key, value) {
-		if (strcmp(key, "op") == 0 || strcmp(key, "id") == 0)
+		if ((key[0] == 'o' && strcmp(key, "op") == 0) ||
+		    (key[0] == 'i' && strcmp(key, "id") == 0))
 			continue;
 		for (i = 0; op->fields[i] != NULL; i++) {
-			if (strcmp(key, op->fields[i]) == 0)
+			if (key[0] == op->fields[i][0] && strcmp(key, op->fields[i]) == 0)
 				break;
 		}
 		if (op->fields[i] == NULL)

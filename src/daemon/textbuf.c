@@ -7,36 +7,43 @@
 #include "textbuf.h"
 #include "util.h"
 
-static void
-textbuf_reserve(struct textbuf *tb, size_t n)
+void
+textbuf_grow(struct textbuf *tb, size_t n)
 {
-	size_t	cap;
+	size_t	cap = tb->cap ? tb->cap : 256;
 
-	if (tb->cap - tb->len > n)	/* room for the NUL of textbuf_steal() */
-		return;
-	cap = tb->cap ? tb->cap : 256;
 	while (cap - tb->len <= n)
 		cap *= 2;
 	tb->p = xreallocarray(tb->p, cap, 1);
 	tb->cap = cap;
 }
 
-void
-textbuf_add(struct textbuf *tb, const char *s, size_t n)
+static void
+textbuf_reserve(struct textbuf *tb, size_t n)
 {
-	textbuf_reserve(tb, n);
-	memcpy(tb->p + tb->len, s, n);
-	tb->len += n;
+	if (tb->cap - tb->len <= n)
+		textbuf_grow(tb, n);
 }
+
+static const char	digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
 
 /* The decimal digits of v, written backwards ending at end; the first. */
 static char *
 digits(uint64_t v, char *end)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
+	while (v >= 100) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * v, 2);
+	} else
+		*--end = (char)('0' + v);
 	return end;
 }
 
@@ -64,14 +71,18 @@ textbuf_time_ns(struct textbuf *tb, int64_t ns)
 {
 	char		 buf[32], *end = buf + sizeof(buf), *p = end;
 	uint64_t	 u = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+	uint32_t	 frac = (uint32_t)(u % 1000000000u);
 	int		 i;
 
-	for (i = 0; i < 9; i++) {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
+	/* Nine decimals: four pairs and one digit. */
+	for (i = 0; i < 4; i++) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (frac % 100), 2);
+		frac /= 100;
 	}
+	*--p = (char)('0' + frac);
 	*--p = '.';
-	p = digits(u, p);
+	p = digits(u / 1000000000u, p);
 	if (ns < 0)
 		*--p = '-';
 	textbuf_add(tb, p, (size_t)(end - p));

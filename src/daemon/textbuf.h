@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -20,7 +21,17 @@ struct textbuf {
 	size_t	 cap;
 };
 
-void	 textbuf_add(struct textbuf *, const char *, size_t);
+void	 textbuf_grow(struct textbuf *, size_t);
+
+static inline void
+textbuf_add(struct textbuf *tb, const char *s, size_t n)
+{
+	/* Room for n, and for the NUL of textbuf_steal(). */
+	if (tb->cap - tb->len <= n)
+		textbuf_grow(tb, n);
+	memcpy(tb->p + tb->len, s, n);
+	tb->len += n;
+}
 #define	 textbuf_lit(tb, s)	textbuf_add((tb), (s), sizeof(s) - 1)
 void	 textbuf_u64(struct textbuf *, uint64_t);
 void	 textbuf_i64(struct textbuf *, int64_t);
