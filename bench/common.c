@@ -233,6 +233,30 @@ daemon_rss_kib(void)
 	return kib;
 }
 
+double
+daemon_cpu_seconds(void)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long	 utime, stime;
+	FILE		*fp;
+	size_t		 n;
+
+	if (daemon_pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* After the command name in parentheses: fields 3 on; utime is 14th. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &utime, &stime) != 2)
+		return 0;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 void
 send_all(int fd, const void *buf, size_t len)
 {

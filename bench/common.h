@@ -29,6 +29,7 @@ void	 die(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 bench_spawn(char *const extra[]);
 void	 bench_stop(void);
 long	 daemon_rss_kib(void);			/* 0 if unknown */
+double	 daemon_cpu_seconds(void);		/* user + system; 0 if unknown */
 
 /* A blocking connection to the server (-H if given, else the socket). */
 int	 bench_connect(void);

@@ -141,7 +141,7 @@ pipeline_run(const struct cycle_proto *proto, int conns, int inflight,
 	struct bconn		*c = calloc(conns, sizeof(*c));
 	struct epoll_event	 ev, evs[64];
 	struct pipeline		 p = { .proto = proto, .refill = true };
-	double			 start = 0, end, warm = 1.0, t0;
+	double			 start = 0, end, warm = 1.0, t0, cpu0 = 0, cpu;
 	long			 counted = 0, owed;
 	int			 ep = epoll_create1(EPOLL_CLOEXEC), i, j, n;
 
@@ -165,12 +165,14 @@ pipeline_run(const struct cycle_proto *proto, int conns, int inflight,
 		if (start == 0 && now() >= t0 + warm) {
 			start = now();
 			counted = p.cycles;
+			cpu0 = daemon_cpu_seconds();
 		}
 		n = epoll_wait(ep, evs, 64, 100);
 		for (i = 0; i < n; i++)
 			pipeline_read(&p, evs[i].data.ptr);
 	}
 	end = now();
+	cpu = daemon_cpu_seconds() - cpu0;
 	counted = p.cycles - counted;
 	/* Drain what is still in flight so the server ends idle. */
 	p.refill = false;
@@ -186,18 +188,22 @@ pipeline_run(const struct cycle_proto *proto, int conns, int inflight,
 	}
 	if (proto == &loomd_proto) {
 		printf("loom-bench scenario=throughput conns=%d inflight=%d seconds=%.1f "
-		    "jobs=%ld jobs_per_s=%.0f failed=%ld\n", conns, inflight,
-		    end - start, counted, counted / (end - start), p.failed);
+		    "jobs=%ld jobs_per_s=%.0f failed=%ld daemon_cpu_us_per_job=%.2f\n",
+		    conns, inflight, end - start, counted, counted / (end - start),
+		    p.failed, cpu > 0 ? cpu / counted * 1e6 : -1.0);
 		printf("  echo with wait, %d connections x %d in flight: %.0f jobs/s "
-		    "(%ld jobs in %.1f s, %ld not done)\n", conns, inflight,
-		    counted / (end - start), counted, end - start, p.failed);
+		    "(%ld jobs in %.1f s, %ld not done); the daemon used %.2f us of "
+		    "CPU a job\n", conns, inflight, counted / (end - start), counted,
+		    end - start, p.failed, cpu > 0 ? cpu / counted * 1e6 : -1.0);
 	} else {
 		printf("loom-bench scenario=%s conns=%d inflight=%d seconds=%.1f "
-		    "cycles=%ld cycles_per_s=%.0f\n", proto->name, conns, inflight,
-		    end - start, counted, counted / (end - start));
+		    "cycles=%ld cycles_per_s=%.0f daemon_cpu_us_per_cycle=%.2f\n",
+		    proto->name, conns, inflight, end - start, counted,
+		    counted / (end - start), cpu > 0 ? cpu / counted * 1e6 : -1.0);
 		printf("  %s put+reserve+delete, %d connections x %d in flight: %.0f "
-		    "job cycles/s (%ld in %.1f s)\n", proto->name, conns, inflight,
-		    counted / (end - start), counted, end - start);
+		    "job cycles/s (%ld in %.1f s); the server used %.2f us of CPU a "
+		    "cycle\n", proto->name, conns, inflight, counted / (end - start),
+		    counted, end - start, cpu > 0 ? cpu / counted * 1e6 : -1.0);
 	}
 	for (i = 0; i < conns; i++) {
 		close(c[i].fd);
