@@ -27,6 +27,7 @@ const char	*opt_socket;
 const char	*opt_tcp;
 bool		 opt_spawn_tcp;
 pid_t		 daemon_pid;
+const char	*opt_loomd_args[16];
 
 static bool	 spawned;
 static char	 tmpdir[64];
@@ -152,7 +153,7 @@ void
 bench_spawn(char *const extra[])
 {
 	static char	sock[128], listen[64], tcp[64];
-	const char	*argv[40];
+	const char	*argv[72];
 	int		argc = 0, i, fd;
 	double		deadline;
 
@@ -175,8 +176,12 @@ bench_spawn(char *const extra[])
 	}
 	argv[argc++] = "-o";
 	argv[argc++] = "log_level=warning";
-	for (i = 0; extra != NULL && extra[i] != NULL && argc < 38; i++)
+	for (i = 0; extra != NULL && extra[i] != NULL && argc < 36; i++)
 		argv[argc++] = extra[i];
+	for (i = 0; opt_loomd_args[i] != NULL && argc < 36; i++) {
+		argv[argc++] = "-o";
+		argv[argc++] = opt_loomd_args[i];
+	}
 	argv[argc] = NULL;
 	if ((daemon_pid = fork()) == 0) {
 		execv(argv[0], (char *const *)argv);

@@ -20,6 +20,7 @@ extern const char	*opt_socket;	/* Unix socket (-s) */
 extern const char	*opt_tcp;	/* HOST:PORT (-H) */
 extern bool		 opt_spawn_tcp;	/* our own daemon listens on loopback TCP (-T) */
 extern pid_t		 daemon_pid;	/* for RSS (-p, or our own) */
+extern const char	*opt_loomd_args[16];	/* -o KEY=VALUE for our own */
 
 double	 now(void);				/* CLOCK_MONOTONIC, seconds */
 void	 die(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));

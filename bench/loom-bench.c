@@ -1,11 +1,13 @@
 /*
  * loom-bench: load a real loomd and measure it.
  *
- *   loom-bench [-d LOOMD] [-T] [-s SOCKET | -H HOST:PORT] [-p PID] SCENARIO [options]
+ *   loom-bench [-d LOOMD] [-o KEY=VALUE]... [-T] [-s SOCKET | -H HOST:PORT] [-p PID]
+ *              SCENARIO [options]
  *
  * Without -s or -H, it starts its own loomd (the binary given with -d,
- * default ./loomd) on a private socket (and with -T on a loopback TCP port
- * too, which it then uses) and stops it afterwards; with -s or -H it loads a
+ * default ./loomd, with any -o settings) on a private socket (and with -T on
+ * a loopback TCP port too, which it then uses) and stops it afterwards; with
+ * -s or -H it loads a
  * running server (give -p for memory figures).  The client is one thread
  * with epoll over all its connections, so it takes little CPU from the
  * daemon.
@@ -51,8 +53,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: loom-bench [-d LOOMD] [-T] [-s SOCKET | -H HOST:PORT] [-p PID] "
-	    "SCENARIO [options]\n"
+	    "usage: loom-bench [-d LOOMD] [-o KEY=VALUE]... [-T] [-s SOCKET | "
+	    "-H HOST:PORT] [-p PID] SCENARIO [options]\n"
 	    "  throughput   [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  latency      [-n JOBS] [-r RATE] [-t SECONDS]\n"
 	    "  sleepers     [-n JOBS] [-S SECONDS]\n"
@@ -70,12 +72,18 @@ main(int argc, char **argv)
 	const char	*scenario;
 	int		 ch, conns = 4, inflight = 64;
 	long		 n = 0, pings = 10000;
+	size_t		 nargs = 0;
 	double		 seconds = 0, sleep_s = 0, rate = 10000, job_ms = 75;
 
-	while ((ch = getopt(argc, argv, "+d:s:H:p:T")) != -1) {
+	while ((ch = getopt(argc, argv, "+d:o:s:H:p:T")) != -1) {
 		switch (ch) {
 		case 'd':
 			opt_loomd = optarg;
+			break;
+		case 'o':
+			if (nargs + 1 >= sizeof(opt_loomd_args) / sizeof(opt_loomd_args[0]))
+				usage();
+			opt_loomd_args[nargs++] = optarg;
 			break;
 		case 's':
 			opt_socket = optarg;
