@@ -33,17 +33,15 @@ struct job {
 	void			*parsed;
 	void			*type_state;
 	unsigned int		 refs;		/* callbacks in flight, + 1 while registered */
+	int			 priority;
 
 	char			*name;
-	struct queue		*queue;		/* a reference */
+	struct queue		*queue;		/* a reference (borrowed for "default") */
 	char			*key;
-	int			 priority;
 	double			 delay;
 	double			 timeout;	/* 0: none */
 	double			 retry_delay;
 	double			 ttl;
-	unsigned int		 retries;
-	bool			 shield;
 	uint64_t		 parent;	/* 0: none */
 	uint64_t		*children;	/* ids, in creation order */
 	size_t			 nchildren;
@@ -51,8 +49,6 @@ struct job {
 	/* What must be held while running, in acquisition order (allocated
 	 * for JOB_LIMITS_MAX + 1 when the spec names any). */
 	struct sem		**resources;
-	size_t			 nresources;
-	size_t			 held;		/* resources[0 .. held) are held */
 	struct sem_waiter	*waiting;	/* for resources[held] */
 
 	uint64_t		*after;		/* dependencies, until begun */
@@ -61,13 +57,18 @@ struct job {
 
 	struct conn_remote	*stream;	/* child events for a submit with stream */
 
+	/* Small members together: a pending job's size counts (a sleeper's). */
 	enum job_state		 state;
 	enum job_state		 stopping;	/* cancel or timeout under way, else 0 */
+	unsigned int		 retries;
+	unsigned int		 attempt;
+	unsigned short		 nresources;
+	unsigned short		 held;		/* resources[0 .. held) are held */
+	bool			 shield;
 	bool			 begun;		/* the owner has taken it */
 	bool			 slot;		/* holds a slot of its queue */
 	bool			 counted;	/* in its queue's waiting count */
 	struct heap_node	 parked;	/* in its queue's ready heap */
-	unsigned int		 attempt;
 	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
 	int64_t			 started_ns;
 	int64_t			 finished_ns;
