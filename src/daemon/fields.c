@@ -25,10 +25,12 @@ field_path(char *buf, size_t len, const char *base, const char *key)
 			snprintf(buf, len, "%s.%s", base, key);
 		return buf;
 	}
-	memcpy(buf, base, blen);
+	if (blen > 0)
+		memcpy(buf, base, blen);
 	if (blen > 0 && klen > 0)
 		buf[blen++] = '.';
-	memcpy(buf + blen, key, klen);
+	if (klen > 0)
+		memcpy(buf + blen, key, klen);
 	buf[blen + klen] = '\0';
 	return buf;
 }
