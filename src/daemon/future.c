@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "future.h"
+#include "jsonload.h"
 #include "log.h"
 #include "loop.h"
 #include "util.h"
@@ -496,7 +497,7 @@ future_result(struct future *f)
 		return result;
 	/* Parsed once, outside the lock; a thread that loses the race drops its
 	 * copy, which nobody else has seen. */
-	if ((parsed = json_loadb(text, f->text_len, 0, NULL)) == NULL)
+	if ((parsed = json_load_line(text, f->text_len, 0, NULL)) == NULL)
 		parsed = json_null();
 	FUTURE_LOCK(f);
 	if (f->result == NULL) {
