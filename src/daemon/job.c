@@ -50,7 +50,16 @@ static const struct job_type *const job_types[] = {
 };
 
 struct job_list		*job_lists;
-static atomic_ulong	 job_states[JOB_NSTATES];
+/*
+ * Jobs by state, counted per owner loop (each written by its loop alone, in
+ * a cache line of its own: every job changes state four times, and counters
+ * shared by the loops would bounce between their cores); stats sums them.
+ */
+struct job_state_counts {
+	atomic_long	n[JOB_NSTATES];
+} __attribute__((aligned(64)));
+static struct job_state_counts	*job_states;
+static unsigned int		 job_nloops;
 
 static const char *const job_state_names[JOB_NSTATES] = {
 	[JOB_PENDING] = "pending",
@@ -115,10 +124,24 @@ void
 job_init(unsigned int nloops)
 {
 	unsigned int	i;
+	int		k;
 
 	job_lists = xcalloc(nloops, sizeof(*job_lists));
 	for (i = 0; i < nloops; i++)
 		TAILQ_INIT(&job_lists[i]);
+	if ((job_states = aligned_alloc(64, nloops * sizeof(*job_states))) == NULL)
+		fatal("job_init");
+	for (i = 0; i < nloops; i++) {
+		for (k = 0; k < JOB_NSTATES; k++)
+			atomic_init(&job_states[i].n[k], 0);
+	}
+	job_nloops = nloops;
+}
+
+static struct job_state_counts *
+job_state_counts_of(const struct job *job)
+{
+	return &job_states[loop_index(job->reg.owner)];
 }
 
 /* Views and counters, on the owner ------------------------------------ */
@@ -252,19 +275,27 @@ job_collect(int state, const char *queue, uint64_t before, size_t limit)
 void
 job_count_states(unsigned long counts[JOB_NSTATES])
 {
-	int	i;
+	long		sums[JOB_NSTATES] = { 0 };
+	unsigned int	l;
+	int		i;
 
+	for (l = 0; l < job_nloops; l++) {
+		for (i = 0; i < JOB_NSTATES; i++)
+			sums[i] += atomic_load_explicit(&job_states[l].n[i],
+			    memory_order_relaxed);
+	}
 	for (i = 0; i < JOB_NSTATES; i++)
-		counts[i] = atomic_load_explicit(&job_states[i], memory_order_relaxed);
+		counts[i] = sums[i] > 0 ? (unsigned long)sums[i] : 0;
 }
 
 static void
 job_count_state(struct job *job, enum job_state state)
 {
 	if (job->begun)
-		atomic_fetch_sub_explicit(&job_states[job->state], 1,
+		atomic_fetch_sub_explicit(&job_state_counts_of(job)->n[job->state], 1,
 		    memory_order_relaxed);
-	atomic_fetch_add_explicit(&job_states[state], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&job_state_counts_of(job)->n[state], 1,
+	    memory_order_relaxed);
 	job->state = state;
 }
 
@@ -323,7 +354,8 @@ job_expire(struct job *job)
 		registry_key_release(job->key, job->reg.id);
 	registry_remove(&job->reg);
 	TAILQ_REMOVE(&job_lists[loop_index(owner)], job, entry);
-	atomic_fetch_sub_explicit(&job_states[job->state], 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&job_state_counts_of(job)->n[job->state], 1,
+	    memory_order_relaxed);
 	atomic_fetch_sub_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
 	    memory_order_relaxed);
 	event_del(&job->timer.ev);
@@ -798,5 +830,8 @@ job_shutdown(void)
 	}
 	free(job_lists);
 	job_lists = NULL;
+	free(job_states);
+	job_states = NULL;
+	job_nloops = 0;
 	job_queue_release();
 }

@@ -103,6 +103,29 @@ wait_end(struct proto_wait *w)
 	wait_unref(w);
 }
 
+/* {"id":…,"ok":true,"job": or "jobs":[, then the views, then the end. */
+static void
+reply_begin(struct conn *c, json_t *id, bool batch)
+{
+	conn_write(c, "{", 1);
+	if (id != NULL) {
+		conn_write_lit(c, "\"id\":");
+		conn_write_json(c, id);
+		conn_write(c, ",", 1);
+	}
+	if (batch)
+		conn_write_lit(c, "\"ok\":true,\"jobs\":[");
+	else
+		conn_write_lit(c, "\"ok\":true,\"job\":");
+}
+
+static void
+reply_end(struct conn *c, bool batch)
+{
+	conn_write(c, batch ? "]}\n" : "}\n", batch ? 3 : 2);
+	conn_write_done(c);
+}
+
 /*
  * {"id":…,"ok":true,"job":VIEW} or "jobs":[VIEW…] for finished jobs, from
  * their futures; the first that did not complete done answers with its
@@ -127,16 +150,7 @@ reply_views(struct conn *c, json_t *id, struct future *const *futures, size_t n,
 			return;
 		}
 	}
-	conn_write(c, "{", 1);
-	if (id != NULL) {
-		conn_write_lit(c, "\"id\":");
-		conn_write_json(c, id);
-		conn_write(c, ",", 1);
-	}
-	if (batch)
-		conn_write_lit(c, "\"ok\":true,\"jobs\":[");
-	else
-		conn_write_lit(c, "\"ok\":true,\"job\":");
+	reply_begin(c, id, batch);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			conn_write(c, ",", 1);
@@ -147,8 +161,7 @@ reply_views(struct conn *c, json_t *id, struct future *const *futures, size_t n,
 		else
 			conn_write_json(c, future_result(futures[i]));
 	}
-	conn_write(c, batch ? "]}\n" : "}\n", batch ? 3 : 2);
-	conn_write_done(c);
+	reply_end(c, batch);
 }
 
 static void
@@ -441,7 +454,8 @@ struct status_req {
 	struct loop	*home;
 	json_t		*id;
 	uint64_t	 job;
-	json_t		*view;		/* built by the owner, now ours */
+	char		*view;		/* written by the owner, now ours */
+	size_t		 view_len;
 	bool		 finished;	/* then its future has the view */
 };
 
@@ -454,16 +468,18 @@ status_reply(void *arg)
 	struct loop		*owner;
 
 	if (conn_alive(s->conn)) {
-		if (s->view != NULL)
-			conn_reply(s->conn, s->id, json_pack("{s:o}", "job", s->view));
-		else if (s->finished && registry_lookup(s->job, &owner, &f)) {
+		if (s->view != NULL) {
+			reply_begin(s->conn, s->id, false);
+			conn_write(s->conn, s->view, s->view_len);
+			reply_end(s->conn, false);
+		} else if (s->finished && registry_lookup(s->job, &owner, &f)) {
 			reply_view(&r, f);
 			future_unref(f);
 		} else
 			reply_not_found(&r, s->job);
 		conn_request_done(s->conn);
-	} else
-		json_decref(s->view);
+	}
+	free(s->view);
 	conn_unref(s->conn);
 	json_decref(s->id);
 	free(s);
@@ -478,9 +494,11 @@ status_on_owner(void *arg)
 	if (job != NULL && job_finished(job))
 		s->finished = true;
 	else if (job != NULL)
-		s->view = job_view(job);
-	if (loop_post(s->home, status_reply, s) == -1)
-		json_decref(s->view);	/* shutting down: the connection is gone */
+		s->view = job_view_text(job, &s->view_len);
+	if (loop_post(s->home, status_reply, s) == -1) {
+		free(s->view);	/* shutting down: the connection is gone */
+		s->view = NULL;
+	}
 }
 
 static void
