@@ -325,7 +325,9 @@ static void
 loop_check_slow(const char *name, uint64_t start)
 {
 	uint64_t	limit = atomic_load_explicit(&loop_slow_ns, memory_order_relaxed);
-	uint64_t	took = loop_slow_clock() - start;
+	uint64_t	end = loop_slow_clock();
+	/* A reload may switch clocks between start and end: never negative. */
+	uint64_t	took = end > start ? end - start : 0;
 
 	if (limit == 0 || took < limit)
 		return;
