@@ -28,6 +28,7 @@
 #include "job.h"
 #include "job_private.h"
 #include "jobs/types.h"
+#include "jsonload.h"
 #include "log.h"
 #include "loomd.h"
 #include "loop.h"
@@ -227,7 +228,7 @@ job_view(const struct job *job)
 	size_t		 len;
 	char		*text = job_render(job, NULL, &len);
 
-	if ((v = json_loadb(text, len, 0, &err)) == NULL) {
+	if ((v = json_load_line(text, len, 0, &err)) == NULL) {
 		log_warnx("job %llu: its view does not parse: %s",
 		    (unsigned long long)job->reg.id, err.text);
 		v = json_object();
