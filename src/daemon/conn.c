@@ -25,7 +25,8 @@
 #include "util.h"
 #include "watch.h"
 
-#define CONN_READ_CHUNK		(64 * 1024)
+#define CONN_READ_CHUNK		(256 * 1024)		/* one read, into the loop's buffer */
+#define CONN_IN_KEEP		(64 * 1024)		/* a partial line's buffer kept */
 #define CONN_OUT_HIGH		(4 * 1024 * 1024)	/* stop reading above */
 #define CONN_OUT_LOW		(1024 * 1024)		/* and resume below */
 #define CONN_PENDING_MAX	65536			/* requests awaiting answers */
@@ -44,7 +45,7 @@ struct conn {
 	bool			 broken;	/* close at the next flush */
 	struct loop_event	 rev;
 	struct loop_event	 wev;
-	char			*in;
+	char			*in;		/* a partial line, if any */
 	size_t			 in_len;
 	size_t			 in_cap;
 	char			*out;
@@ -58,6 +59,8 @@ struct conn {
 TAILQ_HEAD(conn_list, conn);
 
 static struct conn_list	*conn_lists;	/* one per loop */
+static char		**conn_bufs;	/* one read buffer per loop */
+static unsigned int	  conn_nloops;
 
 /* Per loop: the sweep that closes idle connections, armed while it has any. */
 struct conn_idle_timer {
@@ -81,6 +84,8 @@ conn_init(unsigned int nloops)
 	unsigned int	i;
 
 	conn_lists = xcalloc(nloops, sizeof(*conn_lists));
+	conn_bufs = xcalloc(nloops, sizeof(*conn_bufs));
+	conn_nloops = nloops;
 	for (i = 0; i < nloops; i++)
 		TAILQ_INIT(&conn_lists[i]);
 	conn_idle_timers = xcalloc(nloops, sizeof(*conn_idle_timers));
@@ -294,31 +299,24 @@ conn_out_done(struct conn *c)
 }
 
 void
-conn_reply_shared(struct conn *c, json_t *id, const char *key,
-    json_t *const *values, size_t n, bool array)
+conn_write(struct conn *c, const char *text, size_t len)
 {
-	size_t	i;
+	if (!c->dead)
+		conn_out_text(c, text, len);
+}
 
-	if (c->dead)
-		return;
-	conn_out_text(c, "{", 1);
-	if (id != NULL) {
-		conn_out_text(c, "\"id\":", 5);
-		conn_out_json(c, id);
-		conn_out_text(c, ",", 1);
-	}
-	conn_out_text(c, "\"ok\":true,\"", 11);
-	conn_out_text(c, key, strlen(key));
-	conn_out_text(c, "\":", 2);
-	if (array)
-		conn_out_text(c, "[", 1);
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			conn_out_text(c, ",", 1);
-		conn_out_json(c, values[i]);
-	}
-	conn_out_text(c, array ? "]}\n" : "}\n", array ? 3 : 2);
-	conn_out_done(c);
+void
+conn_write_json(struct conn *c, const json_t *value)
+{
+	if (!c->dead)
+		conn_out_json(c, value);
+}
+
+void
+conn_write_done(struct conn *c)
+{
+	if (!c->dead)
+		conn_out_done(c);
 }
 
 void
@@ -406,7 +404,9 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->out_off = c->out_len = 0;
-	if (c->out_cap > 256 * 1024) {	/* don't keep a burst's buffer */
+	/* Don't keep a burst's buffer, nor any buffer of a connection with no
+	 * answers to come: idle connections cost little. */
+	if (c->out_cap > 256 * 1024 || c->pending == 0) {
 		free(c->out);
 		c->out = NULL;
 		c->out_cap = 0;
@@ -439,31 +439,30 @@ conn_too_long(struct conn *c)
 	    loomd.config->max_line_bytes);
 }
 
-/* Split the input into lines and dispatch each; keep a partial last line. */
-static void
-conn_process(struct conn *c)
+/* Split buf into lines and dispatch each; the bytes used (a partial last
+ * line is not). */
+static size_t
+conn_process(struct conn *c, char *buf, size_t buflen)
 {
 	size_t	 max = loomd.config->max_line_bytes;
 	size_t	 start = 0, len;
 	char	*line, *nl;
 
-	while (start < c->in_len && !c->dead) {
-		line = c->in + start;
-		nl = memchr(line, '\n', c->in_len - start);
+	while (start < buflen && !c->dead) {
+		line = buf + start;
+		nl = memchr(line, '\n', buflen - start);
 		if (c->discarding) {
-			if (nl == NULL) {
-				start = c->in_len;
-				break;
-			}
+			if (nl == NULL)
+				return buflen;
 			c->discarding = false;
-			start = (size_t)(nl - c->in) + 1;
+			start = (size_t)(nl - buf) + 1;
 			continue;
 		}
 		if (nl == NULL) {
-			if (c->in_len - start > max) {
+			if (buflen - start > max) {
 				conn_too_long(c);
 				c->discarding = true;
-				start = c->in_len;
+				return buflen;
 			}
 			break;
 		}
@@ -476,36 +475,78 @@ conn_process(struct conn *c)
 		else if (!conn_blank(line, len))
 			proto_dispatch(c, line, len);
 	}
-	if (c->dead)
-		return;
-	if (start > 0) {
-		memmove(c->in, c->in + start, c->in_len - start);
-		c->in_len -= start;
+	return start;
+}
+
+/* Room for n more bytes of a partial line; -1 and the connection closed. */
+static int
+conn_in_reserve(struct conn *c, size_t n)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (c->in_cap - c->in_len >= n)
+		return 0;
+	/* Doubling; a line over max_line_bytes is dropped, so this is bounded. */
+	cap = c->in_cap ? c->in_cap : 4096;
+	while (cap - c->in_len < n)
+		cap *= 2;
+	if ((p = realloc(c->in, cap)) == NULL) {
+		log_warn("connection: input buffer");
+		conn_close(c);
+		return -1;
+	}
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
+/* What is left after the lines: kept for the next read, or dropped. */
+static void
+conn_in_keep(struct conn *c, const char *buf, size_t buflen, size_t used)
+{
+	if (buf == c->in) {
+		memmove(c->in, c->in + used, buflen - used);
+		c->in_len = buflen - used;
+	} else if (used < buflen) {
+		if (conn_in_reserve(c, buflen - used) == -1)
+			return;
+		memcpy(c->in, buf + used, buflen - used);
+		c->in_len = buflen - used;
+	}
+	/* An idle connection keeps no input buffer, a busy one a modest one. */
+	if (c->in_len == 0 || c->in_cap > CONN_IN_KEEP) {
+		if (c->in_len == 0) {
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = 0;
+		} else if (c->in_cap > 2 * c->in_len + CONN_IN_KEEP) {
+			char	*p = realloc(c->in, c->in_len + CONN_IN_KEEP);
+
+			if (p != NULL) {
+				c->in = p;
+				c->in_cap = c->in_len + CONN_IN_KEEP;
+			}
+		}
 	}
 }
 
+/*
+ * Reads go into the loop's buffer, in large chunks, and the lines are
+ * dispatched from there; only a partial last line is copied to the
+ * connection, which reads on behind it until the line is whole.
+ */
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	size_t		 cap;
+	char		**bufp = &conn_bufs[loop_index(c->loop)], *buf;
+	size_t		 len, used;
 	ssize_t		 n;
-	char		*p;
 
-	if (c->in_cap - c->in_len < CONN_READ_CHUNK) {
-		/* Doubling; a line over max_line_bytes is dropped, so this is bounded. */
-		cap = c->in_cap ? c->in_cap * 2 : CONN_READ_CHUNK * 2;
-		if (cap < c->in_len + CONN_READ_CHUNK)
-			cap = c->in_len + CONN_READ_CHUNK;
-		if ((p = realloc(c->in, cap)) == NULL) {
-			log_warn("connection: input buffer");
-			conn_close(c);
-			return;
-		}
-		c->in = p;
-		c->in_cap = cap;
-	}
-	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (*bufp == NULL)
+		*bufp = xmalloc(CONN_READ_CHUNK);
+	n = read(c->fd, *bufp, CONN_READ_CHUNK);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -517,27 +558,35 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		c->reading = false;
 		event_del(&c->rev.ev);
 		/* A last line without its newline still counts. */
-		if (c->in_len > 0 && !c->discarding) {
-			c->in[c->in_len++] = '\n';	/* room was reserved */
+		if (c->in_len > 0 && !c->discarding && conn_in_reserve(c, 1) == 0) {
+			c->in[c->in_len++] = '\n';
 			conn_ref(c);
-			conn_process(c);
+			used = conn_process(c, c->in, c->in_len);
+			if (!c->dead)
+				conn_in_keep(c, c->in, c->in_len, used);
 			conn_unref(c);
 		}
 		conn_maybe_finish(c);
 		return;
 	}
-	c->in_len += (size_t)n;
+	buf = *bufp;
+	len = (size_t)n;
 	c->active_ns = now_ns();
-	conn_ref(c);
-	conn_process(c);
-	if (!c->dead && c->in_cap > 2 * CONN_READ_CHUNK && c->in_len < CONN_READ_CHUNK) {
-		/* Shrink after a large line. */
-		if ((p = realloc(c->in, CONN_READ_CHUNK * 2)) != NULL) {
-			c->in = p;
-			c->in_cap = CONN_READ_CHUNK * 2;
-		}
+	if (c->in_len > 0) {
+		/* Behind a partial line: append, and go on from there. */
+		if (conn_in_reserve(c, len) == -1)
+			return;
+		memcpy(c->in + c->in_len, buf, len);
+		c->in_len += len;
+		buf = c->in;
+		len = c->in_len;
 	}
-	conn_update_reading(c);
+	conn_ref(c);
+	used = conn_process(c, buf, len);
+	if (!c->dead) {
+		conn_in_keep(c, buf, len, used);
+		conn_update_reading(c);
+	}
 	conn_unref(c);
 }
 
@@ -664,6 +713,12 @@ conn_close_all(void)
 void
 conn_shutdown(void)
 {
+	unsigned int	i;
+
+	for (i = 0; i < conn_nloops; i++)
+		free(conn_bufs[i]);
+	free(conn_bufs);
+	conn_bufs = NULL;
 	free(conn_lists);
 	conn_lists = NULL;
 	free(conn_idle_timers);

@@ -44,12 +44,14 @@ void		 conn_send(struct conn *, json_t *);
 void		 conn_reply(struct conn *, json_t *id, json_t *fields);
 void		 conn_reply_error(struct conn *, json_t *id, const struct error *);
 /*
- * {"id": id, "ok": true, "key": value} or, with array, "key": [values...],
- * written as text: the values may be shared with other loops (a job's
- * terminal view), so they are only read, never referenced.
+ * A message in pieces: text (a job's terminal view, shared with other
+ * loops, is written from its text), JSON values (only read), then done,
+ * which schedules the flush.
  */
-void		 conn_reply_shared(struct conn *, json_t *id, const char *key,
-		     json_t *const *values, size_t n, bool array);
+void		 conn_write(struct conn *, const char *, size_t);
+#define		 conn_write_lit(c, s)	conn_write((c), (s), sizeof(s) - 1)
+void		 conn_write_json(struct conn *, const json_t *);
+void		 conn_write_done(struct conn *);
 /* A line already serialized, e.g. a watch event: text and its length. */
 void		 conn_send_text(struct conn *, const char *, size_t);
 void		 conn_reply_fail(struct conn *, json_t *id, const char *code,

@@ -12,12 +12,26 @@
 const char *
 field_path(char *buf, size_t len, const char *base, const char *key)
 {
-	if (base == NULL || *base == '\0')
-		snprintf(buf, len, "%s", key);
-	else if (key == NULL || *key == '\0')
-		snprintf(buf, len, "%s", base);
-	else
-		snprintf(buf, len, "%s.%s", base, key);
+	size_t	blen = base != NULL ? strlen(base) : 0;
+	size_t	klen = key != NULL ? strlen(key) : 0;
+
+	/* Every parse builds its args path: no snprintf when it fits. */
+	if (blen + klen + 2 > len) {
+		if (blen == 0)
+			snprintf(buf, len, "%s", key);
+		else if (klen == 0)
+			snprintf(buf, len, "%s", base);
+		else
+			snprintf(buf, len, "%s.%s", base, key);
+		return buf;
+	}
+	if (blen > 0)
+		memcpy(buf, base, blen);
+	if (blen > 0 && klen > 0)
+		buf[blen++] = '.';
+	if (klen > 0)
+		memcpy(buf + blen, key, klen);
+	buf[blen + klen] = '\0';
 	return buf;
 }
 
@@ -51,7 +65,7 @@ fields_object(const json_t *obj, const char *base, const char *const known[],
 		return fields_fail(e, base, NULL, "must be an object");
 	json_object_foreach((json_t *)obj, key, value) {
 		for (i = 0; known[i] != NULL; i++) {
-			if (strcmp(key, known[i]) == 0)
+			if (key[0] == known[i][0] && strcmp(key, known[i]) == 0)
 				break;
 		}
 		if (known[i] == NULL)

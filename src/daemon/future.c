@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "future.h"
+#include "jsonload.h"
 #include "log.h"
 #include "loop.h"
 #include "util.h"
@@ -32,7 +33,9 @@ struct future {
 	_Atomic unsigned int	 refs;
 	enum future_state	 state;
 	struct loop		*owner;
-	json_t			*result;
+	json_t			*result;	/* NULL until parsed from text */
+	char			*text;		/* immutable once done */
+	size_t			 text_len;
 	struct error		 error;
 	struct future_cb	*cbs;
 	struct future_cb	**cbs_tail;
@@ -151,6 +154,7 @@ future_unref(struct future *f)
 	if (f->hook_release != NULL)
 		f->hook_release(f->hook_arg);
 	json_decref(f->result);
+	free(f->text);
 	error_clear(&f->error);
 	free(f);
 }
@@ -184,7 +188,7 @@ future_cb_dispatch(struct future_cb *cb)
 
 static int
 future_complete(struct future *f, enum future_state state, json_t *result,
-    struct error *error)
+    char *text, size_t text_len, struct error *error)
 {
 	struct future_cb	*cbs, *next;
 	struct loop		*owner;
@@ -193,12 +197,15 @@ future_complete(struct future *f, enum future_state state, json_t *result,
 	if (f->state != FUTURE_PENDING) {
 		FUTURE_UNLOCK(f);
 		json_decref(result);
+		free(text);
 		if (error != NULL)
 			error_clear(error);
 		return -1;
 	}
 	f->state = state;
 	f->result = result;
+	f->text = text;
+	f->text_len = text_len;
 	if (error != NULL)
 		error_move(&f->error, error);
 	cbs = f->cbs;
@@ -222,7 +229,13 @@ int
 future_set_result(struct future *f, json_t *result)
 {
 	return future_complete(f, FUTURE_DONE, result != NULL ? result : json_null(),
-	    NULL);
+	    NULL, 0, NULL);
+}
+
+int
+future_set_view(struct future *f, char *text, size_t len)
+{
+	return future_complete(f, FUTURE_DONE, NULL, text, len, NULL);
 }
 
 int
@@ -230,7 +243,7 @@ future_set_error(struct future *f, struct error *error)
 {
 	if (error->code == NULL)
 		error->code = "internal";
-	return future_complete(f, FUTURE_FAILED, NULL, error);
+	return future_complete(f, FUTURE_FAILED, NULL, NULL, 0, error);
 }
 
 int
@@ -244,7 +257,7 @@ future_fail(struct future *f, const char *code, const char *fmt, ...)
 	if (vasprintf(&e.message, fmt, ap) == -1)
 		fatal("future_fail");
 	va_end(ap);
-	return future_complete(f, FUTURE_FAILED, NULL, &e);
+	return future_complete(f, FUTURE_FAILED, NULL, NULL, 0, &e);
 }
 
 int
@@ -254,7 +267,7 @@ future_set_cancelled(struct future *f, const char *reason)
 
 	e.code = "cancelled";
 	e.message = xstrdup(reason != NULL ? reason : "cancelled");
-	return future_complete(f, FUTURE_CANCELLED, NULL, &e);
+	return future_complete(f, FUTURE_CANCELLED, NULL, NULL, 0, &e);
 }
 
 void
@@ -471,7 +484,44 @@ future_done(struct future *f)
 json_t *
 future_result(struct future *f)
 {
-	return future_state(f) == FUTURE_DONE ? f->result : NULL;
+	json_t		*result = NULL, *parsed;
+	const char	*text = NULL;
+
+	FUTURE_LOCK(f);
+	if (f->state == FUTURE_DONE) {
+		result = f->result;
+		text = f->text;
+	}
+	FUTURE_UNLOCK(f);
+	if (result != NULL || text == NULL)
+		return result;
+	/* Parsed once, outside the lock; a thread that loses the race drops its
+	 * copy, which nobody else has seen. */
+	if ((parsed = json_load_line(text, f->text_len, 0, NULL)) == NULL)
+		parsed = json_null();
+	FUTURE_LOCK(f);
+	if (f->result == NULL) {
+		f->result = parsed;
+		parsed = NULL;
+	}
+	result = f->result;
+	FUTURE_UNLOCK(f);
+	json_decref(parsed);
+	return result;
+}
+
+const char *
+future_text(struct future *f, size_t *len)
+{
+	const char	*text = NULL;
+
+	FUTURE_LOCK(f);
+	if (f->state == FUTURE_DONE) {
+		text = f->text;
+		*len = f->text_len;
+	}
+	FUTURE_UNLOCK(f);
+	return text;
 }
 
 const struct error *

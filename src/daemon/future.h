@@ -47,6 +47,9 @@ void		 future_unref(struct future *);
 /* Completion: 0 if this call completed it, -1 if it was already complete.
  * The result and detail references are stolen either way. */
 int		 future_set_result(struct future *, json_t *result);
+/* Done with a result given as its JSON text (a job's terminal view, which
+ * every waiter writes out as it is); steals text, from malloc(). */
+int		 future_set_view(struct future *, char *text, size_t len);
 int		 future_set_error(struct future *, struct error *);	/* moves *error */
 int		 future_fail(struct future *, const char *code, const char *fmt, ...)
 		     __attribute__((format(printf, 3, 4)));
@@ -66,8 +69,14 @@ enum future_state future_wait(struct future *, double timeout);	/* not on a loop
 
 enum future_state future_state(struct future *);
 bool		 future_done(struct future *);
-/* Valid once the future is complete, for as long as a reference is held. */
+/*
+ * Valid once the future is complete, for as long as a reference is held.
+ * A result given as text is parsed on first use; any thread may read the
+ * value, none may reference it.
+ */
 json_t		*future_result(struct future *);
+/* The text of a result given with future_set_view(), or NULL. */
+const char	*future_text(struct future *, size_t *len);
 const struct error *future_error(struct future *);
 const char	*future_state_name(enum future_state);
 

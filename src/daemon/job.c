@@ -28,11 +28,13 @@
 #include "job.h"
 #include "job_private.h"
 #include "jobs/types.h"
+#include "jsonload.h"
 #include "log.h"
 #include "loomd.h"
 #include "loop.h"
 #include "queue.h"
 #include "registry.h"
+#include "textbuf.h"
 #include "util.h"
 #include "watch.h"
 
@@ -52,7 +54,16 @@ static const struct job_type *const job_types[] = {
 };
 
 struct job_list		*job_lists;
-static atomic_ulong	 job_states[JOB_NSTATES];
+/*
+ * Jobs by state, counted per owner loop (each written by its loop alone, in
+ * a cache line of its own: every job changes state four times, and counters
+ * shared by the loops would bounce between their cores); stats sums them.
+ */
+struct job_state_counts {
+	atomic_long	n[JOB_NSTATES];
+} __attribute__((aligned(64)));
+static struct job_state_counts	*job_states;
+static unsigned int		 job_nloops;
 
 static const char *const job_state_names[JOB_NSTATES] = {
 	[JOB_PENDING] = "pending",
@@ -117,44 +128,115 @@ void
 job_init(unsigned int nloops)
 {
 	unsigned int	i;
+	int		k;
 
 	job_lists = xcalloc(nloops, sizeof(*job_lists));
 	for (i = 0; i < nloops; i++)
 		TAILQ_INIT(&job_lists[i]);
+	if ((job_states = aligned_alloc(64, nloops * sizeof(*job_states))) == NULL)
+		fatal("job_init");
+	for (i = 0; i < nloops; i++) {
+		for (k = 0; k < JOB_NSTATES; k++)
+			atomic_init(&job_states[i].n[k], 0);
+	}
+	job_nloops = nloops;
+}
+
+static struct job_state_counts *
+job_state_counts_of(const struct job *job)
+{
+	return &job_states[loop_index(job->reg.owner)];
 }
 
 /* Views and counters, on the owner ------------------------------------ */
 
+/*
+ * The view as JSON text, written directly (it is the hot path of every
+ * answer).  The result is written only for a finished job, from `result`.
+ */
+static char *
+job_render(const struct job *job, const json_t *result, size_t *len)
+{
+	struct textbuf	tb = { 0 };
+	json_t		*error;
+	size_t		 i;
+
+	textbuf_lit(&tb, "{\"id\":");
+	textbuf_u64(&tb, job->reg.id);
+	textbuf_lit(&tb, ",\"type\":");
+	textbuf_string(&tb, job->type->name);
+	if (job->name != NULL) {
+		textbuf_lit(&tb, ",\"name\":");
+		textbuf_string(&tb, job->name);
+	}
+	textbuf_lit(&tb, ",\"queue\":");
+	textbuf_string(&tb, queue_name(job->queue));
+	textbuf_lit(&tb, ",\"priority\":");
+	textbuf_i64(&tb, job->priority);
+	textbuf_lit(&tb, ",\"state\":\"");
+	textbuf_add(&tb, job_state_names[job->state],
+	    strlen(job_state_names[job->state]));
+	textbuf_lit(&tb, "\",\"attempt\":");
+	textbuf_u64(&tb, job->attempt);
+	textbuf_lit(&tb, ",\"created_at\":");
+	textbuf_time_ns(&tb, job->created_ns);
+	if (job->started_ns > 0) {
+		textbuf_lit(&tb, ",\"started_at\":");
+		textbuf_time_ns(&tb, job->started_ns);
+	}
+	if (job->finished_ns > 0) {
+		textbuf_lit(&tb, ",\"finished_at\":");
+		textbuf_time_ns(&tb, job->finished_ns);
+	}
+	if (job->parent != 0) {
+		textbuf_lit(&tb, ",\"parent\":");
+		textbuf_u64(&tb, job->parent);
+	}
+	if (job->nchildren > 0) {
+		textbuf_lit(&tb, ",\"children\":[");
+		for (i = 0; i < job->nchildren; i++) {
+			if (i > 0)
+				textbuf_lit(&tb, ",");
+			textbuf_u64(&tb, job->children[i]);
+		}
+		textbuf_lit(&tb, "]");
+	}
+	if (job->state >= JOB_FAILED) {
+		/* Rare: the error as error_to_json() has it. */
+		error = error_to_json(&job->error);
+		textbuf_lit(&tb, ",\"error\":");
+		textbuf_json(&tb, error);
+		json_decref(error);
+	}
+	if (result != NULL) {
+		textbuf_lit(&tb, ",\"result\":");
+		textbuf_json(&tb, result);
+	}
+	textbuf_lit(&tb, "}");
+	return textbuf_steal(&tb, len);
+}
+
+char *
+job_view_text(const struct job *job, size_t *len)
+{
+	return job_render(job, NULL, len);
+}
+
+/* The same view as a JSON object: one writer, so the two never differ. */
 json_t *
 job_view(const struct job *job)
 {
-	json_t	*v = json_object(), *children;
-	size_t	 i;
+	json_error_t	 err;
+	json_t		*v;
+	size_t		 len;
+	char		*text = job_render(job, NULL, &len);
 
-	json_object_set_new(v, "id", json_integer((json_int_t)job->reg.id));
-	json_object_set_new(v, "type", json_string(job->type->name));
-	if (job->name != NULL)
-		json_object_set_new(v, "name", json_string(job->name));
-	json_object_set_new(v, "queue", json_string(queue_name(job->queue)));
-	json_object_set_new(v, "priority", json_integer(job->priority));
-	json_object_set_new(v, "state", json_string(job_state_names[job->state]));
-	json_object_set_new(v, "attempt", json_integer(job->attempt));
-	json_object_set_new(v, "created_at", json_real(job->created_at));
-	if (job->started_at > 0)
-		json_object_set_new(v, "started_at", json_real(job->started_at));
-	if (job->finished_at > 0)
-		json_object_set_new(v, "finished_at", json_real(job->finished_at));
-	if (job->parent != 0)
-		json_object_set_new(v, "parent", json_integer((json_int_t)job->parent));
-	if (job->nchildren > 0) {
-		children = json_array();
-		for (i = 0; i < job->nchildren; i++)
-			json_array_append_new(children,
-			    json_integer((json_int_t)job->children[i]));
-		json_object_set_new(v, "children", children);
+	if ((v = json_load_line(text, len, 0, &err)) == NULL) {
+		log_warnx("job %llu: its view does not parse: %s",
+		    (unsigned long long)job->reg.id, err.text);
+		v = json_object();
 	}
-	if (job->state >= JOB_FAILED)
-		json_object_set_new(v, "error", error_to_json(&job->error));
+	free(text);
 	return v;
 }
 
@@ -197,32 +279,41 @@ job_collect(int state, const char *queue, uint64_t before, size_t limit)
 void
 job_count_states(unsigned long counts[JOB_NSTATES])
 {
-	int	i;
+	long		sums[JOB_NSTATES] = { 0 };
+	unsigned int	l;
+	int		i;
 
+	for (l = 0; l < job_nloops; l++) {
+		for (i = 0; i < JOB_NSTATES; i++)
+			sums[i] += atomic_load_explicit(&job_states[l].n[i],
+			    memory_order_relaxed);
+	}
 	for (i = 0; i < JOB_NSTATES; i++)
-		counts[i] = atomic_load_explicit(&job_states[i], memory_order_relaxed);
+		counts[i] = sums[i] > 0 ? (unsigned long)sums[i] : 0;
 }
 
 static void
 job_count_state(struct job *job, enum job_state state)
 {
 	if (job->begun)
-		atomic_fetch_sub_explicit(&job_states[job->state], 1,
+		atomic_fetch_sub_explicit(&job_state_counts_of(job)->n[job->state], 1,
 		    memory_order_relaxed);
-	atomic_fetch_add_explicit(&job_states[state], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&job_state_counts_of(job)->n[state], 1,
+	    memory_order_relaxed);
 	job->state = state;
 }
 
 static void
 job_set_state(struct job *job, enum job_state state)
 {
-	json_t	*view;
+	char	*view;
+	size_t	 len;
 
 	job_count_state(job, state);
 	if (watch_active()) {
-		view = job_view(job);
-		watch_publish(view, job->reg.id, queue_name(job->queue));
-		json_decref(view);
+		view = job_render(job, NULL, &len);
+		watch_publish(view, len, job->reg.id, queue_name(job->queue));
+		free(view);
 	}
 }
 
@@ -231,6 +322,11 @@ job_arm_timer(struct job *job, double seconds)
 {
 	struct timeval	tv;
 
+	/* Now, but after the callbacks already due: no clock, no timer heap. */
+	if (seconds <= 0) {
+		event_active(&job->timer.ev, EV_TIMEOUT, 1);
+		return;
+	}
 	seconds_to_timeval(seconds, &tv);
 	event_add(&job->timer.ev, &tv);
 }
@@ -262,7 +358,8 @@ job_expire(struct job *job)
 		registry_key_release(job->key, job->reg.id);
 	registry_remove(&job->reg);
 	TAILQ_REMOVE(&job_lists[loop_index(owner)], job, entry);
-	atomic_fetch_sub_explicit(&job_states[job->state], 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&job_state_counts_of(job)->n[job->state], 1,
+	    memory_order_relaxed);
 	atomic_fetch_sub_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
 	    memory_order_relaxed);
 	event_del(&job->timer.ev);
@@ -428,10 +525,11 @@ static void
 job_finish(struct job *job, enum job_state state, json_t *result,
     struct error *error)
 {
-	json_t	*view;
+	char	*view;
+	size_t	 len;
 
 	/* Before anything is given back: whoever gets it starts after this. */
-	job->finished_at = now_epoch();
+	job->finished_ns = now_epoch_ns();
 	event_del(&job->timer.ev);
 	job_deps_free(job);
 	if (job->state == JOB_RUNNING)
@@ -448,14 +546,11 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	log_debug("job %llu: %s %s%s%s", (unsigned long long)job->reg.id,
 	    job->type->name, job_state_names[state], job->error.code != NULL ?
 	    ": " : "", job->error.code != NULL ? job->error.code : "");
-	view = job_view(job);
-	if (state == JOB_DONE)
-		json_object_set_new(view, "result", result);
-	else
-		json_decref(result);
+	view = job_render(job, state == JOB_DONE ? result : NULL, &len);
+	json_decref(result);
 	if (watch_active())
-		watch_publish(view, job->reg.id, queue_name(job->queue));
-	future_set_result(job->reg.future, view);
+		watch_publish(view, len, job->reg.id, queue_name(job->queue));
+	future_set_view(job->reg.future, view, len);
 	if (job->stream != NULL) {
 		conn_remote_unref(job->stream);
 		job->stream = NULL;
@@ -597,7 +692,7 @@ job_run(struct job *job)
 	}
 	queue_running(job->queue, 1);
 	job->attempt++;
-	job->started_at = now_epoch();
+	job->started_ns = now_epoch_ns();
 	job_set_state(job, JOB_RUNNING);
 	if (job->timeout > 0)
 		job_arm_timer(job, job->timeout);
@@ -748,6 +843,10 @@ job_shutdown(void)
 	}
 	free(job_lists);
 	job_lists = NULL;
+	free(job_states);
+	job_states = NULL;
+	job_nloops = 0;
+	job_queue_release();
 }
 
 /*

@@ -96,8 +96,9 @@ void		 job_set_stream(struct job *, struct conn_remote *);
 void		 job_submit(struct job *, uint64_t *id, struct future **);
 
 /* On the owner loop: the job's view (without the result, which only the
- * terminal view in the job's future carries). */
+ * terminal view in the job's future carries), as JSON and as JSON text. */
 json_t		*job_view(const struct job *);
+char		*job_view_text(const struct job *, size_t *len);
 bool		 job_finished(const struct job *);
 bool		 job_matches(const struct job *, int state, const char *queue);
 const char	*job_queue(const struct job *);

@@ -33,25 +33,22 @@ struct job {
 	void			*parsed;
 	void			*type_state;
 	unsigned int		 refs;		/* callbacks in flight, + 1 while registered */
+	int			 priority;
 
 	char			*name;
-	struct queue		*queue;		/* a reference */
+	struct queue		*queue;		/* a reference (borrowed for "default") */
 	char			*key;
-	int			 priority;
 	double			 delay;
 	double			 timeout;	/* 0: none */
 	double			 retry_delay;
 	double			 ttl;
-	unsigned int		 retries;
-	bool			 shield;
 	uint64_t		 parent;	/* 0: none */
 	uint64_t		*children;	/* ids, in creation order */
 	size_t			 nchildren;
 
-	/* What must be held while running, in acquisition order. */
-	struct sem		*resources[JOB_LIMITS_MAX + 1];
-	size_t			 nresources;
-	size_t			 held;		/* resources[0 .. held) are held */
+	/* What must be held while running, in acquisition order (allocated
+	 * for JOB_LIMITS_MAX + 1 when the spec names any). */
+	struct sem		**resources;
 	struct sem_waiter	*waiting;	/* for resources[held] */
 
 	uint64_t		*after;		/* dependencies, until begun */
@@ -60,16 +57,21 @@ struct job {
 
 	struct conn_remote	*stream;	/* child events for a submit with stream */
 
+	/* Small members together: a pending job's size counts (a sleeper's). */
 	enum job_state		 state;
 	enum job_state		 stopping;	/* cancel or timeout under way, else 0 */
+	unsigned int		 retries;
+	unsigned int		 attempt;
+	unsigned short		 nresources;
+	unsigned short		 held;		/* resources[0 .. held) are held */
+	bool			 shield;
 	bool			 begun;		/* the owner has taken it */
 	bool			 slot;		/* holds a slot of its queue */
 	bool			 counted;	/* in its queue's waiting count */
 	struct heap_node	 parked;	/* in its queue's ready heap */
-	unsigned int		 attempt;
-	double			 created_at;
-	double			 started_at;
-	double			 finished_at;
+	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
+	int64_t			 started_ns;
+	int64_t			 finished_ns;
 	struct error		 error;
 	struct future		*work;		/* the executor's, while running */
 	struct loop_event	 timer;
@@ -90,5 +92,6 @@ void	 job_granted(struct sem_waiter *);	/* a resource was granted */
 struct job *job_parse_in(const json_t *spec, const char *base, const char *queue,
 	    struct error *);
 size_t	 job_tree_size(const struct job *);
+void	 job_queue_release(void);	/* the default queue jobs borrow */
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,47 @@ static const char *const job_spec_fields[] = {
 
 /* Composites parse their children through here: this is how deep we are. */
 static __thread int	job_parse_depth;
+
+/*
+ * The default queue, held for good from its first use: most jobs are in it,
+ * and they borrow it instead of each taking a reference (which costs the
+ * queues' global lock twice a job).
+ */
+static _Atomic(struct queue *)	job_default_queue;
+
+static struct queue *
+job_queue_get(const char *name)
+{
+	struct queue	*q, *none = NULL;
+
+	if (strcmp(name, "default") != 0)
+		return queue_get(name);
+	if ((q = atomic_load_explicit(&job_default_queue, memory_order_acquire)) != NULL)
+		return q;
+	q = queue_get(name);
+	if (!atomic_compare_exchange_strong(&job_default_queue, &none, q)) {
+		queue_put(q);
+		q = none;
+	}
+	return q;
+}
+
+static void
+job_queue_put(struct queue *q)
+{
+	if (q != atomic_load_explicit(&job_default_queue, memory_order_relaxed))
+		queue_put(q);
+}
+
+/* After the loops have stopped (job_shutdown). */
+void
+job_queue_release(void)
+{
+	struct queue	*q = atomic_exchange(&job_default_queue, NULL);
+
+	if (q != NULL)
+		queue_put(q);
+}
 
 static bool
 job_name_ok(const char *s)
@@ -69,6 +111,9 @@ job_parse_resources(struct job *job, const json_t *spec, const char *base,
 		if (!json_is_array(limits) || json_array_size(limits) > JOB_LIMITS_MAX)
 			return fields_fail(e, base, "limits",
 			    "must be an array of at most %d limit names", JOB_LIMITS_MAX);
+		if (job->resources == NULL && json_array_size(limits) > 0)
+			job->resources = xcalloc(JOB_LIMITS_MAX + 1,
+			    sizeof(*job->resources));
 		json_array_foreach(limits, i, v) {
 			snprintf(key, sizeof(key), "limits[%zu]", i);
 			if (!json_is_string(v))
@@ -97,6 +142,9 @@ job_parse_resources(struct job *job, const json_t *spec, const char *base,
 			return fields_fail(e, base, "lock", "must be 1 to %d of "
 			    "A-Z a-z 0-9 _ - .", JOB_QUEUE_MAX);
 		/* After every limit: the same global order for everyone. */
+		if (job->resources == NULL)
+			job->resources = xcalloc(JOB_LIMITS_MAX + 1,
+			    sizeof(*job->resources));
 		job->resources[job->nresources++] = lock_get(lock);
 	}
 	return 0;
@@ -189,7 +237,7 @@ job_parse_in(const json_t *spec, const char *base, const char *default_queue,
 		error_set_path(e, path);
 		goto fail;
 	}
-	job->queue = queue_get(queue);
+	job->queue = job_queue_get(queue);
 	if (job_parse_resources(job, spec, base, e) == -1 ||
 	    job_parse_after(job, spec, base, e) == -1)
 		goto fail;
@@ -217,7 +265,7 @@ job_parse_in(const json_t *spec, const char *base, const char *default_queue,
 	job->ttl = ttl;
 	job->shield = shield;
 	job->state = delay > 0 || job->nafter > 0 ? JOB_PENDING : JOB_QUEUED;
-	job->created_at = now_epoch();
+	job->created_ns = now_epoch_ns();
 	return job;
 fail:
 	job_discard(job);
@@ -252,9 +300,10 @@ job_discard(struct job *job)
 			lock_put(job->resources[i]);
 	}
 	if (job->queue != NULL)
-		queue_put(job->queue);
+		job_queue_put(job->queue);
 	if (job->stream != NULL)
 		conn_remote_unref(job->stream);
+	free(job->resources);
 	free(job->name);
 	free(job->key);
 	free(job->after);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -82,6 +83,7 @@ struct loop {
 
 static __thread struct loop	*loop_self;
 static _Atomic uint64_t		 loop_slow_ns;
+static atomic_bool		 loop_slow_coarse;	/* time callbacks coarsely */
 static _Atomic uint64_t		 loop_spin_ns;
 
 static void	loop_wake_cb(evutil_socket_t, short, void *);
@@ -99,6 +101,9 @@ loop_new(unsigned int index)
 	/* Timers count from now, not from the start of the pass: a job must not
 	 * finish its sleep early because the pass that armed it was long. */
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_NO_CACHE_TIME);
+	/* Timers to the microsecond (a timerfd), not rounded up to the next
+	 * millisecond as epoll_wait's timeout would. */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
 	if ((loop->base = event_base_new_with_config(cfg)) == NULL)
 		fatalx("event_base_new_with_config");
 	event_config_free(cfg);
@@ -298,12 +303,31 @@ loop_post_named(struct loop *loop, loop_fn fn, void *arg, const char *name)
 	return 0;
 }
 
+/*
+ * The clock that times callbacks for the slow-callback warning.  Every
+ * callback is timed, so when the limit is far above the coarse clock's
+ * resolution (a few milliseconds against the usual 100), the coarse clock,
+ * a memory read, does instead of a full clock read.
+ */
+static uint64_t
+loop_slow_clock(void)
+{
+	struct timespec	ts;
+
+	if (!atomic_load_explicit(&loop_slow_coarse, memory_order_relaxed))
+		return now_ns();
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* asyncio debug mode: name a callback that held the loop too long. */
 static void
 loop_check_slow(const char *name, uint64_t start)
 {
 	uint64_t	limit = atomic_load_explicit(&loop_slow_ns, memory_order_relaxed);
-	uint64_t	took = now_ns() - start;
+	uint64_t	end = loop_slow_clock();
+	/* A reload may switch clocks between start and end: never negative. */
+	uint64_t	took = end > start ? end - start : 0;
 
 	if (limit == 0 || took < limit)
 		return;
@@ -385,7 +409,7 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 	for (; n > 0; n--) {
 		p = &loop->run[loop->run_pos++];
 		if (timed) {
-			uint64_t	start = now_ns();
+			uint64_t	start = loop_slow_clock();
 
 			p->fn(p->arg);
 			loop_check_slow(p->name, start);
@@ -502,6 +526,12 @@ loop_set_spin_us(unsigned int us)
 void
 loop_set_slow_callback_ms(unsigned int ms)
 {
+	struct timespec	res;
+
+	atomic_store_explicit(&loop_slow_coarse, ms > 0 &&
+	    clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0 && res.tv_sec == 0 &&
+	    (uint64_t)res.tv_nsec * 20 <= (uint64_t)ms * 1000000u,
+	    memory_order_relaxed);
 	atomic_store_explicit(&loop_slow_ns, (uint64_t)ms * 1000000u,
 	    memory_order_relaxed);
 }
@@ -519,7 +549,7 @@ loop_event_cb(evutil_socket_t fd, short what, void *arg)
 		le->cb(fd, what, le->arg);
 		return;
 	}
-	start = now_ns();
+	start = loop_slow_clock();
 	le->cb(fd, what, le->arg);
 	loop_check_slow(name, start);
 }

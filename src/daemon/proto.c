@@ -21,6 +21,7 @@
 #include "fields.h"
 #include "future.h"
 #include "job.h"
+#include "jsonload.h"
 #include "log.h"
 #include "loomd.h"
 #include "loop.h"
@@ -103,24 +104,71 @@ wait_end(struct proto_wait *w)
 	wait_unref(w);
 }
 
+/* {"id":…,"ok":true,"job": or "jobs":[, then the views, then the end. */
+static void
+reply_begin(struct conn *c, json_t *id, bool batch)
+{
+	conn_write(c, "{", 1);
+	if (id != NULL) {
+		conn_write_lit(c, "\"id\":");
+		conn_write_json(c, id);
+		conn_write(c, ",", 1);
+	}
+	if (batch)
+		conn_write_lit(c, "\"ok\":true,\"jobs\":[");
+	else
+		conn_write_lit(c, "\"ok\":true,\"job\":");
+}
+
+static void
+reply_end(struct conn *c, bool batch)
+{
+	conn_write(c, batch ? "]}\n" : "}\n", batch ? 3 : 2);
+	conn_write_done(c);
+}
+
+/*
+ * {"id":…,"ok":true,"job":VIEW} or "jobs":[VIEW…] for finished jobs, from
+ * their futures; the first that did not complete done answers with its
+ * error instead.  The views are written from their text, never referenced.
+ */
+static void
+reply_views(struct conn *c, json_t *id, struct future *const *futures, size_t n,
+    bool batch)
+{
+	const char	*text = NULL;
+	size_t		 i, len;
+
+	/* One job with a view (the common answer): one look at its future. */
+	if (n == 1 && (text = future_text(futures[0], &len)) == NULL &&
+	    future_state(futures[0]) != FUTURE_DONE) {
+		conn_reply_error(c, id, future_error(futures[0]));
+		return;
+	}
+	for (i = 0; n > 1 && i < n; i++) {
+		if (future_state(futures[i]) != FUTURE_DONE) {
+			conn_reply_error(c, id, future_error(futures[i]));
+			return;
+		}
+	}
+	reply_begin(c, id, batch);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			conn_write(c, ",", 1);
+		if (n > 1)
+			text = future_text(futures[i], &len);
+		if (text != NULL)
+			conn_write(c, text, len);
+		else
+			conn_write_json(c, future_result(futures[i]));
+	}
+	reply_end(c, batch);
+}
+
 static void
 wait_answer(struct proto_wait *w)
 {
-	json_t	**views = xcalloc(w->n, sizeof(*views));
-	size_t	  i;
-
-	for (i = 0; i < w->n; i++) {
-		if (future_state(w->futures[i]) != FUTURE_DONE) {
-			conn_reply_error(w->conn, w->id, future_error(w->futures[i]));
-			free(views);
-			wait_end(w);
-			return;
-		}
-		views[i] = future_result(w->futures[i]);
-	}
-	conn_reply_shared(w->conn, w->id, w->batch ? "jobs" : "job", views, w->n,
-	    w->batch);
-	free(views);
+	reply_views(w->conn, w->id, w->futures, w->n, w->batch);
 	wait_end(w);
 }
 
@@ -128,9 +176,7 @@ wait_answer(struct proto_wait *w)
 static void
 reply_view(struct request *r, struct future *f)
 {
-	json_t	*view = future_result(f);
-
-	conn_reply_shared(r->conn, r->id, "job", &view, 1, false);
+	reply_views(r->conn, r->id, &f, 1, false);
 }
 
 static void
@@ -279,20 +325,32 @@ executor_full(struct job *const *jobs, size_t n)
 	return st.queued + cpu > st.max_queue;
 }
 
+static bool
+futures_done(struct future *const *futures, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (!future_done(futures[i]))
+			return false;
+	}
+	return true;
+}
+
 static void
 op_submit(struct request *r)
 {
 	struct error	  e = { 0 };
 	json_t		 *spec = json_object_get(r->msg, "job");
 	json_t		 *specs = json_object_get(r->msg, "jobs");
-	struct job	**jobs = NULL;
-	struct future	**futures;
+	struct job	**jobs = NULL, *one_job;
+	struct future	**futures, *one_future;
 	uint64_t	  id;
-	size_t		  n, i;
-	bool		  wait = false, stream = false, batch;
+	size_t		  n = 0, i;
+	bool		  wait = false, stream = false, batch = false;
 	double		  timeout = 0;
 	char		  base[64];
-	json_t		 *out, *ticket;
+	json_t		 *out, *ticket, *view;
 
 	if (field_bool(r->msg, "", "wait", FIELD_OPTIONAL, &wait, &e) == -1 ||
 	    field_bool(r->msg, "", "stream", FIELD_OPTIONAL, &stream, &e) == -1 ||
@@ -317,18 +375,19 @@ op_submit(struct request *r)
 			goto fail;
 		}
 		n = json_array_size(specs);
-	} else
+		jobs = xcalloc(n, sizeof(*jobs));
+	} else {
 		n = 1;
+		one_job = NULL;
+		jobs = &one_job;
+	}
 
 	/* All or nothing: parse every spec before any job exists. */
-	jobs = xcalloc(n, sizeof(*jobs));
 	for (i = 0; i < n; i++) {
 		if (batch)
 			snprintf(base, sizeof(base), "jobs[%zu]", i);
-		else
-			snprintf(base, sizeof(base), "job");
 		if ((jobs[i] = job_parse(batch ? json_array_get(specs, i) : spec,
-		    base, &e)) == NULL)
+		    batch ? base : "job", &e)) == NULL)
 			goto fail;
 	}
 	if (atomic_load(&loomd.draining)) {
@@ -348,11 +407,12 @@ op_submit(struct request *r)
 	if (job_reserve(jobs, n, &e) == -1)
 		goto fail;
 
-	futures = xcalloc(n, sizeof(*futures));
-	out = json_array();
+	/* A waiting batch keeps its futures; one job that answers now needs none. */
+	futures = batch || (wait && stream) ? xcalloc(n, sizeof(*futures)) :
+	    &one_future;
+	out = wait ? NULL : json_array();
 	for (i = 0; i < n; i++) {
 		bool	delayed = job_has_delay(jobs[i]);
-		json_t	*view;
 
 		if (stream)
 			job_set_stream(jobs[i], conn_remote_new(r->conn, r->id));
@@ -367,15 +427,30 @@ op_submit(struct request *r)
 		    delayed ? "pending" : "queued");
 		json_array_append_new(out, ticket);
 	}
-	free(jobs);
+	if (batch)
+		free(jobs);
+	jobs = NULL;
 	if (wait) {
-		json_decref(out);
+		/* Finished already (an echo on this loop): answer now. */
+		if (!stream && futures_done(futures, n)) {
+			reply_views(r->conn, r->id, futures, n, batch);
+			for (i = 0; i < n; i++)
+				future_unref(futures[i]);
+			if (futures != &one_future)
+				free(futures);
+			return;
+		}
+		if (futures == &one_future) {
+			futures = xmalloc(sizeof(*futures));
+			futures[0] = one_future;
+		}
 		wait_start(r, futures, n, batch, timeout);
 		return;
 	}
 	for (i = 0; i < n; i++)
 		future_unref(futures[i]);
-	free(futures);
+	if (futures != &one_future)
+		free(futures);
 	if (batch)
 		conn_reply(r->conn, r->id, json_pack("{s:o}", "jobs", out));
 	else {
@@ -387,7 +462,8 @@ fail:
 	if (jobs != NULL) {
 		for (i = 0; i < n; i++)
 			job_discard(jobs[i]);
-		free(jobs);
+		if (batch)
+			free(jobs);
 	}
 	conn_reply_error(r->conn, r->id, &e);
 	error_clear(&e);
@@ -400,7 +476,8 @@ struct status_req {
 	struct loop	*home;
 	json_t		*id;
 	uint64_t	 job;
-	json_t		*view;		/* built by the owner, now ours */
+	char		*view;		/* written by the owner, now ours */
+	size_t		 view_len;
 	bool		 finished;	/* then its future has the view */
 };
 
@@ -413,16 +490,18 @@ status_reply(void *arg)
 	struct loop		*owner;
 
 	if (conn_alive(s->conn)) {
-		if (s->view != NULL)
-			conn_reply(s->conn, s->id, json_pack("{s:o}", "job", s->view));
-		else if (s->finished && registry_lookup(s->job, &owner, &f)) {
+		if (s->view != NULL) {
+			reply_begin(s->conn, s->id, false);
+			conn_write(s->conn, s->view, s->view_len);
+			reply_end(s->conn, false);
+		} else if (s->finished && registry_lookup(s->job, &owner, &f)) {
 			reply_view(&r, f);
 			future_unref(f);
 		} else
 			reply_not_found(&r, s->job);
 		conn_request_done(s->conn);
-	} else
-		json_decref(s->view);
+	}
+	free(s->view);
 	conn_unref(s->conn);
 	json_decref(s->id);
 	free(s);
@@ -437,9 +516,11 @@ status_on_owner(void *arg)
 	if (job != NULL && job_finished(job))
 		s->finished = true;
 	else if (job != NULL)
-		s->view = job_view(job);
-	if (loop_post(s->home, status_reply, s) == -1)
-		json_decref(s->view);	/* shutting down: the connection is gone */
+		s->view = job_view_text(job, &s->view_len);
+	if (loop_post(s->home, status_reply, s) == -1) {
+		free(s->view);	/* shutting down: the connection is gone */
+		s->view = NULL;
+	}
 }
 
 static void
@@ -577,9 +658,19 @@ op_watch(struct request *r)
 	/* A job that finished before the watch began: its last event now. */
 	if (f != NULL) {
 		if (future_state(f) == FUTURE_DONE) {
-			event = watch_event_text(future_result(f), &len);
+			const char	*view;
+			size_t		 vlen;
+			char		*body = NULL;
+
+			if ((view = future_text(f, &vlen)) == NULL) {
+				body = json_dumps(future_result(f), JSON_COMPACT);
+				view = body != NULL ? body : "null";
+				vlen = strlen(view);
+			}
+			event = watch_event_text(view, vlen, &len);
 			conn_send_text(r->conn, event, len);
 			free(event);
+			free(body);
 		}
 		future_unref(f);
 	}
@@ -906,10 +997,11 @@ request_check_fields(const json_t *msg, const struct op *op, struct error *e)
 	size_t		 i;
 
 	json_object_foreach((json_t *)msg, key, value) {
-		if (strcmp(key, "op") == 0 || strcmp(key, "id") == 0)
+		if ((key[0] == 'o' && strcmp(key, "op") == 0) ||
+		    (key[0] == 'i' && strcmp(key, "id") == 0))
 			continue;
 		for (i = 0; op->fields[i] != NULL; i++) {
-			if (strcmp(key, op->fields[i]) == 0)
+			if (key[0] == op->fields[i][0] && strcmp(key, op->fields[i]) == 0)
 				break;
 		}
 		if (op->fields[i] == NULL)
@@ -927,7 +1019,7 @@ proto_dispatch(struct conn *c, const char *line, size_t len)
 	const char	*name = NULL;
 	json_error_t	 jerr;
 
-	r.msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	r.msg = json_load_line(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (r.msg == NULL || !json_is_object(r.msg)) {
 		if (r.msg == NULL)
 			conn_reply_fail(c, NULL, "bad_json", "not JSON: %s (at byte %d)",

@@ -86,6 +86,15 @@ now_epoch(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+int64_t
+now_epoch_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void
 seconds_to_timeval(double s, struct timeval *tv)
 {

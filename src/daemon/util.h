@@ -20,6 +20,7 @@ int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)))
 
 uint64_t now_ns(void);			/* CLOCK_MONOTONIC */
 double	 now_epoch(void);		/* CLOCK_REALTIME, seconds */
+int64_t	 now_epoch_ns(void);		/* CLOCK_REALTIME, nanoseconds */
 
 /* Seconds as a timer interval: NaN and negatives are 0, the longest is a
  * year (no timer here needs more, and time_t cannot take everything). */

@@ -70,13 +70,15 @@ watch_matches(const struct watch_filter *w, uint64_t job, const char *queue)
 }
 
 char *
-watch_event_text(const json_t *view, size_t *len)
+watch_event_text(const char *view, size_t len, size_t *outlen)
 {
-	char	*body = json_dumps(view, JSON_COMPACT), *text;
+	static const char	 head[] = "{\"event\":\"job\",\"job\":";
+	char			*text = xmalloc(sizeof(head) - 1 + len + 3);
 
-	*len = (size_t)xasprintf(&text, "{\"event\":\"job\",\"job\":%s}\n",
-	    body != NULL ? body : "null");
-	free(body);
+	memcpy(text, head, sizeof(head) - 1);
+	memcpy(text + sizeof(head) - 1, view, len);
+	memcpy(text + sizeof(head) - 1 + len, "}\n", 3);	/* and the NUL */
+	*outlen = sizeof(head) - 1 + len + 2;
 	return text;
 }
 
@@ -117,7 +119,7 @@ watch_deliver_post(void *arg)
 }
 
 void
-watch_publish(json_t *view, uint64_t job, const char *queue)
+watch_publish(const char *view, size_t len, uint64_t job, const char *queue)
 {
 	struct watch_event	*we = xcalloc(1, sizeof(*we));
 	unsigned int		 i;
@@ -125,7 +127,7 @@ watch_publish(json_t *view, uint64_t job, const char *queue)
 	atomic_init(&we->refs, 1);
 	we->job = job;
 	we->queue = xstrdup(queue);
-	we->text = watch_event_text(view, &we->len);
+	we->text = watch_event_text(view, len, &we->len);
 	for (i = 0; i < loomd.nloops; i++) {
 		if (atomic_load_explicit(&loomd.counters[i].watchers,
 		    memory_order_relaxed) == 0)

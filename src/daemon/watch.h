@@ -16,11 +16,11 @@ struct conn;
 void	watch_init(unsigned int nloops);
 void	watch_shutdown(void);
 
-/* On the owner loop, after a state change; takes no reference to view. */
-void	watch_publish(json_t *view, uint64_t id, const char *queue);
+/* On the owner loop, after a state change: the view as JSON text (copied). */
+void	watch_publish(const char *view, size_t len, uint64_t id, const char *queue);
 bool	watch_active(void);
-/* {"event":"job","job":VIEW}\n, allocated. */
-char	*watch_event_text(const json_t *view, size_t *len);
+/* {"event":"job","job":VIEW}\n from the view's text, allocated. */
+char	*watch_event_text(const char *view, size_t len, size_t *outlen);
 
 /* On the connection's loop. */
 void	watch_add(struct conn *, uint64_t id, const char *queue);

@@ -389,15 +389,20 @@ static void
 composite_stream(struct composite *c, size_t i)
 {
 	struct conn_remote	*stream = c->job->stream;
-	char			*view, *text;
-	size_t			 len;
+	const char		*view;
+	char			*dumped = NULL, *text;
+	size_t			 len, vlen;
 
 	if (stream == NULL)
 		return;
-	view = json_dumps(child_view(c, i), JSON_COMPACT);
+	if ((view = future_text(c->children[i].future, &vlen)) == NULL) {
+		dumped = json_dumps(child_view(c, i), JSON_COMPACT);
+		view = dumped != NULL ? dumped : "null";
+		vlen = strlen(view);
+	}
 	len = (size_t)xasprintf(&text, "{\"event\":\"child\",\"id\":%s,\"index\":%zu,"
-	    "\"job\":%s}\n", conn_remote_id(stream), i, view != NULL ? view : "null");
-	free(view);
+	    "\"job\":%.*s}\n", conn_remote_id(stream), i, (int)vlen, view);
+	free(dumped);
 	conn_remote_send(stream, text, len);
 }
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# compare.sh: loomd and beanstalkd side by side, on this machine, in one run.
+#
+#   bench/compare.sh [-d LOOMD] [-b LOOM_BENCH] [-c CONNS] [-w INFLIGHT] [-t SECONDS] [-r ROUNDS]
+#
+# Both servers listen on loopback TCP and are loaded by the same client
+# (loom-bench, one epoll thread, CONNS connections x INFLIGHT job cycles in
+# flight, one write per read).  A loomd job cycle is a submit of an echo job
+# with wait, answered with its result; a beanstalkd job cycle is put +
+# reserve + delete.  The servers take turns for ROUNDS rounds of SECONDS
+# each; the median of each is reported, and their ratio.  Run it from a
+# build directory after `make bench`.  beanstalkd is Debian's package,
+# installed here when missing (as root).
+set -euo pipefail
+
+loomd=./loomd
+bench=./bench/loom-bench
+conns=4
+inflight=64
+seconds=5
+rounds=3
+
+while getopts d:b:c:w:t:r:h opt; do
+	case $opt in
+	d) loomd=$OPTARG ;;
+	b) bench=$OPTARG ;;
+	c) conns=$OPTARG ;;
+	w) inflight=$OPTARG ;;
+	t) seconds=$OPTARG ;;
+	r) rounds=$OPTARG ;;
+	*) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+
+say() { printf 'compare: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ -x "$loomd" ] || die "no loomd at $loomd (give -d, or run from a build directory)"
+[ -x "$bench" ] || die "no loom-bench at $bench (make bench, or give -b)"
+
+if ! command -v beanstalkd >/dev/null 2>&1; then
+	[ "$(id -u)" -eq 0 ] || die "beanstalkd is missing; as root: apt-get install beanstalkd"
+	say "installing beanstalkd"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends beanstalkd >/dev/null
+fi
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+		echo $((20000 + RANDOM % 20000))
+}
+
+bpid=
+cleanup() { [ -n "$bpid" ] && kill "$bpid" 2>/dev/null && wait "$bpid" 2>/dev/null; true; }
+trap cleanup EXIT INT TERM
+
+# beanstalkd in memory (no binlog), on its own loopback port.
+bport=$(free_port)
+beanstalkd -l 127.0.0.1 -p "$bport" &
+bpid=$!
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null && break
+	sleep 0.1
+done
+kill -0 "$bpid" 2>/dev/null || die "beanstalkd did not start"
+
+# value KEY LINE: the number after KEY= in a loom-bench line.
+value() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+b_rates=()
+l_rates=()
+for r in $(seq "$rounds"); do
+	line=$(timeout $((seconds + 60)) "$bench" -H "127.0.0.1:$bport" -p "$bpid" beanstalkd \
+		-c "$conns" -w "$inflight" -t "$seconds" | head -1)
+	b_rates+=("$(value cycles_per_s "$line")")
+	line=$(timeout $((seconds + 60)) "$bench" -d "$loomd" -T throughput \
+		-c "$conns" -w "$inflight" -t "$seconds" | head -1)
+	l_rates+=("$(value jobs_per_s "$line")")
+	say "round $r: beanstalkd ${b_rates[-1]} cycles/s, loomd ${l_rates[-1]} jobs/s"
+done
+b=$(printf '%s\n' "${b_rates[@]}" | median)
+l=$(printf '%s\n' "${l_rates[@]}" | median)
+ratio=$(awk -v l="$l" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? l / b : 0) }')
+
+printf 'compare loomd_jobs_per_s=%s beanstalkd_cycles_per_s=%s ratio=%s conns=%s inflight=%s seconds=%s rounds=%s transport=tcp-loopback\n' \
+	"$l" "$b" "$ratio" "$conns" "$inflight" "$seconds" "$rounds"
+printf '  loomd %s echo jobs/s (submit with wait), beanstalkd %s job cycles/s (put+reserve+delete): loomd is %sx\n' \
+	"$l" "$b" "$ratio"
