@@ -215,18 +215,6 @@ config_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static void
-config_strv_free(char **v)
-{
-	size_t	i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Append to a NULL-ended vector of n entries. */
 static char **
 config_strv_add(char **v, size_t *n, char *s)
@@ -503,7 +491,7 @@ config_parse_listen(const char *s, char ***out, char *why, size_t len)
 
 fail:
 	free(copy);
-	config_strv_free(v);
+	strv_free(v);
 	return -1;
 }
 
@@ -579,7 +567,7 @@ config_split_argv(const char *s, char ***out, char *why, size_t len)
 		return config_fail(why, len, "is empty");
 	if (v[0][0] != '/') {
 		config_fail(why, len, "argv[0] '%s' is not an absolute path", v[0]);
-		config_strv_free(v);
+		strv_free(v);
 		return -1;
 	}
 	*out = v;
@@ -587,7 +575,7 @@ config_split_argv(const char *s, char ***out, char *why, size_t len)
 
 fail:
 	free(word);
-	config_strv_free(v);
+	strv_free(v);
 	return -1;
 }
 
@@ -715,7 +703,7 @@ config_store(void *base, const struct config_key *k, union config_value *v)
 		break;
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
-		config_strv_free(*(char ***)field);
+		strv_free(*(char ***)field);
 		*(char ***)field = v->v;
 		break;
 	}
@@ -868,7 +856,7 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->path);
-	config_strv_free(cfg->listen);
+	strv_free(cfg->listen);
 	free(cfg->unix_socket);
 	free(cfg->state_dir);
 	free(cfg->files_root);
@@ -882,7 +870,7 @@ config_free(struct config *cfg)
 	free(cfg->limits);
 	for (i = 0; i < cfg->ncommands; i++) {
 		free(cfg->commands[i].name);
-		config_strv_free(cfg->commands[i].argv);
+		strv_free(cfg->commands[i].argv);
 		free(cfg->commands[i].cwd);
 		free(cfg->commands[i].user);
 		free(cfg->commands[i].group);
@@ -1452,7 +1440,6 @@ config_copy_value(const struct config_key *k, const void *field,
     union config_value *v)
 {
 	char *const	*src;
-	size_t		 n = 0;
 
 	switch (k->kind) {
 	case CONFIG_UINT:
@@ -1482,9 +1469,7 @@ config_copy_value(const struct config_key *k, const void *field,
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
 		src = *(char **const *)field;
-		v->v = xcalloc(1, sizeof(*v->v));
-		for (; src != NULL && src[n] != NULL; )
-			v->v = config_strv_add(v->v, &n, xstrdup(src[n]));
+		v->v = src != NULL ? strv_dup(src) : xcalloc(1, sizeof(*v->v));
 		break;
 	}
 }

@@ -68,6 +68,32 @@ xasprintf(char **ret, const char *fmt, ...)
 	return n;
 }
 
+char **
+strv_dup(char *const *v)
+{
+	char	**out;
+	size_t	  n, i;
+
+	for (n = 0; v[n] != NULL; n++)
+		;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+void
+strv_free(char **v)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 uint64_t
 now_ns(void)
 {

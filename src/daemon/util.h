@@ -17,6 +17,9 @@ void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
 int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* NULL-ended vectors of strings. */
+char	**strv_dup(char *const *);
+void	 strv_free(char **);
 
 uint64_t now_ns(void);			/* CLOCK_MONOTONIC */
 double	 now_epoch(void);		/* CLOCK_REALTIME, seconds */

@@ -77,32 +77,6 @@ static const char *const exec_outputs[] = { "text", "base64", NULL };
 
 /* Parsing ------------------------------------------------------------- */
 
-static char **
-exec_strv_copy(char *const *v)
-{
-	char	**out;
-	size_t	  n, i;
-
-	for (n = 0; v[n] != NULL; n++)
-		;
-	out = xcalloc(n + 1, sizeof(*out));
-	for (i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
-}
-
-static void
-exec_strv_free(char **v)
-{
-	size_t	i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void
 exec_free_parsed(void *parsed)
 {
@@ -111,8 +85,8 @@ exec_free_parsed(void *parsed)
 	if (a == NULL)
 		return;
 	free(a->name);
-	exec_strv_free(a->argv);
-	exec_strv_free(a->env);
+	strv_free(a->argv);
+	strv_free(a->env);
 	free(a->input);
 	free(a->cwd);
 	free(a->user);
@@ -225,7 +199,7 @@ exec_parse(const json_t *args, const char *base, const struct config *cfg,
 
 	a = xcalloc(1, sizeof(*a));
 	a->name = xstrdup(cmd->name);
-	a->argv = exec_strv_copy(cmd->argv);
+	a->argv = strv_dup(cmd->argv);
 	a->cwd = exec_strdup_opt(cmd->cwd);
 	a->user = exec_strdup_opt(cmd->user);
 	a->group = exec_strdup_opt(cmd->group);
