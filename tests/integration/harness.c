@@ -617,6 +617,33 @@ reply_job_state(const json_t *r)
 	return json_string_value(json_object_get(json_object_get(r, "job"), "state"));
 }
 
+json_t *
+reply_job(const json_t *r)
+{
+	return json_object_get(r, "job");
+}
+
+json_t *
+reply_result(const json_t *r)
+{
+	return json_object_get(reply_job(r), "result");
+}
+
+json_t *
+reply_error(const json_t *r)
+{
+	return json_object_get(reply_job(r), "error");
+}
+
+const char *
+json_str(const json_t *obj, const char *key)
+{
+	const char	*s = json_string_value(json_object_get(obj, key));
+
+	assert_non_null(s);
+	return s;
+}
+
 json_int_t
 reply_job_id(const json_t *r)
 {

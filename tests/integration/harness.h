@@ -88,6 +88,11 @@ const char *reply_error_code(const json_t *);
 const char *reply_error_path(const json_t *);
 const char *reply_job_state(const json_t *);
 json_int_t reply_job_id(const json_t *);
+json_t	*reply_job(const json_t *);		/* its "job" (borrowed) */
+json_t	*reply_result(const json_t *);		/* its job's result */
+json_t	*reply_error(const json_t *);		/* its job's error */
+/* A string member that must be there (the test fails if it is not). */
+const char *json_str(const json_t *, const char *key);
 double	 now_seconds(void);
 
 #endif

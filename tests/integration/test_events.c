@@ -40,21 +40,15 @@ teardown(void **state)
 }
 
 static json_t *
-job_of(json_t *r)
-{
-	return json_object_get(r, "job");
-}
-
-static json_t *
 job_result(json_t *r)
 {
-	return json_object_get(job_of(r), "result");
+	return json_object_get(reply_job(r), "result");
 }
 
 static const char *
 job_error(json_t *r, const char *key)
 {
-	return json_string_value(json_object_get(json_object_get(job_of(r), "error"),
+	return json_string_value(json_object_get(json_object_get(reply_job(r), "error"),
 	    key));
 }
 
@@ -390,7 +384,7 @@ test_wait_event_timeout_fails_with_timeout_naming_the_event(void **state)
 	    "\"wait_event\",\"retries\":1,\"retry_delay\":0.05,\"args\":"
 	    "{\"name\":\"never.set\",\"timeout\":0.05}}}");
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_int_equal(json_integer_value(json_object_get(job_of(r), "attempt")), 2);
+	assert_int_equal(json_integer_value(json_object_get(reply_job(r), "attempt")), 2);
 	json_decref(r);
 	client_close(&c);
 }

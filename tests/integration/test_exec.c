@@ -99,33 +99,6 @@ teardown(void **state)
 	return 0;
 }
 
-static json_t *
-job_of(json_t *r)
-{
-	return json_object_get(r, "job");
-}
-
-static json_t *
-result_of(json_t *r)
-{
-	return json_object_get(job_of(r), "result");
-}
-
-static json_t *
-error_of(json_t *r)
-{
-	return json_object_get(job_of(r), "error");
-}
-
-static const char *
-str(json_t *obj, const char *key)
-{
-	const char	*s = json_string_value(json_object_get(obj, key));
-
-	assert_non_null(s);
-	return s;
-}
-
 /* Processes of the group that are alive (zombies are dead). */
 static int
 group_alive(pid_t pgid)
@@ -214,13 +187,13 @@ test_args_are_argv_words_and_never_reach_a_shell(void **state)
 	    "\"args\":{\"command\":\"words\",\"args\":[\"a b\",\";rm -rf /\","
 	    "\"$HOME\",\"*\",\"`id`\",\"\"]}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "stdout"),
+	assert_string_equal(json_str(reply_result(r), "stdout"),
 	    "<a b><;rm -rf /><$HOME><*><`id`><>");
-	assert_int_equal(json_integer_value(json_object_get(result_of(r),
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r),
 	    "exit_code")), 0);
-	assert_true(json_is_null(json_object_get(result_of(r), "signal")));
-	assert_true(json_is_false(json_object_get(result_of(r), "stdout_truncated")));
-	assert_true(json_number_value(json_object_get(result_of(r), "elapsed")) >= 0);
+	assert_true(json_is_null(json_object_get(reply_result(r), "signal")));
+	assert_true(json_is_false(json_object_get(reply_result(r), "stdout_truncated")));
+	assert_true(json_number_value(json_object_get(reply_result(r), "elapsed")) >= 0);
 	json_decref(r);
 	client_close(&c);
 }
@@ -256,10 +229,10 @@ test_large_stdin_round_trips_through_cat(void **state)
 	    "submit", "wait", 1, "job", "type", "exec", "args", "command", "cat",
 	    "stdin", input, (size_t)BIG_INPUT));
 	assert_string_equal(reply_job_state(r), "done");
-	assert_int_equal(json_string_length(json_object_get(result_of(r), "stdout")),
+	assert_int_equal(json_string_length(json_object_get(reply_result(r), "stdout")),
 	    BIG_INPUT);
-	assert_memory_equal(str(result_of(r), "stdout"), input, BIG_INPUT);
-	assert_true(json_is_false(json_object_get(result_of(r), "stdout_truncated")));
+	assert_memory_equal(json_str(reply_result(r), "stdout"), input, BIG_INPUT);
+	assert_true(json_is_false(json_object_get(reply_result(r), "stdout_truncated")));
 	json_decref(r);
 	client_close(&c);
 	free(input);
@@ -280,10 +253,10 @@ test_output_past_max_output_is_dropped_and_flagged(void **state)
 	    "submit", "wait", 1, "job", "type", "exec", "args", "command", "small",
 	    "stdin", input, (size_t)300000));
 	assert_string_equal(reply_job_state(r), "done");
-	assert_int_equal(json_string_length(json_object_get(result_of(r), "stdout")),
+	assert_int_equal(json_string_length(json_object_get(reply_result(r), "stdout")),
 	    1024);
-	assert_true(json_is_true(json_object_get(result_of(r), "stdout_truncated")));
-	assert_true(json_is_false(json_object_get(result_of(r), "stderr_truncated")));
+	assert_true(json_is_true(json_object_get(reply_result(r), "stdout_truncated")));
+	assert_true(json_is_false(json_object_get(reply_result(r), "stderr_truncated")));
 	json_decref(r);
 	client_close(&c);
 	free(input);
@@ -299,7 +272,7 @@ test_without_stdin_the_command_reads_dev_null(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"cat\"}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "stdout"), "");
+	assert_string_equal(json_str(reply_result(r), "stdout"), "");
 	json_decref(r);
 	client_close(&c);
 }
@@ -314,13 +287,13 @@ test_nonzero_exit_fails_with_the_result_in_detail(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"fail\"}}}");
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "exit_status");
-	assert_non_null(strstr(str(error_of(r), "message"), "status 3"));
-	detail = json_object_get(error_of(r), "detail");
+	assert_string_equal(json_str(reply_error(r), "code"), "exit_status");
+	assert_non_null(strstr(json_str(reply_error(r), "message"), "status 3"));
+	detail = json_object_get(reply_error(r), "detail");
 	assert_int_equal(json_integer_value(json_object_get(detail, "exit_code")), 3);
-	assert_string_equal(str(detail, "stderr"), "broken pipe dreams\n");
-	assert_string_equal(str(detail, "stdout"), "to stdout\n");
-	assert_null(result_of(r));
+	assert_string_equal(json_str(detail, "stderr"), "broken pipe dreams\n");
+	assert_string_equal(json_str(detail, "stdout"), "to stdout\n");
+	assert_null(reply_result(r));
 	json_decref(r);
 	client_close(&c);
 }
@@ -380,8 +353,8 @@ test_a_program_that_cannot_start_fails_the_job(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"missing\"}}}");
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "failed");
-	assert_non_null(strstr(str(error_of(r), "message"), "No such file"));
+	assert_string_equal(json_str(reply_error(r), "code"), "failed");
+	assert_non_null(strstr(json_str(reply_error(r), "message"), "No such file"));
 	json_decref(r);
 	client_close(&c);
 }
@@ -398,7 +371,7 @@ test_the_environment_is_clean_plus_what_the_job_sets(void **state)
 	    "\"args\":{\"command\":\"env\",\"env\":{\"GREETING\":\"hello world\","
 	    "\"HOME\":\"/srv\"}}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	out = str(result_of(r), "stdout");
+	out = json_str(reply_result(r), "stdout");
 	assert_non_null(strstr(out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
 	    "/usr/bin:/sbin:/bin\n"));
 	assert_non_null(strstr(out, "LANG="));
@@ -422,7 +395,7 @@ test_no_descriptor_leaks_into_the_child(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"fds\"}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "stdout"), "0\n1\n2\n3\n");
+	assert_string_equal(json_str(reply_result(r), "stdout"), "0\n1\n2\n3\n");
 	json_decref(r);
 	client_close(&c);
 }
@@ -437,13 +410,13 @@ test_output_that_is_not_utf8_is_text_or_base64(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"bytes\"}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "stdout"), "\xef\xbf\xbd\xef\xbf\xbd" "A\n");
+	assert_string_equal(json_str(reply_result(r), "stdout"), "\xef\xbf\xbd\xef\xbf\xbd" "A\n");
 	json_decref(r);
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"bytes\",\"output\":\"base64\"}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "stdout"), "/wBBCg==");
-	assert_string_equal(str(result_of(r), "stderr"), "");
+	assert_string_equal(json_str(reply_result(r), "stdout"), "/wBBCg==");
+	assert_string_equal(json_str(reply_result(r), "stderr"), "");
 	json_decref(r);
 	client_close(&c);
 }
@@ -460,7 +433,7 @@ test_runs_as_the_configured_user(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"id\"}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "stdout"), "65534\n");
+	assert_string_equal(json_str(reply_result(r), "stdout"), "65534\n");
 	json_decref(r);
 	client_close(&c);
 }
@@ -477,7 +450,7 @@ test_job_timeout_kills_the_whole_group(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"timeout\":0.5,\"args\":{\"command\":\"stub\"}}}");
 	assert_string_equal(reply_job_state(r), "timed_out");
-	assert_string_equal(str(error_of(r), "code"), "timeout");
+	assert_string_equal(json_str(reply_error(r), "code"), "timeout");
 	json_decref(r);
 	assert_true(now_seconds() - t0 < 5);
 	pgid = read_pid("pgid");
@@ -519,10 +492,10 @@ test_the_commands_own_timeout_fails_it_with_detail(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"slow\"}}}");
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "timeout");
-	detail = json_object_get(error_of(r), "detail");
+	assert_string_equal(json_str(reply_error(r), "code"), "timeout");
+	detail = json_object_get(reply_error(r), "detail");
 	assert_true(json_is_null(json_object_get(detail, "exit_code")));
-	assert_string_equal(str(detail, "signal"), "SIGTERM");
+	assert_string_equal(json_str(detail, "signal"), "SIGTERM");
 	json_decref(r);
 	client_close(&c);
 }
@@ -560,7 +533,7 @@ test_background_processes_holding_output_do_not_hold_the_job(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"bg\"}}}");
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "stdout"), "started\n");
+	assert_string_equal(json_str(reply_result(r), "stdout"), "started\n");
 	json_decref(r);
 	/* kill_grace is 0.5 s: the job waited about that long for EOF. */
 	assert_true(now_seconds() - t0 < 5);
@@ -591,7 +564,7 @@ test_two_hundred_commands_run_at_once(void **state)
 		seen[id] = 1;
 		assert_string_equal(reply_job_state(r), "done");
 		snprintf(want, sizeof(want), "<n%lld>", (long long)id);
-		assert_string_equal(str(result_of(r), "stdout"), want);
+		assert_string_equal(json_str(reply_result(r), "stdout"), want);
 		json_decref(r);
 	}
 	client_close(&c);
@@ -638,7 +611,7 @@ test_max_children_bounds_the_commands_alive(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
 	    "\"exec\",\"args\":{\"command\":\"cat\"}}}");
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "busy");
+	assert_string_equal(json_str(reply_error(r), "code"), "busy");
 	json_decref(r);
 
 	/* A cancelled command counts until its group is killed and reaped. */
@@ -652,7 +625,7 @@ test_max_children_bounds_the_commands_alive(void **state)
 		    "\"type\":\"exec\",\"args\":{\"command\":\"cat\"}}}");
 		if (strcmp(reply_job_state(r), "done") == 0)
 			break;
-		assert_string_equal(str(error_of(r), "code"), "busy");
+		assert_string_equal(json_str(reply_error(r), "code"), "busy");
 		assert_true(now_seconds() < deadline);
 		json_decref(r);
 		usleep(50000);

@@ -360,33 +360,6 @@ teardown(void **state)
 
 /* Helpers ---------------------------------------------------------------- */
 
-static json_t *
-job_of(json_t *r)
-{
-	return json_object_get(r, "job");
-}
-
-static json_t *
-result_of(json_t *r)
-{
-	return json_object_get(job_of(r), "result");
-}
-
-static json_t *
-error_of(json_t *r)
-{
-	return json_object_get(job_of(r), "error");
-}
-
-static const char *
-str(json_t *obj, const char *key)
-{
-	const char	*s = json_string_value(json_object_get(obj, key));
-
-	assert_non_null(s);
-	return s;
-}
-
 /* Submit one http job with these args (a JSON object text) and wait. */
 static json_t *
 fetch(struct client *c, const char *fmt, ...)
@@ -429,26 +402,26 @@ test_get_sends_headers_and_returns_the_response(void **state)
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/echo?q=1\",\"headers\":"
 	    "{\"X-Token\":\"abc\"}}", plain.port);
 	assert_string_equal(reply_job_state(r), "done");
-	assert_int_equal(json_integer_value(json_object_get(result_of(r), "status")),
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r), "status")),
 	    200);
 	/* Names lowercased; a repeated header joined. */
-	assert_string_equal(str(json_object_get(result_of(r), "headers"), "x-test"),
+	assert_string_equal(json_str(json_object_get(reply_result(r), "headers"), "x-test"),
 	    "one, two");
-	body = str(result_of(r), "body");
-	assert_int_equal(json_integer_value(json_object_get(result_of(r), "bytes")),
+	body = json_str(reply_result(r), "body");
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r), "bytes")),
 	    strlen(body));
 	sha256_hex(body, strlen(body), hex);
-	assert_string_equal(str(result_of(r), "sha256"), hex);
-	assert_true(json_number_value(json_object_get(result_of(r), "elapsed")) > 0);
+	assert_string_equal(json_str(reply_result(r), "sha256"), hex);
+	assert_true(json_number_value(json_object_get(reply_result(r), "elapsed")) > 0);
 
 	assert_non_null(echo = json_loads(body, 0, NULL));
-	assert_string_equal(str(echo, "method"), "GET");
-	assert_string_equal(str(echo, "uri"), "/echo?q=1");
+	assert_string_equal(json_str(echo, "method"), "GET");
+	assert_string_equal(json_str(echo, "uri"), "/echo?q=1");
 	heard = json_object_get(echo, "headers");
-	assert_string_equal(str(heard, "X-Token"), "abc");
+	assert_string_equal(json_str(heard, "X-Token"), "abc");
 	snprintf(host, sizeof(host), "127.0.0.1:%d", plain.port);
-	assert_string_equal(str(heard, "Host"), host);
-	assert_true(strncmp(str(heard, "User-Agent"), "loomd/", 6) == 0);
+	assert_string_equal(json_str(heard, "Host"), host);
+	assert_true(strncmp(json_str(heard, "User-Agent"), "loomd/", 6) == 0);
 	json_decref(echo);
 	json_decref(r);
 	client_close(&c);
@@ -465,15 +438,15 @@ test_post_sends_the_body(void **state)
 	    "\"body\":\"{\\\"n\\\":1}\",\"headers\":{\"Content-Type\":"
 	    "\"application/json\",\"User-Agent\":\"crawler/2\"}}", plain.port);
 	assert_string_equal(reply_job_state(r), "done");
-	assert_non_null(echo = json_loads(str(result_of(r), "body"), 0, NULL));
-	assert_string_equal(str(echo, "method"), "POST");
-	assert_string_equal(str(echo, "body"), "{\"n\":1}");
-	assert_string_equal(str(json_object_get(echo, "headers"), "Content-Type"),
+	assert_non_null(echo = json_loads(json_str(reply_result(r), "body"), 0, NULL));
+	assert_string_equal(json_str(echo, "method"), "POST");
+	assert_string_equal(json_str(echo, "body"), "{\"n\":1}");
+	assert_string_equal(json_str(json_object_get(echo, "headers"), "Content-Type"),
 	    "application/json");
-	assert_string_equal(str(json_object_get(echo, "headers"), "Content-Length"),
+	assert_string_equal(json_str(json_object_get(echo, "headers"), "Content-Length"),
 	    "7");
 	/* The job's User-Agent replaces the configured one. */
-	assert_string_equal(str(json_object_get(echo, "headers"), "User-Agent"),
+	assert_string_equal(json_str(json_object_get(echo, "headers"), "User-Agent"),
 	    "crawler/2");
 	json_decref(echo);
 	json_decref(r);
@@ -489,9 +462,9 @@ test_a_404_is_a_result_not_a_failure(void **state)
 	client_connect(&c, &d);
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/missing\"}", plain.port);
 	assert_string_equal(reply_job_state(r), "done");
-	assert_int_equal(json_integer_value(json_object_get(result_of(r), "status")),
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r), "status")),
 	    404);
-	assert_string_equal(str(result_of(r), "body"), "nothing at /missing");
+	assert_string_equal(json_str(reply_result(r), "body"), "nothing at /missing");
 	json_decref(r);
 	client_close(&c);
 }
@@ -514,26 +487,26 @@ test_a_binary_body_as_base64_text_or_none(void **state)
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/binary\",\"response_body\":"
 	    "\"base64\"}", plain.port);
 	assert_string_equal(reply_job_state(r), "done");
-	assert_string_equal(str(result_of(r), "body"), (char *)b64);
-	assert_string_equal(str(result_of(r), "sha256"), hex);
-	assert_int_equal(json_integer_value(json_object_get(result_of(r), "bytes")),
+	assert_string_equal(json_str(reply_result(r), "body"), (char *)b64);
+	assert_string_equal(json_str(reply_result(r), "sha256"), hex);
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r), "bytes")),
 	    256);
 	json_decref(r);
 
 	/* As text: ASCII kept, NUL and the bytes above 127 become U+FFFD. */
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/binary\"}", plain.port);
 	assert_string_equal(reply_job_state(r), "done");
-	want = json_object_get(result_of(r), "body");
+	want = json_object_get(reply_result(r), "body");
 	assert_int_equal(json_string_length(want), 3 + 127 + 128 * 3);
 	assert_memory_equal(json_string_value(want), "\xef\xbf\xbd\x01\x02", 5);
-	assert_string_equal(str(result_of(r), "sha256"), hex);
+	assert_string_equal(json_str(reply_result(r), "sha256"), hex);
 	json_decref(r);
 
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/binary\",\"response_body\":"
 	    "\"none\"}", plain.port);
 	assert_string_equal(reply_job_state(r), "done");
-	assert_true(json_is_null(json_object_get(result_of(r), "body")));
-	assert_string_equal(str(result_of(r), "sha256"), hex);
+	assert_true(json_is_null(json_object_get(reply_result(r), "body")));
+	assert_string_equal(json_str(reply_result(r), "sha256"), hex);
 	json_decref(r);
 	client_close(&c);
 }
@@ -548,18 +521,18 @@ test_a_body_over_max_body_is_too_large(void **state)
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/big\",\"max_body\":1000}",
 	    plain.port);
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "too_large");
+	assert_string_equal(json_str(reply_error(r), "code"), "too_large");
 	json_decref(r);
 	/* Without Content-Length, counted as it arrives. */
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/chunked\",\"max_body\":25}",
 	    plain.port);
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "too_large");
+	assert_string_equal(json_str(reply_error(r), "code"), "too_large");
 	json_decref(r);
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/chunked\",\"max_body\":50}",
 	    plain.port);
 	assert_string_equal(reply_job_state(r), "done");
-	assert_int_equal(json_integer_value(json_object_get(result_of(r), "bytes")),
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r), "bytes")),
 	    50);
 	json_decref(r);
 	client_close(&c);
@@ -577,8 +550,8 @@ test_a_slow_server_hits_the_deadline(void **state)
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/hold?ms=5000\",\"timeout\":0.3}",
 	    plain.port);
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "http_error");
-	assert_non_null(strstr(str(error_of(r), "message"), "timed out after 0.3s"));
+	assert_string_equal(json_str(reply_error(r), "code"), "http_error");
+	assert_non_null(strstr(json_str(reply_error(r), "message"), "timed out after 0.3s"));
 	json_decref(r);
 	assert_true(now_seconds() - t0 < 3);
 
@@ -611,8 +584,8 @@ test_connection_refused_is_http_error(void **state)
 	client_connect(&c, &d);
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/\"}", ntohs(sin.sin_port));
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "http_error");
-	assert_non_null(strstr(str(error_of(r), "message"), "Connection refused"));
+	assert_string_equal(json_str(reply_error(r), "code"), "http_error");
+	assert_non_null(strstr(json_str(reply_error(r), "message"), "Connection refused"));
 	json_decref(r);
 	client_close(&c);
 }
@@ -627,11 +600,11 @@ test_https_is_verified_against_the_configured_ca(void **state)
 	r = fetch(&c, "{\"url\":\"https://127.0.0.1:%d/echo\",\"method\":\"PUT\","
 	    "\"body\":\"secret\"}", tls.port);
 	assert_string_equal(reply_job_state(r), "done");
-	assert_int_equal(json_integer_value(json_object_get(result_of(r), "status")),
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r), "status")),
 	    200);
-	assert_non_null(echo = json_loads(str(result_of(r), "body"), 0, NULL));
-	assert_string_equal(str(echo, "method"), "PUT");
-	assert_string_equal(str(echo, "body"), "secret");
+	assert_non_null(echo = json_loads(json_str(reply_result(r), "body"), 0, NULL));
+	assert_string_equal(json_str(echo, "method"), "PUT");
+	assert_string_equal(json_str(echo, "body"), "secret");
 	json_decref(echo);
 	json_decref(r);
 	client_close(&c);
@@ -648,8 +621,8 @@ test_https_with_the_wrong_host_name_fails_and_says_so(void **state)
 	/* The certificate is for 127.0.0.1, not for the name localhost. */
 	r = fetch(&c, "{\"url\":\"https://localhost:%d/echo\"}", tls.port);
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "http_error");
-	msg = str(error_of(r), "message");
+	assert_string_equal(json_str(reply_error(r), "code"), "http_error");
+	msg = json_str(reply_error(r), "message");
 	assert_non_null(strstr(msg, "TLS certificate verification failed"));
 	assert_non_null(strstr(msg, "host name localhost"));
 	json_decref(r);
@@ -667,8 +640,8 @@ test_https_with_an_untrusted_ca_fails_and_says_so(void **state)
 	client_connect(&c, &own);
 	r = fetch(&c, "{\"url\":\"https://127.0.0.1:%d/echo\"}", tls.port);
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_string_equal(str(error_of(r), "code"), "http_error");
-	assert_non_null(strstr(str(error_of(r), "message"),
+	assert_string_equal(json_str(reply_error(r), "code"), "http_error");
+	assert_non_null(strstr(json_str(reply_error(r), "message"),
 	    "TLS certificate verification failed"));
 	json_decref(r);
 	client_close(&c);
@@ -732,13 +705,13 @@ test_fifty_fetches_through_a_limit_of_three(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
 	    "\"gather\",\"args\":{\"return_exceptions\":true,\"jobs\":[%s]}}}", jobs);
 	assert_string_equal(reply_job_state(r), "done");
-	results = json_object_get(result_of(r), "results");
-	errors = json_object_get(result_of(r), "errors");
+	results = json_object_get(reply_result(r), "results");
+	errors = json_object_get(reply_result(r), "errors");
 	assert_int_equal(json_array_size(results), 50);
 	for (i = 0; i < 50; i++) {
 		if (i % 10 == 9) {
 			assert_true(json_is_null(json_array_get(results, i)));
-			assert_string_equal(str(json_array_get(errors, i), "code"),
+			assert_string_equal(json_str(json_array_get(errors, i), "code"),
 			    "http_error");
 		} else {
 			assert_int_equal(json_integer_value(json_object_get(

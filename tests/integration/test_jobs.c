@@ -29,22 +29,16 @@ teardown(void **state)
 	return 0;
 }
 
-static json_t *
-job_of(json_t *r)
-{
-	return json_object_get(r, "job");
-}
-
 static double
 job_num(json_t *r, const char *key)
 {
-	return json_number_value(json_object_get(job_of(r), key));
+	return json_number_value(json_object_get(reply_job(r), key));
 }
 
 static const char *
 job_error_code(json_t *r)
 {
-	return json_string_value(json_object_get(json_object_get(job_of(r), "error"),
+	return json_string_value(json_object_get(json_object_get(reply_job(r), "error"),
 	    "code"));
 }
 
@@ -59,7 +53,7 @@ test_timeout_cancels_the_job_and_ends_timed_out(void **state)
 	    "\"sleep\",\"timeout\":0.1,\"args\":{\"seconds\":60}}}");
 	assert_string_equal(reply_job_state(r), "timed_out");
 	assert_string_equal(job_error_code(r), "timeout");
-	assert_null(json_object_get(job_of(r), "result"));
+	assert_null(json_object_get(reply_job(r), "result"));
 	json_decref(r);
 	client_close(&c);
 }
@@ -77,7 +71,7 @@ test_a_job_that_fails_reports_failed_with_its_message(void **state)
 	assert_true(json_is_true(json_object_get(r, "ok")));
 	assert_string_equal(reply_job_state(r), "failed");
 	assert_string_equal(job_error_code(r), "failed");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(job_of(r),
+	assert_string_equal(json_string_value(json_object_get(json_object_get(reply_job(r),
 	    "error"), "message")), "disk on fire");
 	json_decref(r);
 	client_close(&c);
@@ -97,7 +91,7 @@ test_delay_keeps_the_job_pending_then_runs_it(void **state)
 	json_decref(r);
 	r = client_call(&c, "{\"op\":\"status\",\"id\":2,\"job\":%lld}", (long long)id);
 	assert_string_equal(reply_job_state(r), "pending");
-	assert_null(json_object_get(job_of(r), "started_at"));
+	assert_null(json_object_get(reply_job(r), "started_at"));
 	json_decref(r);
 	r = client_call(&c, "{\"op\":\"result\",\"id\":3,\"wait\":true,\"job\":%lld}",
 	    (long long)id);
@@ -120,7 +114,7 @@ test_retries_back_off_doubling_then_fail(void **state)
 	    "\"sleep\",\"retries\":2,\"retry_delay\":0.1,\"args\":{\"seconds\":0,"
 	    "\"error\":\"flaky\"}}}");
 	assert_string_equal(reply_job_state(r), "failed");
-	assert_int_equal(json_integer_value(json_object_get(job_of(r), "attempt")), 3);
+	assert_int_equal(json_integer_value(json_object_get(reply_job(r), "attempt")), 3);
 	assert_true(job_num(r, "finished_at") - job_num(r, "created_at") >= 0.29);
 	json_decref(r);
 	client_close(&c);
@@ -136,7 +130,7 @@ test_no_retry_after_timeout(void **state)
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":{\"type\":"
 	    "\"sleep\",\"retries\":3,\"timeout\":0.05,\"args\":{\"seconds\":10}}}");
 	assert_string_equal(reply_job_state(r), "timed_out");
-	assert_int_equal(json_integer_value(json_object_get(job_of(r), "attempt")), 1);
+	assert_int_equal(json_integer_value(json_object_get(reply_job(r), "attempt")), 1);
 	json_decref(r);
 	client_close(&c);
 }
@@ -155,7 +149,7 @@ test_cancel_of_a_pending_job_answers_at_once(void **state)
 	json_decref(r);
 	r = client_call(&c, "{\"op\":\"cancel\",\"id\":2,\"job\":%lld}", (long long)id);
 	assert_string_equal(reply_job_state(r), "cancelled");
-	assert_null(json_object_get(job_of(r), "started_at"));
+	assert_null(json_object_get(reply_job(r), "started_at"));
 	json_decref(r);
 	client_close(&c);
 }
@@ -260,19 +254,19 @@ test_executor_types_answer_through_the_daemon(void **state)
 	client_connect(&c, &d);
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":{\"type\":"
 	    "\"sumsq\",\"args\":{\"n\":1000000}}}");
-	assert_string_equal(json_string_value(json_object_get(job_of(r), "result")),
+	assert_string_equal(json_string_value(json_object_get(reply_job(r), "result")),
 	    "333332833333500000");
 	json_decref(r);
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":2,\"wait\":true,\"job\":{\"type\":"
 	    "\"digest\",\"args\":{\"data\":\"abc\"}}}");
-	res = json_object_get(job_of(r), "result");
+	res = json_object_get(reply_job(r), "result");
 	assert_string_equal(json_string_value(json_object_get(res, "hex")),
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	json_decref(r);
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":3,\"wait\":true,\"job\":{\"type\":"
 	    "\"pbkdf2\",\"args\":{\"password\":\"password\",\"salt\":\"salt\","
 	    "\"iterations\":2,\"length\":20,\"algorithm\":\"sha1\"}}}");
-	res = json_object_get(job_of(r), "result");
+	res = json_object_get(reply_job(r), "result");
 	assert_string_equal(json_string_value(json_object_get(res, "hex")),
 	    "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957");
 	json_decref(r);
@@ -310,7 +304,7 @@ test_cancel_stops_running_executor_work(void **state)
 	/* The executor is free again: a small job runs at once. */
 	r = client_call(&c, "{\"op\":\"submit\",\"id\":4,\"wait\":true,\"job\":{\"type\":"
 	    "\"sumsq\",\"args\":{\"n\":4}}}");
-	assert_string_equal(json_string_value(json_object_get(job_of(r), "result")), "14");
+	assert_string_equal(json_string_value(json_object_get(reply_job(r), "result")), "14");
 	json_decref(r);
 	client_close(&c);
 	client_close(&w);
