@@ -25,11 +25,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "executor.h"
-#include "future.h"
-#include "log.h"
-#include "loop.h"
-#include "util.h"
+#include "runtime/executor.h"
+#include "runtime/future.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
 
 static int
 cmp_u64(const void *a, const void *b)

@@ -2,7 +2,7 @@
 #include "autoconf.h"
 
 #include "testutil.h"
-#include "bytes.h"
+#include "runtime/bytes.h"
 
 static void
 assert_text(const char *in, size_t len, const char *want)

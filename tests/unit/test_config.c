@@ -7,9 +7,9 @@
 #include <math.h>
 
 #include "testutil.h"
-#include "config.h"
-#include "log.h"
-#include "util.h"
+#include "core/config.h"
+#include "runtime/log.h"
+#include "runtime/util.h"
 
 #define SHIPPED_CONF	TOP_SRCDIR "/etc/loomd.conf"
 #define MAN_PAGE	TOP_SRCDIR "/doc/loomd.conf.5"

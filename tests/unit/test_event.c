@@ -11,8 +11,8 @@
 #include <stdbool.h>
 
 #include "testutil.h"
-#include "event.h"
-#include "loop.h"
+#include "core/event.h"
+#include "runtime/loop.h"
 
 /* One waiter as a test sees it: where its function ran, and how often. */
 struct wake_rec {

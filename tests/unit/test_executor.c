@@ -6,9 +6,9 @@
 #include <stdbool.h>
 
 #include "testutil.h"
-#include "executor.h"
-#include "future.h"
-#include "loop.h"
+#include "runtime/executor.h"
+#include "runtime/future.h"
+#include "runtime/loop.h"
 
 /* A work item that can be held at a gate, and says what happened to it. */
 struct work {

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 
 #include "testutil.h"
-#include "future.h"
-#include "loop.h"
+#include "runtime/future.h"
+#include "runtime/loop.h"
 
 static void
 test_result_is_kept_and_first_completion_wins(void **state)

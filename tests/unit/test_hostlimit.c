@@ -4,8 +4,8 @@
 #include <semaphore.h>
 
 #include "testutil.h"
-#include "hostlimit.h"
-#include "loop.h"
+#include "io/hostlimit.h"
+#include "runtime/loop.h"
 
 struct grant {
 	struct loop	*ran_on;

@@ -22,10 +22,10 @@
 #include <openssl/evp.h>
 
 #include "testutil.h"
-#include "config.h"
-#include "executor.h"
-#include "future.h"
-#include "job.h"
+#include "core/config.h"
+#include "runtime/executor.h"
+#include "runtime/future.h"
+#include "core/job.h"
 #include "jobs/types.h"
 
 /* From sumsq.c, for values too big to iterate to. */

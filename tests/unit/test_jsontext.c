@@ -7,10 +7,10 @@
 
 #include <inttypes.h>
 
-#include "jsonload.h"
+#include "runtime/jsonload.h"
 #include "testutil.h"
-#include "textbuf.h"
-#include "util.h"
+#include "runtime/textbuf.h"
+#include "runtime/util.h"
 
 /* Both read `text` alike: the same value (and key order), or the same error. */
 static void

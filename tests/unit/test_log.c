@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "testutil.h"
-#include "log.h"
+#include "runtime/log.h"
 
 static void
 test_level_names_round_trip(void **state)

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 
 #include "testutil.h"
-#include "future.h"
-#include "log.h"
-#include "loop.h"
+#include "runtime/future.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
 
 static void
 record_current(void *arg)

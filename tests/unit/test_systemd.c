@@ -14,11 +14,11 @@
 #include <stdatomic.h>
 
 #include "testutil.h"
-#include "health.h"
-#include "log.h"
-#include "loomd.h"
-#include "systemd.h"
-#include "util.h"
+#include "service/health.h"
+#include "runtime/log.h"
+#include "core/loomd.h"
+#include "service/systemd.h"
+#include "runtime/util.h"
 
 struct loomd	loomd;
 

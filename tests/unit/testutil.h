@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "runtime/loop.h"
 
 /* Generous bound for any wait in a test: the tests wait on events, and this
  * only turns a hang into a failure. */

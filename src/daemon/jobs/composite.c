@@ -19,17 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "conn.h"
-#include "fields.h"
-#include "future.h"
-#include "job.h"
-#include "job_private.h"
+#include "core/config.h"
+#include "net/conn.h"
+#include "runtime/fields.h"
+#include "runtime/future.h"
+#include "core/job.h"
+#include "core/job_private.h"
 #include "jobs/composite.h"
-#include "loomd.h"
-#include "loop.h"
-#include "queue.h"
-#include "util.h"
+#include "core/loomd.h"
+#include "runtime/loop.h"
+#include "core/queue.h"
+#include "runtime/util.h"
 
 struct composite;
 

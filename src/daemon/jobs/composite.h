@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "runtime/util.h"
 
 struct config;
 struct job;

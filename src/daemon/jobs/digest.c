@@ -29,12 +29,12 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
-#include "config.h"
-#include "executor.h"
-#include "fields.h"
-#include "job.h"
+#include "core/config.h"
+#include "runtime/executor.h"
+#include "runtime/fields.h"
+#include "core/job.h"
 #include "jobs/types.h"
-#include "util.h"
+#include "runtime/util.h"
 
 #define DIGEST_CHUNK		(64 * 1024)	/* bytes between cancel polls */
 #define DIGEST_SHAKE128_LEN	32

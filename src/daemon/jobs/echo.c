@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 
-#include "fields.h"
-#include "job.h"
+#include "runtime/fields.h"
+#include "core/job.h"
 #include "jobs/types.h"
 
 static const char *const echo_fields[] = { "value", NULL };

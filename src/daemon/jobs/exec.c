@@ -37,15 +37,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bytes.h"
-#include "config.h"
-#include "fields.h"
-#include "job.h"
+#include "runtime/bytes.h"
+#include "core/config.h"
+#include "runtime/fields.h"
+#include "core/job.h"
 #include "jobs/types.h"
-#include "log.h"
-#include "loop.h"
-#include "child.h"
-#include "util.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "io/child.h"
+#include "runtime/util.h"
 
 #define EXEC_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define EXEC_ARGS_MAX	4096

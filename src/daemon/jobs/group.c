@@ -1,7 +1,7 @@
 /* group: a composite job; see composite.c for what it shares. */
 #include "autoconf.h"
 
-#include "job.h"
+#include "core/job.h"
 #include "jobs/composite.h"
 #include "jobs/types.h"
 

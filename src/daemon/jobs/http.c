@@ -50,16 +50,16 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "bytes.h"
-#include "config.h"
-#include "fields.h"
-#include "hostlimit.h"
-#include "job.h"
+#include "runtime/bytes.h"
+#include "core/config.h"
+#include "runtime/fields.h"
+#include "io/hostlimit.h"
+#include "core/job.h"
 #include "jobs/types.h"
-#include "log.h"
-#include "outbound.h"
-#include "loop.h"
-#include "util.h"
+#include "runtime/log.h"
+#include "io/outbound.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
 
 #define HTTP_URL_MAX		8192
 #define HTTP_HEADERS_ARG_MAX	100		/* headers a job may send */

@@ -18,11 +18,11 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "executor.h"
-#include "fields.h"
-#include "job.h"
+#include "runtime/executor.h"
+#include "runtime/fields.h"
+#include "core/job.h"
 #include "jobs/types.h"
-#include "util.h"
+#include "runtime/util.h"
 
 #define PBKDF2_MAX_ITERATIONS	10000000
 #define PBKDF2_MAX_LENGTH	1024

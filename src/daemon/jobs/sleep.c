@@ -6,11 +6,11 @@
 
 #include <stdlib.h>
 
-#include "fields.h"
-#include "job.h"
+#include "runtime/fields.h"
+#include "core/job.h"
 #include "jobs/types.h"
-#include "loop.h"
-#include "util.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
 
 struct sleep_args {
 	double	 seconds;

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "executor.h"
-#include "fields.h"
-#include "job.h"
+#include "runtime/executor.h"
+#include "runtime/fields.h"
+#include "core/job.h"
 #include "jobs/types.h"
-#include "util.h"
+#include "runtime/util.h"
 
 #define SUMSQ_MAX_N	10000000000LL	/* the sum stays below 2^99 */
 #define SUMSQ_BLOCK	(1u << 20)	/* iterations between cancel polls */

@@ -2,7 +2,7 @@
 #ifndef LOOM_JOBS_TYPES_H
 #define LOOM_JOBS_TYPES_H
 
-#include "job.h"
+#include "core/job.h"
 
 extern const struct job_type	job_type_echo;
 extern const struct job_type	job_type_sleep;

@@ -8,12 +8,12 @@
 
 #include <stdlib.h>
 
-#include "event.h"
-#include "fields.h"
-#include "job.h"
+#include "core/event.h"
+#include "runtime/fields.h"
+#include "core/job.h"
 #include "jobs/types.h"
-#include "loop.h"
-#include "util.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
 
 struct wait_event_args {
 	char	*name;

@@ -1,0 +1,138 @@
+/*
+ * loomd's configuration: built-in defaults < the file (INI) < -o overrides.
+ * Errors name the file, line and key ("loomd.conf:12: max_jobs: ...") or the
+ * override ("-o max_jobs=x: ...").
+ */
+#ifndef LOOM_CONFIG_H
+#define LOOM_CONFIG_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/util.h"
+
+#ifndef LOOM_SYSCONFDIR
+#define LOOM_SYSCONFDIR		"/etc"		/* configure's sysconfdir */
+#endif
+#define CONFIG_DEFAULT_PATH	LOOM_SYSCONFDIR "/loomd/loomd.conf"
+#define CONFIG_NAME_MAX		LOOM_NAME_MAX	/* queue, limit and command names */
+
+/* [queue.NAME] */
+struct config_queue {
+	char		*name;
+	unsigned int	 concurrency;	/* 0: unlimited */
+	size_t		 max_pending;	/* 0: unlimited */
+};
+
+/* [limit.NAME] */
+struct config_limit {
+	char		*name;
+	unsigned int	 concurrency;	/* >= 1 */
+};
+
+/* [command.NAME] */
+struct config_command {
+	char		*name;
+	char		**argv;		/* NULL-ended, split like a shell without expansion */
+	bool		 allow_args;
+	bool		 allow_env;
+	char		*cwd;
+	double		 timeout;	/* 0: none */
+	size_t		 max_output;	/* per stream */
+	char		*user;
+	char		*group;
+};
+
+/* [http] */
+struct config_http {
+	char		*ca_file;
+	size_t		 max_body;
+	double		 timeout;
+	unsigned int	 per_host;
+	char		*user_agent;	/* NULL: none sent */
+};
+
+struct config {
+	char		*path;			/* the file read, or NULL */
+
+	unsigned int	 loops;			/* 0: one per CPU */
+	unsigned int	 executor_threads;	/* 0: one per CPU */
+	size_t		 executor_queue;
+	char		**listen;		/* "HOST:PORT", NULL-ended; empty: none */
+	char		*unix_socket;		/* NULL or "": none */
+	mode_t		 unix_socket_mode;
+	char		*state_dir;
+	size_t		 max_line_bytes;
+	unsigned int	 max_connections;
+	size_t		 max_jobs;
+	size_t		 max_children;
+	double		 result_ttl;
+	unsigned int	 slow_callback_ms;	/* 0: off */
+	unsigned int	 loop_spin_us;		/* 0: off */
+	int		 log_level;		/* LOG_DEBUG ... LOG_ERR */
+	int		 log_target;		/* enum log_target */
+	char		*files_root;		/* NULL: digest's `path` is refused */
+	double		 shutdown_grace;
+	double		 kill_grace;
+	double		 idle_timeout;		/* 0: off */
+	char		*user;
+	char		*group;
+
+	struct config_queue	*queues;
+	size_t			 nqueues;
+	struct config_limit	*limits;
+	size_t			 nlimits;
+	struct config_command	*commands;
+	size_t			 ncommands;
+	struct config_http	 http;
+};
+
+/*
+ * On failure these return -1 with the message in err and may have changed
+ * some values already: read into a fresh config and drop it on error (a
+ * reload keeps the old one).
+ */
+struct config	*config_new(void);		/* built-in defaults */
+void		 config_free(struct config *);
+/* Read an INI file over the current values.  -1 with a message in err. */
+int		 config_load_file(struct config *, const char *path, char *err,
+		     size_t errlen);
+/* One -o KEY=VALUE: "loops", "http.ca_file", "queue.images.concurrency". */
+int		 config_override(struct config *, const char *assignment, char *err,
+		     size_t errlen);
+/* Cross-key checks once everything is read. */
+int		 config_check(struct config *, char *err, size_t errlen);
+
+/*
+ * The whole configuration from its sources: built-in defaults, the file
+ * (path; NULL: CONFIG_DEFAULT_PATH if it exists), each KEY=VALUE as with -o,
+ * then config_check().  NULL with the message in err.  Start-up and reload
+ * both build this way, so a reload reads exactly what a restart would.
+ */
+struct config	*config_build(const char *path, char *const *assignments,
+		     size_t n, char *err, size_t errlen);
+
+/*
+ * Every difference between two configurations, as the key ("max_jobs",
+ * "http.timeout", "queue.images.concurrency") and both values as text; a
+ * named section only in a has now == NULL ("limit.db"), one only in b has
+ * was == NULL.
+ */
+typedef void	(*config_diff_fn)(const char *key, const char *was,
+		     const char *now, void *arg);
+void		 config_diff(const struct config *a, const struct config *b,
+		     config_diff_fn, void *arg);
+/* Give dst src's value of a global key; -1 if there is no such key. */
+int		 config_keep(struct config *dst, const struct config *src,
+		     const char *key);
+
+const struct config_queue   *config_find_queue(const struct config *, const char *);
+const struct config_limit   *config_find_limit(const struct config *, const char *);
+const struct config_command *config_find_command(const struct config *, const char *);
+
+/* 1 to CONFIG_NAME_MAX of A-Z a-z 0-9 _ -: no dots, so -o keys split cleanly. */
+bool		 config_name_valid(const char *);
+
+#endif

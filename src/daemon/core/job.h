@@ -1,0 +1,126 @@
+/*
+ * Jobs: the state machine each submitted job runs on its owner loop
+ * (pending → queued → running → done | failed | cancelled | timed_out), and
+ * the job types that do the work, one file each in jobs/.
+ */
+#ifndef LOOM_JOB_H
+#define LOOM_JOB_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "runtime/util.h"
+
+struct config;
+struct future;
+struct job;
+struct loop;
+
+enum job_runs {
+	JOB_RUNS_LOOP,		/* start/cancel on the owner loop */
+	JOB_RUNS_EXECUTOR,	/* work() on an executor thread */
+};
+
+/*
+ * A job type (tmux's cmd_entry): its name, where it runs, how its `args` are
+ * checked and parsed at submit time, and how it runs.
+ *
+ * parse() runs on the submitting connection's loop, before the job exists:
+ * it validates args (a JSON object, possibly empty) and returns a parsed form
+ * in *parsed, or fails with bad_request naming the field under `base`
+ * ("job.args", "jobs[2].args").  It may be called with args == NULL meaning
+ * `{}`.  The parsed form is immutable afterwards, used by every attempt, and
+ * released with free_parsed().
+ *
+ * Executor types supply work(): it runs on an executor thread, touches only
+ * its parsed argument, polls executor_cancelled() in long loops, and returns
+ * the result or NULL with the error set.
+ *
+ * Loop types supply start() and cancel(), called on the owner loop.  start()
+ * begins the work and later finishes it with job_succeed() or job_fail().
+ * cancel() stops what start() began and frees what it holds; the job layer
+ * then ends the job as cancelled or timed out.  After cancel() the type must
+ * not finish the job.
+ */
+struct job_type {
+	const char	*name;
+	enum job_runs	 runs;
+	int		(*parse)(const json_t *args, const char *base,
+			    const struct config *, void **parsed, struct error *);
+	void		(*free_parsed)(void *parsed);
+	json_t		*(*work)(void *parsed, struct error *);
+	void		(*start)(struct job *, void *parsed);
+	void		(*cancel)(struct job *, void *parsed);
+	/* Composites: how many jobs they will create below them, in all. */
+	size_t		(*descendants)(const void *parsed);
+};
+
+const struct job_type	*job_type_find(const char *name);
+
+enum job_state {
+	JOB_PENDING,		/* waiting for a delay or a retry */
+	JOB_QUEUED,		/* eligible, waiting to start */
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB_TIMED_OUT,
+};
+#define JOB_NSTATES	(JOB_TIMED_OUT + 1)
+
+const char	*job_state_name(enum job_state);
+int		 job_state_parse(const char *);		/* -1 if unknown */
+bool		 job_state_terminal(enum job_state);
+
+/*
+ * Submitting, on the connection's loop.  job_parse() checks one spec at
+ * `base` ("job", "jobs[2]") and builds a job that is not yet anyone's;
+ * job_discard() drops it.  job_submit() gives the job an id and an owner
+ * loop, registers it and starts it there; afterwards the caller must not
+ * touch the job, only the future, whose result is the job's terminal view.
+ * With an idempotency key already held by a live job, that job's id and
+ * future are returned instead and the new one is discarded.
+ */
+struct job	*job_parse(const json_t *spec, const char *base, struct error *);
+void		 job_discard(struct job *);
+bool		 job_has_delay(const struct job *);
+bool		 job_uses_executor(const struct job *);
+/* The jobs these specs make, children included (for max_jobs). */
+size_t		 job_count(struct job *const *, size_t);
+/* Count them against their queues' max_pending; busy if one is full. */
+int		 job_reserve(struct job *const *, size_t, struct error *);
+/* Child events of a composite go there (submit with stream); steals. */
+struct conn_remote;
+void		 job_set_stream(struct job *, struct conn_remote *);
+void		 job_submit(struct job *, uint64_t *id, struct future **);
+
+/* On the owner loop: the job's view (without the result, which only the
+ * terminal view in the job's future carries), as JSON and as JSON text. */
+json_t		*job_view(const struct job *);
+char		*job_view_text(const struct job *, size_t *len);
+bool		 job_finished(const struct job *);
+bool		 job_matches(const struct job *, int state, const char *queue);
+const char	*job_queue(const struct job *);
+
+/* On a loop: its own jobs matching, newest first, ids below `before` (0: any). */
+json_t		*job_collect(int state, const char *queue, uint64_t before, size_t limit);
+
+/* Counts by state, for `stats`. */
+void		 job_count_states(unsigned long counts[JOB_NSTATES]);
+void		 job_init(unsigned int nloops);
+void		 job_shutdown(void);	/* after the loops stop: free what is left */
+/* On each loop when the shutdown grace is over: fail its unfinished jobs. */
+size_t		 job_stop_all(void);
+
+/* For loop types, on the owner loop. */
+void		 job_succeed(struct job *, json_t *result);	/* steals */
+void		 job_fail(struct job *, struct error *);	/* moves */
+struct loop	*job_loop(const struct job *);
+uint64_t	 job_id(const struct job *);
+double		 job_timeout(const struct job *);	/* the spec's; 0: none */
+/* Type-private state for a running attempt (loop types). */
+void		*job_type_state(const struct job *);
+void		 job_set_type_state(struct job *, void *);
+
+#endif

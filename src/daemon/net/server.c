@@ -1,0 +1,373 @@
+/*
+ * Listeners.  A Unix socket is bound under a temporary name, given its mode,
+ * then renamed into place, so it never exists with the wrong permissions;
+ * an existing socket file is replaced only if nothing answers on it.  When
+ * accept() runs out of descriptors, accepting pauses and a timer re-arms it
+ * (OpenSMTPD) instead of spinning on a listener that stays readable.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "net/conn.h"
+#include "runtime/log.h"
+#include "core/loomd.h"
+#include "runtime/loop.h"
+#include "net/server.h"
+#include "runtime/util.h"
+
+#define SERVER_LISTENERS_MAX	16
+#define SERVER_BACKLOG		1024
+#define SERVER_EMFILE_PAUSE_MS	100
+
+struct listener {
+	int		 fd;
+	bool		 tcp;
+	struct event	*ev;
+	char		*path;		/* Unix socket file to remove */
+	char		 name[128];
+};
+
+static struct listener	 listeners[SERVER_LISTENERS_MAX];
+static size_t		 nlisteners;
+static struct event	*pause_timer;
+static unsigned int	 next_loop;
+
+static const char busy_line[] =
+    "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"too many connections "
+    "(max_connections); retry later\"}}\n";
+
+static void
+server_pause(void)
+{
+	struct timeval	tv = { 0, SERVER_EMFILE_PAUSE_MS * 1000 };
+	size_t		i;
+
+	log_warn("accept: out of file descriptors; pausing for %d ms",
+	    SERVER_EMFILE_PAUSE_MS);
+	for (i = 0; i < nlisteners; i++)
+		event_del(listeners[i].ev);
+	evtimer_add(pause_timer, &tv);
+}
+
+static void
+server_resume(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		event_add(listeners[i].ev, NULL);
+}
+
+static void
+server_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct listener	*l = arg;
+	int		 fd, one = 1;
+	unsigned int	 i;
+
+	/* Take all that are waiting: one wake-up, many connections. */
+	for (i = 0; i < 256; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				server_pause();
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept on %s", l->name);
+			return;
+		}
+		if (atomic_load(&loomd.conn_current) >= loomd.config->max_connections) {
+			(void)!send(fd, busy_line, sizeof(busy_line) - 1, MSG_NOSIGNAL);
+			close(fd);
+			atomic_fetch_add(&loomd.conn_rejected, 1);
+			continue;
+		}
+		if (l->tcp)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		atomic_fetch_add(&loomd.conn_current, 1);
+		atomic_fetch_add(&loomd.conn_total, 1);
+		if (conn_handoff(loomd.loops[next_loop++ % loomd.nloops], fd) == -1) {
+			close(fd);
+			atomic_fetch_sub(&loomd.conn_current, 1);
+		}
+	}
+}
+
+static int
+server_add(struct event_base *base, int fd, bool tcp, const char *name,
+    const char *path, char *err, size_t errlen)
+{
+	struct listener	*l;
+
+	if (nlisteners == SERVER_LISTENERS_MAX) {
+		snprintf(err, errlen, "too many listeners (at most %d)",
+		    SERVER_LISTENERS_MAX);
+		close(fd);
+		return -1;
+	}
+	l = &listeners[nlisteners++];
+	l->fd = fd;
+	l->tcp = tcp;
+	l->path = path != NULL ? xstrdup(path) : NULL;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->ev = event_new(base, fd, EV_READ | EV_PERSIST, server_accept, l);
+	event_add(l->ev, NULL);
+	log_info("listening on %s", name);
+	return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT". */
+static int
+server_split(const char *spec, char *host, size_t hostlen, char *port,
+    size_t portlen)
+{
+	const char	*colon;
+
+	if (spec[0] == '[') {
+		const char	*close = strchr(spec, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(close - spec - 1), spec + 1);
+		snprintf(port, portlen, "%s", close + 2);
+		return 0;
+	}
+	if ((colon = strrchr(spec, ':')) == NULL)
+		return -1;
+	snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
+	snprintf(port, portlen, "%s", colon + 1);
+	return 0;
+}
+
+static int
+server_listen_tcp(struct event_base *base, const char *spec, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 host[256], port[32], name[300];
+	int		 fd = -1, one = 1, rc;
+
+	if (server_split(spec, host, sizeof(host), port, sizeof(port)) == -1) {
+		snprintf(err, errlen, "listen %s: not HOST:PORT", spec);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(*host ? host : NULL, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "listen %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, SERVER_BACKLOG) == 0)
+			break;
+		snprintf(err, errlen, "listen %s: %s", spec, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return -1;
+	snprintf(name, sizeof(name), "tcp %s", spec);
+	return server_add(base, fd, true, name, NULL, err, errlen);
+}
+
+/* Is something serving on this socket file?  Then it is not ours to remove. */
+static bool
+server_socket_live(const struct sockaddr_un *sun)
+{
+	int	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool	live;
+
+	if (fd == -1)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return live;
+}
+
+static int
+server_listen_unix(struct event_base *base, const char *path, mode_t mode,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	char			 tmp[sizeof(sun.sun_path)], name[300];
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "unix_socket %s: path too long", path);
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "unix_socket %s: exists and is not a socket",
+			    path);
+			return -1;
+		}
+		if (server_socket_live(&sun)) {
+			snprintf(err, errlen, "unix_socket %s: another server is "
+			    "listening there", path);
+			return -1;
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "unix_socket: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", tmp);
+	unlink(tmp);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(tmp, mode) == -1 || listen(fd, SERVER_BACKLOG) == -1 ||
+	    rename(tmp, path) == -1) {
+		snprintf(err, errlen, "unix_socket %s: %s", path, strerror(errno));
+		unlink(tmp);
+		close(fd);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "unix %s", path);
+	return server_add(base, fd, false, name, path, err, errlen);
+}
+
+int
+server_listen(struct event_base *base, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	pause_timer = evtimer_new(base, server_resume, NULL);
+	for (i = 0; cfg->listen != NULL && cfg->listen[i] != NULL; i++) {
+		if (server_listen_tcp(base, cfg->listen[i], err, errlen) == -1)
+			return -1;
+	}
+	if (cfg->unix_socket != NULL && *cfg->unix_socket != '\0' &&
+	    server_listen_unix(base, cfg->unix_socket, cfg->unix_socket_mode,
+	    err, errlen) == -1)
+		return -1;
+	if (nlisteners == 0) {
+		snprintf(err, errlen, "no listeners configured");
+		return -1;
+	}
+	return 0;
+}
+
+void
+server_close(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++) {
+		event_free(listeners[i].ev);
+		close(listeners[i].fd);
+		if (listeners[i].path != NULL) {
+			unlink(listeners[i].path);
+			free(listeners[i].path);
+		}
+	}
+	nlisteners = 0;
+	if (pause_timer != NULL) {
+		event_free(pause_timer);
+		pause_timer = NULL;
+	}
+}
+
+/*
+ * A listener passed by systemd (socket activation): a listening stream
+ * socket, TCP or Unix.  Its socket file belongs to systemd: never removed.
+ */
+int
+server_adopt(struct event_base *base, int fd, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss), optlen;
+	char			 host[INET6_ADDRSTRLEN], name[300];
+	int			 type = 0, listening = 0, flags, port;
+
+	if (pause_timer == NULL)
+		pause_timer = evtimer_new(base, server_resume, NULL);
+	optlen = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(err, errlen, "socket activation: descriptor %d is not a "
+		    "socket", fd);
+		return -1;
+	}
+	optlen = sizeof(listening);
+	if (type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == -1 ||
+	    !listening) {
+		snprintf(err, errlen, "socket activation: descriptor %d is not a "
+		    "listening stream socket", fd);
+		return -1;
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(err, errlen, "socket activation: descriptor %d: %s", fd,
+		    strerror(errno));
+		return -1;
+	}
+	switch (ss.ss_family) {
+	case AF_UNIX:
+		snprintf(name, sizeof(name), "unix %s (from systemd)",
+		    ((struct sockaddr_un *)&ss)->sun_path[0] != '\0' ?
+		    ((struct sockaddr_un *)&ss)->sun_path : "(abstract)");
+		return server_add(base, fd, false, name, NULL, err, errlen);
+	case AF_INET:
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host,
+		    sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		snprintf(name, sizeof(name), "tcp %s:%d (from systemd)", host, port);
+		return server_add(base, fd, true, name, NULL, err, errlen);
+	case AF_INET6:
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+		    sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		snprintf(name, sizeof(name), "tcp [%s]:%d (from systemd)", host, port);
+		return server_add(base, fd, true, name, NULL, err, errlen);
+	}
+	snprintf(err, errlen, "socket activation: descriptor %d: address family "
+	    "%d is not TCP or Unix", fd, (int)ss.ss_family);
+	return -1;
+}
+
+/* The Unix socket file we made, if any: for chown when dropping privileges. */
+const char *
+server_unix_path(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].path != NULL)
+			return listeners[i].path;
+	}
+	return NULL;
+}

@@ -1,0 +1,94 @@
+/*
+ * Futures: the only objects shared between threads (DESIGN.md).  A future is
+ * refcounted and moves once from pending to done (a JSON result), failed (an
+ * error) or cancelled.
+ *
+ * A future may have an owner loop.  Only the owner's thread completes an
+ * owned future, and when the owner stops, its pending futures fail with
+ * shutting_down.  future_cancel() may be called from any thread: it reaches
+ * the owner through a post and runs the cancel hook the owner installed, so
+ * cancelling the future cancels the work (the run_coroutine_threadsafe
+ * lesson).  Without a hook, cancel completes the future as cancelled.
+ *
+ * Done callbacks run exactly once, on the loop they were registered for,
+ * whether they were added before or after completion; with a NULL loop they
+ * run on the completing thread.  A callback whose loop has stopped cannot run
+ * and is dropped (logged at debug), as asyncio drops a call_soon_threadsafe
+ * to a closed loop.
+ */
+#ifndef LOOM_FUTURE_H
+#define LOOM_FUTURE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "runtime/util.h"
+
+struct loop;
+struct future;
+
+enum future_state {
+	FUTURE_PENDING,
+	FUTURE_DONE,
+	FUTURE_FAILED,
+	FUTURE_CANCELLED,
+};
+
+typedef void (*future_cb)(struct future *, void *arg);
+typedef void (*future_cancel_hook)(struct future *, void *arg, const char *reason);
+typedef void (*future_release_fn)(void *arg);
+
+struct future	*future_new(struct loop *owner);	/* refcount 1 */
+void		 future_ref(struct future *);
+void		 future_unref(struct future *);
+
+/* Completion: 0 if this call completed it, -1 if it was already complete.
+ * The result and detail references are stolen either way. */
+int		 future_set_result(struct future *, json_t *result);
+/* Done with a result given as its JSON text (a job's terminal view, which
+ * every waiter writes out as it is); steals text, from malloc(). */
+int		 future_set_view(struct future *, char *text, size_t len);
+int		 future_set_error(struct future *, struct error *);	/* moves *error */
+int		 future_fail(struct future *, const char *code, const char *fmt, ...)
+		     __attribute__((format(printf, 3, 4)));
+int		 future_set_cancelled(struct future *, const char *reason);
+
+bool		 future_cancel(struct future *, const char *reason);
+/* On the owner's thread; `release` (may be NULL) frees arg with the future. */
+void		 future_set_cancel_hook(struct future *, future_cancel_hook,
+		     future_release_fn release, void *arg);
+
+void		 future_on_done_named(struct future *, struct loop *, future_cb,
+		     void *arg, const char *name);
+#define future_on_done(f, loop, fn, arg) \
+	future_on_done_named((f), (loop), (fn), (arg), #fn)
+bool		 future_remove_done(struct future *, future_cb, void *arg);
+enum future_state future_wait(struct future *, double timeout);	/* not on a loop */
+
+enum future_state future_state(struct future *);
+bool		 future_done(struct future *);
+/*
+ * Valid once the future is complete, for as long as a reference is held.
+ * A result given as text is parsed on first use; any thread may read the
+ * value, none may reference it.
+ */
+json_t		*future_result(struct future *);
+/* The text of a result given with future_set_view(), or NULL. */
+const char	*future_text(struct future *, size_t *len);
+const struct error *future_error(struct future *);
+const char	*future_state_name(enum future_state);
+
+/* The pending futures owned by one loop (embedded in struct loop). */
+struct future_set {
+	pthread_mutex_t	 lock;
+	struct future	*head;
+	bool		 closed;
+	unsigned long	 count;
+};
+void		 future_set_init(struct future_set *);
+void		 future_set_close(struct future_set *);	/* fails all with shutting_down */
+void		 future_set_destroy(struct future_set *);
+
+#endif

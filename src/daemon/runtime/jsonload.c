@@ -1,0 +1,252 @@
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/jsonload.h"
+
+#define FAST_DEPTH_MAX	32	/* deeper: jansson (and its own limit) */
+#define FAST_NUMBER_MAX	64	/* a longer number: jansson */
+
+struct fast {
+	const char	*p;
+	const char	*end;
+	int		 depth;
+};
+
+static json_t	*fast_value(struct fast *);
+
+static void
+fast_ws(struct fast *f)
+{
+	while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' || *f->p == '\n' ||
+	    *f->p == '\r'))
+		f->p++;
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* At '"': a string of printable ASCII without escapes, or false. */
+static bool
+fast_string(struct fast *f, const char **s, size_t *len)
+{
+	const char	*p = ++f->p;
+
+	while (p < f->end) {
+		unsigned char	c = (unsigned char)*p;
+
+		if (c == '"') {
+			*s = f->p;
+			*len = (size_t)(p - f->p);
+			f->p = p + 1;
+			return true;
+		}
+		if (c == '\\' || c < 0x20 || c >= 0x80)
+			return false;
+		p++;
+	}
+	return false;
+}
+
+/* The JSON number grammar; an integer of up to 18 digits, or a real that
+ * strtod() reads whole and finite, as jansson would have them. */
+static json_t *
+fast_number(struct fast *f)
+{
+	const char	*s = f->p, *digits;
+	char		 text[FAST_NUMBER_MAX], *end;
+	bool		 neg = false;
+	int64_t		 v = 0;
+	double		 d;
+	size_t		 len;
+
+	if (f->p < f->end && *f->p == '-') {
+		neg = true;
+		f->p++;
+	}
+	digits = f->p;
+	if (f->p < f->end && *f->p == '0')
+		f->p++;
+	else if (f->p < f->end && *f->p >= '1' && *f->p <= '9') {
+		while (f->p < f->end && is_digit(*f->p))
+			f->p++;
+	} else
+		return NULL;
+	if (f->p == f->end || (*f->p != '.' && *f->p != 'e' && *f->p != 'E')) {
+		if (f->p - digits > 18)
+			return NULL;	/* jansson says whether it fits */
+		for (; digits < f->p; digits++)
+			v = v * 10 + (*digits - '0');
+		return json_integer(neg ? -v : v);
+	}
+	if (*f->p == '.') {
+		f->p++;
+		if (f->p == f->end || !is_digit(*f->p))
+			return NULL;
+		while (f->p < f->end && is_digit(*f->p))
+			f->p++;
+	}
+	if (f->p < f->end && (*f->p == 'e' || *f->p == 'E')) {
+		f->p++;
+		if (f->p < f->end && (*f->p == '+' || *f->p == '-'))
+			f->p++;
+		if (f->p == f->end || !is_digit(*f->p))
+			return NULL;
+		while (f->p < f->end && is_digit(*f->p))
+			f->p++;
+	}
+	if ((len = (size_t)(f->p - s)) >= sizeof(text))
+		return NULL;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	errno = 0;
+	d = strtod(text, &end);
+	/* Another locale's decimal point, or an overflow: jansson's call. */
+	if (end != text + len || (errno == ERANGE && (d > 1 || d < -1)))
+		return NULL;
+	return json_real(d);
+}
+
+static bool
+fast_literal(struct fast *f, const char *word, size_t len)
+{
+	if ((size_t)(f->end - f->p) < len || memcmp(f->p, word, len) != 0)
+		return false;
+	f->p += len;
+	return true;
+}
+
+static json_t *
+fast_object(struct fast *f)
+{
+	json_t		*o = json_object(), *v;
+	const char	*key;
+	size_t		 klen;
+
+	f->p++;
+	fast_ws(f);
+	if (f->p < f->end && *f->p == '}') {
+		f->p++;
+		return o;
+	}
+	for (;;) {
+		if (f->p == f->end || *f->p != '"' || !fast_string(f, &key, &klen))
+			goto fail;
+		fast_ws(f);
+		if (f->p == f->end || *f->p != ':')
+			goto fail;
+		f->p++;
+		fast_ws(f);
+		if ((v = fast_value(f)) == NULL)
+			goto fail;
+		/* A duplicate: jansson decides, by the caller's flags. */
+		if (json_object_getn(o, key, klen) != NULL ||
+		    json_object_setn_new_nocheck(o, key, klen, v) == -1) {
+			json_decref(v);
+			goto fail;
+		}
+		fast_ws(f);
+		if (f->p == f->end)
+			goto fail;
+		if (*f->p == '}') {
+			f->p++;
+			return o;
+		}
+		if (*f->p != ',')
+			goto fail;
+		f->p++;
+		fast_ws(f);
+	}
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *
+fast_array(struct fast *f)
+{
+	json_t	*a = json_array(), *v;
+
+	f->p++;
+	fast_ws(f);
+	if (f->p < f->end && *f->p == ']') {
+		f->p++;
+		return a;
+	}
+	for (;;) {
+		if ((v = fast_value(f)) == NULL || json_array_append_new(a, v) == -1)
+			goto fail;
+		fast_ws(f);
+		if (f->p == f->end)
+			goto fail;
+		if (*f->p == ']') {
+			f->p++;
+			return a;
+		}
+		if (*f->p != ',')
+			goto fail;
+		f->p++;
+		fast_ws(f);
+	}
+fail:
+	json_decref(a);
+	return NULL;
+}
+
+static json_t *
+fast_value(struct fast *f)
+{
+	const char	*s;
+	size_t		 len;
+	json_t		*v = NULL;
+
+	if (f->p == f->end)
+		return NULL;
+	switch (*f->p) {
+	case '{':
+	case '[':
+		if (++f->depth > FAST_DEPTH_MAX)
+			return NULL;
+		v = *f->p == '{' ? fast_object(f) : fast_array(f);
+		f->depth--;
+		return v;
+	case '"':
+		return fast_string(f, &s, &len) ? json_stringn_nocheck(s, len) : NULL;
+	case 't':
+		return fast_literal(f, "true", 4) ? json_true() : NULL;
+	case 'f':
+		return fast_literal(f, "false", 5) ? json_false() : NULL;
+	case 'n':
+		return fast_literal(f, "null", 4) ? json_null() : NULL;
+	default:
+		return fast_number(f);
+	}
+}
+
+json_t *
+json_load_line(const char *buf, size_t len, size_t flags, json_error_t *error)
+{
+	struct fast	 f = { .p = buf, .end = buf + len };
+	json_t		*v;
+
+	/* Flags that change what is read are jansson's alone. */
+	if ((flags & ~(size_t)JSON_REJECT_DUPLICATES) != 0)
+		return json_loadb(buf, len, flags, error);
+	fast_ws(&f);
+	/* Only an object or an array is JSON text without JSON_DECODE_ANY. */
+	if (f.p < f.end && (*f.p == '{' || *f.p == '[') &&
+	    (v = fast_value(&f)) != NULL) {
+		fast_ws(&f);
+		if (f.p == f.end)
+			return v;
+		json_decref(v);
+	}
+	return json_loadb(buf, len, flags, error);
+}

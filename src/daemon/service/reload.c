@@ -1,0 +1,151 @@
+/*
+ * Reloading the configuration.
+ *
+ * The new configuration is built whole, beside the one in use.  Keys that
+ * need a restart take their old values in it.  Queues and limits, which
+ * live outside the configuration, are changed under their locks (a queue's
+ * admission on its home loop).  Then loomd.config points at the new one.
+ * Loops read loomd.config afresh for each request and copy what a job needs
+ * into the job, so the old one is only kept, never freed, until exit: a
+ * loop may still be reading it.
+ */
+#include "autoconf.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "runtime/log.h"
+#include "core/loomd.h"
+#include "runtime/loop.h"
+#include "core/queue.h"
+#include "service/reload.h"
+#include "service/systemd.h"
+#include "runtime/util.h"
+
+/* What only a restart changes: threads, listeners, files, the user. */
+static const char *const reload_restart_keys[] = {
+	"loops", "executor_threads", "executor_queue", "listen", "unix_socket",
+	"unix_socket_mode", "state_dir", "user", "group",
+};
+
+static struct config	**reload_retired;
+static size_t		  reload_nretired;
+
+struct reload_diff {
+	const char	*kept[nitems(reload_restart_keys)];
+	size_t		 nkept;
+	size_t		 changes;
+};
+
+static void
+reload_find_restart(const char *key, const char *was, const char *now, void *arg)
+{
+	struct reload_diff	*rd = arg;
+	size_t			 i;
+
+	for (i = 0; i < nitems(reload_restart_keys); i++) {
+		if (strcmp(reload_restart_keys[i], key) == 0)
+			break;
+	}
+	if (i == nitems(reload_restart_keys))
+		return;
+	log_warnx("reload: %s changed from %s to %s; that takes a restart, "
+	    "%s stays in effect", key, was, now, was);
+	rd->kept[rd->nkept++] = reload_restart_keys[i];
+}
+
+/* One line per change that took effect. */
+static void
+reload_log_change(const char *key, const char *was, const char *now, void *arg)
+{
+	struct reload_diff	*rd = arg;
+
+	rd->changes++;
+	if (was == NULL)
+		log_info("reload: %s added", key);
+	else if (now == NULL && (strncmp(key, "queue.", 6) == 0 ||
+	    strncmp(key, "limit.", 6) == 0))
+		log_info("reload: %s is no longer in the file; it stays as it is "
+		    "until a restart", key);
+	else if (now == NULL)
+		log_info("reload: %s removed", key);
+	else
+		log_info("reload: %s: %s -> %s", key, was, now);
+}
+
+/* Queues and limits of the new configuration, made or changed. */
+static void
+reload_queues(struct config *cfg, const struct config *old)
+{
+	const struct config_queue	*prev;
+	size_t				 i;
+
+	for (i = 0; i < cfg->nqueues; i++) {
+		if (queue_configure(&cfg->queues[i]) != -1)
+			continue;
+		prev = config_find_queue(old, cfg->queues[i].name);
+		log_warnx("reload: queue.%s.concurrency: the queue was made without "
+		    "a limit, so its jobs are spread over the loops; a limit takes "
+		    "a restart", cfg->queues[i].name);
+		/* What the configuration says is what is in effect. */
+		cfg->queues[i].concurrency = prev != NULL ? prev->concurrency : 0;
+	}
+	for (i = 0; i < cfg->nlimits; i++)
+		(void)limit_configure(&cfg->limits[i]);
+}
+
+int
+reload_run(const char *path, char *const *assignments, size_t n)
+{
+	const struct config	*old = loomd.config;
+	struct reload_diff	 rd = { 0 };
+	struct config		*cfg;
+	struct timespec		 ts;
+	char			 err[1024];
+	size_t			 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	systemd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000 + (unsigned long long)ts.tv_nsec / 1000);
+	log_info("SIGHUP: reloading %s", path != NULL ? path :
+	    old->path != NULL ? old->path : "the configuration");
+	if ((cfg = config_build(path, assignments, n, err, sizeof(err))) == NULL) {
+		log_warnx("reload: %s; nothing changed", err);
+		systemd_notify("READY=1");
+		return -1;
+	}
+
+	config_diff(old, cfg, reload_find_restart, &rd);
+	for (i = 0; i < rd.nkept; i++)
+		config_keep(cfg, old, rd.kept[i]);
+	reload_queues(cfg, old);
+	log_set_level(cfg->log_level);
+	log_set_target(cfg->log_target);
+	loop_set_slow_callback_ms(cfg->slow_callback_ms);
+	loop_set_spin_us(cfg->loop_spin_us);
+
+	config_diff(old, cfg, reload_log_change, &rd);
+	reload_retired = xreallocarray(reload_retired, reload_nretired + 1,
+	    sizeof(*reload_retired));
+	reload_retired[reload_nretired++] = (struct config *)old;
+	loomd.config = cfg;
+	log_info("reload: done, %zu change%s", rd.changes, rd.changes == 1 ? "" : "s");
+	systemd_notify("READY=1");
+	return 0;
+}
+
+void
+reload_free(void)
+{
+	size_t	i;
+
+	for (i = 0; i < reload_nretired; i++)
+		config_free(reload_retired[i]);
+	free(reload_retired);
+	reload_retired = NULL;
+	reload_nretired = 0;
+}
