@@ -1,0 +1,139 @@
+/*
+ * The keys: one table per section, each key with its kind of value, where
+ * it is stored and its range.  Both ways in (the file and -o) and the reload
+ * diff walk these tables, so a key added here is known everywhere.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/util.h"
+#include "service/config_private.h"
+
+#define CONFIG_DURATION_MAX	1e9	/* about 31 years: fits any timer */
+
+#define G(f)	offsetof(struct config, f)
+static const struct config_key config_global_keys[] = {
+	{ "loops", CONFIG_UINT, G(loops), CONFIG_AUTO, 0, 256 },
+	{ "executor_threads", CONFIG_UINT, G(executor_threads), CONFIG_AUTO, 0, 256 },
+	{ "executor_queue", CONFIG_COUNT, G(executor_queue), 0, 1, 1e8 },
+	{ "listen", CONFIG_LISTEN, G(listen), 0, 0, 0 },
+	{ "unix_socket", CONFIG_STRING, G(unix_socket), CONFIG_SOCKET, 0, 0 },
+	{ "unix_socket_mode", CONFIG_MODE, G(unix_socket_mode), 0, 0, 0777 },
+	{ "state_dir", CONFIG_STRING, G(state_dir), CONFIG_NONEMPTY, 0, 0 },
+	{ "max_line_bytes", CONFIG_SIZE, G(max_line_bytes), 0, 1024, GIB },
+	{ "max_connections", CONFIG_UINT, G(max_connections), 0, 1, 1e6 },
+	{ "max_jobs", CONFIG_COUNT, G(max_jobs), 0, 1, 1e9 },
+	{ "max_children", CONFIG_COUNT, G(max_children), 0, 1, 1e6 },
+	{ "result_ttl", CONFIG_DURATION, G(result_ttl), 0, 0, CONFIG_DURATION_MAX },
+	{ "slow_callback_ms", CONFIG_UINT, G(slow_callback_ms), 0, 0, 3600000 },
+	{ "loop_spin_us", CONFIG_UINT, G(loop_spin_us), 0, 0, 1000000 },
+	{ "log_level", CONFIG_LOG_LEVEL, G(log_level), 0, 0, 0 },
+	{ "log_target", CONFIG_LOG_TARGET, G(log_target), 0, 0, 0 },
+	{ "files_root", CONFIG_STRING, G(files_root), 0, 0, 0 },
+	{ "shutdown_grace", CONFIG_DURATION, G(shutdown_grace), 0, 0, CONFIG_DURATION_MAX },
+	{ "kill_grace", CONFIG_DURATION, G(kill_grace), 0, 0, CONFIG_DURATION_MAX },
+	{ "idle_timeout", CONFIG_DURATION, G(idle_timeout), 0, 0, CONFIG_DURATION_MAX },
+	{ "user", CONFIG_STRING, G(user), 0, 0, 0 },
+	{ "group", CONFIG_STRING, G(group), 0, 0, 0 },
+};
+#undef G
+
+#define H(f)	offsetof(struct config_http, f)
+static const struct config_key config_http_keys[] = {
+	{ "ca_file", CONFIG_STRING, H(ca_file), 0, 0, 0 },
+	{ "max_body", CONFIG_SIZE, H(max_body), 0, 1, GIB },
+	{ "timeout", CONFIG_DURATION, H(timeout), CONFIG_POSITIVE, 0, CONFIG_DURATION_MAX },
+	{ "per_host", CONFIG_UINT, H(per_host), 0, 1, 10000 },
+	{ "user_agent", CONFIG_STRING, H(user_agent), 0, 0, 0 },
+};
+#undef H
+
+#define Q(f)	offsetof(struct config_queue, f)
+static const struct config_key config_queue_keys[] = {
+	{ "concurrency", CONFIG_UINT, Q(concurrency), 0, 0, 1e6 },
+	{ "max_pending", CONFIG_COUNT, Q(max_pending), 0, 0, 1e9 },
+};
+#undef Q
+
+static const struct config_key config_limit_keys[] = {
+	{ "concurrency", CONFIG_UINT, offsetof(struct config_limit, concurrency),
+	  0, 1, 1e6 },
+};
+
+#define C(f)	offsetof(struct config_command, f)
+static const struct config_key config_command_keys[] = {
+	{ "argv", CONFIG_ARGV, C(argv), 0, 0, 0 },
+	{ "allow_args", CONFIG_BOOL, C(allow_args), 0, 0, 0 },
+	{ "allow_env", CONFIG_BOOL, C(allow_env), 0, 0, 0 },
+	{ "cwd", CONFIG_STRING, C(cwd), CONFIG_ABSOLUTE, 0, 0 },
+	{ "timeout", CONFIG_DURATION, C(timeout), 0, 0, CONFIG_DURATION_MAX },
+	{ "max_output", CONFIG_SIZE, C(max_output), 0, 1, GIB },
+	{ "user", CONFIG_STRING, C(user), 0, 0, 0 },
+	{ "group", CONFIG_STRING, C(group), 0, 0, 0 },
+};
+#undef C
+
+const struct config_section config_sections[] = {
+	{ "", SECTION_GLOBAL, false, config_global_keys, nitems(config_global_keys) },
+	{ "http", SECTION_HTTP, false, config_http_keys, nitems(config_http_keys) },
+	{ "queue", SECTION_QUEUE, true, config_queue_keys, nitems(config_queue_keys) },
+	{ "limit", SECTION_LIMIT, true, config_limit_keys, nitems(config_limit_keys) },
+	{ "command", SECTION_COMMAND, true, config_command_keys,
+	  nitems(config_command_keys) },
+};
+const size_t config_nsections = nitems(config_sections);
+
+_Static_assert(nitems(config_global_keys) <= CONFIG_MAX_KEYS,
+    "raise CONFIG_MAX_KEYS");
+
+/* A section by the name before its dot; the global keys have no header. */
+const struct config_section *
+config_find_section(const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 1; i < nitems(config_sections); i++) {
+		if (strlen(config_sections[i].name) == len &&
+		    strncmp(config_sections[i].name, name, len) == 0)
+			return &config_sections[i];
+	}
+	return NULL;
+}
+
+const struct config_key *
+config_find_key(const struct config_section *sec, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < sec->nkeys; i++) {
+		if (strcmp(sec->keys[i].name, key) == 0)
+			return &sec->keys[i];
+	}
+	return NULL;
+}
+
+/* Why a key is unknown: a global key given in a section, or this section's. */
+int
+config_unknown_key(const struct config_section *sec, const char *key,
+    char *why, size_t len)
+{
+	char	 list[256] = "";
+	size_t	 i, used;
+
+	if (sec->id == SECTION_GLOBAL)
+		return config_fail(why, len, "unknown key");
+	if (config_find_key(&config_sections[0], key) != NULL) {
+		return config_fail(why, len, "unknown key in [%s%s] (%s is a global "
+		    "key)", sec->name, sec->named ? ".NAME" : "", key);
+	}
+	for (i = 0; i < sec->nkeys; i++) {
+		used = strlen(list);
+		snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+		    sec->keys[i].name);
+	}
+	return config_fail(why, len, "unknown key (in [%s%s]: %s)", sec->name,
+	    sec->named ? ".NAME" : "", list);
+}
+
