@@ -191,7 +191,7 @@ test_cancel_versus_complete_race_has_one_winner(void **state)
 	race.owner = start_loop(0);
 	race.watcher = start_loop(1);
 	for (i = 0; i < RACES; i++) {
-		f = loop_submit(race.owner, race_start, NULL);
+		f = future_submit(race.owner, race_start, NULL);
 		future_on_done(f, race.watcher, race_cb, NULL);
 		if (i % 3 == 0)
 			sched_yield();
@@ -300,7 +300,7 @@ test_cancel_reaches_the_owners_hook(void **state)
 	struct hooked	 h = { 0 };
 	struct future	*f;
 
-	f = loop_submit(owner, install_hook, &h);
+	f = future_submit(owner, install_hook, &h);
 	assert_true(future_cancel(f, "deadline"));
 	assert_int_equal(future_wait(f, TEST_WAIT_SECONDS), FUTURE_FAILED);
 	assert_ptr_equal(h.hook_ran_on, owner);

@@ -186,7 +186,7 @@ test_owned_future_fails_with_shutting_down_when_loop_stops(void **state)
 	struct future	*f, *late;
 	bool		 started = false;
 
-	f = loop_submit(loop, keep_pending, &started);
+	f = future_submit(loop, keep_pending, &started);
 	assert_non_null(f);
 	loop_stop(loop);
 	assert_int_equal(future_wait(f, TEST_WAIT_SECONDS), FUTURE_FAILED);
@@ -196,7 +196,7 @@ test_owned_future_fails_with_shutting_down_when_loop_stops(void **state)
 
 	/* Submitting to a stopped loop is refused; fn never runs. */
 	started = false;
-	assert_null(loop_submit(loop, keep_pending, &started));
+	assert_null(future_submit(loop, keep_pending, &started));
 	assert_false(started);
 
 	/* A future created for a stopped owner is born failed. */
@@ -344,8 +344,8 @@ sleep_begin(void *arg)
 {
 	struct sleep_order	*so = arg;
 
-	so->first = loop_sleep(0.2);
-	so->second = loop_sleep(0.01);
+	so->first = future_sleep(0.2);
+	so->second = future_sleep(0.01);
 	future_on_done(so->first, loop_current(), sleep_done, so);
 	future_on_done(so->second, loop_current(), sleep_done, so);
 }
@@ -373,7 +373,7 @@ test_sleep_futures_complete_in_deadline_order(void **state)
 static void
 sleep_long(void *arg)
 {
-	*(struct future **)arg = loop_sleep(3600);
+	*(struct future **)arg = future_sleep(3600);
 }
 
 static void
@@ -500,9 +500,9 @@ odd_sleeps_begin(void *arg)
 {
 	struct odd_sleeps	*o = arg;
 
-	o->huge = loop_sleep(INFINITY);
-	o->nan = loop_sleep(NAN);
-	o->brief = loop_sleep(0.05);
+	o->huge = future_sleep(INFINITY);
+	o->nan = future_sleep(NAN);
+	o->brief = future_sleep(0.05);
 }
 
 static void
@@ -627,7 +627,7 @@ racing_submitter(void *arg)
 	while (!atomic_load(&racing_go))
 		sched_yield();
 	for (i = 0; i < 100000; i++) {
-		if ((f = loop_submit(racing_loop, noop_start, NULL)) == NULL)
+		if ((f = future_submit(racing_loop, noop_start, NULL)) == NULL)
 			break;
 		future_unref(f);
 	}

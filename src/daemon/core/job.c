@@ -21,59 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "net/conn.h"
-#include "runtime/executor.h"
-#include "runtime/future.h"
 #include "core/job.h"
 #include "core/job_private.h"
-#include "jobs/types.h"
-#include "runtime/jsonload.h"
-#include "runtime/log.h"
 #include "core/loomd.h"
-#include "runtime/loop.h"
 #include "core/queue.h"
 #include "core/registry.h"
-#include "runtime/textbuf.h"
+#include "runtime/executor.h"
+#include "runtime/future.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
 #include "runtime/util.h"
-#include "net/watch.h"
-
-static const struct job_type *const job_types[] = {
-	&job_type_echo,
-	&job_type_sleep,
-	&job_type_sumsq,
-	&job_type_digest,
-	&job_type_pbkdf2,
-	&job_type_gather,
-	&job_type_group,
-	&job_type_wait,
-	&job_type_sequence,
-	&job_type_wait_event,
-	&job_type_exec,
-	&job_type_http,
-};
-
-struct job_list		*job_lists;
-/*
- * Jobs by state, counted per owner loop (each written by its loop alone, in
- * a cache line of its own: every job changes state four times, and counters
- * shared by the loops would bounce between their cores); stats sums them.
- */
-struct job_state_counts {
-	atomic_long	n[JOB_NSTATES];
-} __attribute__((aligned(64)));
-static struct job_state_counts	*job_states;
-static unsigned int		 job_nloops;
-
-static const char *const job_state_names[JOB_NSTATES] = {
-	[JOB_PENDING] = "pending",
-	[JOB_QUEUED] = "queued",
-	[JOB_RUNNING] = "running",
-	[JOB_DONE] = "done",
-	[JOB_FAILED] = "failed",
-	[JOB_CANCELLED] = "cancelled",
-	[JOB_TIMED_OUT] = "timed_out",
-};
 
 /* Waiting for the jobs named in `after`. */
 struct job_deps {
@@ -88,233 +45,11 @@ static void	job_run(struct job *);
 static void	job_take(struct job *);
 static void	job_dep_done(struct future *, void *);
 
-const struct job_type *
-job_type_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(job_types); i++) {
-		if (strcmp(job_types[i]->name, name) == 0)
-			return job_types[i];
-	}
-	return NULL;
-}
-
-const char *
-job_state_name(enum job_state state)
-{
-	return job_state_names[state];
-}
-
-int
-job_state_parse(const char *name)
-{
-	int	i;
-
-	for (i = 0; i < JOB_NSTATES; i++) {
-		if (strcmp(job_state_names[i], name) == 0)
-			return i;
-	}
-	return -1;
-}
-
-bool
-job_state_terminal(enum job_state state)
-{
-	return state >= JOB_DONE;
-}
-
-void
-job_init(unsigned int nloops)
-{
-	unsigned int	i;
-	int		k;
-
-	job_lists = xcalloc(nloops, sizeof(*job_lists));
-	for (i = 0; i < nloops; i++)
-		TAILQ_INIT(&job_lists[i]);
-	if ((job_states = aligned_alloc(64, nloops * sizeof(*job_states))) == NULL)
-		fatal("job_init");
-	for (i = 0; i < nloops; i++) {
-		for (k = 0; k < JOB_NSTATES; k++)
-			atomic_init(&job_states[i].n[k], 0);
-	}
-	job_nloops = nloops;
-}
-
-static struct job_state_counts *
-job_state_counts_of(const struct job *job)
-{
-	return &job_states[loop_index(job->reg.owner)];
-}
-
-/* Views and counters, on the owner ------------------------------------ */
-
-/*
- * The view as JSON text, written directly (it is the hot path of every
- * answer).  The result is written only for a finished job, from `result`.
- */
-static char *
-job_render(const struct job *job, const json_t *result, size_t *len)
-{
-	struct textbuf	tb = { 0 };
-	json_t		*error;
-	size_t		 i;
-
-	textbuf_lit(&tb, "{\"id\":");
-	textbuf_u64(&tb, job->reg.id);
-	textbuf_lit(&tb, ",\"type\":");
-	textbuf_string(&tb, job->type->name);
-	if (job->name != NULL) {
-		textbuf_lit(&tb, ",\"name\":");
-		textbuf_string(&tb, job->name);
-	}
-	textbuf_lit(&tb, ",\"queue\":");
-	textbuf_string(&tb, queue_name(job->queue));
-	textbuf_lit(&tb, ",\"priority\":");
-	textbuf_i64(&tb, job->priority);
-	textbuf_lit(&tb, ",\"state\":\"");
-	textbuf_add(&tb, job_state_names[job->state],
-	    strlen(job_state_names[job->state]));
-	textbuf_lit(&tb, "\",\"attempt\":");
-	textbuf_u64(&tb, job->attempt);
-	textbuf_lit(&tb, ",\"created_at\":");
-	textbuf_time_ns(&tb, job->created_ns);
-	if (job->started_ns > 0) {
-		textbuf_lit(&tb, ",\"started_at\":");
-		textbuf_time_ns(&tb, job->started_ns);
-	}
-	if (job->finished_ns > 0) {
-		textbuf_lit(&tb, ",\"finished_at\":");
-		textbuf_time_ns(&tb, job->finished_ns);
-	}
-	if (job->parent != 0) {
-		textbuf_lit(&tb, ",\"parent\":");
-		textbuf_u64(&tb, job->parent);
-	}
-	if (job->nchildren > 0) {
-		textbuf_lit(&tb, ",\"children\":[");
-		for (i = 0; i < job->nchildren; i++) {
-			if (i > 0)
-				textbuf_lit(&tb, ",");
-			textbuf_u64(&tb, job->children[i]);
-		}
-		textbuf_lit(&tb, "]");
-	}
-	if (job->state >= JOB_FAILED) {
-		/* Rare: the error as error_to_json() has it. */
-		error = error_to_json(&job->error);
-		textbuf_lit(&tb, ",\"error\":");
-		textbuf_json(&tb, error);
-		json_decref(error);
-	}
-	if (result != NULL) {
-		textbuf_lit(&tb, ",\"result\":");
-		textbuf_json(&tb, result);
-	}
-	textbuf_lit(&tb, "}");
-	return textbuf_steal(&tb, len);
-}
-
-char *
-job_view_text(const struct job *job, size_t *len)
-{
-	return job_render(job, NULL, len);
-}
-
-/* The same view as a JSON object: one writer, so the two never differ. */
-json_t *
-job_view(const struct job *job)
-{
-	json_error_t	 err;
-	json_t		*v;
-	size_t		 len;
-	char		*text = job_render(job, NULL, &len);
-
-	if ((v = json_load_line(text, len, 0, &err)) == NULL) {
-		log_warnx("job %llu: its view does not parse: %s",
-		    (unsigned long long)job->reg.id, err.text);
-		v = json_object();
-	}
-	free(text);
-	return v;
-}
-
-bool
-job_finished(const struct job *job)
-{
-	return job_state_terminal(job->state);
-}
-
-const char *
-job_queue(const struct job *job)
-{
-	return queue_name(job->queue);
-}
-
-bool
-job_matches(const struct job *job, int state, const char *queue)
-{
-	return (state < 0 || (int)job->state == state) &&
-	    (queue == NULL || strcmp(queue, queue_name(job->queue)) == 0);
-}
-
-json_t *
-job_collect(int state, const char *queue, uint64_t before, size_t limit)
-{
-	struct job_list	*list = &job_lists[loop_index(loop_current())];
-	struct job	*job;
-	json_t		*views = json_array();
-
-	TAILQ_FOREACH_REVERSE(job, list, job_list, entry) {
-		if (json_array_size(views) >= limit)
-			break;
-		if ((before == 0 || job->reg.id < before) &&
-		    job_matches(job, state, queue))
-			json_array_append_new(views, job_view(job));
-	}
-	return views;
-}
-
-void
-job_count_states(unsigned long counts[JOB_NSTATES])
-{
-	long		sums[JOB_NSTATES] = { 0 };
-	unsigned int	l;
-	int		i;
-
-	for (l = 0; l < job_nloops; l++) {
-		for (i = 0; i < JOB_NSTATES; i++)
-			sums[i] += atomic_load_explicit(&job_states[l].n[i],
-			    memory_order_relaxed);
-	}
-	for (i = 0; i < JOB_NSTATES; i++)
-		counts[i] = sums[i] > 0 ? (unsigned long)sums[i] : 0;
-}
-
-static void
-job_count_state(struct job *job, enum job_state state)
-{
-	if (job->begun)
-		atomic_fetch_sub_explicit(&job_state_counts_of(job)->n[job->state], 1,
-		    memory_order_relaxed);
-	atomic_fetch_add_explicit(&job_state_counts_of(job)->n[state], 1,
-	    memory_order_relaxed);
-	job->state = state;
-}
-
 static void
 job_set_state(struct job *job, enum job_state state)
 {
-	char	*view;
-	size_t	 len;
-
 	job_count_state(job, state);
-	if (watch_active()) {
-		view = job_render(job, NULL, &len);
-		watch_publish(view, len, job->reg.id, queue_name(job->queue));
-		free(view);
-	}
+	job_publish(JOB_EVENT_STATE, job, NULL);
 }
 
 static void
@@ -352,16 +87,15 @@ job_unref(struct job *job)
 static void
 job_expire(struct job *job)
 {
-	struct loop	*owner = job->reg.owner;
+	struct shard	*sh = shard_of(job->reg.owner);
 
-	if (job->key != NULL)
-		registry_key_release(job->key, job->reg.id);
+	job_publish(JOB_EVENT_EXPIRE, job, NULL);
+	if (job->spec->key != NULL)
+		registry_key_release(job->spec->key, job->reg.id);
 	registry_remove(&job->reg);
-	TAILQ_REMOVE(&job_lists[loop_index(owner)], job, entry);
-	atomic_fetch_sub_explicit(&job_state_counts_of(job)->n[job->state], 1,
-	    memory_order_relaxed);
-	atomic_fetch_sub_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
-	    memory_order_relaxed);
+	TAILQ_REMOVE(&sh->jobs, job, entry);
+	atomic_fetch_sub_explicit(&sh->states[job->state], 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&sh->njobs, 1, memory_order_relaxed);
 	event_del(&job->timer.ev);
 	job_unref(job);
 }
@@ -372,8 +106,8 @@ job_expire(struct job *job)
 static bool
 job_acquire(struct job *job)
 {
-	while (job->held < job->nresources) {
-		if (!sem_acquire(job->resources[job->held], job, &job->waiting))
+	while (job->held < job->spec->nresources) {
+		if (!sem_acquire(job->spec->resources[job->held], job, &job->waiting))
 			return false;
 		job->held++;
 	}
@@ -389,7 +123,7 @@ job_unadmit(struct job *job)
 		job->waiting = NULL;
 	}
 	while (job->held > 0)
-		sem_release(job->resources[--job->held]);
+		sem_release(job->spec->resources[--job->held]);
 	if (job->parked.index != 0)
 		queue_unpark(job->queue, job);
 	if (job->slot)
@@ -458,8 +192,8 @@ job_dependency_failed(struct job *job, uint64_t id, const char *how)
 static void
 job_ready(struct job *job)
 {
-	if (job->delay > 0)
-		job_arm_timer(job, job->delay);
+	if (job->spec->delay > 0)
+		job_arm_timer(job, job->spec->delay);
 	else
 		job_enqueue(job);
 }
@@ -467,21 +201,16 @@ job_ready(struct job *job)
 static void
 job_dep_done(struct future *f, void *arg)
 {
-	struct job	*job = arg;
-	json_t		*view = future_result(f);
-	const char	*state;
-	json_int_t	 id;
+	struct job			*job = arg;
+	const struct job_outcome	*o = job_outcome(f);
+	char				 how[64];
 
 	if (job->deps != NULL && job->state == JOB_PENDING && job->stopping == 0) {
-		id = json_integer_value(json_object_get(view, "id"));
-		state = json_string_value(json_object_get(view, "state"));
-		if (view == NULL)
+		if (o == NULL)
 			job_dependency_failed(job, 0, "ended without a result");
-		else if (state == NULL || strcmp(state, "done") != 0) {
-			char	how[64];
-
-			snprintf(how, sizeof(how), "ended %s", state ? state : "?");
-			job_dependency_failed(job, (uint64_t)id, how);
+		else if (o->state != JOB_DONE) {
+			snprintf(how, sizeof(how), "ended %s", job_state_name(o->state));
+			job_dependency_failed(job, o->id, how);
 		} else if (--job->deps->remaining == 0) {
 			job_deps_free(job);
 			job_ready(job);
@@ -489,7 +218,6 @@ job_dep_done(struct future *f, void *arg)
 	}
 	job_unref(job);
 }
-
 /* Look up each job of `after` and wait for it on this loop. */
 static void
 job_deps_start(struct job *job)
@@ -498,12 +226,13 @@ job_deps_start(struct job *job)
 	struct loop	*owner;
 	size_t		 i;
 
-	d->futures = xcalloc(job->nafter, sizeof(*d->futures));
-	d->n = d->remaining = job->nafter;
+	d->futures = xcalloc(job->spec->nafter, sizeof(*d->futures));
+	d->n = d->remaining = job->spec->nafter;
 	job->deps = d;
-	for (i = 0; i < job->nafter; i++) {
-		if (!registry_lookup(job->after[i], &owner, &d->futures[i])) {
-			job_dependency_failed(job, job->after[i], "is no longer known");
+	for (i = 0; i < d->n; i++) {
+		if (!registry_lookup(job->spec->after[i], &owner, &d->futures[i])) {
+			job_dependency_failed(job, job->spec->after[i],
+			    "is no longer known");
 			return;
 		}
 	}
@@ -525,8 +254,7 @@ static void
 job_finish(struct job *job, enum job_state state, json_t *result,
     struct error *error)
 {
-	char	*view;
-	size_t	 len;
+	struct job_outcome	*outcome;
 
 	/* Before anything is given back: whoever gets it starts after this. */
 	job->finished_ns = now_epoch_ns();
@@ -544,20 +272,17 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 		error_move(&job->error, error);
 	job_count_state(job, state);
 	log_debug("job %llu: %s %s%s%s", (unsigned long long)job->reg.id,
-	    job->type->name, job_state_names[state], job->error.code != NULL ?
+	    job->spec->type->name, job_state_name(state), job->error.code != NULL ?
 	    ": " : "", job->error.code != NULL ? job->error.code : "");
-	view = job_render(job, state == JOB_DONE ? result : NULL, &len);
-	json_decref(result);
-	if (watch_active())
-		watch_publish(view, len, job->reg.id, queue_name(job->queue));
-	future_set_view(job->reg.future, view, len);
-	if (job->stream != NULL) {
-		conn_remote_unref(job->stream);
-		job->stream = NULL;
+	outcome = job_outcome_new(job, result);
+	job_publish(JOB_EVENT_FINISH, job, outcome);
+	future_set_value(job->reg.future, outcome, job_outcome_free);
+	if (job->listener != NULL) {
+		job->listener->release(job->listener_arg);
+		job->listener = NULL;
 	}
-	job_arm_timer(job, job->ttl);
+	job_arm_timer(job, job->spec->ttl);
 }
-
 void
 job_succeed(struct job *job, json_t *result)
 {
@@ -579,9 +304,9 @@ job_fail(struct job *job, struct error *error)
 	}
 	if (error->code == NULL)
 		error->code = "failed";
-	if (job->attempt <= job->retries) {
+	if (job->attempt <= job->spec->retries) {
 		/* Retry after retry_delay, doubling each time (asyncio backoff). */
-		wait = job->retry_delay * ldexp(1.0, (int)job->attempt - 1);
+		wait = job->spec->retry_delay * ldexp(1.0, (int)job->attempt - 1);
 		log_debug("job %llu: attempt %u failed (%s), retrying in %.3gs",
 		    (unsigned long long)job->reg.id, job->attempt,
 		    error->message != NULL ? error->message : error->code, wait);
@@ -605,7 +330,7 @@ job_stopped(struct job *job)
 
 	switch (job->stopping) {
 	case JOB_TIMED_OUT:
-		error_set(&e, "timeout", "timed out after %gs", job->timeout);
+		error_set(&e, "timeout", "timed out after %gs", job->spec->timeout);
 		break;
 	case JOB_FAILED:
 		if (job->error.code == NULL)
@@ -645,8 +370,8 @@ job_stop(struct job *job, enum job_state how, const char *reason)
 		future_cancel(job->work, reason);
 		return;		/* job_work_done finishes it */
 	}
-	if (job->type->cancel != NULL)
-		job->type->cancel(job, job->parsed);
+	if (job->spec->type->cancel != NULL)
+		job->spec->type->cancel(job, job->spec->parsed);
 	job->type_state = NULL;
 	job_stopped(job);
 }
@@ -684,7 +409,7 @@ job_work_done(struct future *work, void *arg)
 static void
 job_run(struct job *job)
 {
-	struct loop	*owner = job->reg.owner;
+	const struct job_spec	*s = job->spec;
 
 	if (job->counted) {
 		queue_unreserve(job->queue, 1);
@@ -694,14 +419,14 @@ job_run(struct job *job)
 	job->attempt++;
 	job->started_ns = now_epoch_ns();
 	job_set_state(job, JOB_RUNNING);
-	if (job->timeout > 0)
-		job_arm_timer(job, job->timeout);
+	if (s->timeout > 0)
+		job_arm_timer(job, s->timeout);
 
-	if (job->type->runs == JOB_RUNS_EXECUTOR) {
-		job->work = executor_submit(loomd.executor, job->type->work, job->parsed);
-		future_on_done(job->work, owner, job_work_done, job);
+	if (s->type->runs == JOB_RUNS_EXECUTOR) {
+		job->work = executor_submit(loomd.executor, s->type->work, s->parsed);
+		future_on_done(job->work, job->reg.owner, job_work_done, job);
 	} else
-		job->type->start(job, job->parsed);
+		s->type->start(job, s->parsed);
 }
 
 static void
@@ -753,8 +478,7 @@ job_cancel_hook(struct future *f, void *arg, const char *reason)
 static void
 job_take(struct job *job)
 {
-	struct loop	*owner = job->reg.owner;
-	struct job_list	*list = &job_lists[loop_index(owner)];
+	struct job_list	*list = &shard_of(job->reg.owner)->jobs;
 	struct job	*before;
 
 	for (before = TAILQ_LAST(list, job_list); before != NULL &&
@@ -764,11 +488,11 @@ job_take(struct job *job)
 		TAILQ_INSERT_AFTER(list, before, job, entry);
 	else
 		TAILQ_INSERT_HEAD(list, job, entry);
-	loop_event_assign(&job->timer, owner, -1, 0, job_timer_cb, job);
-	job_set_state(job, job->state);
+	loop_event_assign(&job->timer, job->reg.owner, -1, 0, job_timer_cb, job);
+	job_count_state(job, job->state);
 	job->begun = true;
+	job_publish(JOB_EVENT_BEGIN, job, NULL);
 }
-
 void
 job_begin(void *arg)
 {
@@ -777,42 +501,10 @@ job_begin(void *arg)
 	if (job->begun)
 		return;
 	job_take(job);
-	if (job->nafter > 0)
+	if (job->spec->nafter > 0)
 		job_deps_start(job);
 	else
 		job_ready(job);
-}
-
-/* For types ------------------------------------------------------------ */
-
-struct loop *
-job_loop(const struct job *job)
-{
-	return job->reg.owner;
-}
-
-uint64_t
-job_id(const struct job *job)
-{
-	return job->reg.id;
-}
-
-double
-job_timeout(const struct job *job)
-{
-	return job->timeout;
-}
-
-void *
-job_type_state(const struct job *job)
-{
-	return job->type_state;
-}
-
-void
-job_set_type_state(struct job *job, void *state)
-{
-	job->type_state = state;
 }
 
 /* After every loop has stopped: drop the jobs that are left. */
@@ -823,32 +515,23 @@ job_shutdown(void)
 	unsigned int	 i;
 
 	for (i = 0; i < loomd.nloops; i++) {
-		while ((job = TAILQ_FIRST(&job_lists[i])) != NULL) {
+		while ((job = TAILQ_FIRST(&loomd.shards[i]->jobs)) != NULL) {
 			if (job->work != NULL) {
 				future_unref(job->work);
 				job->work = NULL;
 			}
-			if (job->state == JOB_RUNNING && job->type->cancel != NULL)
-				job->type->cancel(job, job->parsed);
+			if (job->state == JOB_RUNNING &&
+			    job->spec->type->cancel != NULL)
+				job->spec->type->cancel(job, job->spec->parsed);
 			job_deps_free(job);
 			job_unadmit(job);
-			if (job->stream != NULL) {
-				conn_remote_unref(job->stream);
-				job->stream = NULL;
-			}
 			/* Only this pass's reference counts now. */
 			job->refs = 1;
 			job_expire(job);
 		}
 	}
-	free(job_lists);
-	job_lists = NULL;
-	free(job_states);
-	job_states = NULL;
-	job_nloops = 0;
 	job_queue_release();
 }
-
 /*
  * The shutdown grace is over: every job this loop owns that has not finished
  * fails with shutting_down (a running one once its type has stopped; CPU
@@ -858,7 +541,7 @@ job_shutdown(void)
 size_t
 job_stop_all(void)
 {
-	struct job_list	*list = &job_lists[loop_index(loop_current())];
+	struct job_list	*list = &shard_current()->jobs;
 	struct job	*job, *prev;
 	size_t		 n = 0;
 
@@ -867,8 +550,8 @@ job_stop_all(void)
 		if (job_state_terminal(job->state) || job->stopping != 0)
 			continue;
 		log_debug("job %llu: %s %s, stopped by the shutdown",
-		    (unsigned long long)job->reg.id, job->type->name,
-		    job_state_names[job->state]);
+		    (unsigned long long)job->reg.id, job->spec->type->name,
+		    job_state_name(job->state));
 		job_stop(job, JOB_FAILED, NULL);
 		n++;
 	}

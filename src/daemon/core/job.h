@@ -1,12 +1,16 @@
 /*
  * Jobs: the state machine each submitted job runs on its owner loop
- * (pending → queued → running → done | failed | cancelled | timed_out), and
- * the job types that do the work, one file each in jobs/.
+ * (pending → queued → running → done | failed | cancelled | timed_out), the
+ * job types that do the work (one file each in jobs/, registered at start),
+ * and the seam through which the rest of the daemon hears of every state
+ * change (watch, streams, and whatever comes later) without the job layer
+ * knowing any of them.
  */
 #ifndef LOOM_JOB_H
 #define LOOM_JOB_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -30,8 +34,9 @@ enum job_runs {
  * it validates args (a JSON object, possibly empty) and returns a parsed form
  * in *parsed, or fails with bad_request naming the field under `base`
  * ("job.args", "jobs[2].args").  It may be called with args == NULL meaning
- * `{}`.  The parsed form is immutable afterwards, used by every attempt, and
- * released with free_parsed().
+ * `{}`.  The parsed form is immutable afterwards, shared by every attempt
+ * (and, for a composite's child, every instance), and released with
+ * free_parsed().
  *
  * Executor types supply work(): it runs on an executor thread, touches only
  * its parsed argument, polls executor_cancelled() in long loops, and returns
@@ -56,6 +61,8 @@ struct job_type {
 	size_t		(*descendants)(const void *parsed);
 };
 
+/* The types jobs may name: registered before the loops start. */
+void			 job_types_register(const struct job_type *const *, size_t);
 const struct job_type	*job_type_find(const char *name);
 
 enum job_state {
@@ -74,13 +81,63 @@ int		 job_state_parse(const char *);		/* -1 if unknown */
 bool		 job_state_terminal(enum job_state);
 
 /*
+ * A finished job as everyone sees it: made once by the owner when the job
+ * ends and carried by the job's future (future_value), then immutable.  Any
+ * thread holding a reference on the future may read it; none may reference
+ * the result (jansson's counts are not atomic: copy it, or write it out).
+ */
+struct job_outcome {
+	uint64_t	 id;
+	enum job_state	 state;
+	struct error	 error;		/* failed, cancelled, timed_out */
+	json_t		*result;	/* done: the result; else NULL */
+	char		*view;		/* the terminal view as JSON text */
+	size_t		 view_len;
+};
+/* The outcome in a job's future once it is done, else NULL. */
+const struct job_outcome *job_outcome(struct future *);
+
+/*
+ * The job-state seam.  Every transition is published on the job's owner
+ * loop to each observer registered before the loops start, in the order
+ * they registered.  wants() (may be NULL: always) lets an observer with
+ * nobody to tell skip the work of a view.
+ */
+enum job_event {
+	JOB_EVENT_BEGIN,	/* its owner took it, in its first state */
+	JOB_EVENT_STATE,	/* a state change short of the end */
+	JOB_EVENT_FINISH,	/* terminal: `outcome` is set */
+	JOB_EVENT_EXPIRE,	/* its ttl is over: it is forgotten */
+};
+struct job_observer {
+	const char	*name;
+	bool		(*wants)(const struct job *);
+	void		(*notify)(enum job_event, const struct job *,
+			    const struct job_outcome *);
+};
+void		 job_observe(const struct job_observer *);
+
+/*
+ * A listener on one job (a submit with stream follows a composite's
+ * children): child() runs on the job's owner loop as each child finishes,
+ * in completion order; release() once the job no longer needs it.
+ */
+struct job_listener {
+	void	(*child)(void *arg, size_t index, const struct job_outcome *);
+	void	(*release)(void *arg);
+};
+void		 job_listen(struct job *, const struct job_listener *, void *arg);
+/* A composite's child finished: tell the job's listener, if it has one. */
+void		 job_tell_child(struct job *, size_t index, const struct job_outcome *);
+
+/*
  * Submitting, on the connection's loop.  job_parse() checks one spec at
  * `base` ("job", "jobs[2]") and builds a job that is not yet anyone's;
  * job_discard() drops it.  job_submit() gives the job an id and an owner
  * loop, registers it and starts it there; afterwards the caller must not
- * touch the job, only the future, whose result is the job's terminal view.
- * With an idempotency key already held by a live job, that job's id and
- * future are returned instead and the new one is discarded.
+ * touch the job, only the future, whose value is the job's outcome.  With
+ * an idempotency key already held by a live job, that job's id and future
+ * are returned instead and the new one is discarded.
  */
 struct job	*job_parse(const json_t *spec, const char *base, struct error *);
 void		 job_discard(struct job *);
@@ -90,26 +147,39 @@ bool		 job_uses_executor(const struct job *);
 size_t		 job_count(struct job *const *, size_t);
 /* Count them against their queues' max_pending; busy if one is full. */
 int		 job_reserve(struct job *const *, size_t, struct error *);
-/* Child events of a composite go there (submit with stream); steals. */
-struct conn_remote;
-void		 job_set_stream(struct job *, struct conn_remote *);
 void		 job_submit(struct job *, uint64_t *id, struct future **);
 
-/* On the owner loop: the job's view (without the result, which only the
- * terminal view in the job's future carries), as JSON and as JSON text. */
-json_t		*job_view(const struct job *);
+/*
+ * Composites keep their children's specs, parsed once at submit and made
+ * into a job by each attempt.  job_spec_parse() checks a spec at `base`;
+ * job_submit_child() makes a child of `parent` from one (in the parent's
+ * queue unless the spec names another) and submits it; with the id and the
+ * future as job_submit() gives them.
+ */
+struct job_spec;
+struct job_spec	*job_spec_parse(const json_t *, const char *base, struct error *);
+void		 job_spec_unref(const struct job_spec *);
+size_t		 job_spec_tree_size(const struct job_spec *);	/* it and below */
+bool		 job_spec_shield(const struct job_spec *);
+void		 job_submit_child(struct job *parent, const struct job_spec *,
+		     uint64_t *id, struct future **);
+
+/* On the owner loop: the view (without the result, which only the outcome
+ * carries), as JSON text and as JSON. */
 char		*job_view_text(const struct job *, size_t *len);
+json_t		*job_view(const struct job *);
 bool		 job_finished(const struct job *);
 bool		 job_matches(const struct job *, int state, const char *queue);
 const char	*job_queue(const struct job *);
+enum job_state	 job_state(const struct job *);
 
 /* On a loop: its own jobs matching, newest first, ids below `before` (0: any). */
 json_t		*job_collect(int state, const char *queue, uint64_t before, size_t limit);
-
-/* Counts by state, for `stats`. */
+/* Counts by state over every loop, for `stats`. */
 void		 job_count_states(unsigned long counts[JOB_NSTATES]);
-void		 job_init(unsigned int nloops);
-void		 job_shutdown(void);	/* after the loops stop: free what is left */
+
+/* After the loops stop: free what is left. */
+void		 job_shutdown(void);
 /* On each loop when the shutdown grace is over: fail its unfinished jobs. */
 size_t		 job_stop_all(void);
 

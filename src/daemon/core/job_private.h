@@ -1,70 +1,82 @@
 /*
- * Inside the job layer (job.c, jobspec.c, queue.c, jobs/composite.c): the
- * job itself.  Everything here is touched only on the job's owner loop,
- * except what job_submit() writes before it hands the job over.
+ * Inside the job layer (core/job*.c): the spec a job is made from and the
+ * job itself.  A job is touched only on its owner loop, except what
+ * job_submit() writes before it hands the job over.
  */
 #ifndef LOOM_JOB_PRIVATE_H
 #define LOOM_JOB_PRIVATE_H
 
 #include <sys/queue.h>
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "core/job.h"
-#include "runtime/loop.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "runtime/loop.h"
 #include "runtime/util.h"
 
 #define JOB_DEPTH_MAX		8	/* composites inside composites */
 #define JOB_LIMITS_MAX		16	/* limits one job may hold */
 
-struct conn_remote;
 struct job_deps;
 struct queue;
 struct sem;
 struct sem_waiter;
 
-struct job {
-	struct registry_link	 reg;
-	TAILQ_ENTRY(job)	 entry;		/* the owner's jobs, by id */
+/*
+ * What a spec says, parsed once and immutable after: a submitted job's own,
+ * or a composite's child, which every attempt of the parent instantiates
+ * again.  Shared by the jobs made from it, on any loop: refcounted.
+ */
+struct job_spec {
+	atomic_uint		 refs;
+	bool			 embedded;	/* inside its one job's allocation */
+	bool			 shield;
+	int			 priority;
 	const struct job_type	*type;
 	void			*parsed;
-	void			*type_state;
-	unsigned int		 refs;		/* callbacks in flight, + 1 while registered */
-	int			 priority;
-
 	char			*name;
-	struct queue		*queue;		/* a reference (borrowed for "default") */
+	struct queue		*queue;		/* a reference; NULL: the parent's */
 	char			*key;
 	double			 delay;
 	double			 timeout;	/* 0: none */
 	double			 retry_delay;
 	double			 ttl;
+	unsigned int		 retries;
+	/* What must be held while running, in acquisition order: the limits
+	 * sorted, then the lock (a reference). */
+	struct sem		**resources;
+	unsigned short		 nresources;
+	uint64_t		*after;		/* dependencies */
+	size_t			 nafter;
+};
+
+struct job {
+	struct registry_link	 reg;
+	TAILQ_ENTRY(job)	 entry;		/* the owner's jobs, by id */
+	const struct job_spec	*spec;
+	struct queue		*queue;		/* the spec's, or the parent's */
+	void			*type_state;
+	unsigned int		 refs;		/* callbacks in flight, + 1 while registered */
+
 	uint64_t		 parent;	/* 0: none */
 	uint64_t		*children;	/* ids, in creation order */
 	size_t			 nchildren;
 
-	/* What must be held while running, in acquisition order (allocated
-	 * for JOB_LIMITS_MAX + 1 when the spec names any). */
-	struct sem		**resources;
 	struct sem_waiter	*waiting;	/* for resources[held] */
+	struct job_deps		*deps;		/* until `after` is satisfied */
 
-	uint64_t		*after;		/* dependencies, until begun */
-	size_t			 nafter;
-	struct job_deps		*deps;
-
-	struct conn_remote	*stream;	/* child events for a submit with stream */
+	const struct job_listener *listener;
+	void			*listener_arg;
 
 	/* Small members together: a pending job's size counts (a sleeper's). */
 	enum job_state		 state;
 	enum job_state		 stopping;	/* cancel or timeout under way, else 0 */
-	unsigned int		 retries;
 	unsigned int		 attempt;
-	unsigned short		 nresources;
 	unsigned short		 held;		/* resources[0 .. held) are held */
-	bool			 shield;
 	bool			 begun;		/* the owner has taken it */
 	bool			 slot;		/* holds a slot of its queue */
 	bool			 counted;	/* in its queue's waiting count */
@@ -76,11 +88,8 @@ struct job {
 	struct future		*work;		/* the executor's, while running */
 	struct loop_event	 timer;
 };
-TAILQ_HEAD(job_list, job);
 
-extern struct job_list	*job_lists;	/* one per loop */
-
-/* job.c */
+/* job.c: the state machine */
 void	 job_begin(void *arg);
 void	 job_cancel_hook(struct future *, void *, const char *);
 void	 job_ref(struct job *);
@@ -88,10 +97,21 @@ void	 job_unref(struct job *);
 void	 job_admitted(struct job *);		/* its queue let it through */
 void	 job_granted(struct sem_waiter *);	/* a resource was granted */
 
-/* jobspec.c */
-struct job *job_parse_in(const json_t *spec, const char *base, const char *queue,
+/* jobspec.c: specs */
+void	 job_spec_init(struct job_spec *);
+int	 job_spec_fill(struct job_spec *, const json_t *, const char *base,
 	    struct error *);
-size_t	 job_tree_size(const struct job *);
+void	 job_spec_clear(struct job_spec *);
+
+/* submit.c: jobs made from specs, and their owners */
+struct queue *job_queue_get(const char *name);	/* "default" is borrowed */
+void	 job_queue_put(struct queue *);
 void	 job_queue_release(void);	/* the default queue jobs borrow */
+
+/* jobview.c: what others see, and the seam */
+void	 job_publish(enum job_event, struct job *, const struct job_outcome *);
+struct job_outcome *job_outcome_new(const struct job *, json_t *result);
+void	 job_outcome_free(void *);
+void	 job_count_state(struct job *, enum job_state);
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * Job specs: checking what a client submits and handing the job to its
- * owner.  This runs on the submitting connection's loop (or, for children,
- * on the parent's); once job_submit() has registered the job, it belongs to
- * the owner loop alone.
+ * Job specs: checking what a client submits, once, into the immutable
+ * struct job_spec that jobs are made from (submit.c).  This runs on the
+ * submitting connection's loop; a composite parses its children's specs
+ * through here at submit and keeps them for every attempt.
  */
 #include "autoconf.h"
 
@@ -12,15 +12,13 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "net/conn.h"
-#include "runtime/fields.h"
-#include "runtime/future.h"
 #include "core/job.h"
 #include "core/job_private.h"
 #include "core/loomd.h"
-#include "runtime/loop.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "runtime/fields.h"
+#include "runtime/future.h"
 #include "runtime/util.h"
 
 #define JOB_NAME_MAX	128
@@ -37,47 +35,6 @@ static const char *const job_spec_fields[] = {
 /* Composites parse their children through here: this is how deep we are. */
 static __thread int	job_parse_depth;
 
-/*
- * The default queue, held for good from its first use: most jobs are in it,
- * and they borrow it instead of each taking a reference (which costs the
- * queues' global lock twice a job).
- */
-static _Atomic(struct queue *)	job_default_queue;
-
-static struct queue *
-job_queue_get(const char *name)
-{
-	struct queue	*q, *none = NULL;
-
-	if (strcmp(name, "default") != 0)
-		return queue_get(name);
-	if ((q = atomic_load_explicit(&job_default_queue, memory_order_acquire)) != NULL)
-		return q;
-	q = queue_get(name);
-	if (!atomic_compare_exchange_strong(&job_default_queue, &none, q)) {
-		queue_put(q);
-		q = none;
-	}
-	return q;
-}
-
-static void
-job_queue_put(struct queue *q)
-{
-	if (q != atomic_load_explicit(&job_default_queue, memory_order_relaxed))
-		queue_put(q);
-}
-
-/* After the loops have stopped (job_shutdown). */
-void
-job_queue_release(void)
-{
-	struct queue	*q = atomic_exchange(&job_default_queue, NULL);
-
-	if (q != NULL)
-		queue_put(q);
-}
-
 static int
 resource_cmp(const void *a, const void *b)
 {
@@ -86,7 +43,7 @@ resource_cmp(const void *a, const void *b)
 
 /* `limits` and `lock`, in the one order every job acquires them in. */
 static int
-job_parse_resources(struct job *job, const json_t *spec, const char *base,
+job_spec_resources(struct job_spec *s, const json_t *spec, const char *base,
     struct error *e)
 {
 	const json_t	*limits = json_object_get(spec, "limits"), *v;
@@ -99,9 +56,9 @@ job_parse_resources(struct job *job, const json_t *spec, const char *base,
 		if (!json_is_array(limits) || json_array_size(limits) > JOB_LIMITS_MAX)
 			return fields_fail(e, base, "limits",
 			    "must be an array of at most %d limit names", JOB_LIMITS_MAX);
-		if (job->resources == NULL && json_array_size(limits) > 0)
-			job->resources = xcalloc(JOB_LIMITS_MAX + 1,
-			    sizeof(*job->resources));
+		if (s->resources == NULL && json_array_size(limits) > 0)
+			s->resources = xcalloc(JOB_LIMITS_MAX + 1,
+			    sizeof(*s->resources));
 		json_array_foreach(limits, i, v) {
 			snprintf(key, sizeof(key), "limits[%zu]", i);
 			if (!json_is_string(v))
@@ -112,31 +69,32 @@ job_parse_resources(struct job *job, const json_t *spec, const char *base,
 				    "configured ([limit.NAME] in the config)",
 				    json_string_value(v));
 			}
-			for (j = 0; j < job->nresources; j++) {
-				if (job->resources[j] == sem)
+			for (j = 0; j < s->nresources; j++) {
+				if (s->resources[j] == sem)
 					return fields_fail(e, base, key, "\"%s\" is "
 					    "listed twice", json_string_value(v));
 			}
-			job->resources[job->nresources++] = sem;
+			s->resources[s->nresources++] = sem;
 		}
-		qsort(job->resources, job->nresources, sizeof(*job->resources),
-		    resource_cmp);
+		if (s->nresources > 1)
+			qsort(s->resources, s->nresources, sizeof(*s->resources),
+			    resource_cmp);
 	}
 	if (field_name(spec, base, "lock", FIELD_OPTIONAL, &lock, e) == -1)
 		return -1;
 	if (lock != NULL) {
 		/* After every limit: the same global order for everyone. */
-		if (job->resources == NULL)
-			job->resources = xcalloc(JOB_LIMITS_MAX + 1,
-			    sizeof(*job->resources));
-		job->resources[job->nresources++] = lock_get(lock);
+		if (s->resources == NULL)
+			s->resources = xcalloc(JOB_LIMITS_MAX + 1,
+			    sizeof(*s->resources));
+		s->resources[s->nresources++] = lock_get(lock);
 	}
 	return 0;
 }
 
 /* `after`: ids of jobs that must finish done first; they must exist now. */
 static int
-job_parse_after(struct job *job, const json_t *spec, const char *base,
+job_spec_after(struct job_spec *s, const json_t *spec, const char *base,
     struct error *e)
 {
 	const json_t	*after = json_object_get(spec, "after"), *v;
@@ -150,7 +108,7 @@ job_parse_after(struct job *job, const json_t *spec, const char *base,
 	if (!json_is_array(after) || json_array_size(after) > JOB_AFTER_MAX)
 		return fields_fail(e, base, "after", "must be an array of at most %d "
 		    "job ids", JOB_AFTER_MAX);
-	job->after = xcalloc(json_array_size(after), sizeof(*job->after));
+	s->after = xcalloc(json_array_size(after), sizeof(*s->after));
 	json_array_foreach(after, i, v) {
 		snprintf(key, sizeof(key), "after[%zu]", i);
 		if (!json_is_integer(v) || json_integer_value(v) < 1)
@@ -160,259 +118,159 @@ job_parse_after(struct job *job, const json_t *spec, const char *base,
 			    "existed, or its result expired)",
 			    (long long)json_integer_value(v));
 		future_unref(f);
-		job->after[job->nafter++] = (uint64_t)json_integer_value(v);
+		s->after[s->nafter++] = (uint64_t)json_integer_value(v);
 	}
 	return 0;
 }
 
-struct job *
-job_parse_in(const json_t *spec, const char *base, const char *default_queue,
-    struct error *e)
+/* The options around `type` and `args`. */
+static int
+job_spec_options(struct job_spec *s, const json_t *spec, const char *base,
+    const char **type, struct error *e)
 {
-	const struct config	*cfg = loomd.config;
-	struct job		*job;
-	const char		*type = NULL, *name = NULL, *queue = default_queue;
-	const char		*key = NULL;
-	json_int_t		 priority = 0, retries = 0;
-	double			 delay = 0, timeout = 0, retry_delay = 1;
-	double			 ttl = cfg->result_ttl;
-	bool			 shield = false;
-	const json_t		*args;
-	char			 path[256];
+	const char	*name = NULL, *queue = NULL, *key = NULL;
+	json_int_t	 priority = 0, retries = 0;
 
-	if (job_parse_depth >= JOB_DEPTH_MAX) {
-		fields_fail(e, base, NULL, "jobs nest more than %d deep", JOB_DEPTH_MAX);
-		return NULL;
-	}
+	s->retry_delay = 1;
+	s->ttl = loomd.config->result_ttl;
 	if (fields_object(spec, base, job_spec_fields, e) == -1 ||
-	    field_string(spec, base, "type", FIELD_REQUIRED, 64, &type, e) == -1 ||
+	    field_string(spec, base, "type", FIELD_REQUIRED, LOOM_NAME_MAX, type,
+	    e) == -1 ||
 	    field_string(spec, base, "name", FIELD_OPTIONAL, JOB_NAME_MAX, &name, e) == -1 ||
 	    field_name(spec, base, "queue", FIELD_OPTIONAL, &queue, e) == -1 ||
 	    field_integer(spec, base, "priority", FIELD_OPTIONAL, INT32_MIN, INT32_MAX,
 	    &priority, e) == -1 ||
 	    field_number(spec, base, "delay", FIELD_OPTIONAL, 0, SECONDS_MAX,
-	    &delay, e) == -1 ||
+	    &s->delay, e) == -1 ||
 	    field_number_above(spec, base, "timeout", FIELD_OPTIONAL, 0,
-	    SECONDS_MAX, &timeout, e) == -1 ||
+	    SECONDS_MAX, &s->timeout, e) == -1 ||
 	    field_integer(spec, base, "retries", FIELD_OPTIONAL, 0, JOB_RETRIES_MAX,
 	    &retries, e) == -1 ||
 	    field_number(spec, base, "retry_delay", FIELD_OPTIONAL, 0, SECONDS_MAX,
-	    &retry_delay, e) == -1 ||
+	    &s->retry_delay, e) == -1 ||
 	    field_number(spec, base, "ttl", FIELD_OPTIONAL, 0, SECONDS_MAX,
-	    &ttl, e) == -1 ||
+	    &s->ttl, e) == -1 ||
 	    field_string(spec, base, "key", FIELD_OPTIONAL, JOB_KEY_MAX, &key, e) == -1 ||
-	    field_bool(spec, base, "shield", FIELD_OPTIONAL, &shield, e) == -1)
-		return NULL;
-	if (key != NULL && *key == '\0') {
-		fields_fail(e, base, "key", "must not be empty");
-		return NULL;
-	}
+	    field_bool(spec, base, "shield", FIELD_OPTIONAL, &s->shield, e) == -1)
+		return -1;
+	if (key != NULL && *key == '\0')
+		return fields_fail(e, base, "key", "must not be empty");
+	s->name = name != NULL ? xstrdup(name) : NULL;
+	s->key = key != NULL ? xstrdup(key) : NULL;
+	s->priority = (int)priority;
+	s->retries = (unsigned int)retries;
+	if (queue != NULL)
+		s->queue = job_queue_get(queue);
+	return 0;
+}
 
-	job = xcalloc(1, sizeof(*job));
-	job->refs = 1;
-	if ((job->type = job_type_find(type)) == NULL) {
+/* `type` and `args`, which the type checks. */
+static int
+job_spec_args(struct job_spec *s, const json_t *spec, const char *base,
+    const char *type, struct error *e)
+{
+	const json_t	*args;
+	char		 path[256];
+	int		 rc;
+
+	if ((s->type = job_type_find(type)) == NULL) {
 		error_set(e, "unknown_type", "%s: no job type \"%s\"",
 		    field_path(path, sizeof(path), base, "type"), type);
 		error_set_path(e, path);
-		goto fail;
+		return -1;
 	}
-	job->queue = job_queue_get(queue);
-	if (job_parse_resources(job, spec, base, e) == -1 ||
-	    job_parse_after(job, spec, base, e) == -1)
-		goto fail;
 	args = json_object_get(spec, "args");
 	if (args != NULL && json_is_null(args))
 		args = NULL;
+	if (args != NULL && !json_is_object(args))
+		return fields_fail(e, base, "args", "must be an object");
 	field_path(path, sizeof(path), base, "args");
-	if (args != NULL && !json_is_object(args)) {
-		fields_fail(e, base, "args", "must be an object");
-		goto fail;
-	}
 	job_parse_depth++;
-	if (job->type->parse(args, path, cfg, &job->parsed, e) == -1) {
-		job_parse_depth--;
-		goto fail;
-	}
+	rc = s->type->parse(args, path, loomd.config, &s->parsed, e);
 	job_parse_depth--;
-	job->name = name != NULL ? xstrdup(name) : NULL;
-	job->key = key != NULL ? xstrdup(key) : NULL;
-	job->priority = (int)priority;
-	job->delay = delay;
-	job->timeout = timeout;
-	job->retries = (unsigned int)retries;
-	job->retry_delay = retry_delay;
-	job->ttl = ttl;
-	job->shield = shield;
-	job->state = delay > 0 || job->nafter > 0 ? JOB_PENDING : JOB_QUEUED;
-	job->created_ns = now_epoch_ns();
-	return job;
-fail:
-	job_discard(job);
-	return NULL;
-}
-
-struct job *
-job_parse(const json_t *spec, const char *base, struct error *e)
-{
-	return job_parse_in(spec, base, "default", e);
-}
-
-/* This job and everything a composite will make under it. */
-size_t
-job_tree_size(const struct job *job)
-{
-	return 1 + (job->type->descendants != NULL ?
-	    job->type->descendants(job->parsed) : 0);
+	return rc;
 }
 
 void
-job_discard(struct job *job)
+job_spec_init(struct job_spec *s)
 {
-	size_t	i;
-
-	if (job == NULL)
-		return;
-	if (job->parsed != NULL && job->type->free_parsed != NULL)
-		job->type->free_parsed(job->parsed);
-	for (i = 0; i < job->nresources; i++) {
-		if (sem_is_lock(job->resources[i]))
-			lock_put(job->resources[i]);
-	}
-	if (job->queue != NULL)
-		job_queue_put(job->queue);
-	if (job->stream != NULL)
-		conn_remote_unref(job->stream);
-	free(job->resources);
-	free(job->name);
-	free(job->key);
-	free(job->after);
-	free(job->children);
-	error_clear(&job->error);
-	free(job);
+	memset(s, 0, sizeof(*s));
+	atomic_init(&s->refs, 1);
 }
 
-bool
-job_has_delay(const struct job *job)
-{
-	return job->state == JOB_PENDING;
-}
-
-bool
-job_uses_executor(const struct job *job)
-{
-	return job->type->runs == JOB_RUNS_EXECUTOR;
-}
-
-size_t
-job_count(struct job *const *jobs, size_t n)
-{
-	size_t	total = 0, i;
-
-	for (i = 0; i < n; i++)
-		total += job_tree_size(jobs[i]);
-	return total;
-}
-
+/* Fill an initialised spec from JSON; on failure it still needs clearing. */
 int
-job_reserve(struct job *const *jobs, size_t n, struct error *e)
+job_spec_fill(struct job_spec *s, const json_t *spec, const char *base,
+    struct error *e)
 {
-	size_t	i;
+	const char	*type = NULL;
 
-	for (i = 0; i < n; i++) {
-		if (queue_reserve(jobs[i]->queue, 1, e) == -1) {
-			while (i-- > 0) {
-				queue_unreserve(jobs[i]->queue, 1);
-				jobs[i]->counted = false;
-			}
-			return -1;
-		}
-		jobs[i]->counted = true;
-	}
+	if (job_parse_depth >= JOB_DEPTH_MAX)
+		return fields_fail(e, base, NULL, "jobs nest more than %d deep",
+		    JOB_DEPTH_MAX);
+	if (job_spec_options(s, spec, base, &type, e) == -1 ||
+	    job_spec_resources(s, spec, base, e) == -1 ||
+	    job_spec_after(s, spec, base, e) == -1 ||
+	    job_spec_args(s, spec, base, type, e) == -1)
+		return -1;
 	return 0;
 }
 
 void
-job_set_stream(struct job *job, struct conn_remote *stream)
+job_spec_clear(struct job_spec *s)
 {
-	job->stream = stream;
+	size_t	i;
+
+	if (s->parsed != NULL && s->type->free_parsed != NULL)
+		s->type->free_parsed(s->parsed);
+	for (i = 0; i < s->nresources; i++) {
+		if (sem_is_lock(s->resources[i]))
+			lock_put(s->resources[i]);
+	}
+	if (s->queue != NULL)
+		job_queue_put(s->queue);
+	free(s->resources);
+	free(s->name);
+	free(s->key);
+	free(s->after);
 }
 
-/*
- * A limited queue's jobs live on its home loop.  Others stay here unless
- * this loop has clearly more live jobs than the least loaded one.
- */
-static struct loop *
-job_pick_owner(const struct job *job)
+struct job_spec *
+job_spec_parse(const json_t *spec, const char *base, struct error *e)
 {
-	struct loop	*here = loop_current(), *home;
-	unsigned long	 mine, least = (unsigned long)-1, n;
-	unsigned int	 i, best = 0;
+	struct job_spec	*s = xmalloc(sizeof(*s));
 
-	if ((home = queue_home(job->queue)) != NULL)
-		return home;
-	for (i = 0; i < loomd.nloops; i++) {
-		n = atomic_load_explicit(&loomd.counters[i].jobs, memory_order_relaxed);
-		if (n < least) {
-			least = n;
-			best = i;
-		}
+	job_spec_init(s);
+	if (job_spec_fill(s, spec, base, e) == -1) {
+		job_spec_clear(s);
+		free(s);
+		return NULL;
 	}
-	if (here == NULL)
-		return loomd.loops[best];
-	mine = atomic_load_explicit(&loomd.counters[loop_index(here)].jobs,
-	    memory_order_relaxed);
-	if (mine <= 2 * least + 64)
-		return here;
-	return loomd.loops[best];
+	return s;
 }
 
 void
-job_submit(struct job *job, uint64_t *idp, struct future **fp)
+job_spec_unref(const struct job_spec *cs)
 {
-	struct loop	*owner = job_pick_owner(job);
-	struct loop	*held_owner;
-	struct future	*held;
-	uint64_t	 id = registry_next_id(), holder;
+	struct job_spec	*s = (struct job_spec *)cs;
 
-	if (job->key != NULL && (holder = registry_key_claim(job->key, id)) != 0 &&
-	    registry_lookup(holder, &held_owner, &held)) {
-		if (job->counted)
-			queue_unreserve(job->queue, 1);
-		job_discard(job);
-		*idp = holder;
-		*fp = held;
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
-	}
+	job_spec_clear(s);
+	if (!s->embedded)
+		free(s);
+}
 
-	job->reg.id = id;
-	job->reg.job = job;
-	job->reg.owner = owner;
-	job->reg.future = future_new(owner);
-	job->parked.key = job->priority;
-	job->parked.seq = id;
-	future_set_cancel_hook(job->reg.future, job_cancel_hook, NULL, job);
-	future_ref(job->reg.future);
-	*idp = id;
-	*fp = job->reg.future;
-	atomic_fetch_add_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
-	    memory_order_relaxed);
-	registry_insert(&job->reg);
-	/* From here on the job is the owner's. */
-	if (loop_is_current(owner)) {
-		job_begin(job);
-		return;
-	}
-	atomic_fetch_add_explicit(&loomd.counters[loop_index(loop_current())].handoffs,
-	    1, memory_order_relaxed);
-	if (loop_post(owner, job_begin, job) == -1) {
-		/* The owner stopped: its sweep failed the future already. */
-		registry_remove(&job->reg);
-		if (job->key != NULL)
-			registry_key_release(job->key, id);
-		if (job->counted)
-			queue_unreserve(job->queue, 1);
-		atomic_fetch_sub_explicit(&loomd.counters[loop_index(owner)].jobs, 1,
-		    memory_order_relaxed);
-		job_unref(job);
-	}
+/* This spec's job and everything a composite will make under it. */
+size_t
+job_spec_tree_size(const struct job_spec *s)
+{
+	return 1 + (s->type->descendants != NULL ?
+	    s->type->descendants(s->parsed) : 0);
+}
+
+bool
+job_spec_shield(const struct job_spec *s)
+{
+	return s->shield;
 }

@@ -1,34 +1,54 @@
 /*
- * The daemon's shared state: the loops, the executor, the configuration and
- * the counters that `stats` reports.  Set up by main() before any loop runs
- * and torn down after they have all stopped; in between, read-only except
- * for the atomics (the configuration is one).
+ * The daemon's shared state: the loops and what each one owns (its shard),
+ * the executor and the configuration.  Set up by the service layer before
+ * any loop runs and torn down after they have all stopped; in between,
+ * read-only except for the atomics (the configuration is one).
  */
 #ifndef LOOM_LOOMD_H
 #define LOOM_LOOMD_H
+
+#include <sys/queue.h>
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/job.h"
+
 struct config;
 struct executor;
+struct job;
 struct loop;
+struct net_shard;
 
-/* Per-loop counters, written by that loop, read by `stats` from any loop. */
-struct loop_counters {
-	atomic_ulong	connections;	/* open now */
-	atomic_ulong	jobs;		/* live jobs owned by the loop */
-	atomic_ulong	handoffs;	/* jobs this loop handed to another */
-	atomic_ulong	watchers;	/* connections here with a watch */
-};
+TAILQ_HEAD(job_list, job);
+
+/*
+ * What one loop owns, all of it reachable from here: only that loop's thread
+ * touches it, except the counters, which it alone writes and `stats` reads
+ * from anywhere.  A cache line of its own: every job changes state four
+ * times, and counters shared by the loops would bounce between their cores.
+ */
+struct shard {
+	struct loop		*loop;
+	unsigned int		 index;
+	struct job_list		 jobs;		/* the jobs it owns, by id */
+	struct net_shard	*net;		/* the network layer's part */
+
+	atomic_long		 states[JOB_NSTATES];	/* its jobs by state */
+	atomic_ulong		 njobs;		/* live jobs it owns */
+	atomic_ulong		 handoffs;	/* jobs it handed to another */
+} __attribute__((aligned(64)));
+
+struct shard	*shard_new(struct loop *);
+void		 shard_free(struct shard *);	/* after its loop has stopped */
 
 struct loomd {
 	/* Replaced whole by a reload; a replaced one is never freed before
 	 * exit, so a pointer read from here stays good. */
 	const struct config	*_Atomic config;
 	struct loop		**loops;
-	struct loop_counters	*counters;	/* one per loop */
+	struct shard		**shards;	/* one per loop, same index */
 	unsigned int		 nloops;
 	struct executor		*executor;
 	double			 started_at;	/* epoch */
@@ -37,9 +57,12 @@ struct loomd {
 	atomic_ulong		 conn_current;
 	atomic_ulong		 conn_total;
 	atomic_ulong		 conn_rejected;
-	atomic_ulong		 watchers;	/* all loops: skip views when 0 */
 };
 
 extern struct loomd	loomd;
+
+/* The shard of a loop, or of the loop this thread runs (NULL off the loops). */
+struct shard	*shard_of(const struct loop *);
+struct shard	*shard_current(void);
 
 #endif

@@ -531,7 +531,7 @@ sem_acquire(struct sem *sem, struct job *job, struct sem_waiter **wp)
 		return true;
 	}
 	w = xcalloc(1, sizeof(*w));
-	w->node.key = job->priority;
+	w->node.key = job->spec->priority;
 	w->node.seq = job->reg.id;
 	w->sem = sem;
 	w->job = job;

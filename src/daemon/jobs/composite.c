@@ -10,8 +10,9 @@
  *   sequence  one after another; the first failure stops it
  *
  * Cancelling the parent cancels its unfinished children except shielded
- * ones.  Views of children are read from their futures and copied, never
- * referenced: they may belong to another loop.
+ * ones.  The children's specs are parsed once, at submit, and each attempt
+ * makes its children from them.  What a child ended with is read from its
+ * outcome and copied, never referenced: it may belong to another loop.
  */
 #include "autoconf.h"
 
@@ -20,15 +21,11 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "net/conn.h"
+#include "core/job.h"
+#include "jobs/composite.h"
 #include "runtime/fields.h"
 #include "runtime/future.h"
-#include "core/job.h"
-#include "core/job_private.h"
-#include "jobs/composite.h"
-#include "core/loomd.h"
 #include "runtime/loop.h"
-#include "core/queue.h"
 #include "runtime/util.h"
 
 struct composite;
@@ -75,7 +72,6 @@ composite_parse(enum composite_kind kind, const json_t *args, const char *base,
 	};
 	struct composite_args	*a;
 	const json_t		*jobs;
-	struct job		*child;
 	char			 path[256];
 	int			 when = WAIT_ALL_COMPLETED;
 	size_t			 i;
@@ -92,7 +88,7 @@ composite_parse(enum composite_kind kind, const json_t *args, const char *base,
 	a = xcalloc(1, sizeof(*a));
 	a->kind = kind;
 	a->n = json_array_size(jobs);
-	a->shield = xcalloc(a->n, sizeof(*a->shield));
+	a->specs = xcalloc(a->n, sizeof(*a->specs));
 	if (field_bool(args, base, "return_exceptions", FIELD_OPTIONAL,
 	    &a->return_exceptions, e) == -1 ||
 	    field_choice(args, base, "return_when", FIELD_OPTIONAL, return_when_names,
@@ -106,20 +102,15 @@ composite_parse(enum composite_kind kind, const json_t *args, const char *base,
 	/* Check every child (and theirs) now, so that a bad one fails the submit. */
 	for (i = 0; i < a->n; i++) {
 		snprintf(path, sizeof(path), "%s.jobs[%zu]", base, i);
-		if ((child = job_parse_in(json_array_get(jobs, i), path, "default",
+		if ((a->specs[i] = job_spec_parse(json_array_get(jobs, i), path,
 		    e)) == NULL)
 			goto fail;
-		a->descendants += job_tree_size(child);
-		a->shield[i] = json_is_true(json_object_get(json_array_get(jobs, i),
-		    "shield"));
-		job_discard(child);
+		a->descendants += job_spec_tree_size(a->specs[i]);
 	}
-	a->specs = json_deep_copy(jobs);
 	*parsed = a;
 	return 0;
 fail:
-	free(a->shield);
-	free(a);
+	composite_free_parsed(a);
 	return -1;
 }
 
@@ -127,9 +118,11 @@ void
 composite_free_parsed(void *parsed)
 {
 	struct composite_args	*a = parsed;
+	size_t			 i;
 
-	json_decref(a->specs);
-	free(a->shield);
+	for (i = 0; i < a->n; i++)
+		job_spec_unref(a->specs[i]);
+	free(a->specs);
 	free(a);
 }
 
@@ -181,60 +174,66 @@ composite_cancel_child(struct composite *c, size_t i, const char *reason)
 {
 	struct child	*ch = &c->children[i];
 
-	if (ch->finished || ch->future == NULL || c->args->shield[i])
+	if (ch->finished || ch->future == NULL || job_spec_shield(c->args->specs[i]))
 		return;
 	ch->cancelled_by_us = true;
 	future_cancel(ch->future, reason);
 }
 
-static json_t *
-child_view(const struct composite *c, size_t i)
+/* What the child ended with; NULL if its future failed (shutting down). */
+static const struct job_outcome *
+child_outcome(const struct composite *c, size_t i)
 {
-	return future_result(c->children[i].future);
+	return job_outcome(c->children[i].future);
 }
 
 static const char *
 child_state(const struct composite *c, size_t i)
 {
-	const char	*state = json_string_value(json_object_get(child_view(c, i),
-			    "state"));
+	const struct job_outcome	*o = child_outcome(c, i);
 
-	return state != NULL ? state : "failed";
+	return o != NULL ? job_state_name(o->state) : "failed";
 }
 
 static bool
 child_done_ok(const struct composite *c, size_t i)
 {
-	return strcmp(child_state(c, i), "done") == 0;
+	const struct job_outcome	*o = child_outcome(c, i);
+
+	return o != NULL && o->state == JOB_DONE;
 }
 
-/* What the child ended with, as this loop's own copy. */
+/* The child's result, as this loop's own copy. */
 static json_t *
-child_copy(const struct composite *c, size_t i, const char *key)
+child_result(const struct composite *c, size_t i)
 {
-	json_t	*v = json_object_get(child_view(c, i), key);
+	const struct job_outcome	*o = child_outcome(c, i);
 
-	return v != NULL ? json_deep_copy(v) : json_null();
+	return o != NULL && o->result != NULL ? json_deep_copy(o->result) :
+	    json_null();
 }
 
-/* The child's error, or one saying its future failed (shutting down). */
-static void
-child_error(const struct composite *c, size_t i, const char **code,
-    const char **message)
+/* The child's error: its outcome's, or its future's (shutting down). */
+static const struct error *
+child_error(const struct composite *c, size_t i)
 {
-	const struct error	*fe = future_error(c->children[i].future);
-	json_t			*err = json_object_get(child_view(c, i), "error");
+	static const struct error	 failed = { .code = "failed" };
+	const struct job_outcome	*o = child_outcome(c, i);
+	const struct error		*fe = future_error(c->children[i].future);
 
-	if (err != NULL) {
-		*code = json_string_value(json_object_get(err, "code"));
-		*message = json_string_value(json_object_get(err, "message"));
-	} else if (fe != NULL) {
-		*code = fe->code;
-		*message = fe->message;
-	} else {
-		*code = "failed";
-		*message = "";
-	}
+	if (o != NULL && o->error.code != NULL)
+		return &o->error;
+	return fe != NULL ? fe : &failed;
+}
+
+/* As the child's view has it: null unless it failed. */
+static json_t *
+child_error_json(const struct composite *c, size_t i)
+{
+	const struct job_outcome	*o = child_outcome(c, i);
+
+	return o != NULL && o->state >= JOB_FAILED ? error_to_json(&o->error) :
+	    json_null();
 }
 
 static void
@@ -250,32 +249,33 @@ composite_succeed(struct composite *c, json_t *result)
 static void
 composite_fail_with_child(struct composite *c, size_t i)
 {
-	struct job	*job = c->job;
-	struct error	 e = { 0 };
-	const char	*code, *message;
+	struct job		*job = c->job;
+	struct error		 e = { 0 };
+	const struct error	*ce = child_error(c, i);
 
-	child_error(c, i, &code, &message);
-	error_set(&e, code != NULL ? code : "failed", "jobs[%zu] (job %llu) %s: %s",
-	    i, (unsigned long long)c->children[i].id, child_state(c, i),
-	    message != NULL ? message : "");
+	/* Codes are static strings: the parent's outlives the child's outcome. */
+	error_set(&e, ce->code, "jobs[%zu] (job %llu) %s: %s", i,
+	    (unsigned long long)c->children[i].id, child_state(c, i),
+	    ce->message != NULL ? ce->message : "");
 	error_set_detail(&e, json_pack("{s:I,s:I,s:o}", "index", (json_int_t)i,
-	    "job", (json_int_t)c->children[i].id, "error", child_copy(c, i, "error")));
+	    "job", (json_int_t)c->children[i].id, "error", child_error_json(c, i)));
 	composite_end(c);
 	job_fail(job, &e);
 }
 
+/* Per child: its result if it is done, or its error if it failed; null else. */
 static json_t *
-collect(const struct composite *c, const char *key, bool only_failures)
+collect(const struct composite *c, bool errors)
 {
 	json_t	*all = json_array();
 	size_t	 i;
 
 	for (i = 0; i < c->args->n; i++) {
-		if (i >= c->created || (only_failures && child_done_ok(c, i)) ||
-		    (!only_failures && !child_done_ok(c, i)))
+		if (i >= c->created || child_done_ok(c, i) == errors)
 			json_array_append_new(all, json_null());
 		else
-			json_array_append_new(all, child_copy(c, i, key));
+			json_array_append_new(all, errors ? child_error_json(c, i) :
+			    child_result(c, i));
 	}
 	return all;
 }
@@ -283,22 +283,22 @@ collect(const struct composite *c, const char *key, bool only_failures)
 static void
 gather_finish(struct composite *c)
 {
-	composite_succeed(c, json_pack("{s:o,s:o}", "results", collect(c, "result",
-	    false), "errors", collect(c, "error", true)));
+	composite_succeed(c, json_pack("{s:o,s:o}", "results", collect(c, false),
+	    "errors", collect(c, true)));
 }
 
 static void
 group_finish(struct composite *c)
 {
-	struct job	*job = c->job;
-	struct error	 e = { 0 };
-	json_t		*errors;
-	const char	*code, *message;
-	size_t		 i;
+	struct job		*job = c->job;
+	struct error		 e = { 0 };
+	const struct error	*ce;
+	json_t			*errors;
+	size_t			 i;
 
 	if (!c->failing) {
 		composite_succeed(c, json_pack("{s:o}", "results",
-		    collect(c, "result", false)));
+		    collect(c, false)));
 		return;
 	}
 	/* TaskGroup: every child's failure, not the cancellations it caused. */
@@ -306,11 +306,10 @@ group_finish(struct composite *c)
 	for (i = 0; i < c->created; i++) {
 		if (child_done_ok(c, i) || c->children[i].cancelled_by_us)
 			continue;
-		child_error(c, i, &code, &message);
+		ce = child_error(c, i);
 		json_array_append_new(errors, json_pack("{s:I,s:I,s:s,s:s}", "index",
 		    (json_int_t)i, "job", (json_int_t)c->children[i].id, "code",
-		    code != NULL ? code : "failed", "message", message != NULL ?
-		    message : ""));
+		    ce->code, "message", ce->message != NULL ? ce->message : ""));
 	}
 	error_set(&e, "group_failed", "%zu of %zu jobs failed",
 	    json_array_size(errors), c->args->n);
@@ -350,8 +349,7 @@ wait_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 sequence_finish(struct composite *c)
 {
-	composite_succeed(c, json_pack("{s:o}", "results", collect(c, "result",
-	    false)));
+	composite_succeed(c, json_pack("{s:o}", "results", collect(c, false)));
 }
 
 /* Make child i: a full job, in the parent's queue unless it names one. */
@@ -359,51 +357,11 @@ static void
 composite_create(struct composite *c, size_t i)
 {
 	struct child	*ch = &c->children[i];
-	struct job	*job = c->job, *child;
-	struct error	 e = { 0 };
-	char		 base[64];
 
-	snprintf(base, sizeof(base), "jobs[%zu]", i);
-	child = job_parse_in(json_array_get(c->args->specs, i), base,
-	    job_queue(job), &e);
-	if (child == NULL) {
-		/* Checked at submit; only a dependency that expired since fails. */
-		ch->future = future_new(NULL);
-		future_set_error(ch->future, &e);
-	} else {
-		child->parent = job->reg.id;
-		queue_reserve(child->queue, 1, NULL);
-		child->counted = true;
-		job_submit(child, &ch->id, &ch->future);
-	}
-	job->children = xreallocarray(job->children, job->nchildren + 1,
-	    sizeof(*job->children));
-	job->children[job->nchildren++] = ch->id;
+	job_submit_child(c->job, c->args->specs[i], &ch->id, &ch->future);
 	c->created++;
 	c->refs++;
-	future_on_done(ch->future, job->reg.owner, composite_child_done, ch);
-}
-
-/* Submit with stream: {"event":"child","id":...,"index":i,"job":VIEW}. */
-static void
-composite_stream(struct composite *c, size_t i)
-{
-	struct conn_remote	*stream = c->job->stream;
-	const char		*view;
-	char			*dumped = NULL, *text;
-	size_t			 len, vlen;
-
-	if (stream == NULL)
-		return;
-	if ((view = future_text(c->children[i].future, &vlen)) == NULL) {
-		dumped = json_dumps(child_view(c, i), JSON_COMPACT);
-		view = dumped != NULL ? dumped : "null";
-		vlen = strlen(view);
-	}
-	len = (size_t)xasprintf(&text, "{\"event\":\"child\",\"id\":%s,\"index\":%zu,"
-	    "\"job\":%.*s}\n", conn_remote_id(stream), i, (int)vlen, view);
-	free(dumped);
-	conn_remote_send(stream, text, len);
+	future_on_done(ch->future, job_loop(c->job), composite_child_done, ch);
 }
 
 static bool
@@ -427,7 +385,7 @@ composite_child_done(struct future *f, void *arg)
 	}
 	ch->finished = true;
 	c->finished++;
-	composite_stream(c, i);
+	job_tell_child(c->job, i, child_outcome(c, i));
 	switch (c->args->kind) {
 	case COMPOSITE_GATHER:
 		if (!c->args->return_exceptions && !child_done_ok(c, i))
@@ -480,7 +438,7 @@ composite_start(struct job *job, void *parsed)
 	}
 	job_set_type_state(job, c);
 	if (a->kind == COMPOSITE_WAIT && a->timeout > 0) {
-		loop_event_assign(&c->timer, job->reg.owner, -1, 0, wait_timeout, c);
+		loop_event_assign(&c->timer, job_loop(job), -1, 0, wait_timeout, c);
 		seconds_to_timeval(a->timeout, &tv);
 		event_add(&c->timer.ev, &tv);
 		c->timed = true;

@@ -15,6 +15,7 @@
 
 struct config;
 struct job;
+struct job_spec;
 
 enum composite_kind {
 	COMPOSITE_GATHER,
@@ -31,10 +32,9 @@ enum wait_when {
 
 struct composite_args {
 	enum composite_kind	 kind;
-	json_t			*specs;		/* a copy of args.jobs */
+	struct job_spec		**specs;	/* args.jobs, parsed */
 	size_t			 n;
 	size_t			 descendants;
-	bool			*shield;	/* per child */
 	bool			 return_exceptions;	/* gather */
 	enum wait_when		 return_when;		/* wait */
 	double			 timeout;		/* wait: 0 = none */

@@ -1,4 +1,4 @@
-/* The job types, one file each in this directory; job.c lists them. */
+/* The job types, one file each in this directory; types.c lists them. */
 #ifndef LOOM_JOBS_TYPES_H
 #define LOOM_JOBS_TYPES_H
 
@@ -16,5 +16,8 @@ extern const struct job_type	job_type_sequence;
 extern const struct job_type	job_type_wait_event;
 extern const struct job_type	job_type_exec;
 extern const struct job_type	job_type_http;
+
+/* Give the job layer every built-in type (at start, before the loops). */
+void	jobs_register_builtin(void);
 
 #endif

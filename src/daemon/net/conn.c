@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,13 +17,12 @@
 #include <unistd.h>
 
 #include "core/config.h"
-#include "net/conn.h"
-#include "runtime/log.h"
 #include "core/loomd.h"
+#include "net/conn.h"
+#include "net/shard.h"
+#include "runtime/log.h"
 #include "runtime/loop.h"
-#include "net/proto.h"
 #include "runtime/util.h"
-#include "net/watch.h"
 
 #define CONN_READ_CHUNK		(256 * 1024)		/* one read, into the loop's buffer */
 #define CONN_IN_KEEP		(64 * 1024)		/* a partial line's buffer kept */
@@ -54,74 +53,71 @@ struct conn {
 	size_t			 out_cap;
 	unsigned int		 pending;
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
-	struct proto_state	 proto;
+	struct net_shard	*shard;
+	const struct conn_handler *handler;
+	/* The protocol's state for this connection (handler->state_size). */
+	_Alignas(max_align_t) unsigned char state[];
 };
-TAILQ_HEAD(conn_list, conn);
-
-static struct conn_list	*conn_lists;	/* one per loop */
-static char		**conn_bufs;	/* one read buffer per loop */
-static unsigned int	  conn_nloops;
-
-/* Per loop: the sweep that closes idle connections, armed while it has any. */
-struct conn_idle_timer {
-	struct loop_event	 ev;
-	bool			 armed;
-};
-static struct conn_idle_timer	*conn_idle_timers;
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_close(struct conn *);
 static void	conn_out_text(struct conn *, const char *, size_t);
-static void	conn_out_json(struct conn *, const json_t *);
 static void	conn_out_done(struct conn *);
 static bool	conn_drained(const struct conn *);
-static void	conn_idle_arm(struct loop *);
+static void	conn_idle_arm(struct net_shard *);
 
-void
-conn_init(unsigned int nloops)
-{
-	unsigned int	i;
-
-	conn_lists = xcalloc(nloops, sizeof(*conn_lists));
-	conn_bufs = xcalloc(nloops, sizeof(*conn_bufs));
-	conn_nloops = nloops;
-	for (i = 0; i < nloops; i++)
-		TAILQ_INIT(&conn_lists[i]);
-	conn_idle_timers = xcalloc(nloops, sizeof(*conn_idle_timers));
-}
+/* A socket on its way to a loop. */
+struct conn_handoff {
+	int				 fd;
+	const struct conn_handler	*handler;
+};
 
 static void
 conn_start(void *arg)
 {
-	struct loop	*loop = loop_current();
-	int		 fd = (int)(intptr_t)arg;
-	struct conn	*c;
+	struct conn_handoff		*h = arg;
+	const struct conn_handler	*handler = h->handler;
+	struct shard			*sh = shard_current();
+	struct loop			*loop = sh->loop;
+	int				 fd = h->fd;
+	struct conn			*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	free(h);
+	if ((c = calloc(1, sizeof(*c) + handler->state_size)) == NULL) {
 		log_warn("connection");
 		close(fd);
 		atomic_fetch_sub(&loomd.conn_current, 1);
 		return;
 	}
 	c->loop = loop;
+	c->shard = sh->net;
 	c->fd = fd;
 	c->refs = 1;
-	proto_conn_init(c, &c->proto);
+	c->handler = handler;
+	handler->open(c, c->state);
 	loop_event_assign(&c->rev, loop, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	loop_event_assign(&c->wev, loop, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	event_add(&c->rev.ev, NULL);
 	c->reading = true;
 	c->active_ns = now_ns();
-	TAILQ_INSERT_TAIL(&conn_lists[loop_index(loop)], c, entry);
-	atomic_fetch_add(&loomd.counters[loop_index(loop)].connections, 1);
-	conn_idle_arm(loop);
+	TAILQ_INSERT_TAIL(&c->shard->conns, c, entry);
+	atomic_fetch_add(&c->shard->connections, 1);
+	conn_idle_arm(c->shard);
 }
 
 int
-conn_handoff(struct loop *loop, int fd)
+conn_handoff(struct loop *loop, int fd, const struct conn_handler *handler)
 {
-	return loop_post(loop, conn_start, (void *)(intptr_t)fd);
+	struct conn_handoff	*h = xmalloc(sizeof(*h));
+
+	h->fd = fd;
+	h->handler = handler;
+	if (loop_post(loop, conn_start, h) == -1) {
+		free(h);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -152,16 +148,17 @@ conn_loop(const struct conn *c)
 	return c->loop;
 }
 
-struct proto_state *
-conn_proto(struct conn *c)
+void *
+conn_state(struct conn *c)
 {
-	return &c->proto;
+	return c->state;
 }
 
+/* Nothing in flight: no request, nothing the protocol keeps it for. */
 static bool
 conn_idle(const struct conn *c)
 {
-	return c->pending == 0 && !proto_conn_busy(c, &c->proto);
+	return c->pending == 0 && !c->handler->busy(c, c->state);
 }
 
 /* Read again once the client has drained its answers. */
@@ -250,10 +247,8 @@ conn_out_reserve(struct conn *c, size_t n)
 }
 
 static int
-conn_out_append(const char *buf, size_t len, void *arg)
+conn_out_append(struct conn *c, const char *buf, size_t len)
 {
-	struct conn	*c = arg;
-
 	if (conn_out_reserve(c, len) == -1)
 		return -1;
 	memcpy(c->out + c->out_len, buf, len);
@@ -261,31 +256,11 @@ conn_out_append(const char *buf, size_t len, void *arg)
 	return 0;
 }
 
-void
-conn_send(struct conn *c, json_t *msg)
-{
-	if (c->dead)
-		return;
-	conn_out_json(c, msg);
-	conn_out_text(c, "\n", 1);
-	conn_out_done(c);
-}
-
 /* Text is appended; on failure the connection is closed at its next flush. */
 static void
 conn_out_text(struct conn *c, const char *text, size_t len)
 {
-	if (!c->broken && conn_out_append(text, len, c) == -1) {
-		log_warnx("connection: cannot buffer a reply: closing");
-		c->broken = true;
-	}
-}
-
-static void
-conn_out_json(struct conn *c, const json_t *value)
-{
-	if (!c->broken && json_dump_callback(value, conn_out_append, c,
-	    JSON_COMPACT | JSON_ENCODE_ANY) == -1) {
+	if (!c->broken && conn_out_append(c, text, len) == -1) {
 		log_warnx("connection: cannot buffer a reply: closing");
 		c->broken = true;
 	}
@@ -306,13 +281,6 @@ conn_write(struct conn *c, const char *text, size_t len)
 }
 
 void
-conn_write_json(struct conn *c, const json_t *value)
-{
-	if (!c->dead)
-		conn_out_json(c, value);
-}
-
-void
 conn_write_done(struct conn *c)
 {
 	if (!c->dead)
@@ -326,50 +294,6 @@ conn_send_text(struct conn *c, const char *text, size_t len)
 		return;
 	conn_out_text(c, text, len);
 	conn_out_done(c);
-}
-
-void
-conn_reply(struct conn *c, json_t *id, json_t *fields)
-{
-	json_t	*msg = json_object();
-
-	if (id != NULL)
-		json_object_set(msg, "id", id);
-	json_object_set_new(msg, "ok", json_true());
-	if (fields != NULL) {
-		json_object_update(msg, fields);
-		json_decref(fields);
-	}
-	conn_send(c, msg);
-	json_decref(msg);
-}
-
-void
-conn_reply_error(struct conn *c, json_t *id, const struct error *e)
-{
-	json_t	*msg = json_object();
-
-	if (id != NULL)
-		json_object_set(msg, "id", id);
-	json_object_set_new(msg, "ok", json_false());
-	json_object_set_new(msg, "error", error_to_json(e));
-	conn_send(c, msg);
-	json_decref(msg);
-}
-
-void
-conn_reply_fail(struct conn *c, json_t *id, const char *code, const char *fmt, ...)
-{
-	struct error	e = { 0 };
-	va_list		ap;
-
-	e.code = code;
-	va_start(ap, fmt);
-	if (vasprintf(&e.message, fmt, ap) == -1)
-		e.message = NULL;
-	va_end(ap);
-	conn_reply_error(c, id, &e);
-	error_clear(&e);
 }
 
 static void
@@ -431,14 +355,6 @@ conn_blank(const char *line, size_t len)
 	return true;
 }
 
-static void
-conn_too_long(struct conn *c)
-{
-	conn_reply_fail(c, NULL, "line_too_long",
-	    "line exceeds max_line_bytes (%zu); it was discarded",
-	    loomd.config->max_line_bytes);
-}
-
 /* Split buf into lines and dispatch each; the bytes used (a partial last
  * line is not). */
 static size_t
@@ -460,7 +376,7 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 		}
 		if (nl == NULL) {
 			if (buflen - start > max) {
-				conn_too_long(c);
+				c->handler->overlong(c, c->state, max);
 				c->discarding = true;
 				return buflen;
 			}
@@ -471,9 +387,9 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		if (len > max)
-			conn_too_long(c);
+			c->handler->overlong(c, c->state, max);
 		else if (!conn_blank(line, len))
-			proto_dispatch(c, line, len);
+			c->handler->line(c, c->state, line, len);
 	}
 	return start;
 }
@@ -540,7 +456,7 @@ static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	char		**bufp = &conn_bufs[loop_index(c->loop)], *buf;
+	char		**bufp = &c->shard->buf, *buf;
 	size_t		 len, used;
 	ssize_t		 n;
 
@@ -600,11 +516,10 @@ conn_close(struct conn *c)
 	event_del(&c->wev.ev);
 	close(c->fd);
 	c->fd = -1;
-	TAILQ_REMOVE(&conn_lists[loop_index(c->loop)], c, entry);
-	atomic_fetch_sub(&loomd.counters[loop_index(c->loop)].connections, 1);
+	TAILQ_REMOVE(&c->shard->conns, c, entry);
+	atomic_fetch_sub(&c->shard->connections, 1);
 	atomic_fetch_sub(&loomd.conn_current, 1);
-	proto_conn_closed(c, &c->proto);
-	watch_remove_all(c);
+	c->handler->closed(c, c->state);
 	conn_unref(c);
 }
 
@@ -612,20 +527,16 @@ struct conn_remote {
 	atomic_uint	 refs;
 	struct conn	*conn;		/* touched only on its loop */
 	struct loop	*loop;
-	char		*id;
 };
 
 struct conn_remote *
-conn_remote_new(struct conn *c, const json_t *id)
+conn_remote_new(struct conn *c)
 {
 	struct conn_remote	*r = xcalloc(1, sizeof(*r));
 
 	atomic_init(&r->refs, 1);
 	r->conn = c;
 	r->loop = c->loop;
-	r->id = id != NULL ? json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	if (r->id == NULL)
-		r->id = xstrdup("null");
 	conn_ref(c);
 	return r;
 }
@@ -642,7 +553,6 @@ conn_remote_free(void *arg)
 	struct conn_remote	*r = arg;
 
 	conn_unref(r->conn);
-	free(r->id);
 	free(r);
 }
 
@@ -656,12 +566,6 @@ conn_remote_unref(struct conn_remote *r)
 		conn_remote_free(r);
 	else if (loop_post(r->loop, conn_remote_free, r) == -1)
 		log_debug("connection handle dropped: its loop has stopped");
-}
-
-const char *
-conn_remote_id(const struct conn_remote *r)
-{
-	return r->id;
 }
 
 struct conn_remote_msg {
@@ -703,26 +607,11 @@ conn_remote_send(struct conn_remote *r, char *text, size_t len)
 void
 conn_close_all(void)
 {
-	struct conn_list	*list = &conn_lists[loop_index(loop_current())];
+	struct net_shard	*ns = shard_current()->net;
 	struct conn		*c;
 
-	while ((c = TAILQ_FIRST(list)) != NULL)
+	while ((c = TAILQ_FIRST(&ns->conns)) != NULL)
 		conn_close(c);
-}
-
-void
-conn_shutdown(void)
-{
-	unsigned int	i;
-
-	for (i = 0; i < conn_nloops; i++)
-		free(conn_bufs[i]);
-	free(conn_bufs);
-	conn_bufs = NULL;
-	free(conn_lists);
-	conn_lists = NULL;
-	free(conn_idle_timers);
-	conn_idle_timers = NULL;
 }
 
 /*
@@ -740,14 +629,14 @@ conn_drained(const struct conn *c)
 
 	if (stage == 0 || c->dead || c->pending != 0 || c->out_len != c->out_off)
 		return false;
-	return stage >= 2 || !proto_conn_busy(c, &c->proto);
+	return stage >= 2 || !c->handler->busy(c, c->state);
 }
 
 /* On each loop: enter a drain stage and close what is done already. */
 void
 conn_drain(int stage)
 {
-	struct conn_list	*list = &conn_lists[loop_index(loop_current())];
+	struct conn_list	*list = &shard_current()->net->conns;
 	struct conn		*c, *next;
 	int			 cur = atomic_load(&conn_drain_stage);
 
@@ -771,16 +660,14 @@ conn_drain(int stage)
 static void
 conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 {
-	struct loop		*loop = arg;
-	struct conn_idle_timer	*t = &conn_idle_timers[loop_index(loop)];
-	struct conn_list	*list = &conn_lists[loop_index(loop)];
+	struct net_shard	*ns = arg;
 	double			 idle = loomd.config->idle_timeout;
 	uint64_t		 now = now_ns();
 	struct conn		*c, *next;
 
-	t->armed = false;
+	ns->idle_armed = false;
 	if (idle > 0) {
-		for (c = TAILQ_FIRST(list); c != NULL; c = next) {
+		for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
 			next = TAILQ_NEXT(c, entry);
 			if (conn_idle(c) && c->out_len == c->out_off &&
 			    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
@@ -789,22 +676,42 @@ conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 	}
-	conn_idle_arm(loop);
+	conn_idle_arm(ns);
 }
 
 static void
-conn_idle_arm(struct loop *loop)
+conn_idle_arm(struct net_shard *ns)
 {
-	struct conn_idle_timer	*t = &conn_idle_timers[loop_index(loop)];
-	double			 idle = loomd.config->idle_timeout, every = 1;
-	struct timeval		 tv;
+	double		idle = loomd.config->idle_timeout, every = 1;
+	struct timeval	tv;
 
-	if (t->armed || TAILQ_EMPTY(&conn_lists[loop_index(loop)]))
+	if (ns->idle_armed || TAILQ_EMPTY(&ns->conns))
 		return;
 	if (idle > 0 && idle / 4 < every)
 		every = idle / 4 < 0.05 ? 0.05 : idle / 4;
-	loop_event_assign(&t->ev, loop, -1, 0, conn_idle_sweep, loop);
 	seconds_to_timeval(every, &tv);
-	event_add(&t->ev.ev, &tv);
-	t->armed = true;
+	event_add(&ns->idle.ev, &tv);
+	ns->idle_armed = true;
+}
+
+/* What a loop owns of the network layer (net/shard.h). */
+struct net_shard *
+net_shard_new(struct loop *loop)
+{
+	struct net_shard	*ns = xcalloc(1, sizeof(*ns));
+
+	TAILQ_INIT(&ns->conns);
+	TAILQ_INIT(&ns->watches);
+	loop_event_assign(&ns->idle, loop, -1, 0, conn_idle_sweep, ns);
+	return ns;
+}
+
+void
+net_shard_free(struct net_shard *ns)
+{
+	if (ns == NULL)
+		return;
+	event_del(&ns->idle.ev);
+	free(ns->buf);
+	free(ns);
 }

@@ -47,10 +47,7 @@ static struct listener	 listeners[SERVER_LISTENERS_MAX];
 static size_t		 nlisteners;
 static struct event	*pause_timer;
 static unsigned int	 next_loop;
-
-static const char busy_line[] =
-    "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"too many connections "
-    "(max_connections); retry later\"}}\n";
+static const struct conn_handler *server_handler;	/* the protocol spoken */
 
 static void
 server_pause(void)
@@ -93,7 +90,8 @@ server_accept(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		if (atomic_load(&loomd.conn_current) >= loomd.config->max_connections) {
-			(void)!send(fd, busy_line, sizeof(busy_line) - 1, MSG_NOSIGNAL);
+			(void)!send(fd, server_handler->refusal,
+			    strlen(server_handler->refusal), MSG_NOSIGNAL);
 			close(fd);
 			atomic_fetch_add(&loomd.conn_rejected, 1);
 			continue;
@@ -102,7 +100,8 @@ server_accept(evutil_socket_t lfd, short what, void *arg)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		atomic_fetch_add(&loomd.conn_current, 1);
 		atomic_fetch_add(&loomd.conn_total, 1);
-		if (conn_handoff(loomd.loops[next_loop++ % loomd.nloops], fd) == -1) {
+		if (conn_handoff(loomd.loops[next_loop++ % loomd.nloops], fd,
+		    server_handler) == -1) {
 			close(fd);
 			atomic_fetch_sub(&loomd.conn_current, 1);
 		}
@@ -255,6 +254,12 @@ server_listen_unix(struct event_base *base, const char *path, mode_t mode,
 	}
 	snprintf(name, sizeof(name), "unix %s", path);
 	return server_add(base, fd, false, name, path, err, errlen);
+}
+
+void
+server_set_handler(const struct conn_handler *handler)
+{
+	server_handler = handler;
 }
 
 int

@@ -9,7 +9,10 @@
 #include <event2/event.h>
 
 struct config;
+struct conn_handler;
 
+/* The protocol every accepted connection speaks; before any accept. */
+void	server_set_handler(const struct conn_handler *);
 /* Bind everything configured; -1 with a message in err. */
 int	server_listen(struct event_base *, const struct config *, char *err, size_t errlen);
 /* Take a listener passed by systemd's socket activation instead. */

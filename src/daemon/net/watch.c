@@ -1,7 +1,8 @@
 /*
- * Watch delivery.  Filters live on their connection's loop, in that loop's
- * list; the global and per-loop watcher counts let a job's owner skip
- * building views when nobody listens, and post only to loops that do.
+ * Watch delivery, an observer of the job-state seam.  Filters live on their
+ * connection's loop, in that loop's list; the global and per-loop watcher
+ * counts let a job's owner skip building views when nobody listens, and
+ * post only to loops that do.
  */
 #include "autoconf.h"
 
@@ -10,12 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/conn.h"
+#include "core/job.h"
 #include "core/loomd.h"
-#include "runtime/loop.h"
-#include "net/proto.h"
-#include "runtime/util.h"
+#include "net/conn.h"
+#include "net/shard.h"
 #include "net/watch.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
 
 struct watch_filter {
 	TAILQ_ENTRY(watch_filter) entry;	/* the loop's filters */
@@ -24,7 +26,6 @@ struct watch_filter {
 	uint64_t		 job;		/* 0: any */
 	char			*queue;		/* NULL: any */
 };
-TAILQ_HEAD(watch_list, watch_filter);
 
 /* An event serialized once by the job's owner and shared by the loops
  * that deliver it; the last one frees it. */
@@ -36,29 +37,12 @@ struct watch_event {
 	size_t		 len;
 };
 
-static struct watch_list	*watch_lists;	/* one per loop */
+static atomic_ulong	watch_total;	/* watching connections, all loops */
 
-void
-watch_init(unsigned int nloops)
+static bool
+watch_wants(const struct job *job)
 {
-	unsigned int	i;
-
-	watch_lists = xcalloc(nloops, sizeof(*watch_lists));
-	for (i = 0; i < nloops; i++)
-		TAILQ_INIT(&watch_lists[i]);
-}
-
-void
-watch_shutdown(void)
-{
-	free(watch_lists);
-	watch_lists = NULL;
-}
-
-bool
-watch_active(void)
-{
-	return atomic_load_explicit(&loomd.watchers, memory_order_relaxed) != 0;
+	return atomic_load_explicit(&watch_total, memory_order_relaxed) != 0;
 }
 
 static bool
@@ -96,7 +80,7 @@ watch_event_unref(struct watch_event *we)
 static void
 watch_deliver(struct watch_event *we)
 {
-	struct watch_list	*list = &watch_lists[loop_index(loop_current())];
+	struct watch_list	*list = &shard_current()->net->watches;
 	struct watch_filter	*w;
 	struct conn		*last = NULL;
 
@@ -118,10 +102,13 @@ watch_deliver_post(void *arg)
 	watch_event_unref(we);
 }
 
-void
+/* On the owner loop, after a state change: post the event to each loop
+ * with watchers. */
+static void
 watch_publish(const char *view, size_t len, uint64_t job, const char *queue)
 {
 	struct watch_event	*we = xcalloc(1, sizeof(*we));
+	struct shard		*sh;
 	unsigned int		 i;
 
 	atomic_init(&we->refs, 1);
@@ -129,25 +116,56 @@ watch_publish(const char *view, size_t len, uint64_t job, const char *queue)
 	we->queue = xstrdup(queue);
 	we->text = watch_event_text(view, len, &we->len);
 	for (i = 0; i < loomd.nloops; i++) {
-		if (atomic_load_explicit(&loomd.counters[i].watchers,
-		    memory_order_relaxed) == 0)
+		sh = loomd.shards[i];
+		if (atomic_load_explicit(&sh->net->watchers, memory_order_relaxed) == 0)
 			continue;
-		if (loop_is_current(loomd.loops[i])) {
+		if (loop_is_current(sh->loop)) {
 			watch_deliver(we);
 			continue;
 		}
 		atomic_fetch_add(&we->refs, 1);
-		if (loop_post(loomd.loops[i], watch_deliver_post, we) == -1)
+		if (loop_post(sh->loop, watch_deliver_post, we) == -1)
 			watch_event_unref(we);
 	}
 	watch_event_unref(we);
 }
 
-void
-watch_add(struct conn *c, uint64_t job, const char *queue)
+static void
+watch_notify(enum job_event ev, const struct job *job,
+    const struct job_outcome *outcome)
 {
-	struct proto_state	*ps = conn_proto(c);
-	unsigned int		 li = loop_index(conn_loop(c));
+	char	*view;
+	size_t	 len;
+
+	if (ev == JOB_EVENT_EXPIRE)
+		return;
+	if (outcome != NULL) {
+		watch_publish(outcome->view, outcome->view_len, job_id(job),
+		    job_queue(job));
+		return;
+	}
+	view = job_view_text(job, &len);
+	watch_publish(view, len, job_id(job), job_queue(job));
+	free(view);
+}
+
+static const struct job_observer watch_observer = {
+	.name = "watch",
+	.wants = watch_wants,
+	.notify = watch_notify,
+};
+
+void
+watch_init(void)
+{
+	job_observe(&watch_observer);
+}
+
+void
+watch_add(struct conn *c, struct watch_filter **filters, uint64_t job,
+    const char *queue)
+{
+	struct net_shard	*ns = shard_of(conn_loop(c))->net;
 	struct watch_filter	*w = xcalloc(1, sizeof(*w));
 	struct watch_filter	*after;
 
@@ -155,29 +173,28 @@ watch_add(struct conn *c, uint64_t job, const char *queue)
 	w->job = job;
 	w->queue = queue != NULL ? xstrdup(queue) : NULL;
 	/* Keep a connection's filters together so one copy is easy to ensure. */
-	after = ps->watches;
-	w->next = ps->watches;
-	ps->watches = w;
+	after = *filters;
+	w->next = *filters;
+	*filters = w;
 	if (after != NULL)
 		TAILQ_INSERT_BEFORE(after, w, entry);
 	else
-		TAILQ_INSERT_TAIL(&watch_lists[li], w, entry);
-	atomic_fetch_add(&loomd.counters[li].watchers, 1);
-	atomic_fetch_add(&loomd.watchers, 1);
+		TAILQ_INSERT_TAIL(&ns->watches, w, entry);
+	atomic_fetch_add(&ns->watchers, 1);
+	atomic_fetch_add(&watch_total, 1);
 }
 
 void
-watch_remove_all(struct conn *c)
+watch_remove_all(struct conn *c, struct watch_filter **filters)
 {
-	struct proto_state	*ps = conn_proto(c);
-	unsigned int		 li = loop_index(conn_loop(c));
+	struct net_shard	*ns = shard_of(conn_loop(c))->net;
 	struct watch_filter	*w;
 
-	while ((w = ps->watches) != NULL) {
-		ps->watches = w->next;
-		TAILQ_REMOVE(&watch_lists[li], w, entry);
-		atomic_fetch_sub(&loomd.counters[li].watchers, 1);
-		atomic_fetch_sub(&loomd.watchers, 1);
+	while ((w = *filters) != NULL) {
+		*filters = w->next;
+		TAILQ_REMOVE(&ns->watches, w, entry);
+		atomic_fetch_sub(&ns->watchers, 1);
+		atomic_fetch_sub(&watch_total, 1);
 		free(w->queue);
 		free(w);
 	}

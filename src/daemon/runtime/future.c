@@ -9,13 +9,13 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "runtime/future.h"
-#include "runtime/jsonload.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
@@ -33,9 +33,9 @@ struct future {
 	_Atomic unsigned int	 refs;
 	enum future_state	 state;
 	struct loop		*owner;
-	json_t			*result;	/* NULL until parsed from text */
-	char			*text;		/* immutable once done */
-	size_t			 text_len;
+	json_t			*result;	/* immutable once done */
+	void			*value;		/* or this, with its release */
+	future_release_fn	 value_release;
 	struct error		 error;
 	struct future_cb	*cbs;
 	struct future_cb	**cbs_tail;
@@ -45,10 +45,8 @@ struct future {
 	future_release_fn	 hook_release;
 	void			*hook_arg;
 
-	/* In the owner's future_set, guarded by the set's lock. */
-	struct future_set	*set;
-	struct future		*set_prev;
-	struct future		*set_next;
+	/* While pending, in what its owner loop owns (loop_own). */
+	struct loop_owned	 owned;
 };
 
 #define FUTURE_LOCKS	64
@@ -69,61 +67,22 @@ future_lock_of(const struct future *f)
 #define FUTURE_LOCK(f)		pthread_mutex_lock(future_lock_of(f))
 #define FUTURE_UNLOCK(f)	pthread_mutex_unlock(future_lock_of(f))
 
-/* True if it was in the set (whose reference the caller now drops). */
-static bool
-future_set_remove(struct future *f, struct loop *owner)
-{
-	struct future_set	*set;
-	bool			 found;
-
-	if (owner == NULL)
-		return false;
-	set = loop_futures(owner);
-	pthread_mutex_lock(&set->lock);
-	if ((found = (f->set == set))) {
-		if (f->set_prev != NULL)
-			f->set_prev->set_next = f->set_next;
-		else
-			set->head = f->set_next;
-		if (f->set_next != NULL)
-			f->set_next->set_prev = f->set_prev;
-		f->set = NULL;
-		set->count--;
-	}
-	pthread_mutex_unlock(&set->lock);
-	return found;
-}
+static void	future_owned_close(struct loop_owned *);
 
 struct future *
 future_new(struct loop *owner)
 {
-	struct future		*f = xcalloc(1, sizeof(*f));
-	struct future_set	*set;
-	bool			 closed = false;
+	struct future	*f = xcalloc(1, sizeof(*f));
 
-	atomic_init(&f->refs, 1);
+	/* The owner holds a reference until the future completes. */
+	atomic_init(&f->refs, owner != NULL ? 2 : 1);
 	f->state = FUTURE_PENDING;
 	f->cbs_tail = &f->cbs;
 	f->owner = owner;
-	if (owner != NULL) {
-		set = loop_futures(owner);
-		pthread_mutex_lock(&set->lock);
-		if (set->closed)
-			closed = true;
-		else {
-			/* The set holds a reference until the future completes. */
-			atomic_store(&f->refs, 2);
-			f->set = set;
-			f->set_next = set->head;
-			if (set->head != NULL)
-				set->head->set_prev = f;
-			set->head = f;
-			set->count++;
-		}
-		pthread_mutex_unlock(&set->lock);
-	}
-	if (closed) {
+	f->owned.close = future_owned_close;
+	if (owner != NULL && loop_own(owner, &f->owned) == -1) {
 		/* The owner is gone: nobody else could ever complete it. */
+		atomic_store(&f->refs, 1);
 		f->owner = NULL;
 		future_fail(f, "shutting_down", "loop %u has stopped",
 		    loop_index(owner));
@@ -154,7 +113,8 @@ future_unref(struct future *f)
 	if (f->hook_release != NULL)
 		f->hook_release(f->hook_arg);
 	json_decref(f->result);
-	free(f->text);
+	if (f->value_release != NULL)
+		f->value_release(f->value);
 	error_clear(&f->error);
 	free(f);
 }
@@ -188,7 +148,7 @@ future_cb_dispatch(struct future_cb *cb)
 
 static int
 future_complete(struct future *f, enum future_state state, json_t *result,
-    char *text, size_t text_len, struct error *error)
+    void *value, future_release_fn release, struct error *error)
 {
 	struct future_cb	*cbs, *next;
 	struct loop		*owner;
@@ -197,15 +157,16 @@ future_complete(struct future *f, enum future_state state, json_t *result,
 	if (f->state != FUTURE_PENDING) {
 		FUTURE_UNLOCK(f);
 		json_decref(result);
-		free(text);
+		if (release != NULL)
+			release(value);
 		if (error != NULL)
 			error_clear(error);
 		return -1;
 	}
 	f->state = state;
 	f->result = result;
-	f->text = text;
-	f->text_len = text_len;
+	f->value = value;
+	f->value_release = release;
 	if (error != NULL)
 		error_move(&f->error, error);
 	cbs = f->cbs;
@@ -220,7 +181,7 @@ future_complete(struct future *f, enum future_state state, json_t *result,
 		next = cbs->next;
 		future_cb_dispatch(cbs);
 	}
-	if (future_set_remove(f, owner))
+	if (owner != NULL && loop_disown(owner, &f->owned))
 		future_unref(f);
 	return 0;
 }
@@ -229,13 +190,13 @@ int
 future_set_result(struct future *f, json_t *result)
 {
 	return future_complete(f, FUTURE_DONE, result != NULL ? result : json_null(),
-	    NULL, 0, NULL);
+	    NULL, NULL, NULL);
 }
 
 int
-future_set_view(struct future *f, char *text, size_t len)
+future_set_value(struct future *f, void *value, future_release_fn release)
 {
-	return future_complete(f, FUTURE_DONE, NULL, text, len, NULL);
+	return future_complete(f, FUTURE_DONE, NULL, value, release, NULL);
 }
 
 int
@@ -243,7 +204,7 @@ future_set_error(struct future *f, struct error *error)
 {
 	if (error->code == NULL)
 		error->code = "internal";
-	return future_complete(f, FUTURE_FAILED, NULL, NULL, 0, error);
+	return future_complete(f, FUTURE_FAILED, NULL, NULL, NULL, error);
 }
 
 int
@@ -257,7 +218,7 @@ future_fail(struct future *f, const char *code, const char *fmt, ...)
 	if (vasprintf(&e.message, fmt, ap) == -1)
 		fatal("future_fail");
 	va_end(ap);
-	return future_complete(f, FUTURE_FAILED, NULL, NULL, 0, &e);
+	return future_complete(f, FUTURE_FAILED, NULL, NULL, NULL, &e);
 }
 
 int
@@ -267,7 +228,7 @@ future_set_cancelled(struct future *f, const char *reason)
 
 	e.code = "cancelled";
 	e.message = xstrdup(reason != NULL ? reason : "cancelled");
-	return future_complete(f, FUTURE_CANCELLED, NULL, NULL, 0, &e);
+	return future_complete(f, FUTURE_CANCELLED, NULL, NULL, NULL, &e);
 }
 
 void
@@ -484,44 +445,13 @@ future_done(struct future *f)
 json_t *
 future_result(struct future *f)
 {
-	json_t		*result = NULL, *parsed;
-	const char	*text = NULL;
-
-	FUTURE_LOCK(f);
-	if (f->state == FUTURE_DONE) {
-		result = f->result;
-		text = f->text;
-	}
-	FUTURE_UNLOCK(f);
-	if (result != NULL || text == NULL)
-		return result;
-	/* Parsed once, outside the lock; a thread that loses the race drops its
-	 * copy, which nobody else has seen. */
-	if ((parsed = json_load_line(text, f->text_len, 0, NULL)) == NULL)
-		parsed = json_null();
-	FUTURE_LOCK(f);
-	if (f->result == NULL) {
-		f->result = parsed;
-		parsed = NULL;
-	}
-	result = f->result;
-	FUTURE_UNLOCK(f);
-	json_decref(parsed);
-	return result;
+	return future_state(f) == FUTURE_DONE ? f->result : NULL;
 }
 
-const char *
-future_text(struct future *f, size_t *len)
+void *
+future_value(struct future *f)
 {
-	const char	*text = NULL;
-
-	FUTURE_LOCK(f);
-	if (f->state == FUTURE_DONE) {
-		text = f->text;
-		*len = f->text_len;
-	}
-	FUTURE_UNLOCK(f);
-	return text;
+	return future_state(f) == FUTURE_DONE ? f->value : NULL;
 }
 
 const struct error *
@@ -550,51 +480,113 @@ future_state_name(enum future_state state)
 	return "unknown";
 }
 
-void
-future_set_init(struct future_set *set)
+/*
+ * The owner is stopping: fail the future with shutting_down, then give its
+ * cancel hook a chance to release the work behind it (its own completion
+ * attempt finds the future already failed).  The owner's reference is ours
+ * to drop.
+ */
+static void
+future_owned_close(struct loop_owned *o)
 {
-	pthread_mutex_init(&set->lock, NULL);
-	set->head = NULL;
-	set->closed = false;
-	set->count = 0;
+	struct future	*f = (struct future *)(void *)((char *)o -
+			    offsetof(struct future, owned));
+
+	if (future_fail(f, "shutting_down", "its loop has stopped") == 0 &&
+	    f->hook != NULL)
+		f->hook(f, f->hook_arg, "shutting_down");
+	future_unref(f);
+}
+
+struct future_submission {
+	void		(*fn)(struct future *, void *);
+	void		*arg;
+	struct future	*future;
+};
+
+static void
+future_submit_run(void *arg)
+{
+	struct future_submission	*s = arg;
+
+	s->fn(s->future, s->arg);
+	future_unref(s->future);
+	free(s);
 }
 
 /*
- * The owner is stopping: fail every pending future it owns with
- * shutting_down, then give each cancel hook a chance to release the work
- * behind it (its own completion attempt finds the future already failed).
+ * run_coroutine_threadsafe: run fn(future, arg) on the loop, which owns the
+ * future and must complete it.  NULL if the loop has stopped; fn then never
+ * runs and arg stays the caller's.
  */
-void
-future_set_close(struct future_set *set)
+struct future *
+future_submit_named(struct loop *loop, void (*fn)(struct future *, void *),
+    void *arg, const char *name)
 {
-	struct future	**all, *f;
-	size_t		  n = 0, i;
+	struct future_submission	*s = xmalloc(sizeof(*s));
+	struct future			*f = future_new(loop);
 
-	/* Detached futures keep the set's reference, now ours to drop. */
-	pthread_mutex_lock(&set->lock);
-	set->closed = true;
-	all = xcalloc(set->count, sizeof(*all));
-	while ((f = set->head) != NULL) {
-		set->head = f->set_next;
-		f->set = NULL;
-		f->set_prev = f->set_next = NULL;
-		all[n++] = f;
-	}
-	set->count = 0;
-	pthread_mutex_unlock(&set->lock);
-
-	for (i = 0; i < n; i++) {
-		f = all[i];
-		if (future_fail(f, "shutting_down", "its loop has stopped") == 0 &&
-		    f->hook != NULL)
-			f->hook(f, f->hook_arg, "shutting_down");
+	s->fn = fn;
+	s->arg = arg;
+	s->future = f;
+	future_ref(f);
+	if (loop_post_named(loop, future_submit_run, s, name) == -1) {
 		future_unref(f);
+		future_unref(f);
+		free(s);
+		return NULL;
 	}
-	free(all);
+	return f;
 }
 
-void
-future_set_destroy(struct future_set *set)
+struct sleeper {
+	struct loop_event	 timer;
+	struct future		*future;
+};
+
+static void
+sleeper_free(struct sleeper *s)
 {
-	pthread_mutex_destroy(&set->lock);
+	event_del(&s->timer.ev);
+	future_unref(s->future);
+	free(s);
+}
+
+static void
+sleeper_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct sleeper	*s = arg;
+
+	future_set_result(s->future, json_null());
+	sleeper_free(s);
+}
+
+static void
+sleeper_cancel(struct future *f, void *arg, const char *reason)
+{
+	future_set_cancelled(f, reason);
+	sleeper_free(arg);
+}
+
+struct future *
+future_sleep(double seconds)
+{
+	struct loop	*loop = loop_current();
+	struct sleeper	*s;
+	struct future	*f;
+	struct timeval	 tv;
+
+	if (loop == NULL)
+		fatalx("future_sleep called off a loop");
+	/* Past the final sweep the future is born failed: no timer then. */
+	if (future_done(f = future_new(loop)))
+		return f;
+	s = xmalloc(sizeof(*s));
+	s->future = f;
+	future_ref(f);
+	future_set_cancel_hook(f, sleeper_cancel, NULL, s);
+	seconds_to_timeval(seconds, &tv);
+	loop_event_assign(&s->timer, loop, -1, 0, sleeper_fire, s);
+	event_add(&s->timer.ev, &tv);
+	return f;
 }

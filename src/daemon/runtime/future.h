@@ -19,7 +19,6 @@
 #ifndef LOOM_FUTURE_H
 #define LOOM_FUTURE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #include <jansson.h>
@@ -47,9 +46,9 @@ void		 future_unref(struct future *);
 /* Completion: 0 if this call completed it, -1 if it was already complete.
  * The result and detail references are stolen either way. */
 int		 future_set_result(struct future *, json_t *result);
-/* Done with a result given as its JSON text (a job's terminal view, which
- * every waiter writes out as it is); steals text, from malloc(). */
-int		 future_set_view(struct future *, char *text, size_t len);
+/* Done with an opaque value (a job's outcome), released with the future;
+ * immutable from now on, read by any thread. */
+int		 future_set_value(struct future *, void *value, future_release_fn);
 int		 future_set_error(struct future *, struct error *);	/* moves *error */
 int		 future_fail(struct future *, const char *code, const char *fmt, ...)
 		     __attribute__((format(printf, 3, 4)));
@@ -70,25 +69,23 @@ enum future_state future_wait(struct future *, double timeout);	/* not on a loop
 enum future_state future_state(struct future *);
 bool		 future_done(struct future *);
 /*
- * Valid once the future is complete, for as long as a reference is held.
- * A result given as text is parsed on first use; any thread may read the
- * value, none may reference it.
+ * Valid once the future is done, for as long as a reference is held: any
+ * thread may read the result, none may reference it (jansson's refcounts
+ * are not atomic).  NULL if not done, or done the other way.
  */
 json_t		*future_result(struct future *);
-/* The text of a result given with future_set_view(), or NULL. */
-const char	*future_text(struct future *, size_t *len);
+void		*future_value(struct future *);
 const struct error *future_error(struct future *);
 const char	*future_state_name(enum future_state);
 
-/* The pending futures owned by one loop (embedded in struct loop). */
-struct future_set {
-	pthread_mutex_t	 lock;
-	struct future	*head;
-	bool		 closed;
-	unsigned long	 count;
-};
-void		 future_set_init(struct future_set *);
-void		 future_set_close(struct future_set *);	/* fails all with shutting_down */
-void		 future_set_destroy(struct future_set *);
+/*
+ * run_coroutine_threadsafe: run fn(future, arg) on the loop, which owns the
+ * future and must complete it; NULL if the loop has stopped.
+ */
+struct future	*future_submit_named(struct loop *, void (*)(struct future *, void *),
+		     void *arg, const char *name);
+#define future_submit(loop, fn, arg)	future_submit_named((loop), (fn), (arg), #fn)
+/* A timer as a future on the current loop: done with null after `seconds`. */
+struct future	*future_sleep(double seconds);
 
 #endif

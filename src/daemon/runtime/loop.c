@@ -26,7 +26,6 @@
 
 #include <event2/event.h>
 
-#include "runtime/future.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
@@ -68,11 +67,15 @@ struct loop {
 	size_t			 run_cap;
 	size_t			 run_pos;
 	bool			 draining;
-	bool			 futures_closed;
+	bool			 owned_closed;	/* the owned have been told */
 	bool			 finished;	/* stop: leave the event loop */
 	unsigned long		 activity;	/* callbacks run, for spinning */
 
-	struct future_set	 futures;
+	/* What the loop owns that must hear of its stop: under owned_lock. */
+	pthread_mutex_t		 owned_lock;
+	struct loop_owned	*owned;
+	size_t			 nowned;
+	bool			 owned_refused;
 
 	_Atomic uint64_t	 posts;
 	_Atomic uint64_t	 passes;
@@ -87,6 +90,7 @@ static atomic_bool		 loop_slow_coarse;	/* time callbacks coarsely */
 static _Atomic uint64_t		 loop_spin_ns;
 
 static void	loop_wake_cb(evutil_socket_t, short, void *);
+static void	loop_close_owned(struct loop *);
 
 struct loop *
 loop_new(unsigned int index)
@@ -117,7 +121,7 @@ loop_new(unsigned int index)
 
 	pthread_mutex_init(&loop->lock, NULL);
 	pthread_cond_init(&loop->cond, NULL);
-	future_set_init(&loop->futures);
+	pthread_mutex_init(&loop->owned_lock, NULL);
 	return loop;
 }
 
@@ -232,7 +236,7 @@ loop_stop(struct loop *loop)
 	pthread_mutex_unlock(&loop->lock);
 
 	if (never_started)
-		future_set_close(&loop->futures);
+		loop_close_owned(loop);
 	else
 		loop_signal(loop);
 }
@@ -258,7 +262,7 @@ loop_free(struct loop *loop)
 	event_free(loop->wake);
 	close(loop->efd);
 	event_base_free(loop->base);
-	future_set_destroy(&loop->futures);
+	pthread_mutex_destroy(&loop->owned_lock);
 	pthread_mutex_destroy(&loop->lock);
 	pthread_cond_destroy(&loop->cond);
 	free(loop->inbox);
@@ -340,16 +344,17 @@ loop_check_slow(const char *name, uint64_t start)
 }
 
 /*
- * The inbox is closed and empty.  First fail the futures this loop owns;
- * their callbacks and cancel hooks may post to this loop, so drain once more.
+ * The inbox is closed and empty.  First close what this loop owns (its
+ * pending futures fail); their callbacks and cancel hooks may post to this
+ * loop, so drain once more.
  * Then the loop is done.
  */
 static void
 loop_finish(struct loop *loop)
 {
-	if (!loop->futures_closed) {
-		loop->futures_closed = true;
-		future_set_close(&loop->futures);
+	if (!loop->owned_closed) {
+		loop->owned_closed = true;
+		loop_close_owned(loop);
 		loop_signal(loop);
 		return;
 	}
@@ -434,47 +439,6 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 		loop_finish(loop);
 }
 
-struct loop_submission {
-	void		(*fn)(struct future *, void *);
-	void		*arg;
-	struct future	*future;
-};
-
-static void
-loop_submit_run(void *arg)
-{
-	struct loop_submission	*s = arg;
-
-	s->fn(s->future, s->arg);
-	future_unref(s->future);
-	free(s);
-}
-
-/*
- * run_coroutine_threadsafe: run fn(future, arg) on the loop, which owns the
- * future and must complete it.  NULL if the loop has stopped; fn then never
- * runs and arg stays the caller's.
- */
-struct future *
-loop_submit_named(struct loop *loop, void (*fn)(struct future *, void *),
-    void *arg, const char *name)
-{
-	struct loop_submission	*s = xmalloc(sizeof(*s));
-	struct future		*f = future_new(loop);
-
-	s->fn = fn;
-	s->arg = arg;
-	s->future = f;
-	future_ref(f);
-	if (loop_post_named(loop, loop_submit_run, s, name) == -1) {
-		future_unref(f);
-		future_unref(f);
-		free(s);
-		return NULL;
-	}
-	return f;
-}
-
 struct loop *
 loop_current(void)
 {
@@ -499,10 +463,70 @@ loop_base(struct loop *loop)
 	return loop->base;
 }
 
-struct future_set *
-loop_futures(struct loop *loop)
+int
+loop_own(struct loop *loop, struct loop_owned *o)
 {
-	return &loop->futures;
+	pthread_mutex_lock(&loop->owned_lock);
+	if (loop->owned_refused) {
+		pthread_mutex_unlock(&loop->owned_lock);
+		return -1;
+	}
+	o->loop = loop;
+	o->prev = NULL;
+	o->next = loop->owned;
+	if (loop->owned != NULL)
+		loop->owned->prev = o;
+	loop->owned = o;
+	loop->nowned++;
+	pthread_mutex_unlock(&loop->owned_lock);
+	return 0;
+}
+
+bool
+loop_disown(struct loop *loop, struct loop_owned *o)
+{
+	bool	found;
+
+	pthread_mutex_lock(&loop->owned_lock);
+	if ((found = (o->loop == loop))) {
+		if (o->prev != NULL)
+			o->prev->next = o->next;
+		else
+			loop->owned = o->next;
+		if (o->next != NULL)
+			o->next->prev = o->prev;
+		o->loop = NULL;
+		loop->nowned--;
+	}
+	pthread_mutex_unlock(&loop->owned_lock);
+	return found;
+}
+
+/*
+ * The loop is stopping: refuse new owned things, take out all there are,
+ * and tell each (outside the lock: close() may complete a future, whose
+ * callbacks post, or disown others).
+ */
+static void
+loop_close_owned(struct loop *loop)
+{
+	struct loop_owned	**all, *o;
+	size_t			  n = 0, i;
+
+	pthread_mutex_lock(&loop->owned_lock);
+	loop->owned_refused = true;
+	all = xcalloc(loop->nowned + 1, sizeof(*all));
+	while ((o = loop->owned) != NULL) {
+		loop->owned = o->next;
+		o->loop = NULL;
+		o->prev = o->next = NULL;
+		all[n++] = o;
+	}
+	loop->nowned = 0;
+	pthread_mutex_unlock(&loop->owned_lock);
+	for (i = 0; i < n; i++)
+		all[i]->close(all[i]);
+	free(all);
 }
 
 void
@@ -563,58 +587,6 @@ loop_event_assign_named(struct loop_event *le, struct loop *loop,
 	le->arg = arg;
 	le->name = name;
 	return event_assign(&le->ev, loop->base, fd, what, loop_event_cb, le);
-}
-
-struct sleeper {
-	struct loop_event	 timer;
-	struct future		*future;
-};
-
-static void
-sleeper_free(struct sleeper *s)
-{
-	event_del(&s->timer.ev);
-	future_unref(s->future);
-	free(s);
-}
-
-static void
-sleeper_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct sleeper	*s = arg;
-
-	future_set_result(s->future, json_null());
-	sleeper_free(s);
-}
-
-static void
-sleeper_cancel(struct future *f, void *arg, const char *reason)
-{
-	future_set_cancelled(f, reason);
-	sleeper_free(arg);
-}
-
-struct future *
-loop_sleep(double seconds)
-{
-	struct loop	*loop = loop_self;
-	struct sleeper	*s;
-	struct future	*f;
-	struct timeval	 tv;
-
-	if (loop == NULL)
-		fatalx("loop_sleep called off a loop");
-	/* Past the final sweep the future is born failed: no timer then. */
-	if (future_done(f = future_new(loop)))
-		return f;
-	s = xmalloc(sizeof(*s));
-	s->future = f;
-	future_ref(f);
-	future_set_cancel_hook(f, sleeper_cancel, NULL, s);
-	seconds_to_timeval(seconds, &tv);
-	loop_event_assign(&s->timer, loop, -1, 0, sleeper_fire, s);
-	event_add(&s->timer.ev, &tv);
-	return f;
 }
 
 /* Once true, loop_join() returns at once: shutdown checks this first so that

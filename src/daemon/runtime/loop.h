@@ -13,7 +13,6 @@
 #include <event2/event_struct.h>
 
 struct loop;
-struct future;
 
 typedef void (*loop_fn)(void *arg);
 
@@ -38,9 +37,6 @@ void		 loop_free(struct loop *);	/* after join */
  */
 int		 loop_post_named(struct loop *, loop_fn, void *arg, const char *name);
 #define loop_post(loop, fn, arg)	loop_post_named((loop), (fn), (arg), #fn)
-struct future	*loop_submit_named(struct loop *, void (*)(struct future *, void *),
-		     void *arg, const char *name);
-#define loop_submit(loop, fn, arg)	loop_submit_named((loop), (fn), (arg), #fn)
 
 struct loop	*loop_current(void);
 bool		 loop_is_current(const struct loop *);
@@ -48,8 +44,21 @@ unsigned int	 loop_index(const struct loop *);
 struct event_base *loop_base(struct loop *);
 void		 loop_get_stats(struct loop *, struct loop_stats *);
 
-/* The pending futures this loop owns: failed with shutting_down when it stops. */
-struct future_set *loop_futures(struct loop *);
+/*
+ * What a loop owns that must hear of its stop (its pending futures, which
+ * then fail with shutting_down).  loop_own() adds one, from any thread, or
+ * fails (-1) once the loop has closed; loop_disown() takes it out again and
+ * says whether it was there.  When the loop closes it takes out every one
+ * and calls its close() on the loop's thread.
+ */
+struct loop_owned {
+	struct loop_owned	*prev;
+	struct loop_owned	*next;
+	struct loop		*loop;		/* while owned */
+	void			(*close)(struct loop_owned *);
+};
+int		 loop_own(struct loop *, struct loop_owned *);
+bool		 loop_disown(struct loop *, struct loop_owned *);
 
 /*
  * Events whose callbacks are timed for the slow-callback warning (asyncio
@@ -67,8 +76,5 @@ int		 loop_event_assign_named(struct loop_event *, struct loop *,
 	loop_event_assign_named((le), (loop), (fd), (what), (cb), (arg), #cb)
 void		 loop_set_slow_callback_ms(unsigned int ms);
 void		 loop_set_spin_us(unsigned int us);	/* 0: never spin */
-
-/* A timer as a future on the current loop: done with null after `seconds`. */
-struct future	*loop_sleep(double seconds);
 
 #endif

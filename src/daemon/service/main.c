@@ -20,23 +20,17 @@
 #include <event2/event.h>
 
 #include "core/config.h"
-#include "net/conn.h"
-#include "core/event.h"
-#include "runtime/executor.h"
-#include "runtime/future.h"
-#include "service/health.h"
-#include "core/job.h"
-#include "runtime/log.h"
 #include "core/loomd.h"
-#include "runtime/loop.h"
-#include "core/queue.h"
-#include "core/registry.h"
-#include "service/reload.h"
 #include "net/server.h"
+#include "runtime/executor.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
+#include "service/daemon.h"
+#include "service/health.h"
+#include "service/reload.h"
 #include "service/shutdown.h"
 #include "service/systemd.h"
-#include "runtime/util.h"
-#include "net/watch.h"
 
 struct loomd	loomd;
 
@@ -54,14 +48,6 @@ usage(FILE *fp)
 	    "  -t             check the configuration and exit\n"
 	    "  -V             print the version and exit\n"
 	    "  -h             this help\n");
-}
-
-static unsigned int
-cpus(void)
-{
-	long	n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : (unsigned int)n;
 }
 
 /*
@@ -321,7 +307,7 @@ main(int argc, char **argv)
 	struct timeval		 tv;
 	char			 err[1024];
 	bool			 check_only = false;
-	unsigned int		 i, nthreads;
+	struct executor_stats	 es;
 	int			 sfd;
 
 	cfg = load_config(argc, argv, &src, &check_only);
@@ -343,9 +329,6 @@ main(int argc, char **argv)
 	memset(&loomd, 0, sizeof(loomd));
 	loomd.config = cfg;
 	loomd.started_at = now_epoch();
-	loomd.nloops = cfg->loops != 0 ? cfg->loops : cpus();
-	loomd.loops = xcalloc(loomd.nloops, sizeof(*loomd.loops));
-	loomd.counters = xcalloc(loomd.nloops, sizeof(*loomd.counters));
 
 	/* Listen first, then drop privileges: no thread has started yet. */
 	if ((ms.base = event_base_new()) == NULL)
@@ -355,26 +338,14 @@ main(int argc, char **argv)
 		log_warnx("%s", err);
 		server_close();
 		event_base_free(ms.base);
-		free(loomd.loops);
-		free(loomd.counters);
 		config_free(cfg);
 		source_free(&src);
 		close(sfd);
 		return 1;
 	}
 
-	registry_init();
-	job_init(loomd.nloops);
-	conn_init(loomd.nloops);
-	watch_init(loomd.nloops);
-	for (i = 0; i < loomd.nloops; i++) {
-		loomd.loops[i] = loop_new(i);
-		if (loop_start(loomd.loops[i]) == -1)
-			fatal("loop %u", i);
-	}
-	queue_init(cfg, loomd.nloops);
-	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
-	loomd.executor = executor_new(nthreads, cfg->executor_queue);
+	daemon_start(cfg);
+	executor_get_stats(loomd.executor, &es);
 
 	sigev = event_new(ms.base, sfd, EV_READ | EV_PERSIST, on_signal, &ms);
 	event_add(sigev, NULL);
@@ -383,7 +354,7 @@ main(int argc, char **argv)
 	seconds_to_timeval(health_interval(), &tv);
 	event_add(health_timer, &tv);
 	log_info("loomd %s ready: %u loops, %u executor threads", PACKAGE_VERSION,
-	    loomd.nloops, nthreads);
+	    loomd.nloops, es.threads);
 	systemd_notify("READY=1");
 	health_tick();
 
@@ -396,19 +367,9 @@ main(int argc, char **argv)
 		log_warnx("shutdown: exiting without cleaning up");
 		_exit(1);
 	}
-	job_shutdown();
-	queue_shutdown();
-	for (i = 0; i < loomd.nloops; i++)
-		loop_free(loomd.loops[i]);
-	executor_free(loomd.executor);
-	watch_shutdown();
-	conn_shutdown();
-	registry_free();
-	named_event_cleanup();
+	daemon_free();
 	health_free();
 	event_base_free(ms.base);
-	free(loomd.loops);
-	free(loomd.counters);
 	config_free((struct config *)loomd.config);
 	reload_free();
 	source_free(&src);

@@ -141,7 +141,7 @@ on_every_loop(void (*fn)(struct future *, void *), const char *what)
 	bool		  ok;
 
 	for (i = 0; i < loomd.nloops; i++)
-		fs[i] = loop_submit_named(loomd.loops[i], fn, NULL, what);
+		fs[i] = future_submit_named(loomd.loops[i], fn, NULL, what);
 	ok = shutdown_wait(futures_done, fs, mono() + SHUTDOWN_STEP);
 	for (i = 0; i < loomd.nloops; i++) {
 		if (fs[i] != NULL && !future_done(fs[i]))

@@ -1,0 +1,299 @@
+/*
+ * What the rest of the daemon sees of jobs: their views (JSON text written
+ * directly, the hot path of every answer), the outcome a finished job leaves
+ * in its future, the counts by state, and the seam that tells observers of
+ * every transition.  All on the job's owner loop, but for the outcome,
+ * which is immutable once made and read from anywhere.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/job.h"
+#include "core/job_private.h"
+#include "core/loomd.h"
+#include "core/queue.h"
+#include "runtime/future.h"
+#include "runtime/jsonload.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/textbuf.h"
+#include "runtime/util.h"
+
+#define JOB_OBSERVERS_MAX	8
+
+static const struct job_observer	*job_observers[JOB_OBSERVERS_MAX];
+static size_t				 job_nobservers;
+
+/* The seam ------------------------------------------------------------- */
+
+void
+job_observe(const struct job_observer *o)
+{
+	if (job_nobservers == JOB_OBSERVERS_MAX)
+		fatalx("job_observe: more than %d observers", JOB_OBSERVERS_MAX);
+	job_observers[job_nobservers++] = o;
+}
+
+void
+job_publish(enum job_event ev, struct job *job, const struct job_outcome *outcome)
+{
+	const struct job_observer	*o;
+	size_t				 i;
+
+	for (i = 0; i < job_nobservers; i++) {
+		o = job_observers[i];
+		if (o->wants == NULL || o->wants(job))
+			o->notify(ev, job, outcome);
+	}
+}
+
+/* Counts ---------------------------------------------------------------- */
+
+/* Moves the job to `state` in its owner's counts (once begun). */
+void
+job_count_state(struct job *job, enum job_state state)
+{
+	struct shard	*sh = shard_of(job->reg.owner);
+
+	if (job->begun)
+		atomic_fetch_sub_explicit(&sh->states[job->state], 1,
+		    memory_order_relaxed);
+	atomic_fetch_add_explicit(&sh->states[state], 1, memory_order_relaxed);
+	job->state = state;
+}
+
+void
+job_count_states(unsigned long counts[JOB_NSTATES])
+{
+	long		sums[JOB_NSTATES] = { 0 };
+	unsigned int	l;
+	int		i;
+
+	for (l = 0; l < loomd.nloops; l++) {
+		for (i = 0; i < JOB_NSTATES; i++)
+			sums[i] += atomic_load_explicit(&loomd.shards[l]->states[i],
+			    memory_order_relaxed);
+	}
+	for (i = 0; i < JOB_NSTATES; i++)
+		counts[i] = sums[i] > 0 ? (unsigned long)sums[i] : 0;
+}
+
+/* Views ---------------------------------------------------------------- */
+
+static void
+job_render_times(struct textbuf *tb, const struct job *job)
+{
+	textbuf_lit(tb, ",\"created_at\":");
+	textbuf_time_ns(tb, job->created_ns);
+	if (job->started_ns > 0) {
+		textbuf_lit(tb, ",\"started_at\":");
+		textbuf_time_ns(tb, job->started_ns);
+	}
+	if (job->finished_ns > 0) {
+		textbuf_lit(tb, ",\"finished_at\":");
+		textbuf_time_ns(tb, job->finished_ns);
+	}
+}
+
+static void
+job_render_family(struct textbuf *tb, const struct job *job)
+{
+	size_t	i;
+
+	if (job->parent != 0) {
+		textbuf_lit(tb, ",\"parent\":");
+		textbuf_u64(tb, job->parent);
+	}
+	if (job->nchildren > 0) {
+		textbuf_lit(tb, ",\"children\":[");
+		for (i = 0; i < job->nchildren; i++) {
+			if (i > 0)
+				textbuf_lit(tb, ",");
+			textbuf_u64(tb, job->children[i]);
+		}
+		textbuf_lit(tb, "]");
+	}
+}
+
+/* The view as JSON text; the result is written only for a finished job. */
+static char *
+job_render(const struct job *job, const json_t *result, size_t *len)
+{
+	const struct job_spec	*s = job->spec;
+	const char		*state = job_state_name(job->state);
+	struct textbuf		 tb = { 0 };
+	json_t			*error;
+
+	textbuf_lit(&tb, "{\"id\":");
+	textbuf_u64(&tb, job->reg.id);
+	textbuf_lit(&tb, ",\"type\":");
+	textbuf_string(&tb, s->type->name);
+	if (s->name != NULL) {
+		textbuf_lit(&tb, ",\"name\":");
+		textbuf_string(&tb, s->name);
+	}
+	textbuf_lit(&tb, ",\"queue\":");
+	textbuf_string(&tb, queue_name(job->queue));
+	textbuf_lit(&tb, ",\"priority\":");
+	textbuf_i64(&tb, s->priority);
+	textbuf_lit(&tb, ",\"state\":\"");
+	textbuf_add(&tb, state, strlen(state));
+	textbuf_lit(&tb, "\",\"attempt\":");
+	textbuf_u64(&tb, job->attempt);
+	job_render_times(&tb, job);
+	job_render_family(&tb, job);
+	if (job->state >= JOB_FAILED) {
+		/* Rare: the error as error_to_json() has it. */
+		error = error_to_json(&job->error);
+		textbuf_lit(&tb, ",\"error\":");
+		textbuf_json(&tb, error);
+		json_decref(error);
+	}
+	if (result != NULL) {
+		textbuf_lit(&tb, ",\"result\":");
+		textbuf_json(&tb, result);
+	}
+	textbuf_lit(&tb, "}");
+	return textbuf_steal(&tb, len);
+}
+
+char *
+job_view_text(const struct job *job, size_t *len)
+{
+	return job_render(job, NULL, len);
+}
+
+/* The same view as a JSON object: one writer, so the two never differ. */
+json_t *
+job_view(const struct job *job)
+{
+	json_error_t	 err;
+	json_t		*v;
+	size_t		 len;
+	char		*text = job_render(job, NULL, &len);
+
+	if ((v = json_load_line(text, len, 0, &err)) == NULL) {
+		log_warnx("job %llu: its view does not parse: %s",
+		    (unsigned long long)job->reg.id, err.text);
+		v = json_object();
+	}
+	free(text);
+	return v;
+}
+
+/* Outcomes -------------------------------------------------------------- */
+
+/* The terminal job as its future will carry it; steals result. */
+struct job_outcome *
+job_outcome_new(const struct job *job, json_t *result)
+{
+	struct job_outcome	*o = xcalloc(1, sizeof(*o));
+
+	o->id = job->reg.id;
+	o->state = job->state;
+	if (job->state >= JOB_FAILED)
+		error_copy(&o->error, &job->error);
+	o->result = job->state == JOB_DONE ? result : NULL;
+	o->view = job_render(job, o->result, &o->view_len);
+	if (o->result == NULL)
+		json_decref(result);
+	return o;
+}
+
+void
+job_outcome_free(void *arg)
+{
+	struct job_outcome	*o = arg;
+
+	error_clear(&o->error);
+	json_decref(o->result);
+	free(o->view);
+	free(o);
+}
+
+const struct job_outcome *
+job_outcome(struct future *f)
+{
+	return future_value(f);
+}
+
+/* Questions ------------------------------------------------------------- */
+
+bool
+job_finished(const struct job *job)
+{
+	return job_state_terminal(job->state);
+}
+
+enum job_state
+job_state(const struct job *job)
+{
+	return job->state;
+}
+
+const char *
+job_queue(const struct job *job)
+{
+	return queue_name(job->queue);
+}
+
+bool
+job_matches(const struct job *job, int state, const char *queue)
+{
+	return (state < 0 || (int)job->state == state) &&
+	    (queue == NULL || strcmp(queue, queue_name(job->queue)) == 0);
+}
+
+json_t *
+job_collect(int state, const char *queue, uint64_t before, size_t limit)
+{
+	struct job_list	*list = &shard_current()->jobs;
+	struct job	*job;
+	json_t		*views = json_array();
+
+	TAILQ_FOREACH_REVERSE(job, list, job_list, entry) {
+		if (json_array_size(views) >= limit)
+			break;
+		if ((before == 0 || job->reg.id < before) &&
+		    job_matches(job, state, queue))
+			json_array_append_new(views, job_view(job));
+	}
+	return views;
+}
+
+/* For types ------------------------------------------------------------ */
+
+struct loop *
+job_loop(const struct job *job)
+{
+	return job->reg.owner;
+}
+
+uint64_t
+job_id(const struct job *job)
+{
+	return job->reg.id;
+}
+
+double
+job_timeout(const struct job *job)
+{
+	return job->spec->timeout;
+}
+
+void *
+job_type_state(const struct job *job)
+{
+	return job->type_state;
+}
+
+void
+job_set_type_state(struct job *job, void *state)
+{
+	job->type_state = state;
+}

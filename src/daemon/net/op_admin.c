@@ -1,0 +1,147 @@
+/*
+ * The operator's ops: ping, stats, pausing and resuming queues, and named
+ * events.
+ */
+#include "autoconf.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "core/event.h"
+#include "core/job.h"
+#include "core/loomd.h"
+#include "core/queue.h"
+#include "core/registry.h"
+#include "net/conn.h"
+#include "net/ops.h"
+#include "net/shard.h"
+#include "runtime/executor.h"
+#include "runtime/fields.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
+
+/* ping ------------------------------------------------------------------ */
+
+void
+op_ping(struct request *r)
+{
+	reply_ok(r->conn, r->id, json_pack("{s:s,s:f}", "version", PACKAGE_VERSION,
+	    "uptime", now_epoch() - loomd.started_at));
+}
+
+/* queue.pause, queue.resume ------------------------------------------------ */
+
+static void
+queue_op(struct request *r, bool paused)
+{
+	struct error	 e = { 0 };
+	const char	*name = NULL;
+
+	if (field_name(r->msg, "", "name", FIELD_REQUIRED, &name, &e) == -1)
+		goto fail;
+	reply_ok(r->conn, r->id, json_pack("{s:o}", "queue",
+	    queue_set_paused(name, paused)));
+	return;
+fail:
+	reply_error(r->conn, r->id, &e);
+	error_clear(&e);
+}
+
+void
+op_queue_pause(struct request *r)
+{
+	queue_op(r, true);
+}
+
+void
+op_queue_resume(struct request *r)
+{
+	queue_op(r, false);
+}
+
+/* stats ----------------------------------------------------------------- */
+
+void
+op_stats(struct request *r)
+{
+	unsigned long		 counts[JOB_NSTATES];
+	struct executor_stats	 es;
+	struct loop_stats	 ls;
+	json_t			*jobs, *loops, *loop, *stats;
+	struct shard		*sh;
+	unsigned int		 i;
+
+	job_count_states(counts);
+	jobs = json_object();
+	for (i = 0; i < JOB_NSTATES; i++)
+		json_object_set_new(jobs, job_state_name(i), json_integer((json_int_t)counts[i]));
+	json_object_set_new(jobs, "total", json_integer((json_int_t)registry_count()));
+
+	loops = json_array();
+	for (i = 0; i < loomd.nloops; i++) {
+		loop_get_stats(loomd.loops[i], &ls);
+		sh = loomd.shards[i];
+		loop = json_pack("{s:i,s:I,s:I,s:I,s:I,s:f,s:f,s:I}",
+		    "index", i,
+		    "connections", (json_int_t)atomic_load(&sh->net->connections),
+		    "jobs", (json_int_t)atomic_load(&sh->njobs),
+		    "handoffs", (json_int_t)atomic_load(&sh->handoffs),
+		    "posts", (json_int_t)ls.posts,
+		    "lag_ms", ls.lag_last_ns / 1e6,
+		    "lag_max_ms", ls.lag_max_ns / 1e6,
+		    "slow_callbacks", (json_int_t)ls.slow_callbacks);
+		json_array_append_new(loops, loop);
+	}
+	executor_get_stats(loomd.executor, &es);
+	stats = json_pack("{s:f,s:o,s:o,s:o,s:{s:i,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
+	    "uptime", now_epoch() - loomd.started_at,
+	    "jobs", jobs,
+	    "queues", queue_stats(),
+	    "loops", loops,
+	    "executor",
+	    "threads", (int)es.threads,
+	    "queued", (json_int_t)es.queued,
+	    "running", (json_int_t)es.running,
+	    "max_queue", (json_int_t)es.max_queue,
+	    "completed", (json_int_t)es.completed,
+	    "rejected", (json_int_t)es.rejected,
+	    "connections",
+	    "current", (json_int_t)atomic_load(&loomd.conn_current),
+	    "total", (json_int_t)atomic_load(&loomd.conn_total),
+	    "rejected", (json_int_t)atomic_load(&loomd.conn_rejected));
+	reply_ok(r->conn, r->id, json_pack("{s:o}", "stats", stats));
+}
+
+/* event.set, event.clear, event.get: the events live in event.c --------- */
+
+static void
+op_event(struct request *r, enum named_event_op op)
+{
+	struct error	 e = { 0 };
+	json_t		*fields;
+
+	if ((fields = named_event_request(r->msg, op, &e)) == NULL) {
+		reply_error(r->conn, r->id, &e);
+		error_clear(&e);
+		return;
+	}
+	reply_ok(r->conn, r->id, fields);
+}
+
+void
+op_event_set(struct request *r)
+{
+	op_event(r, NAMED_EVENT_SET);
+}
+
+void
+op_event_clear(struct request *r)
+{
+	op_event(r, NAMED_EVENT_CLEAR);
+}
+
+void
+op_event_get(struct request *r)
+{
+	op_event(r, NAMED_EVENT_GET);
+}

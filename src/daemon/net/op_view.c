@@ -1,0 +1,213 @@
+/*
+ * The ops that look at many jobs: watch and unwatch (events pushed as jobs
+ * change, net/watch.c), and list, which asks every loop for its own jobs
+ * and answers once they have all replied.
+ */
+#include "autoconf.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/job.h"
+#include "core/loomd.h"
+#include "core/registry.h"
+#include "net/conn.h"
+#include "net/ops.h"
+#include "net/watch.h"
+#include "runtime/fields.h"
+#include "runtime/future.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
+
+#define LIST_LIMIT_DEFAULT	100
+#define LIST_LIMIT_MAX		1000
+
+/* watch ----------------------------------------------------------------- */
+
+void
+op_watch(struct request *r)
+{
+	struct error	 e = { 0 };
+	const char	*queue = NULL;
+	json_int_t	 id = 0;
+	struct future	*f = NULL;
+	struct loop	*owner;
+	const struct job_outcome *o;
+	char		*event;
+	size_t		 len;
+
+	if (field_integer(r->msg, "", "job", FIELD_OPTIONAL, 1, INT64_MAX, &id, &e) == -1 ||
+	    field_name(r->msg, "", "queue", FIELD_OPTIONAL, &queue, &e) == -1) {
+		reply_error(r->conn, r->id, &e);
+		error_clear(&e);
+		return;
+	}
+	if (id != 0 && queue != NULL) {
+		reply_fail(r->conn, r->id, "bad_request",
+		    "watch takes a job, a queue, or neither");
+		return;
+	}
+	if (id != 0 && !registry_lookup((uint64_t)id, &owner, &f)) {
+		reply_not_found(r, (uint64_t)id);
+		return;
+	}
+	watch_add(r->conn, &proto_conn(r->conn)->watches, (uint64_t)id, queue);
+	reply_ok(r->conn, r->id, NULL);
+	/* A job that finished before the watch began: its last event now. */
+	if (f != NULL) {
+		if ((o = job_outcome(f)) != NULL) {
+			event = watch_event_text(o->view, o->view_len, &len);
+			conn_send_text(r->conn, event, len);
+			free(event);
+		}
+		future_unref(f);
+	}
+}
+
+void
+op_unwatch(struct request *r)
+{
+	watch_remove_all(r->conn, &proto_conn(r->conn)->watches);
+	reply_ok(r->conn, r->id, NULL);
+}
+
+/* list ------------------------------------------------------------------ */
+
+struct list_req {
+	struct conn	*conn;
+	struct loop	*home;
+	json_t		*id;
+	int		 state;
+	char		*queue;
+	uint64_t	 before;
+	size_t		 limit;
+	json_t		*views;		/* gathered on home */
+	unsigned int	 remaining;
+	bool		 maybe_more;
+};
+
+struct list_part {
+	struct list_req	*req;
+	json_t		*views;
+};
+
+static int
+list_cmp(const void *a, const void *b)
+{
+	json_int_t	x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+	json_int_t	y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+
+	return (x < y) - (x > y);	/* newest first */
+}
+
+static void
+list_finish(struct list_req *l)
+{
+	json_t		**all, *page, *next = json_null();
+	size_t		  n = json_array_size(l->views), i;
+
+	all = xcalloc(n, sizeof(*all));
+	for (i = 0; i < n; i++)
+		all[i] = json_array_get(l->views, i);
+	qsort(all, n, sizeof(*all), list_cmp);
+	page = json_array();
+	for (i = 0; i < n && i < l->limit; i++)
+		json_array_append(page, all[i]);
+	if ((n > l->limit || l->maybe_more) && i > 0)
+		next = json_incref(json_object_get(all[i - 1], "id"));
+	free(all);
+	if (conn_alive(l->conn)) {
+		reply_ok(l->conn, l->id, json_pack("{s:o,s:o}", "jobs", page,
+		    "next", next));
+		conn_request_done(l->conn);
+	} else {
+		json_decref(page);
+		json_decref(next);
+	}
+	conn_unref(l->conn);
+	json_decref(l->views);
+	json_decref(l->id);
+	free(l->queue);
+	free(l);
+}
+
+static void
+list_gathered(void *arg)
+{
+	struct list_part	*p = arg;
+	struct list_req		*l = p->req;
+
+	if (json_array_size(p->views) >= l->limit)
+		l->maybe_more = true;
+	json_array_extend(l->views, p->views);
+	json_decref(p->views);
+	free(p);
+	if (--l->remaining == 0)
+		list_finish(l);
+}
+
+static void
+list_collect(void *arg)
+{
+	struct list_part	*p = arg;
+	struct list_req		*l = p->req;
+
+	p->views = job_collect(l->state, l->queue, l->before, l->limit);
+	if (loop_is_current(l->home))
+		list_gathered(p);
+	else if (loop_post(l->home, list_gathered, p) == -1) {
+		json_decref(p->views);
+		free(p);
+	}
+}
+
+void
+op_list(struct request *r)
+{
+	struct error	 e = { 0 };
+	struct list_req	*l;
+	struct list_part *p;
+	const char	*state = NULL, *queue = NULL;
+	json_int_t	 limit = LIST_LIMIT_DEFAULT, before = 0;
+	int		 st = -1;
+	unsigned int	 i;
+
+	if (field_string(r->msg, "", "state", FIELD_OPTIONAL, 32, &state, &e) == -1 ||
+	    field_name(r->msg, "", "queue", FIELD_OPTIONAL, &queue, &e) == -1 ||
+	    field_integer(r->msg, "", "limit", FIELD_OPTIONAL, 1, LIST_LIMIT_MAX,
+	    &limit, &e) == -1 ||
+	    field_integer(r->msg, "", "before", FIELD_OPTIONAL, 1, INT64_MAX,
+	    &before, &e) == -1)
+		goto fail;
+	if (state != NULL && (st = job_state_parse(state)) == -1) {
+		fields_fail(&e, "", "state", "no state \"%s\"", state);
+		goto fail;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->conn = r->conn;
+	l->home = conn_loop(r->conn);
+	l->id = json_incref(r->id);
+	l->state = st;
+	l->queue = queue != NULL ? xstrdup(queue) : NULL;
+	l->before = (uint64_t)before;
+	l->limit = (size_t)limit;
+	l->views = json_array();
+	l->remaining = loomd.nloops;
+	conn_ref(r->conn);
+	conn_request_start(r->conn);
+	for (i = 0; i < loomd.nloops; i++) {
+		p = xcalloc(1, sizeof(*p));
+		p->req = l;
+		if (loop_is_current(loomd.loops[i]))
+			list_collect(p);
+		else if (loop_post(loomd.loops[i], list_collect, p) == -1) {
+			p->views = json_array();
+			list_gathered(p);
+		}
+	}
+	return;
+fail:
+	reply_error(r->conn, r->id, &e);
+	error_clear(&e);
+}

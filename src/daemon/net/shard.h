@@ -1,0 +1,37 @@
+/*
+ * What one loop owns of the network layer, hung from its shard (core/loomd.h)
+ * and made and freed with it: its connections, its read buffer, the sweep
+ * that closes idle connections, and the watch filters of its connections.
+ */
+#ifndef LOOM_NET_SHARD_H
+#define LOOM_NET_SHARD_H
+
+#include <sys/queue.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "runtime/loop.h"
+
+struct conn;
+struct watch_filter;
+
+TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(watch_list, watch_filter);
+
+struct net_shard {
+	struct conn_list	 conns;
+	char			*buf;		/* one read buffer for them all */
+	struct loop_event	 idle;		/* the idle_timeout sweep */
+	bool			 idle_armed;
+	struct watch_list	 watches;
+
+	/* Written by the loop, read by `stats` from any loop. */
+	atomic_ulong		 connections;	/* open now */
+	atomic_ulong		 watchers;	/* connections here with a watch */
+};
+
+struct net_shard *net_shard_new(struct loop *);
+void		  net_shard_free(struct net_shard *);	/* after the loop stopped */
+
+#endif

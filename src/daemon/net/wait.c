@@ -1,0 +1,127 @@
+/*
+ * Waits: requests answered when jobs finish (submit with wait, result with
+ * wait, cancel).  A wait holds one reference for itself and one per done
+ * callback still registered; the callbacks run on the connection's loop.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+
+#include <stdlib.h>
+
+#include "net/conn.h"
+#include "net/ops.h"
+#include "runtime/future.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
+
+struct proto_wait {
+	TAILQ_ENTRY(proto_wait)	 entry;
+	struct conn		*conn;
+	json_t			*id;
+	struct future		**futures;
+	size_t			 n;
+	size_t			 remaining;
+	unsigned int		 refs;
+	bool			 batch;		/* answer "jobs": [...] */
+	bool			 answered;
+	bool			 timed;
+	struct loop_event	 timer;
+};
+
+static void	wait_done(struct future *, void *);
+
+static void
+wait_unref(struct proto_wait *w)
+{
+	size_t	i;
+
+	if (--w->refs > 0)
+		return;
+	for (i = 0; i < w->n; i++)
+		future_unref(w->futures[i]);
+	free(w->futures);
+	json_decref(w->id);
+	conn_unref(w->conn);
+	free(w);
+}
+
+/* Stop waiting: answered, timed out, or the connection went away. */
+static void
+wait_end(struct proto_wait *w)
+{
+	size_t	i;
+
+	w->answered = true;
+	if (w->timed)
+		event_del(&w->timer.ev);
+	for (i = 0; i < w->n; i++) {
+		if (future_remove_done(w->futures[i], wait_done, w))
+			w->refs--;	/* never ran, never will */
+	}
+	TAILQ_REMOVE(&proto_conn(w->conn)->waits, w, entry);
+	conn_request_done(w->conn);
+	wait_unref(w);
+}
+
+static void
+wait_done(struct future *f, void *arg)
+{
+	struct proto_wait	*w = arg;
+
+	w->remaining--;
+	if (!w->answered && w->remaining == 0) {
+		reply_views(w->conn, w->id, w->futures, w->n, w->batch);
+		wait_end(w);
+	}
+	wait_unref(w);
+}
+
+static void
+wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct proto_wait	*w = arg;
+
+	w->timed = false;
+	reply_fail(w->conn, w->id, "timeout", "the wait timed out; the job goes on");
+	wait_end(w);
+}
+
+void
+wait_start(struct request *r, struct future **futures, size_t n, bool batch,
+    double timeout)
+{
+	struct proto_wait	*w = xcalloc(1, sizeof(*w));
+	struct timeval		 tv;
+	size_t			 i;
+
+	w->conn = r->conn;
+	conn_ref(w->conn);
+	w->id = json_incref(r->id);
+	w->futures = futures;
+	w->n = w->remaining = n;
+	w->batch = batch;
+	w->refs = 1 + n;
+	TAILQ_INSERT_TAIL(&proto_conn(r->conn)->waits, w, entry);
+	conn_request_start(r->conn);
+	if (timeout > 0) {
+		w->timed = true;
+		loop_event_assign(&w->timer, conn_loop(r->conn), -1, 0,
+		    wait_timeout, w);
+		seconds_to_timeval(timeout, &tv);
+		event_add(&w->timer.ev, &tv);
+	}
+	/* Callbacks on futures already complete are posted, never run here. */
+	for (i = 0; i < n; i++)
+		future_on_done(futures[i], conn_loop(r->conn), wait_done, w);
+}
+
+/* The connection closed: its waits end unanswered. */
+void
+wait_end_all(struct conn *c)
+{
+	struct proto_wait	*w;
+
+	while ((w = TAILQ_FIRST(&proto_conn(c)->waits)) != NULL)
+		wait_end(w);
+}

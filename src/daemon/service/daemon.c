@@ -1,0 +1,85 @@
+/*
+ * Putting the daemon together.  What plugs into a seam is plugged here: the
+ * job types (jobs/), the observers of job state (watch), the protocol the
+ * acceptor gives each connection.  Each loop gets its shard, and the
+ * network layer's part of it, before it starts; all of it is freed after
+ * the loops have stopped, in the reverse order.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/event.h"
+#include "core/job.h"
+#include "core/loomd.h"
+#include "core/queue.h"
+#include "core/registry.h"
+#include "jobs/types.h"
+#include "net/proto.h"
+#include "net/server.h"
+#include "net/shard.h"
+#include "net/watch.h"
+#include "runtime/executor.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
+#include "service/daemon.h"
+
+static unsigned int
+cpus(void)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned int)n : 1;
+}
+
+void
+daemon_start(const struct config *cfg)
+{
+	struct shard	*sh;
+	unsigned int	 i, nthreads;
+
+	jobs_register_builtin();
+	watch_init();
+	server_set_handler(&proto_handler);
+	registry_init();
+
+	loomd.nloops = cfg->loops != 0 ? cfg->loops : cpus();
+	loomd.loops = xcalloc(loomd.nloops, sizeof(*loomd.loops));
+	loomd.shards = xcalloc(loomd.nloops, sizeof(*loomd.shards));
+	for (i = 0; i < loomd.nloops; i++) {
+		loomd.loops[i] = loop_new(i);
+		sh = loomd.shards[i] = shard_new(loomd.loops[i]);
+		sh->net = net_shard_new(loomd.loops[i]);
+	}
+	for (i = 0; i < loomd.nloops; i++) {
+		if (loop_start(loomd.loops[i]) == -1)
+			fatal("loop %u", i);
+	}
+	queue_init(cfg, loomd.nloops);
+	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
+	loomd.executor = executor_new(nthreads, cfg->executor_queue);
+}
+
+void
+daemon_free(void)
+{
+	unsigned int	i;
+
+	job_shutdown();
+	queue_shutdown();
+	for (i = 0; i < loomd.nloops; i++) {
+		net_shard_free(loomd.shards[i]->net);
+		shard_free(loomd.shards[i]);
+		loop_free(loomd.loops[i]);
+	}
+	executor_free(loomd.executor);
+	registry_free();
+	named_event_cleanup();
+	free(loomd.shards);
+	free(loomd.loops);
+	loomd.shards = NULL;
+	loomd.loops = NULL;
+}

@@ -1,0 +1,16 @@
+/*
+ * The daemon's parts, put together in one place and taken apart in the
+ * reverse order: the job types and the observers of the job-state seam,
+ * the loops and what each owns, queues and limits, the executor.
+ */
+#ifndef LOOM_DAEMON_H
+#define LOOM_DAEMON_H
+
+struct config;
+
+/* Once the listeners are bound and privileges dropped: start the loops. */
+void	daemon_start(const struct config *);
+/* After the loops have stopped (shutdown_run): free what is left. */
+void	daemon_free(void);
+
+#endif
