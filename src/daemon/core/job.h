@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "core/jobstate.h"
 #include "runtime/util.h"
 
 struct config;
@@ -64,21 +65,6 @@ struct job_type {
 /* The types jobs may name: registered before the loops start. */
 void			 job_types_register(const struct job_type *const *, size_t);
 const struct job_type	*job_type_find(const char *name);
-
-enum job_state {
-	JOB_PENDING,		/* waiting for a delay or a retry */
-	JOB_QUEUED,		/* eligible, waiting to start */
-	JOB_RUNNING,
-	JOB_DONE,
-	JOB_FAILED,
-	JOB_CANCELLED,
-	JOB_TIMED_OUT,
-};
-#define JOB_NSTATES	(JOB_TIMED_OUT + 1)
-
-const char	*job_state_name(enum job_state);
-int		 job_state_parse(const char *);		/* -1 if unknown */
-bool		 job_state_terminal(enum job_state);
 
 /*
  * A finished job as everyone sees it: made once by the owner when the job

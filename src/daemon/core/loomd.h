@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/job.h"
+#include "core/jobstate.h"
 
 struct config;
 struct executor;

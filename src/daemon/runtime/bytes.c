@@ -1,10 +1,22 @@
 #include "autoconf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/bytes.h"
-#include "runtime/util.h"
+#include "runtime/log.h"
+
+/* Below util.c (which uses this file), so its own abort-on-OOM malloc. */
+static void *
+bytes_alloc(size_t n)
+{
+	void	*p = malloc(n);
+
+	if (p == NULL)
+		fatal("bytes %zu", n);
+	return p;
+}
 
 size_t
 bytes_utf8_seq(const unsigned char *s, size_t len)
@@ -55,7 +67,7 @@ bytes_text(const void *data, size_t len)
 		return json_stringn_nocheck(len > 0 ? data : "", len);
 
 	/* Each byte that breaks UTF-8, and NUL, becomes U+FFFD (3 bytes). */
-	clean = xmalloc(len * 3);
+	clean = bytes_alloc(len * 3);
 	memcpy(clean, s, i);
 	p = clean + i;
 	while (i < len) {
@@ -86,7 +98,7 @@ bytes_base64(const void *data, size_t len)
 	uint32_t		 v;
 	json_t			*j;
 
-	p = out = xmalloc((len + 2) / 3 * 4 + 1);
+	p = out = bytes_alloc((len + 2) / 3 * 4 + 1);
 	for (i = 0; i + 2 < len; i += 3) {
 		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
 		*p++ = alphabet[v >> 18];

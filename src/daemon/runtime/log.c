@@ -16,7 +16,6 @@
 #include <event2/event.h>
 
 #include "runtime/log.h"
-#include "runtime/util.h"
 
 static const char	*log_ident = "loomd";
 static _Atomic int	 log_level = LOG_INFO;
@@ -123,7 +122,7 @@ log_level_parse(const char *name)
 {
 	size_t	i;
 
-	for (i = 0; i < nitems(log_names); i++) {
+	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++) {
 		if (log_names[i] != NULL && strcmp(log_names[i], name) == 0)
 			return (int)i;
 	}
