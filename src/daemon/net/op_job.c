@@ -150,139 +150,163 @@ futures_done(struct future *const *futures, size_t n)
 	return true;
 }
 
-void
-op_submit(struct request *r)
+/* One submit: its options and its jobs (one_job when it is not a batch). */
+struct submit {
+	struct job	**jobs;
+	struct job	 *one_job;
+	size_t		  n;
+	bool		  batch;
+	bool		  wait;
+	bool		  stream;
+	double		  timeout;
+};
+
+/* The request's fields, then every spec: all or nothing, before any job. */
+static int
+submit_read(struct request *r, struct submit *s, struct error *e)
 {
-	struct error	  e = { 0 };
-	json_t		 *spec = json_object_get(r->msg, "job");
-	json_t		 *specs = json_object_get(r->msg, "jobs");
-	struct job	**jobs = NULL, *one_job;
-	struct future	**futures, *one_future;
-	uint64_t	  id;
-	size_t		  n = 0, i;
-	bool		  wait = false, stream = false, batch = false;
-	double		  timeout = 0;
-	char		  base[64];
-	json_t		 *out, *ticket;
-	const struct job_outcome *o;
-	struct stream	 *st = NULL;
+	json_t	*spec = json_object_get(r->msg, "job");
+	json_t	*specs = json_object_get(r->msg, "jobs");
+	char	 base[64];
+	size_t	 i;
 
-	if (field_bool(r->msg, "", "wait", FIELD_OPTIONAL, &wait, &e) == -1 ||
-	    field_bool(r->msg, "", "stream", FIELD_OPTIONAL, &stream, &e) == -1 ||
+	if (field_bool(r->msg, "", "wait", FIELD_OPTIONAL, &s->wait, e) == -1 ||
+	    field_bool(r->msg, "", "stream", FIELD_OPTIONAL, &s->stream, e) == -1 ||
 	    field_number_above(r->msg, "", "timeout", FIELD_OPTIONAL, 0,
-	    WAIT_SECONDS_MAX, &timeout, &e) == -1)
-		goto fail;
+	    WAIT_SECONDS_MAX, &s->timeout, e) == -1)
+		return -1;
 	if ((spec == NULL) == (specs == NULL)) {
-		error_set(&e, "bad_request", "give exactly one of job and jobs");
-		error_set_path(&e, spec == NULL ? "job" : "jobs");
-		goto fail;
+		error_set(e, "bad_request", "give exactly one of job and jobs");
+		error_set_path(e, spec == NULL ? "job" : "jobs");
+		return -1;
 	}
-	if (stream && !wait) {
-		fields_fail(&e, "", "stream", "needs wait");
-		goto fail;
+	if (s->stream && !s->wait)
+		return fields_fail(e, "", "stream", "needs wait");
+	s->batch = specs != NULL;
+	if (!s->batch) {
+		s->n = 1;
+		s->jobs = &s->one_job;
+		return (s->one_job = job_parse(spec, "job", e)) == NULL ? -1 : 0;
 	}
-	batch = specs != NULL;
-	if (batch) {
-		if (!json_is_array(specs) || json_array_size(specs) == 0 ||
-		    json_array_size(specs) > SUBMIT_BATCH_MAX) {
-			fields_fail(&e, "", "jobs", "must be an array of 1 to %d job specs",
-			    SUBMIT_BATCH_MAX);
-			goto fail;
-		}
-		n = json_array_size(specs);
-		jobs = xcalloc(n, sizeof(*jobs));
-	} else {
-		n = 1;
-		one_job = NULL;
-		jobs = &one_job;
+	if (!json_is_array(specs) || json_array_size(specs) == 0 ||
+	    json_array_size(specs) > SUBMIT_BATCH_MAX)
+		return fields_fail(e, "", "jobs", "must be an array of 1 to %d job "
+		    "specs", SUBMIT_BATCH_MAX);
+	s->n = json_array_size(specs);
+	s->jobs = xcalloc(s->n, sizeof(*s->jobs));
+	for (i = 0; i < s->n; i++) {
+		snprintf(base, sizeof(base), "jobs[%zu]", i);
+		if ((s->jobs[i] = job_parse(json_array_get(specs, i), base, e)) == NULL)
+			return -1;
 	}
+	return 0;
+}
 
-	/* All or nothing: parse every spec before any job exists. */
-	for (i = 0; i < n; i++) {
-		if (batch)
-			snprintf(base, sizeof(base), "jobs[%zu]", i);
-		if ((jobs[i] = job_parse(batch ? json_array_get(specs, i) : spec,
-		    batch ? base : "job", &e)) == NULL)
-			goto fail;
-	}
+/* Room for them all now, or busy. */
+static int
+submit_admit(struct submit *s, struct error *e)
+{
 	if (atomic_load(&loomd.draining)) {
-		error_set(&e, "shutting_down", "the daemon is shutting down");
-		goto fail;
+		error_set(e, "shutting_down", "the daemon is shutting down");
+		return -1;
 	}
-	if (registry_count() + job_count(jobs, n) > loomd.config->max_jobs) {
-		error_set(&e, "busy", "too many jobs (max_jobs is %zu); retry later",
+	if (registry_count() + job_count(s->jobs, s->n) > loomd.config->max_jobs) {
+		error_set(e, "busy", "too many jobs (max_jobs is %zu); retry later",
 		    loomd.config->max_jobs);
-		goto fail;
+		return -1;
 	}
-	if (executor_full(jobs, n)) {
-		error_set(&e, "busy", "the executor queue is full (executor_queue is "
+	if (executor_full(s->jobs, s->n)) {
+		error_set(e, "busy", "the executor queue is full (executor_queue is "
 		    "%zu); retry later", loomd.config->executor_queue);
-		goto fail;
+		return -1;
 	}
-	if (job_reserve(jobs, n, &e) == -1)
-		goto fail;
+	return job_reserve(s->jobs, s->n, e);
+}
 
-	/* A waiting batch keeps its futures; one job that answers now needs none. */
-	futures = batch || (wait && stream) ? xcalloc(n, sizeof(*futures)) :
-	    &one_future;
-	out = wait ? NULL : json_array();
-	for (i = 0; i < n; i++) {
-		bool	delayed = job_has_delay(jobs[i]);
+static void
+submit_free(struct submit *s)
+{
+	size_t	i;
 
-		if (stream)
-			job_listen(jobs[i], &stream_listener, stream_ref(&st, r));
-		job_submit(jobs[i], &id, &futures[i]);
-		jobs[i] = NULL;
-		if (wait)
+	if (s->jobs == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		job_discard(s->jobs[i]);
+	if (s->batch)
+		free(s->jobs);
+	s->jobs = NULL;
+}
+
+/* Hand every job over; a ticket for each unless the answer waits. */
+static json_t *
+submit_jobs(struct request *r, struct submit *s, struct future **futures)
+{
+	const struct job_outcome	*o;
+	struct stream			*st = NULL;
+	json_t				*tickets = s->wait ? NULL : json_array();
+	uint64_t			 id;
+	size_t				 i;
+	bool				 delayed;
+
+	for (i = 0; i < s->n; i++) {
+		delayed = job_has_delay(s->jobs[i]);
+		if (s->stream)
+			job_listen(s->jobs[i], &stream_listener, stream_ref(&st, r));
+		job_submit(s->jobs[i], &id, &futures[i]);
+		s->jobs[i] = NULL;
+		if (s->wait)
 			continue;
 		/* A job that finished at once (an echo on this loop) says so. */
 		o = job_outcome(futures[i]);
-		ticket = json_pack("{s:I,s:s}", "id", (json_int_t)id, "state",
-		    o != NULL ? job_state_name(o->state) : delayed ? "pending" :
-		    "queued");
-		json_array_append_new(out, ticket);
+		json_array_append_new(tickets, json_pack("{s:I,s:s}", "id",
+		    (json_int_t)id, "state", o != NULL ? job_state_name(o->state) :
+		    delayed ? "pending" : "queued"));
 	}
-	if (batch)
-		free(jobs);
-	jobs = NULL;
 	stream_unref(st);
-	if (wait) {
-		/* Finished already (an echo on this loop): answer now. */
-		if (!stream && futures_done(futures, n)) {
-			reply_views(r->conn, r->id, futures, n, batch);
-			for (i = 0; i < n; i++)
-				future_unref(futures[i]);
-			if (futures != &one_future)
-				free(futures);
-			return;
-		}
+	submit_free(s);
+	return tickets;
+}
+
+void
+op_submit(struct request *r)
+{
+	struct submit	  s = { 0 };
+	struct error	  e = { 0 };
+	struct future	**futures, *one_future;
+	json_t		 *tickets;
+	size_t		  i;
+
+	if (submit_read(r, &s, &e) == -1 || submit_admit(&s, &e) == -1) {
+		submit_free(&s);
+		reply_error(r->conn, r->id, &e);
+		error_clear(&e);
+		return;
+	}
+	/* A waiting batch keeps its futures; one job that answers now needs none. */
+	futures = s.batch || (s.wait && s.stream) ? xcalloc(s.n, sizeof(*futures)) :
+	    &one_future;
+	tickets = submit_jobs(r, &s, futures);
+	/* Waiting, unless finished already (an echo on this loop): answer now. */
+	if (s.wait && (s.stream || !futures_done(futures, s.n))) {
 		if (futures == &one_future) {
 			futures = xmalloc(sizeof(*futures));
 			futures[0] = one_future;
 		}
-		wait_start(r, futures, n, batch, timeout);
+		wait_start(r, futures, s.n, s.batch, s.timeout);
 		return;
 	}
-	for (i = 0; i < n; i++)
+	if (s.wait)
+		reply_views(r->conn, r->id, futures, s.n, s.batch);
+	else if (s.batch)
+		reply_ok(r->conn, r->id, json_pack("{s:O}", "jobs", tickets));
+	else
+		reply_ok(r->conn, r->id, json_pack("{s:O}", "job",
+		    json_array_get(tickets, 0)));
+	json_decref(tickets);
+	for (i = 0; i < s.n; i++)
 		future_unref(futures[i]);
 	if (futures != &one_future)
 		free(futures);
-	if (batch)
-		reply_ok(r->conn, r->id, json_pack("{s:o}", "jobs", out));
-	else {
-		reply_ok(r->conn, r->id, json_pack("{s:O}", "job", json_array_get(out, 0)));
-		json_decref(out);
-	}
-	return;
-fail:
-	if (jobs != NULL) {
-		for (i = 0; i < n; i++)
-			job_discard(jobs[i]);
-		if (batch)
-			free(jobs);
-	}
-	reply_error(r->conn, r->id, &e);
-	error_clear(&e);
 }
 
 /* status ---------------------------------------------------------------- */
