@@ -583,6 +583,82 @@ test_a_gather_of_ten_thousand_echoes(void **state)
 	client_close(&c);
 }
 
+/*
+ * A composite that failed because of a child keeps the child's error code
+ * after the child is gone: it used to point into the child's view, freed
+ * with the child, so a later list showed another job's bytes as the code.
+ */
+static void
+test_a_failed_gather_outlives_its_failed_child(void **state)
+{
+	struct client	 c, other;
+	json_t		*r, *jobs, *v;
+	json_int_t	 parent, child;
+	size_t		 i;
+	int		 n;
+
+	client_connect(&c, &d);
+	client_connect(&other, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":"
+	    "{\"type\":\"gather\",\"args\":{\"jobs\":[{\"type\":\"sleep\",\"ttl\":0,"
+	    "\"args\":{\"seconds\":0,\"error\":\"boom\"}}]}}}");
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_string_equal(json_str(reply_error(r), "code"), "failed");
+	parent = reply_job_id(r);
+	child = json_integer_value(json_array_get(json_object_get(reply_job(r),
+	    "children"), 0));
+	json_decref(r);
+	/* Until the child's ttl of 0 has run out and it is forgotten. */
+	for (n = 0; n < 1000; n++) {
+		r = client_call(&c, "{\"op\":\"status\",\"job\":%lld}",
+		    (long long)child);
+		if (reply_error_code(r) != NULL &&
+		    strcmp(reply_error_code(r), "not_found") == 0) {
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+		usleep(1000);
+	}
+	assert_true(n < 1000);
+	/* Others' results may now live where the child's view was. */
+	for (n = 0; n < 20; n++) {
+		r = client_call(&other, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+		    "{\"type\":\"echo\",\"args\":{\"value\":\"hunter%d\"}}}", n);
+		json_decref(r);
+	}
+	r = client_call(&c, "{\"op\":\"list\",\"limit\":1000}");
+	jobs = json_object_get(r, "jobs");
+	for (i = 0; i < json_array_size(jobs); i++) {
+		v = json_array_get(jobs, i);
+		if (json_integer_value(json_object_get(v, "id")) != parent)
+			continue;
+		assert_string_equal(json_str(json_object_get(v, "error"), "code"),
+		    "failed");
+		break;
+	}
+	assert_true(i < json_array_size(jobs));
+	json_decref(r);
+	client_close(&other);
+	client_close(&c);
+}
+
+/* An empty list of limits is no limits (it passed a null pointer to qsort,
+ * undefined behaviour that stopped the UBSan build). */
+static void
+test_an_empty_list_of_limits_is_none(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"limits\":[],\"args\":{\"value\":1}}}");
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+	client_close(&c);
+}
+
 int
 main(void)
 {
@@ -601,6 +677,8 @@ main(void)
 		cmocka_unit_test(test_cancelling_a_composite_spares_shielded_children),
 		cmocka_unit_test(test_nesting_and_fan_out_are_bounded_at_submit),
 		cmocka_unit_test(test_a_gather_of_ten_thousand_echoes),
+		cmocka_unit_test(test_a_failed_gather_outlives_its_failed_child),
+		cmocka_unit_test(test_an_empty_list_of_limits_is_none),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
