@@ -632,35 +632,27 @@ exec_stream_init(struct exec_run *run, struct exec_stream *s, int fd)
 	event_add(&s->ev.ev, NULL);
 }
 
-static void
-exec_start(struct job *job, void *parsed)
+/*
+ * Start the command in its own process group.  On success the child's ends
+ * of the pipes are closed and in[1] (-1 without stdin), out[0] and err[0]
+ * are ours; on failure all are closed.
+ */
+static int
+exec_spawn(struct exec_run *run, int in[2], int out[2], int err[2],
+    struct error *e)
 {
-	const struct exec_args	*a = parsed;
-	struct loop		*loop = job_loop(job);
-	struct exec_run		*run;
+	const struct exec_args	*a = run->args;
 	struct child_ids	 ids;
 	struct child_spec	 sp;
-	struct error		 e = { 0 };
-	struct timeval		 tv;
 	char			**envp = NULL;
 	size_t			 owned = 0;
-	int			 in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	int			 err[2] = { -1, -1 }, pidfd;
-	pid_t			 pid;
-	uint64_t		 started;
 
-	if (!child_reserve(a->max_children)) {
-		error_set(&e, "busy", "%zu child processes are running "
-		    "(max_children)", a->max_children);
-		job_fail(job, &e);
-		return;
-	}
 	memset(&ids, 0, sizeof(ids));
-	if (child_ids_resolve(a->user, a->group, &ids, &e) == -1)
+	if (child_ids_resolve(a->user, a->group, &ids, e) == -1)
 		goto fail;
 	envp = exec_environment(a, ids.home, &owned);
-	if ((a->input != NULL && exec_pipe(in, 1, &e) == -1) ||
-	    exec_pipe(out, 0, &e) == -1 || exec_pipe(err, 0, &e) == -1)
+	if ((a->input != NULL && exec_pipe(in, 1, e) == -1) ||
+	    exec_pipe(out, 0, e) == -1 || exec_pipe(err, 0, e) == -1)
 		goto fail;
 
 	memset(&sp, 0, sizeof(sp));
@@ -672,8 +664,8 @@ exec_start(struct job *job, void *parsed)
 	sp.err_fd = err[1];
 	sp.cwd = a->cwd;
 	sp.ids = &ids;
-	started = now_ns();
-	if (child_spawn(&sp, &pid, &pidfd, &e) == -1)
+	run->started = now_ns();
+	if (child_spawn(&sp, &run->pid, &run->pidfd, e) == -1)
 		goto fail;
 	close(out[1]);
 	close(err[1]);
@@ -681,36 +673,7 @@ exec_start(struct job *job, void *parsed)
 		close(in[0]);
 	exec_environment_free(envp, owned);
 	child_ids_clear(&ids);
-	log_debug("exec %s: job %llu started process group %ld", a->name,
-	    (unsigned long long)job_id(job), (long)pid);
-
-	run = xcalloc(1, sizeof(*run));
-	run->job = job;
-	run->args = a;
-	run->pid = pid;
-	run->pidfd = pidfd;
-	run->started = started;
-	run->phase = EXEC_RUNNING;
-	loop_event_assign(&run->exit_ev, loop, pidfd, EV_READ | EV_PERSIST,
-	    exec_exit_cb, run);
-	event_add(&run->exit_ev.ev, NULL);
-	loop_event_assign(&run->timer, loop, -1, 0, exec_timer_cb, run);
-	/* The command's timeout is a default: a job's own replaces it. */
-	if (a->timeout > 0 && job_timeout(job) == 0) {
-		seconds_to_timeval(a->timeout, &tv);
-		event_add(&run->timer.ev, &tv);
-	}
-	exec_stream_init(run, &run->out, out[0]);
-	exec_stream_init(run, &run->err, err[0]);
-	run->in_fd = in[1];
-	loop_event_assign(&run->in_ev, loop, in[1], EV_WRITE | EV_PERSIST,
-	    exec_input_cb, run);
-	if (in[1] != -1 && a->input_len > 0)
-		event_add(&run->in_ev.ev, NULL);
-	else
-		exec_input_close(run);
-	job_set_type_state(job, run);
-	return;
+	return 0;
 
 fail:
 	exec_close_pair(in);
@@ -719,6 +682,67 @@ fail:
 	if (envp != NULL)
 		exec_environment_free(envp, owned);
 	child_ids_clear(&ids);
+	return -1;
+}
+
+/* Follow the running command: its exit, its timeout, its pipes. */
+static void
+exec_watch(struct exec_run *run, int in_fd, int out_fd, int err_fd)
+{
+	const struct exec_args	*a = run->args;
+	struct job		*job = run->job;
+	struct loop		*loop = job_loop(job);
+	struct timeval		 tv;
+
+	run->phase = EXEC_RUNNING;
+	loop_event_assign(&run->exit_ev, loop, run->pidfd, EV_READ | EV_PERSIST,
+	    exec_exit_cb, run);
+	event_add(&run->exit_ev.ev, NULL);
+	loop_event_assign(&run->timer, loop, -1, 0, exec_timer_cb, run);
+	/* The command's timeout is a default: a job's own replaces it. */
+	if (a->timeout > 0 && job_timeout(job) == 0) {
+		seconds_to_timeval(a->timeout, &tv);
+		event_add(&run->timer.ev, &tv);
+	}
+	exec_stream_init(run, &run->out, out_fd);
+	exec_stream_init(run, &run->err, err_fd);
+	run->in_fd = in_fd;
+	loop_event_assign(&run->in_ev, loop, in_fd, EV_WRITE | EV_PERSIST,
+	    exec_input_cb, run);
+	if (in_fd != -1 && a->input_len > 0)
+		event_add(&run->in_ev.ev, NULL);
+	else
+		exec_input_close(run);
+}
+
+static void
+exec_start(struct job *job, void *parsed)
+{
+	const struct exec_args	*a = parsed;
+	struct exec_run		*run;
+	struct error		 e = { 0 };
+	int			 in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int			 err[2] = { -1, -1 };
+
+	if (!child_reserve(a->max_children)) {
+		error_set(&e, "busy", "%zu child processes are running "
+		    "(max_children)", a->max_children);
+		job_fail(job, &e);
+		return;
+	}
+	run = xcalloc(1, sizeof(*run));
+	run->job = job;
+	run->args = a;
+	if (exec_spawn(run, in, out, err, &e) == -1)
+		goto fail;
+	log_debug("exec %s: job %llu started process group %ld", a->name,
+	    (unsigned long long)job_id(job), (long)run->pid);
+	exec_watch(run, in[1], out[0], err[0]);
+	job_set_type_state(job, run);
+	return;
+
+fail:
+	free(run);
 	child_unreserve();
 	error_set(&e, e.code, "command \"%s\": %s", a->name, e.message);
 	job_fail(job, &e);
