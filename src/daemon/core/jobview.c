@@ -120,13 +120,13 @@ job_render_family(struct textbuf *tb, const struct job *job)
 	}
 }
 
-/* The view as JSON text; the result is written only for a finished job. */
-static char *
-job_render(const struct job *job, const json_t *result, size_t *len)
+/* The view as JSON text into tb; the result only for a finished job. */
+static void
+job_render(const struct job *job, const json_t *result, struct textbuf *tbp)
 {
 	const struct job_spec	*s = job->spec;
 	const char		*state = job_state_name(job->state);
-	struct textbuf		 tb = { 0 };
+	struct textbuf		 tb = *tbp;
 	json_t			*error;
 
 	textbuf_lit(&tb, "{\"id\":");
@@ -159,13 +159,16 @@ job_render(const struct job *job, const json_t *result, size_t *len)
 		textbuf_json(&tb, result);
 	}
 	textbuf_lit(&tb, "}");
-	return textbuf_steal(&tb, len);
+	*tbp = tb;
 }
 
 char *
 job_view_text(const struct job *job, size_t *len)
 {
-	return job_render(job, NULL, len);
+	struct textbuf	tb = { 0 };
+
+	job_render(job, NULL, &tb);
+	return textbuf_steal(&tb, len);
 }
 
 /* The same view as a JSON object: one writer, so the two never differ. */
@@ -175,7 +178,7 @@ job_view(const struct job *job)
 	json_error_t	 err;
 	json_t		*v;
 	size_t		 len;
-	char		*text = job_render(job, NULL, &len);
+	char		*text = job_view_text(job, &len);
 
 	if ((v = json_load_line(text, len, 0, &err)) == NULL) {
 		log_warnx("job %llu: its view does not parse: %s",
@@ -188,20 +191,39 @@ job_view(const struct job *job)
 
 /* Outcomes -------------------------------------------------------------- */
 
-/* The terminal job as its future will carry it; steals result. */
+/*
+ * The terminal job as its future will carry it; steals result.  One
+ * allocation, the view's text after the struct, rendered in the owner
+ * shard's buffer first (a job's last act is on the hot path).
+ */
 struct job_outcome *
 job_outcome_new(const struct job *job, json_t *result)
 {
-	struct job_outcome	*o = xcalloc(1, sizeof(*o));
+	struct textbuf		*tbp = &shard_of(job->reg.owner)->render;
+	struct textbuf		 tb = *tbp;
+	struct job_outcome	*o;
 
+	if (job->state != JOB_DONE) {
+		json_decref(result);
+		result = NULL;
+	}
+	tb.len = 0;
+	job_render(job, result, &tb);
+	o = xmalloc(sizeof(*o) + tb.len + 1);
+	memset(o, 0, sizeof(*o));
 	o->id = job->reg.id;
 	o->state = job->state;
 	if (job->state >= JOB_FAILED)
 		error_copy(&o->error, &job->error);
-	o->result = job->state == JOB_DONE ? result : NULL;
-	o->view = job_render(job, o->result, &o->view_len);
-	if (o->result == NULL)
-		json_decref(result);
+	o->result = result;
+	o->view = (char *)(o + 1);
+	o->view_len = tb.len;
+	memcpy(o->view, tb.p, tb.len);
+	o->view[tb.len] = '\0';
+	/* Keep a modest buffer, not the largest result ever rendered. */
+	if (tb.cap > 64 * 1024)
+		textbuf_free(&tb);
+	*tbp = tb;
 	return o;
 }
 
@@ -212,7 +234,6 @@ job_outcome_free(void *arg)
 
 	error_clear(&o->error);
 	json_decref(o->result);
-	free(o->view);
 	free(o);
 }
 

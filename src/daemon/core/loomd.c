@@ -4,6 +4,7 @@
 #include <sys/queue.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/loomd.h"
 #include "runtime/log.h"
@@ -22,6 +23,7 @@ shard_new(struct loop *loop)
 	sh->index = loop_index(loop);
 	TAILQ_INIT(&sh->jobs);
 	sh->net = NULL;
+	memset(&sh->render, 0, sizeof(sh->render));
 	for (i = 0; i < JOB_NSTATES; i++)
 		atomic_init(&sh->states[i], 0);
 	atomic_init(&sh->njobs, 0);
@@ -32,6 +34,7 @@ shard_new(struct loop *loop)
 void
 shard_free(struct shard *sh)
 {
+	textbuf_free(&sh->render);
 	free(sh);
 }
 

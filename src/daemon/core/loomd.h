@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/jobstate.h"
+#include "runtime/textbuf.h"
 
 struct config;
 struct executor;
@@ -34,6 +35,7 @@ struct shard {
 	unsigned int		 index;
 	struct job_list		 jobs;		/* the jobs it owns, by id */
 	struct net_shard	*net;		/* the network layer's part */
+	struct textbuf		 render;	/* where outcomes' views are written */
 
 	atomic_long		 states[JOB_NSTATES];	/* its jobs by state */
 	atomic_ulong		 njobs;		/* live jobs it owns */
