@@ -659,6 +659,73 @@ test_an_empty_list_of_limits_is_none(void **state)
 	client_close(&c);
 }
 
+/*
+ * A job handed to another loop can be cancelled there before it begins;
+ * with a ttl of 0 it used to be freed by then, and job_begin read it after
+ * (the ASan build caught it within a second).  A parks jobs on its loop so
+ * that new ones go to B's; B cancels the ids A's next batch will get.
+ */
+static void
+test_a_job_cancelled_before_it_begins_on_another_loop(void **state)
+{
+	struct client	 a, b;
+	json_t		*r, *parked;
+	json_int_t	 next;
+	char		*batch, *p;
+	int		 round, i;
+
+	client_connect(&a, &d);
+	client_connect(&b, &d);		/* round robin: the other loop */
+	p = batch = malloc(128 * 300);
+	for (i = 0; i < 300; i++)
+		p += sprintf(p, "%s{\"type\":\"sleep\",\"delay\":3600,"
+		    "\"args\":{\"seconds\":0}}", i ? "," : "");
+	parked = client_call(&a, "{\"op\":\"submit\",\"jobs\":[%s]}", batch);
+	assert_non_null(json_object_get(parked, "jobs"));
+	p = batch;
+	for (i = 0; i < 50; i++)
+		p += sprintf(p, "%s{\"type\":\"sleep\",\"ttl\":0,"
+		    "\"args\":{\"seconds\":5}}", i ? "," : "");
+	for (round = 0; round < 40; round++) {
+		r = client_call(&a, "{\"op\":\"submit\",\"job\":{\"type\":\"echo\","
+		    "\"ttl\":0}}");
+		next = reply_job_id(r) + 1;
+		json_decref(r);
+		client_send(&a, "{\"op\":\"submit\",\"id\":\"batch\",\"jobs\":[%s]}",
+		    batch);
+		for (i = 0; i < 50; i++)
+			client_send(&b, "{\"op\":\"cancel\",\"job\":%lld}",
+			    (long long)(next + i));
+		r = client_recv(&a, HARNESS_WAIT);
+		assert_non_null(json_object_get(r, "jobs"));
+		json_decref(r);
+		for (i = 0; i < 50; i++) {
+			r = client_recv(&b, HARNESS_WAIT);
+			assert_non_null(r);
+			json_decref(r);
+		}
+		/* What was not cancelled in time is now. */
+		for (i = 0; i < 50; i++)
+			client_send(&b, "{\"op\":\"cancel\",\"job\":%lld}",
+			    (long long)(next + i));
+		for (i = 0; i < 50; i++)
+			json_decref(client_recv(&b, HARNESS_WAIT));
+	}
+	for (i = 0; i < 300; i++) {
+		r = client_call(&a, "{\"op\":\"cancel\",\"job\":%lld}",
+		    json_integer_value(json_object_get(json_array_get(
+		    json_object_get(parked, "jobs"), i), "id")));
+		json_decref(r);
+	}
+	r = client_call(&b, "{\"op\":\"ping\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	json_decref(parked);
+	free(batch);
+	client_close(&b);
+	client_close(&a);
+}
+
 int
 main(void)
 {
@@ -679,6 +746,7 @@ main(void)
 		cmocka_unit_test(test_a_gather_of_ten_thousand_echoes),
 		cmocka_unit_test(test_a_failed_gather_outlives_its_failed_child),
 		cmocka_unit_test(test_an_empty_list_of_limits_is_none),
+		cmocka_unit_test(test_a_job_cancelled_before_it_begins_on_another_loop),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -226,6 +226,15 @@ job_key_taken(struct job *job, uint64_t id, uint64_t *idp, struct future **fp)
 	return true;
 }
 
+static void
+job_begin_posted(void *arg)
+{
+	struct job	*job = arg;
+
+	job_begin(job);
+	job_unref(job);
+}
+
 void
 job_submit(struct job *job, uint64_t *idp, struct future **fp)
 {
@@ -253,8 +262,12 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 	}
 	if (here != NULL)
 		atomic_fetch_add_explicit(&here->handoffs, 1, memory_order_relaxed);
-	if (loop_post(owner->loop, job_begin, job) == -1) {
+	/* The post holds a reference: a cancel can reach the owner first, and
+	 * with a ttl of 0 the job would be gone before job_begin runs. */
+	job->refs++;
+	if (loop_post(owner->loop, job_begin_posted, job) == -1) {
 		/* The owner stopped: its sweep failed the future already. */
+		job->refs--;
 		registry_remove(&job->reg);
 		if (job->spec->key != NULL)
 			registry_key_release(job->spec->key, id);
