@@ -55,10 +55,6 @@ struct loomd {
 	struct executor		*executor;
 	double			 started_at;	/* epoch */
 	atomic_bool		 draining;	/* no new work */
-
-	atomic_ulong		 conn_current;
-	atomic_ulong		 conn_total;
-	atomic_ulong		 conn_rejected;
 };
 
 extern struct loomd	loomd;

@@ -67,6 +67,8 @@ static void	conn_out_done(struct conn *);
 static bool	conn_drained(const struct conn *);
 static void	conn_idle_arm(struct net_shard *);
 
+struct conn_counts	conn_counts;
+
 /* A socket on its way to a loop. */
 struct conn_handoff {
 	int				 fd;
@@ -87,7 +89,7 @@ conn_start(void *arg)
 	if ((c = calloc(1, sizeof(*c) + handler->state_size)) == NULL) {
 		log_warn("connection");
 		close(fd);
-		atomic_fetch_sub(&loomd.conn_current, 1);
+		atomic_fetch_sub(&conn_counts.current, 1);
 		return;
 	}
 	c->loop = loop;
@@ -518,7 +520,7 @@ conn_close(struct conn *c)
 	c->fd = -1;
 	TAILQ_REMOVE(&c->shard->conns, c, entry);
 	atomic_fetch_sub(&c->shard->connections, 1);
-	atomic_fetch_sub(&loomd.conn_current, 1);
+	atomic_fetch_sub(&conn_counts.current, 1);
 	c->handler->closed(c, c->state);
 	conn_unref(c);
 }

@@ -13,12 +13,21 @@
 #ifndef LOOM_CONN_H
 #define LOOM_CONN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct conn;
 struct loop;
+
+/* Connections over all loops: open now, accepted in all, refused (busy). */
+struct conn_counts {
+	atomic_ulong	current;
+	atomic_ulong	total;
+	atomic_ulong	rejected;
+};
+extern struct conn_counts	conn_counts;
 
 /*
  * The protocol, as the transport calls it, on the connection's loop.

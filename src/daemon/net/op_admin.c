@@ -106,9 +106,9 @@ op_stats(struct request *r)
 	    "completed", (json_int_t)es.completed,
 	    "rejected", (json_int_t)es.rejected,
 	    "connections",
-	    "current", (json_int_t)atomic_load(&loomd.conn_current),
-	    "total", (json_int_t)atomic_load(&loomd.conn_total),
-	    "rejected", (json_int_t)atomic_load(&loomd.conn_rejected));
+	    "current", (json_int_t)atomic_load(&conn_counts.current),
+	    "total", (json_int_t)atomic_load(&conn_counts.total),
+	    "rejected", (json_int_t)atomic_load(&conn_counts.rejected));
 	reply_ok(r->conn, r->id, json_pack("{s:o}", "stats", stats));
 }
 

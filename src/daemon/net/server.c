@@ -89,21 +89,21 @@ server_accept(evutil_socket_t lfd, short what, void *arg)
 				log_warn("accept on %s", l->name);
 			return;
 		}
-		if (atomic_load(&loomd.conn_current) >= loomd.config->max_connections) {
+		if (atomic_load(&conn_counts.current) >= loomd.config->max_connections) {
 			(void)!send(fd, server_handler->refusal,
 			    strlen(server_handler->refusal), MSG_NOSIGNAL);
 			close(fd);
-			atomic_fetch_add(&loomd.conn_rejected, 1);
+			atomic_fetch_add(&conn_counts.rejected, 1);
 			continue;
 		}
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		atomic_fetch_add(&loomd.conn_current, 1);
-		atomic_fetch_add(&loomd.conn_total, 1);
+		atomic_fetch_add(&conn_counts.current, 1);
+		atomic_fetch_add(&conn_counts.total, 1);
 		if (conn_handoff(loomd.loops[next_loop++ % loomd.nloops], fd,
 		    server_handler) == -1) {
 			close(fd);
-			atomic_fetch_sub(&loomd.conn_current, 1);
+			atomic_fetch_sub(&conn_counts.current, 1);
 		}
 	}
 }

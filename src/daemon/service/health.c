@@ -19,6 +19,7 @@
 
 #include "service/health.h"
 #include "core/job.h"
+#include "net/conn.h"
 #include "runtime/log.h"
 #include "core/loomd.h"
 #include "runtime/loop.h"
@@ -112,7 +113,7 @@ health_summary(char *buf, size_t len)
 	    health_phase != NULL ? health_phase : "",
 	    health_phase != NULL ? ": " : "",
 	    counts[JOB_RUNNING], counts[JOB_PENDING] + counts[JOB_QUEUED],
-	    (unsigned long)atomic_load(&loomd.conn_current));
+	    (unsigned long)atomic_load(&conn_counts.current));
 }
 
 double

@@ -104,7 +104,7 @@ no_jobs_unfinished(void *arg)
 static bool
 no_connections(void *arg)
 {
-	return atomic_load(&loomd.conn_current) == 0;
+	return atomic_load(&conn_counts.current) == 0;
 }
 
 static bool
@@ -247,7 +247,7 @@ shutdown_run(int sfd, const char *why)
 		return -1;
 	if (!shutdown_wait(no_connections, NULL, mono() + SHUTDOWN_STEP)) {
 		log_warnx("shutdown: closing %lu connections that did not take "
-		    "their answers", (unsigned long)atomic_load(&loomd.conn_current));
+		    "their answers", (unsigned long)atomic_load(&conn_counts.current));
 		if (!on_every_loop(close_connections, "close_connections"))
 			return -1;
 	}
