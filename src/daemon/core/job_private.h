@@ -1,5 +1,5 @@
 /*
- * Inside the job layer (job.c, jobspec.c, queue.c, jobs/composite.c): the
+ * Inside the job layer (job.c, jobspec.c, jobs/composite.c): the
  * job itself.  Everything here is touched only on the job's owner loop,
  * except what job_submit() writes before it hands the job over.
  */
@@ -13,7 +13,6 @@
 
 #include "core/job.h"
 #include "runtime/loop.h"
-#include "core/queue.h"
 #include "core/registry.h"
 #include "runtime/util.h"
 
@@ -24,7 +23,7 @@ struct conn_remote;
 struct job_deps;
 struct queue;
 struct sem;
-struct sem_waiter;
+struct waiter;
 
 struct job {
 	struct registry_link	 reg;
@@ -49,7 +48,8 @@ struct job {
 	/* What must be held while running, in acquisition order (allocated
 	 * for JOB_LIMITS_MAX + 1 when the spec names any). */
 	struct sem		**resources;
-	struct sem_waiter	*waiting;	/* for resources[held] */
+	/* For its queue until it holds its place there, then for resources[held]. */
+	struct waiter		*waiting;
 
 	uint64_t		*after;		/* dependencies, until begun */
 	size_t			 nafter;
@@ -66,9 +66,8 @@ struct job {
 	unsigned short		 held;		/* resources[0 .. held) are held */
 	bool			 shield;
 	bool			 begun;		/* the owner has taken it */
-	bool			 slot;		/* holds a slot of its queue */
+	bool			 slot;		/* admitted by its queue, until queue_leave() */
 	bool			 counted;	/* in its queue's waiting count */
-	struct heap_node	 parked;	/* in its queue's ready heap */
 	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
 	int64_t			 started_ns;
 	int64_t			 finished_ns;
@@ -85,8 +84,6 @@ void	 job_begin(void *arg);
 void	 job_cancel_hook(struct future *, void *, const char *);
 void	 job_ref(struct job *);
 void	 job_unref(struct job *);
-void	 job_admitted(struct job *);		/* its queue let it through */
-void	 job_granted(struct sem_waiter *);	/* a resource was granted */
 
 /* jobspec.c */
 struct job *job_parse_in(const json_t *spec, const char *base, const char *queue,

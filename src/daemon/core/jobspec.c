@@ -21,6 +21,7 @@
 #include "runtime/loop.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "core/sem.h"
 #include "runtime/util.h"
 
 #define JOB_NAME_MAX	128
@@ -388,8 +389,6 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 	job->reg.job = job;
 	job->reg.owner = owner;
 	job->reg.future = future_new(owner);
-	job->parked.key = job->priority;
-	job->parked.seq = id;
 	future_set_cancel_hook(job->reg.future, job_cancel_hook, NULL, job);
 	future_ref(job->reg.future);
 	*idp = id;

@@ -31,6 +31,7 @@
 #include "runtime/loop.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "core/sem.h"
 #include "service/reload.h"
 #include "net/server.h"
 #include "service/shutdown.h"
@@ -373,6 +374,7 @@ main(int argc, char **argv)
 			fatal("loop %u", i);
 	}
 	queue_init(cfg, loomd.nloops);
+	limit_init(cfg);
 	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
 	loomd.executor = executor_new(nthreads, cfg->executor_queue);
 
@@ -398,6 +400,7 @@ main(int argc, char **argv)
 	}
 	job_shutdown();
 	queue_shutdown();
+	limit_shutdown();
 	for (i = 0; i < loomd.nloops; i++)
 		loop_free(loomd.loops[i]);
 	executor_free(loomd.executor);
