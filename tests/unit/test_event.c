@@ -35,7 +35,7 @@ record_wake(void *arg)
 struct wait_call {
 	const char			*name;
 	struct wake_rec			*rec;
-	struct named_event_waiter	*waiter;
+	struct waiter			*waiter;
 };
 
 static void
@@ -133,7 +133,7 @@ test_set_releases_waiters_on_two_loops(void **state)
 }
 
 struct order_state {
-	struct named_event_waiter	*waiters[3];
+	struct waiter			*waiters[3];
 	int				 next;
 	int				 seen[3];
 };
@@ -417,7 +417,7 @@ enum slot_state { SLOT_WAITING, SLOT_WOKEN, SLOT_REMOVED, SLOT_AT_ONCE };
 
 struct stress_slot {
 	struct stress_loop		*owner;
-	struct named_event_waiter	*waiter;
+	struct waiter			*waiter;
 	enum slot_state			 state;
 };
 

@@ -42,7 +42,7 @@ static void
 test_slots_up_to_the_limit_then_a_fifo(void **state)
 {
 	struct loop		*a = start_loop(0), *b = start_loop(1);
-	struct hostlimit_wait	*w1, *w2, *none;
+	struct waiter		*w1, *w2, *none;
 	struct grant		 g1 = { 0 }, g2 = { 0 };
 
 	sem_init(&g1.done, 0, 0);
@@ -81,7 +81,7 @@ static void
 test_a_withdrawn_waiter_is_never_granted(void **state)
 {
 	struct loop		*a = start_loop(0);
-	struct hostlimit_wait	*w, *none;
+	struct waiter		*w, *none;
 	struct grant		 g = { 0 };
 
 	assert_int_equal(hostlimit_acquire("h:80", 1, a, granted, NULL, &none), 1);
@@ -98,7 +98,7 @@ test_a_withdrawn_waiter_is_never_granted(void **state)
 /* On loop b: wait until the grant is in b's inbox, then withdraw. */
 struct withdraw {
 	sem_t			 go;
-	struct hostlimit_wait	*w;
+	struct waiter		*w;
 };
 
 static void
@@ -114,7 +114,7 @@ static void
 test_a_grant_in_flight_to_a_withdrawn_waiter_comes_back(void **state)
 {
 	struct loop		*b = start_loop(1);
-	struct hostlimit_wait	*none;
+	struct waiter		*none;
 	struct withdraw		 wd;
 	struct grant		 g = { 0 };
 
@@ -131,23 +131,34 @@ test_a_grant_in_flight_to_a_withdrawn_waiter_comes_back(void **state)
 	sem_destroy(&wd.go);
 }
 
+/* A grant whose post fails goes to the next waiter, or the slot comes back. */
 static void
-test_a_grant_to_a_stopped_loop_is_released_by_the_withdrawal(void **state)
+test_a_grant_to_a_stopped_loop_passes_the_slot_on(void **state)
 {
-	struct loop		*c = start_loop(2);
-	struct hostlimit_wait	*w, *none;
-	struct grant		 g = { 0 };
+	struct loop		*a = start_loop(0), *c = start_loop(2);
+	struct waiter		*w1, *w2, *w3, *none;
+	struct grant		 g1 = { 0 }, g2 = { 0 }, g3 = { 0 };
 
+	sem_init(&g2.done, 0, 0);
 	assert_int_equal(hostlimit_acquire("h:80", 1, c, granted, NULL, &none), 1);
-	assert_int_equal(hostlimit_acquire("h:80", 1, c, granted, &g, &w), 0);
+	assert_int_equal(hostlimit_acquire("h:80", 1, c, granted, &g1, &w1), 0);
+	assert_int_equal(hostlimit_acquire("h:80", 1, a, granted, &g2, &w2), 0);
+	assert_int_equal(hostlimit_acquire("h:80", 1, c, granted, &g3, &w3), 0);
 	loop_stop(c);
 	loop_join(c);
-	hostlimit_release("h:80");		/* the post fails: the slot stays taken */
-	assert_count("h:80", 1, 0);
-	hostlimit_cancel(w);			/* as the job's shutdown does */
+	hostlimit_release("h:80");		/* c cannot take it: a's waiter can */
+	sem_wait_or_fail(&g2.done);
+	assert_count("h:80", 1, 1);
+	hostlimit_release("h:80");		/* c's last waiter is lost too */
 	assert_count("h:80", 0, 0);
-	assert_int_equal(g.runs, 0);
+	hostlimit_cancel(w1);			/* as the jobs' shutdown does */
+	hostlimit_cancel(w3);
+	assert_count("h:80", 0, 0);
+	assert_int_equal(g1.runs, 0);
+	assert_int_equal(g3.runs, 0);
+	finish_loop(a);
 	loop_free(c);
+	sem_destroy(&g2.done);
 }
 
 int
@@ -157,7 +168,7 @@ main(void)
 		cmocka_unit_test(test_slots_up_to_the_limit_then_a_fifo),
 		cmocka_unit_test(test_a_withdrawn_waiter_is_never_granted),
 		cmocka_unit_test(test_a_grant_in_flight_to_a_withdrawn_waiter_comes_back),
-		cmocka_unit_test(test_a_grant_to_a_stopped_loop_is_released_by_the_withdrawal),
+		cmocka_unit_test(test_a_grant_to_a_stopped_loop_passes_the_slot_on),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

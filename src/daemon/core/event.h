@@ -19,7 +19,7 @@
 /* Events held at once before a set of a new name is answered busy. */
 #define NAMED_EVENTS_MAX	65536
 
-struct named_event_waiter;
+struct waiter;
 typedef void (*named_event_fn)(void *arg);
 
 /*
@@ -40,15 +40,14 @@ size_t		 named_event_count(void);	/* events held */
 /*
  * On a loop: wait on the current loop until `name` is set.  NULL if it is set
  * already (fn never runs).  Otherwise fn(arg) runs once on this loop when
- * the event is set, and the waiter is gone after it.
+ * the event is set, and the waiter is gone after it (runtime/waiter.h).
  *
  * named_event_unwait() removes a waiter whose fn has not run, on its loop (or
  * once that loop has stopped): fn will never run, even if a set has already
  * posted the wake-up.  Nothing of the waiter is left for the caller.
  */
-struct named_event_waiter *named_event_wait(const char *name, named_event_fn fn,
-		     void *arg);
-void		 named_event_unwait(struct named_event_waiter *);
+struct waiter	*named_event_wait(const char *name, named_event_fn fn, void *arg);
+void		 named_event_unwait(struct waiter *);
 
 /* After every loop has stopped and every waiter has been removed. */
 void		 named_event_cleanup(void);

@@ -26,6 +26,7 @@
 #include "core/loomd.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "core/sem.h"
 #include "runtime/executor.h"
 #include "runtime/future.h"
 #include "runtime/log.h"
@@ -102,12 +103,17 @@ job_expire(struct job *job)
 
 /* Admission: queue slot, then resources in order --------------------- */
 
+static void	job_granted(void *);
+
 /* Take the resources not yet held; false while one is awaited. */
 static bool
 job_acquire(struct job *job)
 {
-	while (job->held < job->spec->nresources) {
-		if (!sem_acquire(job->spec->resources[job->held], job, &job->waiting))
+	const struct job_spec	*s = job->spec;
+
+	while (job->held < s->nresources) {
+		if (!sem_acquire(s->resources[job->held], s->priority, job->reg.id,
+		    job_granted, job, &job->waiting))
 			return false;
 		job->held++;
 	}
@@ -119,36 +125,42 @@ static void
 job_unadmit(struct job *job)
 {
 	if (job->waiting != NULL) {
-		sem_cancel(job->waiting);
+		if (job->slot)
+			sem_cancel(job->spec->resources[job->held], job->waiting);
+		else
+			queue_withdraw(job->queue, job->waiting);
 		job->waiting = NULL;
 	}
 	while (job->held > 0)
 		sem_release(job->spec->resources[--job->held]);
-	if (job->parked.index != 0)
-		queue_unpark(job->queue, job);
-	if (job->slot)
-		queue_leave(job->queue, job);
+	if (job->slot) {
+		job->slot = false;
+		queue_leave(job->queue);
+	}
 }
 
-void
-job_admitted(struct job *job)
+/* Its queue let it through (now, or by a post when it was parked). */
+static void
+job_admitted(void *arg)
 {
+	struct job	*job = arg;
+
+	job->waiting = NULL;
+	job->slot = true;
 	if (job_acquire(job))
 		job_run(job);
 }
 
-void
-job_granted(struct sem_waiter *w)
+/* The resource it waited for is its now, on this loop. */
+static void
+job_granted(void *arg)
 {
-	struct job	*job = sem_waiter_job(w);
+	struct job	*job = arg;
 
-	if (sem_waiter_claim(w)) {
-		job->waiting = NULL;
-		job->held++;
-		if (job_acquire(job))
-			job_run(job);
-	}
-	job_unref(job);
+	job->waiting = NULL;
+	job->held++;
+	if (job_acquire(job))
+		job_run(job);
 }
 
 /* Dependencies ---------------------------------------------------------- */
@@ -433,7 +445,8 @@ static void
 job_enqueue(struct job *job)
 {
 	job_set_state(job, JOB_QUEUED);
-	if (queue_enter(job->queue, job))
+	if (queue_enter(job->queue, job->spec->priority, job->reg.id, job_admitted,
+	    job, &job->waiting))
 		job_admitted(job);
 }
 

@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 #include "core/job.h"
-#include "core/queue.h"
 #include "core/registry.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
@@ -24,7 +23,7 @@
 struct job_deps;
 struct queue;
 struct sem;
-struct sem_waiter;
+struct waiter;
 
 /*
  * What a spec says, parsed once and immutable after: a submitted job's own,
@@ -66,7 +65,8 @@ struct job {
 	uint64_t		*children;	/* ids, in creation order */
 	size_t			 nchildren;
 
-	struct sem_waiter	*waiting;	/* for resources[held] */
+	/* For its queue until it holds its place there, then for resources[held]. */
+	struct waiter		*waiting;
 	struct job_deps		*deps;		/* until `after` is satisfied */
 
 	const struct job_listener *listener;
@@ -78,9 +78,8 @@ struct job {
 	unsigned int		 attempt;
 	unsigned short		 held;		/* resources[0 .. held) are held */
 	bool			 begun;		/* the owner has taken it */
-	bool			 slot;		/* holds a slot of its queue */
+	bool			 slot;		/* admitted by its queue, until queue_leave() */
 	bool			 counted;	/* in its queue's waiting count */
-	struct heap_node	 parked;	/* in its queue's ready heap */
 	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
 	int64_t			 started_ns;
 	int64_t			 finished_ns;
@@ -94,8 +93,6 @@ void	 job_begin(void *arg);
 void	 job_cancel_hook(struct future *, void *, const char *);
 void	 job_ref(struct job *);
 void	 job_unref(struct job *);
-void	 job_admitted(struct job *);		/* its queue let it through */
-void	 job_granted(struct sem_waiter *);	/* a resource was granted */
 
 /* jobspec.c: specs */
 void	 job_spec_init(struct job_spec *);

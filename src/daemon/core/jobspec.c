@@ -17,6 +17,7 @@
 #include "core/loomd.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "core/sem.h"
 #include "runtime/fields.h"
 #include "runtime/future.h"
 #include "runtime/util.h"

@@ -1,12 +1,11 @@
 /*
- * Coordination: named queues (concurrency, max_pending, pause, priority
- * order), limits ([limit.NAME] semaphores) and locks (created on use).
+ * Named queues: concurrency, max_pending, pause, and priority order.
  *
  * A queue with a concurrency limit has a home loop that owns all its jobs,
- * its ready heap and its slots.  A queue without one spreads its jobs over
- * the loops; pausing it parks jobs in a ready heap on their own loop.
- * Limits and locks are shared by every loop: a mutex guards each, waiters
- * are kept in priority order and are granted by a post to their loop.
+ * its parked jobs and its slots.  A queue without one spreads its jobs over
+ * the loops; pausing it parks jobs on their own loop.  A parked job waits
+ * in its loop's waitq and is admitted by a post to that loop
+ * (runtime/waiter.h), in priority order, then first come first served.
  */
 #ifndef LOOM_QUEUE_H
 #define LOOM_QUEUE_H
@@ -18,20 +17,11 @@
 #include <jansson.h>
 
 #include "runtime/util.h"
-
-/* A place in a priority heap: lower key first, then lower seq (FIFO). */
-struct heap_node {
-	int64_t		key;
-	uint64_t	seq;
-	size_t		index;		/* position + 1; 0 when not in a heap */
-};
+#include "runtime/waiter.h"
 
 struct config;
-struct job;
 struct loop;
 struct queue;
-struct sem;
-struct sem_waiter;
 
 void		 queue_init(const struct config *, unsigned int nloops);
 void		 queue_shutdown(void);
@@ -41,14 +31,10 @@ void		 queue_shutdown(void);
  * gives an existing one its new max_pending and concurrency (1: made, 0:
  * changed or the same).  A queue made without a concurrency limit has its
  * jobs spread over the loops and cannot get one without a restart: -1, and
- * only max_pending changed.  limit_configure() makes a new limit (1) or
- * resizes one (0); raising a limit starts its waiters at once, lowering it
- * lets jobs that hold it finish.
+ * only max_pending changed.
  */
 struct config_queue;
-struct config_limit;
 int		 queue_configure(const struct config_queue *);
-int		 limit_configure(const struct config_limit *);
 
 /* Any loop. */
 struct queue	*queue_get(const char *name);		/* a new reference */
@@ -60,24 +46,17 @@ void		 queue_unreserve(struct queue *, size_t n);
 json_t		*queue_set_paused(const char *name, bool paused);
 json_t		*queue_stats(void);
 
-/* The job's owner loop. */
-bool		 queue_enter(struct queue *, struct job *);	/* false: parked */
-void		 queue_leave(struct queue *, struct job *);
-void		 queue_unpark(struct queue *, struct job *);
+/*
+ * On the job's loop.  queue_enter(): true if the job may start now.  Else
+ * *wait is parked, in (key, seq) order, and fn(arg) runs on this loop once
+ * the queue admits it; until then queue_withdraw() takes it out, and an
+ * admission already on its way comes back.  An admitted job holds its place
+ * until queue_leave().
+ */
+bool		 queue_enter(struct queue *, int64_t key, uint64_t seq, waiter_fn,
+		     void *arg, struct waiter **wait);
+void		 queue_leave(struct queue *);
+void		 queue_withdraw(struct queue *, struct waiter *);
 void		 queue_running(struct queue *, int delta);
-
-struct sem	*limit_find(const char *name);
-struct sem	*lock_get(const char *name);		/* a new reference */
-void		 lock_put(struct sem *);
-const char	*sem_name(const struct sem *);
-bool		 sem_is_lock(const struct sem *);
-/* True if taken now; else *waiter is queued and job_granted() follows. */
-bool		 sem_acquire(struct sem *, struct job *, struct sem_waiter **);
-void		 sem_release(struct sem *);
-void		 sem_cancel(struct sem_waiter *);
-struct job	*sem_waiter_job(struct sem_waiter *);
-struct sem	*sem_waiter_sem(struct sem_waiter *);
-/* In job_granted(): false if the wait was cancelled (the slot went back). */
-bool		 sem_waiter_claim(struct sem_waiter *);
 
 #endif

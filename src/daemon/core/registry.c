@@ -1,6 +1,7 @@
 /*
- * Job registry: 64 shards of chained hash tables keyed by id.  The links are
- * embedded in the jobs, so registering costs no allocation.
+ * Job registry: 64 shards, each a map by id under its own mutex.  The links
+ * are embedded in the jobs, so registering costs no allocation.
+ * Idempotency keys are one more map, under one more mutex.
  */
 #include "autoconf.h"
 
@@ -9,33 +10,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/future.h"
-#include "runtime/loop.h"
 #include "core/registry.h"
+#include "runtime/future.h"
+#include "runtime/hashmap.h"
+#include "runtime/loop.h"
 #include "runtime/util.h"
 
 #define REGISTRY_SHARDS	64
 
+/* Each on cache lines of its own: the loops take different shards at once. */
 struct shard {
-	pthread_mutex_t		  lock;
-	struct registry_link	**buckets;
-	size_t			  nbuckets;	/* a power of two */
-	size_t			  count;
-};
+	pthread_mutex_t		 lock;
+	struct hashmap		 ids;
+} __attribute__((aligned(64)));
 
 struct key_entry {
-	char			*key;
+	struct hashmap_entry	 entry;
 	uint64_t		 id;
-	struct key_entry	*next;
+	char			 key[];
 };
+
+static const char		*key_of(const struct hashmap_entry *);
 
 static struct shard		 shards[REGISTRY_SHARDS];
 static atomic_uint_fast64_t	 next_id = 1;
 static atomic_size_t		 total;
 
 static pthread_mutex_t		 keys_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct key_entry		**keys;
-static size_t			 nkeys_buckets = 1024;
+static struct hashmap		 keys = HASHMAP_INITIALIZER(key_of);
 
 static struct shard *
 shard_of(uint64_t id)
@@ -43,11 +45,10 @@ shard_of(uint64_t id)
 	return &shards[id % REGISTRY_SHARDS];
 }
 
-static size_t
-bucket_of(const struct shard *s, uint64_t id)
+static const char *
+key_of(const struct hashmap_entry *e)
 {
-	/* Ids in one shard step by REGISTRY_SHARDS; divide that out. */
-	return (size_t)(id / REGISTRY_SHARDS) & (s->nbuckets - 1);
+	return hashmap_item(e, struct key_entry, entry)->key;
 }
 
 void
@@ -57,34 +58,24 @@ registry_init(void)
 
 	for (i = 0; i < REGISTRY_SHARDS; i++) {
 		pthread_mutex_init(&shards[i].lock, NULL);
-		shards[i].nbuckets = 256;
-		shards[i].buckets = xcalloc(shards[i].nbuckets,
-		    sizeof(*shards[i].buckets));
-		shards[i].count = 0;
+		hashmap_init(&shards[i].ids, NULL);
 	}
-	keys = xcalloc(nkeys_buckets, sizeof(*keys));
 }
 
 void
 registry_free(void)
 {
-	struct key_entry	*k, *next;
+	struct hashmap_iter	 it;
+	struct hashmap_entry	*e;
 	size_t			 i;
 
 	for (i = 0; i < REGISTRY_SHARDS; i++) {
-		free(shards[i].buckets);
-		shards[i].buckets = NULL;
+		hashmap_free(&shards[i].ids);
 		pthread_mutex_destroy(&shards[i].lock);
 	}
-	for (i = 0; i < nkeys_buckets; i++) {
-		for (k = keys[i]; k != NULL; k = next) {
-			next = k->next;
-			free(k->key);
-			free(k);
-		}
-	}
-	free(keys);
-	keys = NULL;
+	for (e = hashmap_first(&keys, &it); e != NULL; e = hashmap_next(&it))
+		free(hashmap_item(e, struct key_entry, entry));
+	hashmap_free(&keys);
 }
 
 uint64_t
@@ -93,38 +84,13 @@ registry_next_id(void)
 	return atomic_fetch_add(&next_id, 1);
 }
 
-static void
-shard_grow(struct shard *s)
-{
-	struct registry_link	**old = s->buckets, *link, *next;
-	size_t			  oldn = s->nbuckets, i, b;
-
-	s->nbuckets *= 2;
-	s->buckets = xcalloc(s->nbuckets, sizeof(*s->buckets));
-	for (i = 0; i < oldn; i++) {
-		for (link = old[i]; link != NULL; link = next) {
-			next = link->next;
-			b = bucket_of(s, link->id);
-			link->next = s->buckets[b];
-			s->buckets[b] = link;
-		}
-	}
-	free(old);
-}
-
 void
 registry_insert(struct registry_link *link)
 {
 	struct shard	*s = shard_of(link->id);
-	size_t		 b;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->count >= s->nbuckets)
-		shard_grow(s);
-	b = bucket_of(s, link->id);
-	link->next = s->buckets[b];
-	s->buckets[b] = link;
-	s->count++;
+	hashmap_add_u64(&s->ids, &link->entry, link->id);
 	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_add(&total, 1);
 }
@@ -132,31 +98,20 @@ registry_insert(struct registry_link *link)
 void
 registry_remove(struct registry_link *link)
 {
-	struct shard		 *s = shard_of(link->id);
-	struct registry_link	**pp;
+	struct shard	*s = shard_of(link->id);
 
 	pthread_mutex_lock(&s->lock);
-	for (pp = &s->buckets[bucket_of(s, link->id)]; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == link) {
-			*pp = link->next;
-			s->count--;
-			atomic_fetch_sub(&total, 1);
-			break;
-		}
-	}
+	if (hashmap_remove(&s->ids, &link->entry))
+		atomic_fetch_sub(&total, 1);
 	pthread_mutex_unlock(&s->lock);
 }
 
 static struct registry_link *
 shard_find(struct shard *s, uint64_t id)
 {
-	struct registry_link	*link;
+	struct hashmap_entry	*e = hashmap_find_u64(&s->ids, id);
 
-	for (link = s->buckets[bucket_of(s, id)]; link != NULL; link = link->next) {
-		if (link->id == id)
-			return link;
-	}
-	return NULL;
+	return e != NULL ? hashmap_item(e, struct registry_link, entry) : NULL;
 }
 
 bool
@@ -195,36 +150,22 @@ registry_count(void)
 	return atomic_load(&total);
 }
 
-static size_t
-key_hash(const char *key)
-{
-	size_t	h = 14695981039346656037u;	/* FNV-1a */
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211u;
-	return h & (nkeys_buckets - 1);
-}
-
 uint64_t
 registry_key_claim(const char *key, uint64_t id)
 {
+	struct hashmap_entry	*e;
 	struct key_entry	*k;
-	size_t			 b = key_hash(key);
+	size_t			 len = strlen(key);
 	uint64_t		 holder = 0;
 
 	pthread_mutex_lock(&keys_lock);
-	for (k = keys[b]; k != NULL; k = k->next) {
-		if (strcmp(k->key, key) == 0) {
-			holder = k->id;
-			break;
-		}
-	}
-	if (holder == 0) {
-		k = xmalloc(sizeof(*k));
-		k->key = xstrdup(key);
+	if ((e = hashmap_find(&keys, key)) != NULL)
+		holder = hashmap_item(e, struct key_entry, entry)->id;
+	else {
+		k = xmalloc(sizeof(*k) + len + 1);
+		memcpy(k->key, key, len + 1);
 		k->id = id;
-		k->next = keys[b];
-		keys[b] = k;
+		hashmap_add(&keys, &k->entry, k->key);
 	}
 	pthread_mutex_unlock(&keys_lock);
 	return holder;
@@ -233,16 +174,15 @@ registry_key_claim(const char *key, uint64_t id)
 void
 registry_key_release(const char *key, uint64_t id)
 {
-	struct key_entry	**pp, *k;
+	struct hashmap_entry	*e;
+	struct key_entry	*k = NULL;
 
 	pthread_mutex_lock(&keys_lock);
-	for (pp = &keys[key_hash(key)]; (k = *pp) != NULL; pp = &k->next) {
-		if (k->id == id && strcmp(k->key, key) == 0) {
-			*pp = k->next;
-			free(k->key);
-			free(k);
-			break;
-		}
-	}
+	if ((e = hashmap_find(&keys, key)) != NULL &&
+	    (k = hashmap_item(e, struct key_entry, entry))->id == id)
+		hashmap_remove(&keys, e);
+	else
+		k = NULL;
 	pthread_mutex_unlock(&keys_lock);
+	free(k);
 }

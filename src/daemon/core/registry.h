@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "runtime/hashmap.h"
+
 struct future;
 struct job;
 struct loop;
@@ -20,7 +22,7 @@ struct registry_link {
 	struct job		*job;
 	struct loop		*owner;
 	struct future		*future;
-	struct registry_link	*next;		/* shard chain */
+	struct hashmap_entry	 entry;		/* its shard's map */
 };
 
 uint64_t	 registry_next_id(void);

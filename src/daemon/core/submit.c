@@ -247,8 +247,6 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 	job->reg.job = job;
 	job->reg.owner = owner->loop;
 	job->reg.future = future_new(owner->loop);
-	job->parked.key = job->spec->priority;
-	job->parked.seq = id;
 	future_set_cancel_hook(job->reg.future, job_cancel_hook, NULL, job);
 	future_ref(job->reg.future);
 	*idp = id;

@@ -1,189 +1,117 @@
 /*
- * A grant travels as a post to the waiter's loop, and the waiter may be
- * withdrawn meanwhile (its job cancelled).  So a waiter is its own small
- * object with three fates, decided under the table's lock: withdrawn while
- * queued (freed by the canceller); withdrawn with its grant in flight
- * (`abandoned`: the grant, when it runs, gives the slot back); or granted to
- * a loop that has stopped (`lost`: the canceller, which the loop's shutdown
- * runs, gives the slot back).
+ * Per-host slots: see hostlimit.h.  A host is in the map while it has a slot
+ * taken; its waiters are a waitq, so a grant travels as a post to the
+ * waiter's loop and the waiter may be withdrawn meanwhile (its job
+ * cancelled): the withdrawal then gives the slot back.  A grant to a loop
+ * that has stopped goes to the next waiter instead.
  */
 #include "autoconf.h"
 
-#include <sys/queue.h>
-
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/hostlimit.h"
+#include "runtime/hashmap.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
-
-#define HOSTLIMIT_BUCKETS	256
-
-struct hostlimit_wait {
-	TAILQ_ENTRY(hostlimit_wait) entry;
-	char			*key;
-	struct loop		*loop;
-	hostlimit_fn		 granted;
-	void			*arg;
-	bool			 queued;
-	bool			 abandoned;
-	bool			 lost;
-};
-TAILQ_HEAD(hostlimit_waits, hostlimit_wait);
+#include "runtime/waiter.h"
 
 struct hostlimit_slot {
-	struct hostlimit_slot	*next;
-	char			*key;
+	struct hashmap_entry	 entry;
 	unsigned int		 active;
 	unsigned int		 limit;
-	unsigned int		 waiting;
-	struct hostlimit_waits	 waits;
+	struct waitq		 waiters;
+	char			 key[];
 };
 
-static pthread_mutex_t		 hostlimit_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hostlimit_slot	*hostlimit_table[HOSTLIMIT_BUCKETS];
+static const char	*hostlimit_key(const struct hashmap_entry *);
 
-static struct hostlimit_slot **
-hostlimit_find(const char *key)
+static pthread_mutex_t	hostlimit_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hashmap	hostlimit_map = HASHMAP_INITIALIZER(hostlimit_key);
+
+static struct hostlimit_slot *
+hostlimit_of(struct waitq *q)
 {
-	struct hostlimit_slot	**sp;
-	uint32_t		  h = 2166136261u;	/* FNV-1a */
-	const unsigned char	 *p;
-
-	for (p = (const unsigned char *)key; *p != '\0'; p++)
-		h = (h ^ *p) * 16777619u;
-	for (sp = &hostlimit_table[h % HOSTLIMIT_BUCKETS]; *sp != NULL;
-	    sp = &(*sp)->next) {
-		if (strcmp((*sp)->key, key) == 0)
-			break;
-	}
-	return sp;
+	return (struct hostlimit_slot *)(void *)((char *)q -
+	    offsetof(struct hostlimit_slot, waiters));
 }
 
-static void
-hostlimit_wait_free(struct hostlimit_wait *w)
+static const char *
+hostlimit_key(const struct hashmap_entry *e)
 {
-	free(w->key);
-	free(w);
+	return hashmap_item(e, struct hostlimit_slot, entry)->key;
+}
+
+static struct hostlimit_slot *
+hostlimit_find(const char *key)
+{
+	struct hashmap_entry	*e = hashmap_find(&hostlimit_map, key);
+
+	return e != NULL ? hashmap_item(e, struct hostlimit_slot, entry) : NULL;
 }
 
 int
 hostlimit_acquire(const char *key, unsigned int limit, struct loop *loop,
-    hostlimit_fn granted, void *arg, struct hostlimit_wait **wait)
+    hostlimit_fn granted, void *arg, struct waiter **wait)
 {
-	struct hostlimit_slot	**sp, *s;
-	struct hostlimit_wait	 *w;
+	struct hostlimit_slot	*s;
+	size_t			 len = strlen(key);
+	int			 taken = 1;
 
 	pthread_mutex_lock(&hostlimit_lock);
-	sp = hostlimit_find(key);
-	if ((s = *sp) == NULL) {
-		s = *sp = xcalloc(1, sizeof(*s));
-		s->key = xstrdup(key);
-		TAILQ_INIT(&s->waits);
+	if ((s = hostlimit_find(key)) == NULL) {
+		s = xcalloc(1, sizeof(*s) + len + 1);
+		memcpy(s->key, key, len + 1);
+		waitq_init(&s->waiters, "hostlimit_grant");
+		hashmap_add(&hostlimit_map, &s->entry, s->key);
 	}
 	s->limit = limit;
-	if (s->active < limit) {
+	if (s->active < limit)
 		s->active++;
-		pthread_mutex_unlock(&hostlimit_lock);
-		*wait = NULL;
-		return 1;
+	else {
+		*wait = waitq_add_last(&s->waiters, loop, granted, arg);
+		taken = 0;
 	}
-	w = xcalloc(1, sizeof(*w));
-	w->key = xstrdup(key);
-	w->loop = loop;
-	w->granted = granted;
-	w->arg = arg;
-	w->queued = true;
-	TAILQ_INSERT_TAIL(&s->waits, w, entry);
-	s->waiting++;
 	pthread_mutex_unlock(&hostlimit_lock);
-	*wait = w;
-	return 0;
+	if (taken)
+		*wait = NULL;
+	return taken;
 }
 
-/* On the waiter's loop: the slot is its, unless it was withdrawn meanwhile. */
+/* Under the lock: hand the slot over (`active` stays), or give it back. */
 static void
-hostlimit_grant(void *arg)
+hostlimit_pass(struct hostlimit_slot *s)
 {
-	struct hostlimit_wait	*w = arg;
-	hostlimit_fn		 granted = w->granted;
-	void			*garg = w->arg;
-	bool			 abandoned;
-
-	pthread_mutex_lock(&hostlimit_lock);
-	abandoned = w->abandoned;
-	pthread_mutex_unlock(&hostlimit_lock);
-	if (abandoned) {
-		hostlimit_release(w->key);
-		hostlimit_wait_free(w);
+	if (waitq_grant(&s->waiters) || --s->active > 0)
 		return;
-	}
-	hostlimit_wait_free(w);
-	granted(garg);
+	hashmap_remove(&hostlimit_map, &s->entry);
+	waitq_free(&s->waiters);
+	free(s);
 }
 
 void
 hostlimit_release(const char *key)
 {
-	struct hostlimit_slot	**sp, *s;
-	struct hostlimit_wait	 *w;
+	struct hostlimit_slot	*s;
 
 	pthread_mutex_lock(&hostlimit_lock);
-	sp = hostlimit_find(key);
-	if ((s = *sp) == NULL) {
-		pthread_mutex_unlock(&hostlimit_lock);
-		return;
-	}
-	while ((w = TAILQ_FIRST(&s->waits)) != NULL) {
-		/* Hand the slot over: `active` stays as it is. */
-		TAILQ_REMOVE(&s->waits, w, entry);
-		s->waiting--;
-		w->queued = false;
-		pthread_mutex_unlock(&hostlimit_lock);
-		if (loop_post(w->loop, hostlimit_grant, w) == 0)
-			return;
-		pthread_mutex_lock(&hostlimit_lock);
-		if (!w->abandoned) {
-			w->lost = true;
-			pthread_mutex_unlock(&hostlimit_lock);
-			return;
-		}
-		hostlimit_wait_free(w);		/* and try the next one */
-	}
-	if (--s->active == 0) {
-		*sp = s->next;
-		free(s->key);
-		free(s);
-	}
+	if ((s = hostlimit_find(key)) != NULL)
+		hostlimit_pass(s);
 	pthread_mutex_unlock(&hostlimit_lock);
 }
 
 void
-hostlimit_cancel(struct hostlimit_wait *w)
+hostlimit_cancel(struct waiter *w)
 {
-	struct hostlimit_slot	**sp, *s;
+	struct waitq	*q;
 
 	pthread_mutex_lock(&hostlimit_lock);
-	if (w->queued) {
-		sp = hostlimit_find(w->key);
-		s = *sp;
-		TAILQ_REMOVE(&s->waits, w, entry);
-		s->waiting--;
-		pthread_mutex_unlock(&hostlimit_lock);
-		hostlimit_wait_free(w);
-		return;
-	}
-	if (w->lost) {
-		pthread_mutex_unlock(&hostlimit_lock);
-		hostlimit_release(w->key);
-		hostlimit_wait_free(w);
-		return;
-	}
-	w->abandoned = true;		/* hostlimit_grant gives the slot back */
+	/* Used only if a grant is on its way: that slot keeps the host alive. */
+	q = waiter_queue(w);
+	if (waiter_withdraw(w) == WAITER_GRANTED)
+		hostlimit_pass(hostlimit_of(q));
 	pthread_mutex_unlock(&hostlimit_lock);
 }
 
@@ -193,8 +121,8 @@ hostlimit_count(const char *key, unsigned int *active, unsigned int *waiting)
 	struct hostlimit_slot	*s;
 
 	pthread_mutex_lock(&hostlimit_lock);
-	s = *hostlimit_find(key);
+	s = hostlimit_find(key);
 	*active = s != NULL ? s->active : 0;
-	*waiting = s != NULL ? s->waiting : 0;
+	*waiting = s != NULL ? (unsigned int)waitq_len(&s->waiters) : 0;
 	pthread_mutex_unlock(&hostlimit_lock);
 }

@@ -66,7 +66,7 @@ struct http_run {
 	struct loop_event	 deadline;
 	struct loop_event	 done;		/* finish outside libevent's callbacks */
 
-	struct hostlimit_wait	*wait;		/* queued for a per-host slot */
+	struct waiter		*wait;		/* queued for a per-host slot */
 	bool			 holds_slot;
 	struct evhttp_connection *evcon;
 	bool			 called_back;	/* libevent is done with the request */

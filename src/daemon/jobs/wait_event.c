@@ -60,7 +60,7 @@ wait_event_free(void *parsed)
 struct waiting {
 	struct job			*job;
 	const struct wait_event_args	*args;
-	struct named_event_waiter	*waiter;
+	struct waiter			*waiter;
 	struct loop_event		 timer;
 	uint64_t			 since;		/* now_ns() at start */
 };

@@ -16,6 +16,7 @@
 #include "core/loomd.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "core/sem.h"
 #include "jobs/types.h"
 #include "net/proto.h"
 #include "net/server.h"
@@ -59,6 +60,7 @@ daemon_start(const struct config *cfg)
 			fatal("loop %u", i);
 	}
 	queue_init(cfg, loomd.nloops);
+	limit_init(cfg);
 	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
 	loomd.executor = executor_new(nthreads, cfg->executor_queue);
 }
@@ -70,6 +72,7 @@ daemon_free(void)
 
 	job_shutdown();
 	queue_shutdown();
+	limit_shutdown();
 	for (i = 0; i < loomd.nloops; i++) {
 		net_shard_free(loomd.shards[i]->net);
 		shard_free(loomd.shards[i]);

@@ -22,6 +22,7 @@
 #include "core/loomd.h"
 #include "runtime/loop.h"
 #include "core/queue.h"
+#include "core/sem.h"
 #include "service/reload.h"
 #include "service/systemd.h"
 #include "runtime/util.h"
