@@ -356,7 +356,7 @@ test_setting_a_new_name_past_the_limit_is_refused(void **state)
 }
 
 static void
-test_requests_check_the_name_and_answer_the_state(void **state)
+test_names_are_checked_with_their_path(void **state)
 {
 	static const char *const bad[] = {
 		"{}", "{\"name\":5}", "{\"name\":\"\"}", "{\"name\":\"a b\"}",
@@ -365,29 +365,22 @@ test_requests_check_the_name_and_answer_the_state(void **state)
 		"01234567890123456789012345\"}",
 	};
 	struct error	 e = { 0 };
-	json_t		*msg, *out, *ev;
+	const char	*name = NULL;
+	json_t		*msg;
 	size_t		 i;
 
 	for (i = 0; i < nitems(bad); i++) {
 		msg = json_loads(bad[i], JSON_ALLOW_NUL, NULL);
 		assert_non_null(msg);
-		assert_null(named_event_request(msg, NAMED_EVENT_SET, &e));
+		assert_int_equal(named_event_name(msg, "", "name", &name, &e), -1);
 		assert_string_equal(e.code, "bad_request");
 		assert_string_equal(e.path, "name");
 		error_clear(&e);
 		json_decref(msg);
 	}
-	msg = json_loads("{\"op\":\"event.set\",\"name\":\"Build_42.ok-1\"}", 0, NULL);
-	out = named_event_request(msg, NAMED_EVENT_SET, &e);
-	assert_non_null(out);
-	ev = json_object_get(out, "event");
-	assert_string_equal(json_string_value(json_object_get(ev, "name")), "Build_42.ok-1");
-	assert_true(json_is_true(json_object_get(ev, "set")));
-	assert_int_equal(json_integer_value(json_object_get(ev, "waiters")), 0);
-	json_decref(out);
-	out = named_event_request(msg, NAMED_EVENT_CLEAR, &e);
-	assert_true(json_is_false(json_object_get(json_object_get(out, "event"), "set")));
-	json_decref(out);
+	msg = json_loads("{\"name\":\"Build_42.ok-1\"}", 0, NULL);
+	assert_int_equal(named_event_name(msg, "", "name", &name, &e), 0);
+	assert_string_equal(name, "Build_42.ok-1");
 	json_decref(msg);
 
 	/* In a job's args the path is the field's full path. */
@@ -590,7 +583,7 @@ main(void)
 		cmocka_unit_test(test_a_waiter_on_a_stopped_loop_is_removed_without_running),
 		cmocka_unit_test(test_unused_events_are_freed),
 		cmocka_unit_test(test_setting_a_new_name_past_the_limit_is_refused),
-		cmocka_unit_test(test_requests_check_the_name_and_answer_the_state),
+		cmocka_unit_test(test_names_are_checked_with_their_path),
 		cmocka_unit_test(test_concurrent_setters_and_waiters_across_threads),
 	};
 

@@ -199,7 +199,7 @@ named_event_cleanup(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* Requests ---------------------------------------------------------------- */
+/* Names in requests and specs ------------------------------------------- */
 
 int
 named_event_name(const json_t *obj, const char *base, const char *key,
@@ -208,31 +208,3 @@ named_event_name(const json_t *obj, const char *base, const char *key,
 	return field_name(obj, base, key, FIELD_REQUIRED, name, e);
 }
 
-json_t *
-named_event_request(const json_t *msg, enum named_event_op op, struct error *e)
-{
-	const char	*name;
-	size_t		 waiters = 0;
-	bool		 set = false;
-
-	if (named_event_name(msg, "", "name", &name, e) == -1)
-		return NULL;
-	switch (op) {
-	case NAMED_EVENT_SET:
-		if (named_event_set(name, NULL) == -1) {
-			error_set(e, "busy", "too many events (at most %d); clear some "
-			    "and retry", NAMED_EVENTS_MAX);
-			return NULL;
-		}
-		set = true;
-		break;
-	case NAMED_EVENT_CLEAR:
-		waiters = named_event_clear(name);
-		break;
-	case NAMED_EVENT_GET:
-		named_event_get(name, &set, &waiters);
-		break;
-	}
-	return json_pack("{s:{s:s,s:b,s:I}}", "event", "name", name, "set", set,
-	    "waiters", (json_int_t)waiters);
-}

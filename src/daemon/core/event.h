@@ -52,21 +52,8 @@ void		 named_event_unwait(struct waiter *);
 /* After every loop has stopped and every waiter has been removed. */
 void		 named_event_cleanup(void);
 
-/*
- * Requests.  named_event_name() checks the name field `key` of `obj` (at
- * `base`, as fields.h does).  named_event_request() serves the ops event.set,
- * event.clear and event.get: checks the request's `name`, acts, and returns
- * the answer's fields {"event":{"name","set","waiters"}} (the state after the
- * operation), or NULL with the error set.
- */
-enum named_event_op {
-	NAMED_EVENT_SET,
-	NAMED_EVENT_CLEAR,
-	NAMED_EVENT_GET,
-};
+/* The name field `key` of `obj` (at `base`, as fields.h does). */
 int		 named_event_name(const json_t *obj, const char *base,
 		     const char *key, const char **name, struct error *);
-json_t		*named_event_request(const json_t *msg, enum named_event_op,
-		     struct error *);
 
 #endif

@@ -267,11 +267,21 @@ queue_kick_on(struct queue *q, struct loop *loop)
 		queue_put(q);
 }
 
-json_t *
-queue_set_paused(const char *name, bool paused)
+static void
+queue_info_of(const struct queue *q, struct queue_info *qi)
+{
+	qi->name = q->name;
+	qi->waiting = atomic_load(&q->waiting);
+	qi->running = atomic_load(&q->running);
+	qi->concurrency = atomic_load(&q->concurrency);
+	qi->max_pending = atomic_load(&q->max_pending);
+	qi->paused = atomic_load(&q->paused);
+}
+
+void
+queue_set_paused(const char *name, bool paused, struct queue_info *qi)
 {
 	struct queue	*q = queue_get(name);
-	json_t		*view;
 	unsigned int	 i;
 
 	atomic_store(&q->paused, paused);
@@ -280,34 +290,24 @@ queue_set_paused(const char *name, bool paused)
 		if (q->home == NULL || q->home == loomd.loops[i])
 			queue_kick_on(q, loomd.loops[i]);
 	}
-	view = json_pack("{s:s,s:b,s:I,s:I}", "name", q->name, "paused", paused,
-	    "pending", (json_int_t)atomic_load(&q->waiting),
-	    "running", (json_int_t)atomic_load(&q->running));
+	queue_info_of(q, qi);
+	qi->name = NULL;	/* the queue may go with queue_put() */
 	queue_put(q);
-	return view;
 }
 
-json_t *
-queue_stats(void)
+void
+queue_each(void (*fn)(const struct queue_info *, void *), void *arg)
 {
-	json_t			*all = json_object();
 	struct hashmap_iter	 it;
 	struct hashmap_entry	*e;
-	struct queue		*q;
+	struct queue_info	 qi;
 
 	pthread_mutex_lock(&queues_lock);
 	for (e = hashmap_first(&queues, &it); e != NULL; e = hashmap_next(&it)) {
-		q = hashmap_item(e, struct queue, entry);
-		json_object_set_new(all, q->name, json_pack(
-		    "{s:I,s:I,s:i,s:I,s:b}",
-		    "depth", (json_int_t)atomic_load(&q->waiting),
-		    "running", (json_int_t)atomic_load(&q->running),
-		    "concurrency", (int)q->concurrency,
-		    "max_pending", (json_int_t)q->max_pending,
-		    "paused", atomic_load(&q->paused)));
+		queue_info_of(hashmap_item(e, struct queue, entry), &qi);
+		fn(&qi, arg);
 	}
 	pthread_mutex_unlock(&queues_lock);
-	return all;
 }
 
 /* Reloads --------------------------------------------------------------- */

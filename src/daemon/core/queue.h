@@ -43,8 +43,18 @@ const char	*queue_name(const struct queue *);
 struct loop	*queue_home(const struct queue *);	/* NULL: jobs spread */
 int		 queue_reserve(struct queue *, size_t n, struct error *);
 void		 queue_unreserve(struct queue *, size_t n);
-json_t		*queue_set_paused(const char *name, bool paused);
-json_t		*queue_stats(void);
+/* What a queue looks like now (for pause, resume and stats). */
+struct queue_info {
+	const char	*name;
+	long		 waiting;	/* submitted, not yet running */
+	long		 running;
+	unsigned int	 concurrency;	/* 0: unlimited */
+	size_t		 max_pending;	/* 0: unlimited */
+	bool		 paused;
+};
+void		 queue_set_paused(const char *name, bool paused, struct queue_info *);
+/* Each queue in turn, under the queues' lock: fn must not call back. */
+void		 queue_each(void (*fn)(const struct queue_info *, void *), void *arg);
 
 /*
  * On the job's loop.  queue_enter(): true if the job may start now.  Else

@@ -34,17 +34,19 @@ op_ping(struct request *r)
 static void
 queue_op(struct request *r, bool paused)
 {
-	struct error	 e = { 0 };
-	const char	*name = NULL;
+	struct error		 e = { 0 };
+	struct queue_info	 qi;
+	const char		*name = NULL;
 
-	if (field_name(r->msg, "", "name", FIELD_REQUIRED, &name, &e) == -1)
-		goto fail;
-	reply_ok(r->conn, r->id, json_pack("{s:o}", "queue",
-	    queue_set_paused(name, paused)));
-	return;
-fail:
-	reply_error(r->conn, r->id, &e);
-	error_clear(&e);
+	if (field_name(r->msg, "", "name", FIELD_REQUIRED, &name, &e) == -1) {
+		reply_error(r->conn, r->id, &e);
+		error_clear(&e);
+		return;
+	}
+	queue_set_paused(name, paused, &qi);
+	reply_ok(r->conn, r->id, json_pack("{s:{s:s,s:b,s:I,s:I}}", "queue",
+	    "name", name, "paused", qi.paused, "pending", (json_int_t)qi.waiting,
+	    "running", (json_int_t)qi.running));
 }
 
 void
@@ -60,6 +62,24 @@ op_queue_resume(struct request *r)
 }
 
 /* stats ----------------------------------------------------------------- */
+
+static void
+queue_json(const struct queue_info *qi, void *arg)
+{
+	json_object_set_new(arg, qi->name, json_pack("{s:I,s:I,s:i,s:I,s:b}",
+	    "depth", (json_int_t)qi->waiting, "running", (json_int_t)qi->running,
+	    "concurrency", (int)qi->concurrency, "max_pending",
+	    (json_int_t)qi->max_pending, "paused", qi->paused));
+}
+
+static json_t *
+queues_json(void)
+{
+	json_t	*all = json_object();
+
+	queue_each(queue_json, all);
+	return all;
+}
 
 void
 op_stats(struct request *r)
@@ -96,7 +116,7 @@ op_stats(struct request *r)
 	stats = json_pack("{s:f,s:o,s:o,s:o,s:{s:i,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
 	    "uptime", now_epoch() - loomd.started_at,
 	    "jobs", jobs,
-	    "queues", queue_stats(),
+	    "queues", queues_json(),
 	    "loops", loops,
 	    "executor",
 	    "threads", (int)es.threads,
@@ -112,36 +132,63 @@ op_stats(struct request *r)
 	reply_ok(r->conn, r->id, json_pack("{s:o}", "stats", stats));
 }
 
-/* event.set, event.clear, event.get: the events live in event.c --------- */
+/* event.set, event.clear, event.get: the events live in core/event.c ------ */
 
+enum event_op {
+	EVENT_SET,
+	EVENT_CLEAR,
+	EVENT_GET,
+};
+
+/* Answers with the event as it is after the op. */
 static void
-op_event(struct request *r, enum named_event_op op)
+op_event(struct request *r, enum event_op op)
 {
 	struct error	 e = { 0 };
-	json_t		*fields;
+	const char	*name;
+	size_t		 waiters = 0;
+	bool		 set = false;
 
-	if ((fields = named_event_request(r->msg, op, &e)) == NULL) {
-		reply_error(r->conn, r->id, &e);
-		error_clear(&e);
-		return;
+	if (named_event_name(r->msg, "", "name", &name, &e) == -1)
+		goto fail;
+	switch (op) {
+	case EVENT_SET:
+		if (named_event_set(name, NULL) == -1) {
+			error_set(&e, "busy", "too many events (at most %d); clear "
+			    "some and retry", NAMED_EVENTS_MAX);
+			goto fail;
+		}
+		set = true;
+		break;
+	case EVENT_CLEAR:
+		waiters = named_event_clear(name);
+		break;
+	case EVENT_GET:
+		named_event_get(name, &set, &waiters);
+		break;
 	}
-	reply_ok(r->conn, r->id, fields);
+	reply_ok(r->conn, r->id, json_pack("{s:{s:s,s:b,s:I}}", "event", "name",
+	    name, "set", set, "waiters", (json_int_t)waiters));
+	return;
+fail:
+	reply_error(r->conn, r->id, &e);
+	error_clear(&e);
 }
 
 void
 op_event_set(struct request *r)
 {
-	op_event(r, NAMED_EVENT_SET);
+	op_event(r, EVENT_SET);
 }
 
 void
 op_event_clear(struct request *r)
 {
-	op_event(r, NAMED_EVENT_CLEAR);
+	op_event(r, EVENT_CLEAR);
 }
 
 void
 op_event_get(struct request *r)
 {
-	op_event(r, NAMED_EVENT_GET);
+	op_event(r, EVENT_GET);
 }
