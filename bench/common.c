@@ -152,7 +152,7 @@ free_port(void)
 void
 bench_spawn(char *const extra[])
 {
-	static char	sock[128], listen[64], tcp[64];
+	static char	sock[128], listen[64], tcp[64], state[160];
 	const char	*argv[72];
 	int		argc = 0, i, fd;
 	double		deadline;
@@ -176,6 +176,9 @@ bench_spawn(char *const extra[])
 	}
 	argv[argc++] = "-o";
 	argv[argc++] = "log_level=warning";
+	snprintf(state, sizeof(state), "state_dir=%s/state", tmpdir);
+	argv[argc++] = "-o";
+	argv[argc++] = state;
 	for (i = 0; extra != NULL && extra[i] != NULL && argc < 36; i++)
 		argv[argc++] = extra[i];
 	for (i = 0; opt_loomd_args[i] != NULL && argc < 36; i++) {

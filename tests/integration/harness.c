@@ -180,7 +180,7 @@ activation_pass(int tcp, int un)
 void
 daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 {
-	char		 listen[64], unused[128], notify_path[128];
+	char		 listen[64], unused[128], notify_path[128], state_dir[160];
 	const char	*argv[64];
 	double		 deadline;
 	int		 argc = 0, fd, status, i, tcp = -1, un = -1;
@@ -218,6 +218,12 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 	}
 	argv[argc++] = "-o";
 	argv[argc++] = "log_level=debug";
+	if (opts->state_dir != NULL)
+		snprintf(state_dir, sizeof(state_dir), "state_dir=%s", opts->state_dir);
+	else
+		snprintf(state_dir, sizeof(state_dir), "state_dir=%s/state", d->dir);
+	argv[argc++] = "-o";
+	argv[argc++] = state_dir;
 	/* Jobs left running when a test stops the daemon end at once. */
 	argv[argc++] = "-o";
 	argv[argc++] = "shutdown_grace=0";

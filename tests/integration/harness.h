@@ -36,6 +36,8 @@ struct daemon_opts {
 	 * own unix_socket is <dir>/unused.sock.  Implies notify. */
 	bool			 socket_activation;
 	const char *const	*env;		/* NULL-ended NAME=VALUE to add */
+	/* A state_dir that outlives the daemon (restarts); else <dir>/state. */
+	const char		*state_dir;
 };
 
 struct client {

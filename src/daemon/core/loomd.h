@@ -54,6 +54,7 @@ struct loomd {
 	unsigned int		 nloops;
 	struct executor		*executor;
 	double			 started_at;	/* epoch */
+	uint64_t		 boot;		/* starts on this state_dir, this one too */
 	atomic_bool		 draining;	/* no new work */
 };
 

@@ -19,7 +19,7 @@
 #define REGISTRY_SHARDS	64
 
 /* Each on cache lines of its own: the loops take different shards at once. */
-struct shard {
+struct registry_shard {
 	pthread_mutex_t		 lock;
 	struct hashmap		 ids;
 } __attribute__((aligned(64)));
@@ -32,15 +32,23 @@ struct key_entry {
 
 static const char		*key_of(const struct hashmap_entry *);
 
-static struct shard		 shards[REGISTRY_SHARDS];
+static struct registry_shard		 shards[REGISTRY_SHARDS];
 static atomic_uint_fast64_t	 next_id = 1;
+
+/* Ids below the ceiling are reserved durably (registry_ids); the next
+ * block is asked for once an id reaches refill_at. */
+static pthread_mutex_t		 ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t			 ids_ceiling;		/* under ids_lock */
+static uint64_t			 ids_block;
+static atomic_uint_fast64_t	 ids_refill_at = UINT64_MAX;
+static registry_reserve_fn	 ids_reserve;
 static atomic_size_t		 total;
 
 static pthread_mutex_t		 keys_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hashmap		 keys = HASHMAP_INITIALIZER(key_of);
 
-static struct shard *
-shard_of(uint64_t id)
+static struct registry_shard *
+registry_shard_of(uint64_t id)
 {
 	return &shards[id % REGISTRY_SHARDS];
 }
@@ -78,16 +86,51 @@ registry_free(void)
 	hashmap_free(&keys);
 }
 
+void
+registry_ids(uint64_t next, uint64_t ceiling, uint64_t block,
+    registry_reserve_fn reserve)
+{
+	pthread_mutex_lock(&ids_lock);
+	atomic_store(&next_id, next);
+	ids_ceiling = ceiling;
+	ids_block = block;
+	ids_reserve = reserve;
+	atomic_store(&ids_refill_at, ceiling - block / 2);
+	pthread_mutex_unlock(&ids_lock);
+}
+
+/*
+ * Past the middle of the reserved block: reserve the next, durably, before
+ * any id beyond the ceiling is handed out.  The loop that crosses first
+ * writes; one whose id is past the ceiling waits for it here.  Once a
+ * block (a million ids), so the write's cost does not show.
+ */
+static void
+registry_refill(uint64_t id)
+{
+	pthread_mutex_lock(&ids_lock);
+	while (ids_reserve != NULL && id >= ids_ceiling - ids_block / 2) {
+		ids_ceiling = ids_reserve((id >= ids_ceiling ? id + 1 : ids_ceiling) +
+		    ids_block);
+		atomic_store(&ids_refill_at, ids_ceiling - ids_block / 2);
+	}
+	pthread_mutex_unlock(&ids_lock);
+}
+
 uint64_t
 registry_next_id(void)
 {
-	return atomic_fetch_add(&next_id, 1);
+	uint64_t	id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+
+	if (id >= atomic_load_explicit(&ids_refill_at, memory_order_relaxed))
+		registry_refill(id);
+	return id;
 }
 
 void
 registry_insert(struct registry_link *link)
 {
-	struct shard	*s = shard_of(link->id);
+	struct registry_shard	*s = registry_shard_of(link->id);
 
 	pthread_mutex_lock(&s->lock);
 	hashmap_add_u64(&s->ids, &link->entry, link->id);
@@ -98,7 +141,7 @@ registry_insert(struct registry_link *link)
 void
 registry_remove(struct registry_link *link)
 {
-	struct shard	*s = shard_of(link->id);
+	struct registry_shard	*s = registry_shard_of(link->id);
 
 	pthread_mutex_lock(&s->lock);
 	if (hashmap_remove(&s->ids, &link->entry))
@@ -107,7 +150,7 @@ registry_remove(struct registry_link *link)
 }
 
 static struct registry_link *
-shard_find(struct shard *s, uint64_t id)
+shard_find(struct registry_shard *s, uint64_t id)
 {
 	struct hashmap_entry	*e = hashmap_find_u64(&s->ids, id);
 
@@ -117,7 +160,7 @@ shard_find(struct shard *s, uint64_t id)
 bool
 registry_lookup(uint64_t id, struct loop **owner, struct future **future)
 {
-	struct shard		*s = shard_of(id);
+	struct registry_shard		*s = registry_shard_of(id);
 	struct registry_link	*link;
 
 	pthread_mutex_lock(&s->lock);
@@ -133,7 +176,7 @@ registry_lookup(uint64_t id, struct loop **owner, struct future **future)
 struct job *
 registry_job(uint64_t id)
 {
-	struct shard		*s = shard_of(id);
+	struct registry_shard		*s = registry_shard_of(id);
 	struct registry_link	*link;
 	struct job		*job = NULL;
 

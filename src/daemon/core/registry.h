@@ -25,6 +25,15 @@ struct registry_link {
 	struct hashmap_entry	 entry;		/* its shard's map */
 };
 
+/*
+ * Ids never repeat for a state_dir: they are handed out below a ceiling the
+ * service has made durable, and reserve(at_least) is called for the next
+ * (it returns the new ceiling, durable; it may not fail) when half of the
+ * block given is used.  Without registry_ids() ids count from 1 with no ceiling.
+ */
+typedef uint64_t (*registry_reserve_fn)(uint64_t at_least);
+void		 registry_ids(uint64_t next, uint64_t ceiling, uint64_t block,
+		     registry_reserve_fn);
 uint64_t	 registry_next_id(void);
 void		 registry_insert(struct registry_link *);
 void		 registry_remove(struct registry_link *);

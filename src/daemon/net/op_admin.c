@@ -25,8 +25,9 @@
 void
 op_ping(struct request *r)
 {
-	reply_ok(r->conn, r->id, json_pack("{s:s,s:f}", "version", PACKAGE_VERSION,
-	    "uptime", now_epoch() - loomd.started_at));
+	reply_ok(r->conn, r->id, json_pack("{s:s,s:f,s:I}", "version",
+	    PACKAGE_VERSION, "uptime", now_epoch() - loomd.started_at, "boot",
+	    (json_int_t)loomd.boot));
 }
 
 /* queue.pause, queue.resume ------------------------------------------------ */

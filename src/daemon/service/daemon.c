@@ -27,6 +27,7 @@
 #include "runtime/loop.h"
 #include "runtime/util.h"
 #include "service/daemon.h"
+#include "service/state.h"
 
 static unsigned int
 cpus(void)
@@ -46,6 +47,9 @@ daemon_start(const struct config *cfg)
 	watch_init();
 	server_set_handler(&proto_handler);
 	registry_init();
+	registry_ids(state_first_id(), state_ceiling_now(), state_ids_block(),
+	    state_reserve_ids);
+	loomd.boot = state_boot();
 
 	loomd.nloops = cfg->loops != 0 ? cfg->loops : cpus();
 	loomd.loops = xcalloc(loomd.nloops, sizeof(*loomd.loops));

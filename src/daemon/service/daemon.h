@@ -8,7 +8,8 @@
 
 struct config;
 
-/* Once the listeners are bound and privileges dropped: start the loops. */
+/* Once the listeners are bound, privileges dropped and state_dir opened
+ * (service/state.h): start the loops. */
 void	daemon_start(const struct config *);
 /* After the loops have stopped (shutdown_run): free what is left. */
 void	daemon_free(void);

@@ -30,6 +30,7 @@
 #include "service/health.h"
 #include "service/reload.h"
 #include "service/shutdown.h"
+#include "service/state.h"
 #include "service/systemd.h"
 
 struct loomd	loomd;
@@ -216,6 +217,8 @@ drop_privileges(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (state_prepare(cfg->state_dir, uid, gid, err, errlen) == -1)
+		return -1;
 	if ((*user != '\0' ? initgroups(user, gid) : setgroups(1, &gid)) == -1 ||
 	    setgid(gid) == -1 || (uid != (uid_t)-1 && setuid(uid) == -1)) {
 		snprintf(err, errlen, "dropping privileges: %s", strerror(errno));
@@ -334,7 +337,8 @@ main(int argc, char **argv)
 	if ((ms.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (listen_all(ms.base, cfg, err, sizeof(err)) == -1 ||
-	    drop_privileges(cfg, err, sizeof(err)) == -1) {
+	    drop_privileges(cfg, err, sizeof(err)) == -1 ||
+	    state_open(cfg->state_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		server_close();
 		event_base_free(ms.base);
@@ -353,8 +357,9 @@ main(int argc, char **argv)
 	health_timer = event_new(ms.base, -1, EV_PERSIST, on_health_timer, NULL);
 	seconds_to_timeval(health_interval(), &tv);
 	event_add(health_timer, &tv);
-	log_info("loomd %s ready: %u loops, %u executor threads", PACKAGE_VERSION,
-	    loomd.nloops, es.threads);
+	log_info("loomd %s ready: boot %llu, %u loops, %u executor threads",
+	    PACKAGE_VERSION, (unsigned long long)loomd.boot, loomd.nloops,
+	    es.threads);
 	systemd_notify("READY=1");
 	health_tick();
 
@@ -369,6 +374,7 @@ main(int argc, char **argv)
 	}
 	daemon_free();
 	health_free();
+	state_close();
 	event_base_free(ms.base);
 	config_free((struct config *)loomd.config);
 	reload_free();

@@ -1,0 +1,166 @@
+/*
+ * What outlives a loomd on its state_dir without the journal: the boot
+ * count, and ids, which are never handed out twice, whether loomd stopped
+ * cleanly or was killed.
+ */
+#include "autoconf.h"
+
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static char	state[64];
+
+static int
+setup(void **unused)
+{
+	snprintf(state, sizeof(state), "/tmp/loomstate.XXXXXX");
+	assert_non_null(mkdtemp(state));
+	return 0;
+}
+
+static int
+teardown(void **unused)
+{
+	char	cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+	(void)!system(cmd);
+	return 0;
+}
+
+static void
+start(struct daemon *d, const char *const env[])
+{
+	struct daemon_opts	opts = { .state_dir = state, .env = env };
+
+	daemon_start_with(d, &opts);
+}
+
+static json_int_t
+ping_boot(const struct daemon *d)
+{
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 boot;
+
+	client_connect(&c, d);
+	r = client_call(&c, "{\"op\":\"ping\"}");
+	boot = json_integer_value(json_object_get(r, "boot"));
+	json_decref(r);
+	client_close(&c);
+	return boot;
+}
+
+/* Submits n echo jobs; the highest id, which must be above `above`. */
+static json_int_t
+submit_some(const struct daemon *d, int n, json_int_t above)
+{
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 id, top = 0;
+	int		 i;
+
+	client_connect(&c, d);
+	for (i = 0; i < n; i++) {
+		r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"echo\"}}");
+		id = reply_job_id(r);
+		json_decref(r);
+		assert_true(id > above);
+		assert_true(id > top);
+		top = id;
+	}
+	client_close(&c);
+	return top;
+}
+
+static void
+test_boots_are_counted_and_ids_never_repeat(void **unused)
+{
+	struct daemon	d;
+	json_int_t	top;
+
+	start(&d, NULL);
+	assert_int_equal(ping_boot(&d), 1);
+	top = submit_some(&d, 5, 0);
+	daemon_stop(&d);
+
+	start(&d, NULL);
+	assert_int_equal(ping_boot(&d), 2);
+	top = submit_some(&d, 5, top);
+	daemon_kill(&d);
+
+	start(&d, NULL);
+	assert_int_equal(ping_boot(&d), 3);
+	submit_some(&d, 5, top);
+	daemon_stop(&d);
+}
+
+/* Past the middle of each reserved block the next is reserved, before any
+ * id beyond the ceiling; a kill at any point leaves no id to be reused. */
+static void
+test_ids_stay_unique_across_reservations_and_kills(void **unused)
+{
+	static const char *const env[] = { "LOOMD_TEST_IDS_BLOCK=8", NULL };
+	struct daemon	d;
+	json_int_t	top = 0;
+	int		round;
+
+	for (round = 0; round < 4; round++) {
+		start(&d, env);
+		top = submit_some(&d, 37, top);
+		daemon_kill(&d);
+	}
+}
+
+static void
+test_a_newer_state_file_is_refused(void **unused)
+{
+	char	path[128], cmd[512], out[4096];
+	FILE	*f;
+	size_t	 n;
+	int	 status;
+
+	snprintf(path, sizeof(path), "%s/state", state);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("loomd-state 99\nboot 1\nids 5\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "'%s' -c /dev/null -u '%s/s.sock' -o listen= "
+	    "-o 'state_dir=%s' > '%s/out' 2>&1", daemon_bin("loomd"), state, state,
+	    state);
+	status = system(cmd);
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 0);
+	snprintf(path, sizeof(path), "%s/out", state);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(out, "newer than this loomd understands"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_boots_are_counted_and_ids_never_repeat,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_stay_unique_across_reservations_and_kills,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_newer_state_file_is_refused,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
