@@ -150,6 +150,33 @@ test_a_newer_state_file_is_refused(void **unused)
 	assert_non_null(strstr(out, "newer than this loomd understands"));
 }
 
+static void
+test_two_daemons_cannot_share_a_state_dir(void **unused)
+{
+	struct daemon	d;
+	char		cmd[512], out[4096], path[128];
+	FILE		*f;
+	size_t		 n;
+	int		 status;
+
+	start(&d, NULL);
+	snprintf(cmd, sizeof(cmd), "'%s' -c /dev/null -u '%s/s.sock' -o listen= "
+	    "-o 'state_dir=%s' > '%s/out' 2>&1", daemon_bin("loomd"), state, state,
+	    state);
+	status = system(cmd);
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 0);
+	snprintf(path, sizeof(path), "%s/out", state);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(out, "another loomd uses state_dir"));
+	/* The first goes on as it was. */
+	assert_int_equal(ping_boot(&d), 1);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -159,6 +186,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ids_stay_unique_across_reservations_and_kills,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_newer_state_file_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_daemons_cannot_share_a_state_dir,
 		    setup, teardown),
 	};
 

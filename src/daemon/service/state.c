@@ -7,6 +7,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #define STATE_IDS_BLOCK	(UINT64_C(1) << 20)	/* ids reserved at a time */
 
 static char		*state_dir;
+static int		 state_lock = -1;	/* flock'ed while we run */
 static uint64_t		 state_boots;
 static uint64_t		 state_ceiling;	/* ids below it may be handed out */
 static uint64_t		 state_first;	/* this boot's first id */
@@ -151,6 +153,19 @@ state_open(const char *dir, char *err, size_t errlen)
 
 	if (state_mkdirs(dir, &made, err, errlen) == -1)
 		return -1;
+	/* One loomd per state_dir: two would hand out the same ids. */
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	if ((state_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return state_fail(err, errlen, "cannot open", path);
+	if (flock(state_lock, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen, "another loomd uses state_dir %s", dir);
+		else
+			state_fail(err, errlen, "cannot lock", path);
+		close(state_lock);
+		state_lock = -1;
+		return -1;
+	}
 	state_dir = xstrdup(dir);
 	snprintf(path, sizeof(path), "%s/state", dir);
 	if (state_read(path, err, errlen) == -1)
@@ -208,4 +223,7 @@ state_close(void)
 {
 	free(state_dir);
 	state_dir = NULL;
+	if (state_lock != -1)
+		close(state_lock);
+	state_lock = -1;
 }
