@@ -326,6 +326,64 @@ test_timeout_of_executor_work_ends_timed_out(void **state)
 	client_close(&c);
 }
 
+static json_int_t
+count_of(json_t *stats, const char *group, const char *name, const char *counter)
+{
+	json_t	*o = json_object_get(json_object_get(stats, group), name);
+
+	assert_non_null(o);
+	return json_integer_value(json_object_get(o, counter));
+}
+
+/* stats counts every end per queue and per type, and the counts stay when
+ * the jobs' results have expired (the per-state counts go down then). */
+static void
+test_stats_counters_never_go_down(void **state)
+{
+	struct client	 c;
+	json_t		*r, *stats;
+	json_int_t	 id;
+
+	client_connect(&c, &d);
+	json_decref(client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"queue\":\"counted\",\"ttl\":0}}"));
+	json_decref(client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"sleep\",\"queue\":\"counted\",\"ttl\":0,\"retries\":1,"
+	    "\"retry_delay\":0,\"args\":{\"seconds\":0,\"error\":\"no\"}}}"));
+	json_decref(client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"sleep\",\"queue\":\"counted\",\"ttl\":0,\"timeout\":0.01,"
+	    "\"args\":{\"seconds\":60}}}"));
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
+	    "\"queue\":\"counted\",\"ttl\":0,\"args\":{\"seconds\":60}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}",
+	    (long long)id));
+	/* Until the last one's ttl of 0 has run out. */
+	do {
+		r = client_call(&c, "{\"op\":\"status\",\"job\":%lld}", (long long)id);
+	} while (reply_error_code(r) == NULL && (json_decref(r), 1));
+	json_decref(r);
+
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	stats = json_object_get(r, "stats");
+	assert_int_equal(count_of(stats, "queues", "counted", "submitted"), 4);
+	assert_int_equal(count_of(stats, "queues", "counted", "done"), 1);
+	assert_int_equal(count_of(stats, "queues", "counted", "failed"), 1);
+	assert_int_equal(count_of(stats, "queues", "counted", "retried"), 1);
+	assert_int_equal(count_of(stats, "queues", "counted", "timed_out"), 1);
+	assert_int_equal(count_of(stats, "queues", "counted", "cancelled"), 1);
+	assert_int_equal(count_of(stats, "queues", "counted", "depth"), 0);
+	assert_true(count_of(stats, "types", "sleep", "submitted") >= 3);
+	assert_true(count_of(stats, "types", "echo", "done") >= 1);
+	assert_string_equal(json_str(stats, "version"), PACKAGE_VERSION);
+	assert_int_equal(json_integer_value(json_object_get(stats, "pid")), d.pid);
+	assert_int_equal(json_integer_value(json_object_get(stats, "boot")), 1);
+	assert_true(json_integer_value(json_object_get(stats, "rss_bytes")) > 0);
+	json_decref(r);
+	client_close(&c);
+}
+
 int
 main(void)
 {
@@ -342,6 +400,7 @@ main(void)
 		cmocka_unit_test(test_executor_types_answer_through_the_daemon),
 		cmocka_unit_test(test_cancel_stops_running_executor_work),
 		cmocka_unit_test(test_timeout_of_executor_work_ends_timed_out),
+		cmocka_unit_test(test_stats_counters_never_go_down),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -319,6 +319,41 @@ test_watch_everything_and_by_queue(void **state)
 	client_close(&c);
 }
 
+/* A global watcher sees each state of a job once: queued, running, done
+ * (it used to see queued twice, from the owner's take and its queueing). */
+static void
+test_watch_sees_each_state_once(void **state)
+{
+	struct client	 w, c;
+	json_t		*r;
+	json_int_t	 id;
+	int		 queued = 0, running = 0, done = 0;
+
+	client_connect(&w, &d);
+	client_connect(&c, &d);
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":1,\"queue\":\"once\"}"));
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"queue\":\"once\"}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	while (done == 0) {
+		r = client_recv(&w, HARNESS_WAIT);
+		assert_int_equal(reply_job_id(r), id);
+		queued += strcmp(reply_job_state(r), "queued") == 0;
+		running += strcmp(reply_job_state(r), "running") == 0;
+		done += strcmp(reply_job_state(r), "done") == 0;
+		json_decref(r);
+	}
+	assert_int_equal(queued, 1);
+	assert_int_equal(running, 1);
+	/* Nothing more for it: a ping's answer is next. */
+	r = client_call(&w, "{\"op\":\"ping\",\"id\":\"last\"}");
+	assert_string_equal(json_str(r, "id"), "last");
+	json_decref(r);
+	client_close(&w);
+	client_close(&c);
+}
+
 static void
 test_list_filters_and_pages_newest_first(void **state)
 {
@@ -471,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_watch_sends_every_state_change),
 		cmocka_unit_test(test_watch_of_a_finished_job_sends_its_last_state),
 		cmocka_unit_test(test_watch_everything_and_by_queue),
+		cmocka_unit_test(test_watch_sees_each_state_once),
 		cmocka_unit_test(test_list_filters_and_pages_newest_first),
 		cmocka_unit_test(test_stats_reports_jobs_loops_executor_connections),
 		cmocka_unit_test(test_request_errors_name_the_field),

@@ -46,9 +46,13 @@ static void	job_run(struct job *);
 static void	job_take(struct job *);
 static void	job_dep_done(struct future *, void *);
 
+/* A change short of the end; none if it is in that state already (a job
+ * that began queued is not queued twice). */
 static void
 job_set_state(struct job *job, enum job_state state)
 {
+	if (job->state == state)
+		return;
 	job_count_state(job, state);
 	job_publish(JOB_EVENT_STATE, job, NULL);
 }

@@ -157,7 +157,9 @@ json_t		*job_view(const struct job *);
 bool		 job_finished(const struct job *);
 bool		 job_matches(const struct job *, int state, const char *queue);
 const char	*job_queue(const struct job *);
+const char	*job_type_name(const struct job *);
 enum job_state	 job_state(const struct job *);
+unsigned int	 job_attempt(const struct job *);	/* 0 until it first runs */
 
 /* On a loop: its own jobs matching, newest first, ids below `before` (0: any). */
 json_t		*job_collect(int state, const char *queue, uint64_t before, size_t limit);

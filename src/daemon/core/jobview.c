@@ -263,6 +263,18 @@ job_queue(const struct job *job)
 	return queue_name(job->queue);
 }
 
+const char *
+job_type_name(const struct job *job)
+{
+	return job->spec->type->name;
+}
+
+unsigned int
+job_attempt(const struct job *job)
+{
+	return job->attempt;
+}
+
 bool
 job_matches(const struct job *job, int state, const char *queue)
 {

@@ -21,6 +21,7 @@ struct executor;
 struct job;
 struct loop;
 struct net_shard;
+struct shard_counters;
 
 TAILQ_HEAD(job_list, job);
 
@@ -35,6 +36,7 @@ struct shard {
 	unsigned int		 index;
 	struct job_list		 jobs;		/* the jobs it owns, by id */
 	struct net_shard	*net;		/* the network layer's part */
+	struct shard_counters	*counters;	/* core/counters.c */
 	struct textbuf		 render;	/* where outcomes' views are written */
 
 	atomic_long		 states[JOB_NSTATES];	/* its jobs by state */

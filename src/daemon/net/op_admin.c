@@ -5,8 +5,11 @@
 #include "autoconf.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "core/counters.h"
 #include "core/event.h"
 #include "core/job.h"
 #include "core/loomd.h"
@@ -73,13 +76,62 @@ queue_json(const struct queue_info *qi, void *arg)
 	    (json_int_t)qi->max_pending, "paused", qi->paused));
 }
 
+/* A queue's or a type's cumulative counters, into its object (made if it
+ * is not there: a queue that went away keeps its counts). */
+static void
+counters_json(const char *name, const uint64_t n[COUNT_N], void *arg)
+{
+	json_t	*o = json_object_get(arg, name);
+	int	 c;
+
+	if (o == NULL) {
+		o = json_object();
+		json_object_set_new(arg, name, o);
+	}
+	for (c = 0; c < COUNT_N; c++)
+		json_object_set_new(o, counter_name(c), json_integer((json_int_t)n[c]));
+}
+
+/* Live queues, and every queue ever counted with zeros for the rest. */
 static json_t *
 queues_json(void)
 {
-	json_t	*all = json_object();
+	json_t		*all = json_object(), *q;
+	const char	*name;
 
 	queue_each(queue_json, all);
+	counters_each(COUNTERS_BY_QUEUE, counters_json, all);
+	json_object_foreach(all, name, q) {
+		if (json_object_get(q, "depth") == NULL)
+			json_object_update_missing_new(q, json_pack(
+			    "{s:i,s:i,s:i,s:i,s:b}", "depth", 0, "running", 0,
+			    "concurrency", 0, "max_pending", 0, "paused", 0));
+	}
 	return all;
+}
+
+static json_t *
+types_json(void)
+{
+	json_t	*all = json_object();
+
+	counters_each(COUNTERS_BY_TYPE, counters_json, all);
+	return all;
+}
+
+/* The resident set, from /proc (0 if it cannot be read). */
+static json_int_t
+rss_bytes(void)
+{
+	unsigned long	size, resident = 0;
+	FILE		*f;
+
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (json_int_t)resident * sysconf(_SC_PAGESIZE);
 }
 
 void
@@ -114,10 +166,16 @@ op_stats(struct request *r)
 		json_array_append_new(loops, loop);
 	}
 	executor_get_stats(loomd.executor, &es);
-	stats = json_pack("{s:f,s:o,s:o,s:o,s:{s:i,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
+	stats = json_pack("{s:s,s:I,s:I,s:I,s:f,s:o,s:o,s:o,s:o,"
+	    "s:{s:i,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
+	    "version", PACKAGE_VERSION,
+	    "pid", (json_int_t)getpid(),
+	    "boot", (json_int_t)loomd.boot,
+	    "rss_bytes", rss_bytes(),
 	    "uptime", now_epoch() - loomd.started_at,
 	    "jobs", jobs,
 	    "queues", queues_json(),
+	    "types", types_json(),
 	    "loops", loops,
 	    "executor",
 	    "threads", (int)es.threads,

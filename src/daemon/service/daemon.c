@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/counters.h"
 #include "core/event.h"
 #include "core/job.h"
 #include "core/loomd.h"
@@ -44,6 +45,7 @@ daemon_start(const struct config *cfg)
 	unsigned int	 i, nthreads;
 
 	jobs_register_builtin();
+	counters_init();
 	watch_init();
 	server_set_handler(&proto_handler);
 	registry_init();

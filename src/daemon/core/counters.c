@@ -1,0 +1,210 @@
+/*
+ * Job counters.  A shard's counters are written by its loop alone (relaxed
+ * atomics, no lock on the hot path); a new name is added under the shard's
+ * lock, which a reader holds while it walks the shard.  Names are kept, not
+ * queue pointers: an unused queue goes away, its counts stay.
+ */
+#include "autoconf.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/counters.h"
+#include "core/job.h"
+#include "core/loomd.h"
+#include "runtime/hashmap.h"
+#include "runtime/util.h"
+
+struct counter_entry {
+	struct hashmap_entry	 entry;
+	atomic_uint_fast64_t	 n[COUNT_N];
+	char			 name[];
+};
+
+struct shard_counters {
+	pthread_mutex_t		 lock;		/* adds, and readers */
+	struct hashmap		 by[2];		/* enum counters_by */
+};
+
+static const char *const counter_names[COUNT_N] = {
+	[COUNT_SUBMITTED] = "submitted",
+	[COUNT_DONE] = "done",
+	[COUNT_FAILED] = "failed",
+	[COUNT_CANCELLED] = "cancelled",
+	[COUNT_TIMED_OUT] = "timed_out",
+	[COUNT_RETRIED] = "retried",
+};
+
+const char *
+counter_name(enum counter c)
+{
+	return counter_names[c];
+}
+
+static const char *
+counter_key(const struct hashmap_entry *e)
+{
+	return hashmap_item(e, struct counter_entry, entry)->name;
+}
+
+struct shard_counters *
+shard_counters_new(void)
+{
+	struct shard_counters	*sc = xcalloc(1, sizeof(*sc));
+
+	pthread_mutex_init(&sc->lock, NULL);
+	hashmap_init(&sc->by[COUNTERS_BY_QUEUE], counter_key);
+	hashmap_init(&sc->by[COUNTERS_BY_TYPE], counter_key);
+	return sc;
+}
+
+void
+shard_counters_free(struct shard_counters *sc)
+{
+	struct hashmap_iter	 it;
+	struct hashmap_entry	*e;
+	int			 i;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		for (e = hashmap_first(&sc->by[i], &it); e != NULL; e = hashmap_next(&it))
+			free(hashmap_item(e, struct counter_entry, entry));
+		hashmap_free(&sc->by[i]);
+	}
+	pthread_mutex_destroy(&sc->lock);
+	free(sc);
+}
+
+/* On the shard's loop: found without a lock, added under it. */
+static struct counter_entry *
+counter_get(struct shard_counters *sc, enum counters_by by, const char *name)
+{
+	struct hashmap_entry	*e;
+	struct counter_entry	*ce;
+	size_t			 len;
+
+	if ((e = hashmap_find(&sc->by[by], name)) != NULL)
+		return hashmap_item(e, struct counter_entry, entry);
+	len = strlen(name);
+	ce = xcalloc(1, sizeof(*ce) + len + 1);
+	memcpy(ce->name, name, len);
+	pthread_mutex_lock(&sc->lock);
+	hashmap_add(&sc->by[by], &ce->entry, ce->name);
+	pthread_mutex_unlock(&sc->lock);
+	return ce;
+}
+
+static void
+counter_add(const struct job *job, enum counter c)
+{
+	struct shard_counters	*sc = shard_of(job_loop(job))->counters;
+
+	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_QUEUE,
+	    job_queue(job))->n[c], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_TYPE,
+	    job_type_name(job))->n[c], 1, memory_order_relaxed);
+}
+
+static void
+counters_notify(enum job_event ev, const struct job *job,
+    const struct job_outcome *outcome)
+{
+	switch (ev) {
+	case JOB_EVENT_BEGIN:
+		counter_add(job, COUNT_SUBMITTED);
+		break;
+	case JOB_EVENT_STATE:
+		/* Pending again after an attempt: a retry. */
+		if (job_state(job) == JOB_PENDING && job_attempt(job) > 0)
+			counter_add(job, COUNT_RETRIED);
+		break;
+	case JOB_EVENT_FINISH:
+		switch (outcome->state) {
+		case JOB_DONE:
+			counter_add(job, COUNT_DONE);
+			break;
+		case JOB_FAILED:
+			counter_add(job, COUNT_FAILED);
+			break;
+		case JOB_CANCELLED:
+			counter_add(job, COUNT_CANCELLED);
+			break;
+		case JOB_TIMED_OUT:
+			counter_add(job, COUNT_TIMED_OUT);
+			break;
+		default:
+			break;
+		}
+		break;
+	case JOB_EVENT_EXPIRE:
+		break;
+	}
+}
+
+static const struct job_observer counters_observer = {
+	.name = "counters",
+	.wants = NULL,
+	.notify = counters_notify,
+};
+
+void
+counters_init(void)
+{
+	job_observe(&counters_observer);
+}
+
+/* A name's sums, while they are gathered. */
+struct counter_sum {
+	struct hashmap_entry	 entry;
+	uint64_t		 n[COUNT_N];
+	const char		*name;		/* the first shard's entry's */
+};
+
+static const char *
+counter_sum_key(const struct hashmap_entry *e)
+{
+	return hashmap_item(e, struct counter_sum, entry)->name;
+}
+
+void
+counters_each(enum counters_by by,
+    void (*fn)(const char *, const uint64_t[COUNT_N], void *), void *arg)
+{
+	struct hashmap		 sums = HASHMAP_INITIALIZER(counter_sum_key);
+	struct hashmap_iter	 it;
+	struct hashmap_entry	*e, *found;
+	struct counter_entry	*ce;
+	struct counter_sum	*s;
+	struct shard_counters	*sc;
+	unsigned int		 l;
+	int			 c;
+
+	/* Entries are never removed while the daemon runs: names stay good. */
+	for (l = 0; l < loomd.nloops; l++) {
+		sc = loomd.shards[l]->counters;
+		pthread_mutex_lock(&sc->lock);
+		for (e = hashmap_first(&sc->by[by], &it); e != NULL; e = hashmap_next(&it)) {
+			ce = hashmap_item(e, struct counter_entry, entry);
+			if ((found = hashmap_find(&sums, ce->name)) != NULL)
+				s = hashmap_item(found, struct counter_sum, entry);
+			else {
+				s = xcalloc(1, sizeof(*s));
+				s->name = ce->name;
+				hashmap_add(&sums, &s->entry, s->name);
+			}
+			for (c = 0; c < COUNT_N; c++)
+				s->n[c] += atomic_load_explicit(&ce->n[c],
+				    memory_order_relaxed);
+		}
+		pthread_mutex_unlock(&sc->lock);
+	}
+	for (e = hashmap_first(&sums, &it); e != NULL; e = hashmap_next(&it)) {
+		s = hashmap_item(e, struct counter_sum, entry);
+		fn(s->name, s->n, arg);
+		free(s);
+	}
+	hashmap_free(&sums);
+}

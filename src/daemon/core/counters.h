@@ -1,0 +1,41 @@
+/*
+ * Cumulative counters of jobs, per queue and per type, that never go down
+ * while the daemon runs: an observer of the job-state seam.  Each loop
+ * counts the jobs it owns in its own shard; a reader sums the loops.
+ */
+#ifndef LOOM_COUNTERS_H
+#define LOOM_COUNTERS_H
+
+#include <stdint.h>
+
+enum counter {
+	COUNT_SUBMITTED,
+	COUNT_DONE,
+	COUNT_FAILED,
+	COUNT_CANCELLED,
+	COUNT_TIMED_OUT,
+	COUNT_RETRIED,
+};
+#define COUNT_N		(COUNT_RETRIED + 1)
+
+const char	*counter_name(enum counter);
+
+struct loop;
+struct shard_counters;
+
+/* Subscribe to the seam (at start, before the loops run). */
+void		 counters_init(void);
+/* Each shard's part, made and freed with it. */
+struct shard_counters *shard_counters_new(void);
+void		 shard_counters_free(struct shard_counters *);
+
+/* Sums over every loop, one call per queue (or type) ever counted. */
+enum counters_by {
+	COUNTERS_BY_QUEUE,
+	COUNTERS_BY_TYPE,
+};
+void		 counters_each(enum counters_by,
+		     void (*fn)(const char *name, const uint64_t n[COUNT_N], void *),
+		     void *arg);
+
+#endif
