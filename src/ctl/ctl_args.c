@@ -35,6 +35,7 @@ const char ctl_usage[] =
 "  result ID [--wait] [--timeout S]\n"
 "                                show a finished job; with --wait, wait for it\n"
 "  cancel ID [--reason TEXT]     cancel a job and show how it ended\n"
+"  retry ID                      run a failed, cancelled or timed-out job again\n"
 "  list [--state S] [--queue Q] [--limit N] [--before ID]\n"
 "                                list jobs, newest first\n"
 "  watch [ID | --queue Q]        print job events as they happen; with an ID,\n"
@@ -147,6 +148,7 @@ static const struct ctl_command_entry {
 	    O(OPT_WAIT) | O(OPT_TIMEOUT), ctl_build_job },
 	{ "cancel", CTL_CANCEL, "cancel ID [--reason TEXT]", 1, 1, O(OPT_REASON),
 	    ctl_build_job },
+	{ "retry", CTL_RETRY, "retry ID", 1, 1, 0, ctl_build_job },
 	{ "list", CTL_LIST, "list [--state S] [--queue Q] [--limit N] [--before ID]",
 	    0, 0, O(OPT_STATE) | O(OPT_QUEUE) | O(OPT_LIMIT) | O(OPT_BEFORE),
 	    ctl_build_list },
@@ -468,7 +470,7 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	return 0;
 }
 
-/* status, result and cancel: one job id and a few options. */
+/* status, result, cancel and retry: one job id and a few options. */
 static int
 ctl_build_job(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
     size_t errlen)

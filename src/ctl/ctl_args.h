@@ -25,6 +25,7 @@ enum ctl_command {
 	CTL_STATUS,
 	CTL_RESULT,
 	CTL_CANCEL,
+	CTL_RETRY,
 	CTL_LIST,
 	CTL_WATCH,
 	CTL_STATS,

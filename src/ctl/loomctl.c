@@ -102,6 +102,7 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 	case CTL_STATUS:
 	case CTL_RESULT:
 	case CTL_CANCEL:
+	case CTL_RETRY:
 		if ((job = ctl_member(answer, "job", ctl_is_object)) == NULL) {
 			rc = ctl_protocol_error("the answer has no job");
 			break;
@@ -112,7 +113,8 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 			rc = ctl_protocol_error("the job has not finished");
 		if (inv->json)
 			break;
-		if (inv->command == CTL_SUBMIT && !inv->fate)
+		if ((inv->command == CTL_SUBMIT && !inv->fate) ||
+		    inv->command == CTL_RETRY)
 			ctl_print_accepted(stdout, job);
 		else
 			ctl_print_view(stdout, job);

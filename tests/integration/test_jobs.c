@@ -384,6 +384,88 @@ test_stats_counters_never_go_down(void **state)
 	client_close(&c);
 }
 
+/* retry: a failed, cancelled or timed-out job runs again under its id as
+ * its next attempt, and its view keeps the error that ended the last. */
+static void
+test_retry_runs_a_finished_job_again(void **state)
+{
+	struct client	 c;
+	json_t		*r, *last;
+	json_int_t	 id;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"sleep\",\"args\":{\"seconds\":0,\"error\":\"first\"}}}");
+	assert_string_equal(reply_job_state(r), "failed");
+	id = reply_job_id(r);
+	json_decref(r);
+
+	r = client_call(&c, "{\"op\":\"retry\",\"id\":\"r\",\"job\":%lld}",
+	    (long long)id);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(reply_job_id(r), id);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"result\",\"wait\":true,\"job\":%lld}",
+	    (long long)id);
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_int_equal(job_num(r, "attempt"), 2);
+	last = json_object_get(reply_job(r), "last_error");
+	assert_string_equal(json_str(last, "message"), "first");
+	json_decref(r);
+
+	/* A job that is done, or running, is not retried. */
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"echo\"}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"retry\",\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_error_code(r), "invalid_state");
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"retry\",\"job\":987654321}");
+	assert_string_equal(reply_error_code(r), "not_found");
+	assert_string_equal(reply_error_path(r), "job");
+	json_decref(r);
+
+	/* A cancelled one runs to its end this time. */
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
+	    "\"args\":{\"seconds\":60,\"result\":7}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"retry\",\"job\":%lld}", (long long)id);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"status\",\"job\":%lld}", (long long)id);
+	assert_string_equal(json_str(json_object_get(reply_job(r), "last_error"),
+	    "code"), "cancelled");
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	client_close(&c);
+}
+
+/* An attempt that failed and was retried shows why in the view. */
+static void
+test_a_retried_attempt_leaves_its_error_in_the_view(void **state)
+{
+	struct client	 c;
+	json_t		*r;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"sleep\",\"retries\":1,\"retry_delay\":0,\"args\":{\"seconds\":0,"
+	    "\"error\":\"again\"}}}");
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_int_equal(job_num(r, "attempt"), 2);
+	assert_string_equal(json_str(json_object_get(reply_job(r), "last_error"),
+	    "message"), "again");
+	json_decref(r);
+	client_close(&c);
+}
+
 int
 main(void)
 {
@@ -401,6 +483,8 @@ main(void)
 		cmocka_unit_test(test_cancel_stops_running_executor_work),
 		cmocka_unit_test(test_timeout_of_executor_work_ends_timed_out),
 		cmocka_unit_test(test_stats_counters_never_go_down),
+		cmocka_unit_test(test_retry_runs_a_finished_job_again),
+		cmocka_unit_test(test_a_retried_attempt_leaves_its_error_in_the_view),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -157,6 +157,12 @@ test_submit_status_cancel_result_by_id(void **state)
 	ctl(&r, "result", id, NULL);		/* its fate: cancelled */
 	assert_int_equal(r.status, 3);
 
+	ctl(&r, "retry", id, NULL);		/* runs again, as attempt 2 */
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, id));
+	ctl(&r, "cancel", id, NULL);
+	assert_int_equal(r.status, 0);
+
 	ctl(&r, "list", NULL);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "STATE"));

@@ -326,7 +326,9 @@ job_fail(struct job *job, struct error *error)
 		log_debug("job %llu: attempt %u failed (%s), retrying in %.3gs",
 		    (unsigned long long)job->reg.id, job->attempt,
 		    error->message != NULL ? error->message : error->code, wait);
-		error_clear(error);
+		/* Kept for the views until the next attempt ends. */
+		error_clear(&job->last_error);
+		error_move(&job->last_error, error);
 		event_del(&job->timer.ev);
 		queue_running(job->queue, -1);
 		job_unadmit(job);
@@ -522,6 +524,42 @@ job_begin(void *arg)
 		job_deps_start(job);
 	else
 		job_ready(job);
+}
+
+int
+job_retry(uint64_t id, enum job_state *state, struct error *e)
+{
+	struct job	*job = registry_job(id);
+	struct future	*f;
+
+	if (job == NULL) {
+		error_set(e, "not_found", "no job %llu (it never existed, or its "
+		    "result expired)", (unsigned long long)id);
+		error_set_path(e, "job");
+		return -1;
+	}
+	if (job->state != JOB_FAILED && job->state != JOB_CANCELLED &&
+	    job->state != JOB_TIMED_OUT) {
+		error_set(e, "invalid_state", "job %llu is %s; only a failed, "
+		    "cancelled or timed-out job runs again", (unsigned long long)id,
+		    job_state_name(job->state));
+		return -1;
+	}
+	/* Its waiters had their answer from the old future; new ones wait
+	 * for this attempt's. */
+	event_del(&job->timer.ev);
+	f = future_new(job->reg.owner);
+	future_set_cancel_hook(f, job_cancel_hook, NULL, job);
+	future_unref(registry_set_future(&job->reg, f));
+	error_clear(&job->last_error);
+	error_move(&job->last_error, &job->error);
+	job->started_ns = job->finished_ns = 0;
+	queue_reserve(job->queue, 1, NULL);	/* waiting again */
+	job->counted = true;
+	job_set_state(job, JOB_PENDING);
+	job_enqueue(job);
+	*state = job->state;
+	return 0;
 }
 
 /* After every loop has stopped: drop the jobs that are left. */

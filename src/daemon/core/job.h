@@ -166,6 +166,13 @@ json_t		*job_collect(int state, const char *queue, uint64_t before, size_t limit
 /* Counts by state over every loop, for `stats`. */
 void		 job_count_states(unsigned long counts[JOB_NSTATES]);
 
+/*
+ * The retry op, on the job's owner: a job that ended failed, cancelled or
+ * timed out runs again under its id as its next attempt (invalid_state
+ * otherwise, not_found if it is gone); *state is where it is now.
+ */
+int		 job_retry(uint64_t id, enum job_state *state, struct error *);
+
 /* After the loops stop: free what is left. */
 void		 job_shutdown(void);
 /* On each loop when the shutdown grace is over: fail its unfinished jobs. */

@@ -84,6 +84,7 @@ struct job {
 	int64_t			 started_ns;
 	int64_t			 finished_ns;
 	struct error		 error;
+	struct error		 last_error;	/* of the attempt before a retry */
 	struct future		*work;		/* the executor's, while running */
 	struct loop_event	 timer;
 };

@@ -154,6 +154,12 @@ job_render(const struct job *job, const json_t *result, struct textbuf *tbp)
 		textbuf_json(&tb, error);
 		json_decref(error);
 	}
+	if (job->last_error.code != NULL) {
+		error = error_to_json(&job->last_error);
+		textbuf_lit(&tb, ",\"last_error\":");
+		textbuf_json(&tb, error);
+		json_decref(error);
+	}
 	if (result != NULL) {
 		textbuf_lit(&tb, ",\"result\":");
 		textbuf_json(&tb, result);

@@ -157,6 +157,19 @@ shard_find(struct registry_shard *s, uint64_t id)
 	return e != NULL ? hashmap_item(e, struct registry_link, entry) : NULL;
 }
 
+struct future *
+registry_set_future(struct registry_link *link, struct future *f)
+{
+	struct registry_shard	*s = registry_shard_of(link->id);
+	struct future		*old;
+
+	pthread_mutex_lock(&s->lock);
+	old = link->future;
+	link->future = f;
+	pthread_mutex_unlock(&s->lock);
+	return old;
+}
+
 bool
 registry_lookup(uint64_t id, struct loop **owner, struct future **future)
 {

@@ -16,7 +16,8 @@ struct future;
 struct job;
 struct loop;
 
-/* Embedded in each job; immutable from insertion to removal. */
+/* Embedded in each job; immutable from insertion to removal, but for the
+ * future, which a retry replaces (under the shard's lock). */
 struct registry_link {
 	uint64_t		 id;
 	struct job		*job;
@@ -36,6 +37,8 @@ void		 registry_ids(uint64_t next, uint64_t ceiling, uint64_t block,
 		     registry_reserve_fn);
 uint64_t	 registry_next_id(void);
 void		 registry_insert(struct registry_link *);
+/* A retried job's new future takes the old one's place; the old is returned. */
+struct future	*registry_set_future(struct registry_link *, struct future *);
 void		 registry_remove(struct registry_link *);
 /* Any thread: the owner and a new reference to the job's future. */
 bool		 registry_lookup(uint64_t id, struct loop **owner, struct future **);

@@ -113,6 +113,7 @@ job_discard(struct job *job)
 		job->listener->release(job->listener_arg);
 	free(job->children);
 	error_clear(&job->error);
+	error_clear(&job->last_error);
 	if (s->embedded) {
 		/* Its own spec, shared with nobody. */
 		job_spec_clear((struct job_spec *)s);

@@ -309,28 +309,37 @@ op_submit(struct request *r)
 		free(futures);
 }
 
-/* status ---------------------------------------------------------------- */
+/* status and retry: asked of the job's owner --------------------------- */
 
-struct status_req {
+struct owner_req {
 	struct conn	*conn;
 	struct loop	*home;
 	json_t		*id;
 	uint64_t	 job;
-	char		*view;		/* written by the owner, now ours */
+	bool		 retry;		/* else status */
+	/* Written by the owner, then ours. */
+	char		*view;		/* status of an unfinished job */
 	size_t		 view_len;
-	bool		 finished;	/* then its future has the view */
+	bool		 finished;	/* status: its future has the view */
+	enum job_state	 state;		/* retry: the state it is in now */
+	struct error	 error;		/* retry refused */
 };
 
 static void
-status_reply(void *arg)
+owner_reply(void *arg)
 {
-	struct status_req	*s = arg;
+	struct owner_req	*s = arg;
 	struct request		 r = { .conn = s->conn, .id = s->id };
 	struct future		*f;
 	struct loop		*owner;
 
 	if (conn_alive(s->conn)) {
-		if (s->view != NULL) {
+		if (s->error.code != NULL)
+			reply_error(s->conn, s->id, &s->error);
+		else if (s->retry)
+			reply_ok(s->conn, s->id, json_pack("{s:{s:I,s:s}}", "job",
+			    "id", (json_int_t)s->job, "state", job_state_name(s->state)));
+		else if (s->view != NULL) {
 			reply_begin(s->conn, s->id, false);
 			conn_write(s->conn, s->view, s->view_len);
 			reply_end(s->conn, false);
@@ -342,35 +351,58 @@ status_reply(void *arg)
 		conn_request_done(s->conn);
 	}
 	free(s->view);
+	error_clear(&s->error);
 	conn_unref(s->conn);
 	json_decref(s->id);
 	free(s);
 }
 
 static void
-status_on_owner(void *arg)
+owner_answer(void *arg)
 {
-	struct status_req	*s = arg;
+	struct owner_req	*s = arg;
 	struct job		*job = registry_job(s->job);
 
-	if (job != NULL && job_finished(job))
+	if (s->retry)
+		job_retry(s->job, &s->state, &s->error);
+	else if (job != NULL && job_finished(job))
 		s->finished = true;
 	else if (job != NULL)
 		s->view = job_view_text(job, &s->view_len);
-	if (loop_post(s->home, status_reply, s) == -1) {
+	if (loop_post(s->home, owner_reply, s) == -1) {
 		free(s->view);	/* shutting down: the connection is gone */
 		s->view = NULL;
 	}
 }
 
+/* Ask the owner of job `id` (its future's owner) and answer when it has. */
+static void
+owner_ask(struct request *r, struct loop *owner, uint64_t id, bool retry)
+{
+	struct owner_req	*s = xcalloc(1, sizeof(*s));
+
+	s->conn = r->conn;
+	s->home = conn_loop(r->conn);
+	s->id = json_incref(r->id);
+	s->job = id;
+	s->retry = retry;
+	conn_ref(r->conn);
+	conn_request_start(r->conn);
+	if (loop_is_current(owner)) {
+		owner_answer(s);
+		return;
+	}
+	if (loop_post(owner, owner_answer, s) == -1)
+		owner_reply(s);
+}
+
 void
 op_status(struct request *r)
 {
-	struct status_req	*s;
-	struct error		 e = { 0 };
-	struct future		*f;
-	struct loop		*owner;
-	uint64_t		 id;
+	struct error	 e = { 0 };
+	struct future	*f;
+	struct loop	*owner;
+	uint64_t	 id;
 
 	if (request_job_id(r, &id, &e) == -1) {
 		reply_error(r->conn, r->id, &e);
@@ -380,21 +412,28 @@ op_status(struct request *r)
 	if (!request_unfinished(r, id, &owner, &f))
 		return;
 	future_unref(f);
-	s = xcalloc(1, sizeof(*s));
-	s->conn = r->conn;
-	s->home = conn_loop(r->conn);
-	s->id = json_incref(r->id);
-	s->job = id;
-	conn_ref(r->conn);
-	conn_request_start(r->conn);
-	if (loop_is_current(owner)) {
-		status_on_owner(s);
+	owner_ask(r, owner, id, false);
+}
+
+void
+op_retry(struct request *r)
+{
+	struct error	 e = { 0 };
+	struct future	*f;
+	struct loop	*owner;
+	uint64_t	 id;
+
+	if (request_job_id(r, &id, &e) == -1) {
+		reply_error(r->conn, r->id, &e);
+		error_clear(&e);
 		return;
 	}
-	if (loop_post(owner, status_on_owner, s) == -1) {
-		s->view = NULL;
-		status_reply(s);
+	if (!registry_lookup(id, &owner, &f)) {
+		reply_not_found(r, id);
+		return;
 	}
+	future_unref(f);
+	owner_ask(r, owner, id, true);
 }
 
 /* result ---------------------------------------------------------------- */

@@ -64,6 +64,7 @@ void	op_submit(struct request *);
 void	op_status(struct request *);
 void	op_result(struct request *);
 void	op_cancel(struct request *);
+void	op_retry(struct request *);
 
 /* op_view.c */
 void	op_watch(struct request *);

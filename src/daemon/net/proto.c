@@ -42,6 +42,7 @@ static const struct op ops[] = {
 	{ "status",	fields_job,	op_status },
 	{ "result",	fields_result,	op_result },
 	{ "cancel",	fields_cancel,	op_cancel },
+	{ "retry",	fields_job,	op_retry },
 	{ "watch",	fields_watch,	op_watch },
 	{ "unwatch",	fields_none,	op_unwatch },
 	{ "list",	fields_list,	op_list },
