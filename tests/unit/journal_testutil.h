@@ -247,6 +247,7 @@ make_journal(const struct fixture *fx, unsigned int n, size_t batch)
 
 	append_range(jf, 0, n, batch);
 	journal_file_close(jf);
+	got_free(&g);
 }
 
 static inline void *

@@ -220,10 +220,12 @@ test_last_segment_without_header_is_removed(void **state)
 static void
 test_damage_before_the_end_is_refused_with_file_and_offset(void **state)
 {
-	struct fixture	*fx = *state;
-	char		 path[PATH_MAX], err[1024], want[64];
-	unsigned char	*p;
-	size_t		 len, off;
+	struct fixture		*fx = *state;
+	struct journal_file	*jf;
+	struct got		 g = { 0 };
+	char			 path[PATH_MAX], err[1024], want[64];
+	unsigned char		*p;
+	size_t			 len, off;
 
 	make_journal(fx, 300, 3);
 	/* In an earlier segment. */
@@ -250,9 +252,12 @@ test_damage_before_the_end_is_refused_with_file_and_offset(void **state)
 	replay_fails(fx, false, err, sizeof(err));
 	snprintf(want, sizeof(want), ".seg: bad record at offset %zu: ", off);
 	assert_non_null(strstr(err, want));
-	/* Refused, the journal is as it was. */
+	/* Refused, the journal is as it was: put right, it replays whole. */
 	flip_byte(path, off + 1);
-	make_journal(fx, 0, 1);
+	jf = reopen(fx, SMALL_SEGMENT, &g, NULL);
+	assert_got_range(&g, 0, 300);
+	journal_file_close(jf);
+	got_free(&g);
 }
 
 static void
