@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/counters.h"
 #include "core/loomd.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -24,7 +23,7 @@ shard_new(struct loop *loop)
 	sh->index = loop_index(loop);
 	TAILQ_INIT(&sh->jobs);
 	sh->net = NULL;
-	sh->counters = shard_counters_new();
+	sh->counters = NULL;
 	memset(&sh->render, 0, sizeof(sh->render));
 	for (i = 0; i < JOB_NSTATES; i++)
 		atomic_init(&sh->states[i], 0);
@@ -37,7 +36,6 @@ void
 shard_free(struct shard *sh)
 {
 	textbuf_free(&sh->render);
-	shard_counters_free(sh->counters);
 	free(sh);
 }
 

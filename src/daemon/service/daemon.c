@@ -60,6 +60,7 @@ daemon_start(const struct config *cfg)
 		loomd.loops[i] = loop_new(i);
 		sh = loomd.shards[i] = shard_new(loomd.loops[i]);
 		sh->net = net_shard_new(loomd.loops[i]);
+		sh->counters = shard_counters_new();
 	}
 	for (i = 0; i < loomd.nloops; i++) {
 		if (loop_start(loomd.loops[i]) == -1)
@@ -81,6 +82,7 @@ daemon_free(void)
 	limit_shutdown();
 	for (i = 0; i < loomd.nloops; i++) {
 		net_shard_free(loomd.shards[i]->net);
+		shard_counters_free(loomd.shards[i]->counters);
 		shard_free(loomd.shards[i]);
 		loop_free(loomd.loops[i]);
 	}
