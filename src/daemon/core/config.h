@@ -19,6 +19,12 @@
 #define CONFIG_DEFAULT_PATH	LOOM_SYSCONFDIR "/loomd/loomd.conf"
 #define CONFIG_NAME_MAX		LOOM_NAME_MAX	/* queue, limit and command names */
 
+enum journal_sync {
+	JOURNAL_SYNC_ALWAYS,	/* fdatasync before the reply */
+	JOURNAL_SYNC_BATCH,	/* write before the reply, fdatasync soon after */
+	JOURNAL_SYNC_OFF,	/* write before the reply; the kernel flushes */
+};
+
 /* [queue.NAME] */
 struct config_queue {
 	char		*name;
@@ -64,6 +70,11 @@ struct config {
 	char		*unix_socket;		/* NULL or "": none */
 	mode_t		 unix_socket_mode;
 	char		*state_dir;
+	bool		 journal;		/* keep jobs in state_dir/journal */
+	int		 journal_sync;		/* enum journal_sync */
+	double		 journal_sync_interval;	/* batch: fdatasync at least this often */
+	size_t		 journal_max_bytes;
+	bool		 journal_repair;	/* replay drops from damage on */
 	size_t		 max_line_bytes;
 	unsigned int	 max_connections;
 	size_t		 max_jobs;

@@ -139,6 +139,7 @@ counters_notify(enum job_event ev, const struct job *job,
 			break;
 		}
 		break;
+	case JOB_EVENT_SUBMIT:
 	case JOB_EVENT_EXPIRE:
 		break;
 	}

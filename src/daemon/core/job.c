@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/job.h"
+#include "core/durable.h"
 #include "core/job_private.h"
 #include "core/loomd.h"
 #include "core/queue.h"
@@ -260,6 +261,38 @@ job_deps_start(struct job *job)
 
 /* Finishing ------------------------------------------------------------ */
 
+/* Completing the future tells every waiter: once the end is durable. */
+struct job_completion {
+	struct job		*job;
+	struct job_outcome	*outcome;
+};
+
+static void
+job_complete_now(void *arg)
+{
+	struct job_completion	*c = arg;
+
+	future_set_value(c->job->reg.future, c->outcome, job_outcome_free);
+	job_unref(c->job);
+	free(c);
+}
+
+static void
+job_complete(struct job *job, struct job_outcome *outcome)
+{
+	struct job_completion	*c;
+
+	if (durable_done(durable_mark())) {
+		future_set_value(job->reg.future, outcome, job_outcome_free);
+		return;
+	}
+	c = xmalloc(sizeof(*c));
+	c->job = job;
+	c->outcome = outcome;
+	job_ref(job);
+	durable_then(job_complete_now, c);
+}
+
 /*
  * The terminal transition: give back what admission took, record the
  * outcome, complete the future with the final view (which wakes every
@@ -292,7 +325,7 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	    ": " : "", job->error.code != NULL ? job->error.code : "");
 	outcome = job_outcome_new(job, result);
 	job_publish(JOB_EVENT_FINISH, job, outcome);
-	future_set_value(job->reg.future, outcome, job_outcome_free);
+	job_complete(job, outcome);
 	if (job->listener != NULL) {
 		job->listener->release(job->listener_arg);
 		job->listener = NULL;
@@ -334,6 +367,7 @@ job_fail(struct job *job, struct error *error)
 		job_unadmit(job);
 		queue_reserve(job->queue, 1, NULL);	/* waiting again */
 		job->counted = true;
+		job->due_ns = now_epoch_ns() + (int64_t)(wait * 1e9);
 		job_set_state(job, JOB_PENDING);
 		job_arm_timer(job, wait);
 		return;

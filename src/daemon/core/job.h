@@ -85,11 +85,13 @@ const struct job_outcome *job_outcome(struct future *);
 
 /*
  * The job-state seam.  Every transition is published on the job's owner
- * loop to each observer registered before the loops start, in the order
- * they registered.  wants() (may be NULL: always) lets an observer with
+ * loop (its submission on the submitting loop, before the owner has it) to
+ * each observer registered before the loops start, in the order they
+ * registered.  wants() (may be NULL: always) lets an observer with
  * nobody to tell skip the work of a view.
  */
 enum job_event {
+	JOB_EVENT_SUBMIT,	/* on the submitting loop, before the owner has it */
 	JOB_EVENT_BEGIN,	/* its owner took it, in its first state */
 	JOB_EVENT_STATE,	/* a state change short of the end */
 	JOB_EVENT_FINISH,	/* terminal: `outcome` is set */
@@ -147,8 +149,8 @@ struct job_spec	*job_spec_parse(const json_t *, const char *base, struct error *
 void		 job_spec_unref(const struct job_spec *);
 size_t		 job_spec_tree_size(const struct job_spec *);	/* it and below */
 bool		 job_spec_shield(const struct job_spec *);
-void		 job_submit_child(struct job *parent, const struct job_spec *,
-		     uint64_t *id, struct future **);
+void		 job_submit_child(struct job *parent, size_t index,
+		     const struct job_spec *, uint64_t *id, struct future **);
 
 /* On the owner loop: the view (without the result, which only the outcome
  * carries), as JSON text and as JSON. */

@@ -34,6 +34,7 @@ struct job_spec {
 	atomic_uint		 refs;
 	bool			 embedded;	/* inside its one job's allocation */
 	bool			 shield;
+	bool			 fail_interrupted;	/* on_interrupt: fail */
 	int			 priority;
 	const struct job_type	*type;
 	void			*parsed;
@@ -51,6 +52,8 @@ struct job_spec {
 	unsigned short		 nresources;
 	uint64_t		*after;		/* dependencies */
 	size_t			 nafter;
+	char			*text;		/* as submitted, for a store; or NULL */
+	size_t			 text_len;
 };
 
 struct job {
@@ -62,6 +65,8 @@ struct job {
 	unsigned int		 refs;		/* callbacks in flight, + 1 while registered */
 
 	uint64_t		 parent;	/* 0: none */
+	uint32_t		 index;		/* among the parent's children */
+	uint32_t		 version;	/* counts its published events */
 	uint64_t		*children;	/* ids, in creation order */
 	size_t			 nchildren;
 
@@ -83,6 +88,7 @@ struct job {
 	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
 	int64_t			 started_ns;
 	int64_t			 finished_ns;
+	int64_t			 due_ns;	/* pending for a retry: until then */
 	struct error		 error;
 	struct error		 last_error;	/* of the attempt before a retry */
 	struct future		*work;		/* the executor's, while running */

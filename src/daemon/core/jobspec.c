@@ -14,12 +14,14 @@
 #include "core/config.h"
 #include "core/job.h"
 #include "core/job_private.h"
+#include "core/jobrecord.h"
 #include "core/loomd.h"
 #include "core/queue.h"
 #include "core/registry.h"
 #include "core/sem.h"
 #include "runtime/fields.h"
 #include "runtime/future.h"
+#include "runtime/log.h"
 #include "runtime/util.h"
 
 #define JOB_NAME_MAX	128
@@ -30,8 +32,9 @@
 static const char *const job_spec_fields[] = {
 	"type", "args", "name", "queue", "priority", "delay", "timeout",
 	"retries", "retry_delay", "ttl", "key", "after", "limits", "lock",
-	"shield", NULL
+	"shield", "on_interrupt", NULL
 };
+static const char *const job_on_interrupt[] = { "rerun", "fail", NULL };
 
 /* Composites parse their children through here: this is how deep we are. */
 static __thread int	job_parse_depth;
@@ -131,6 +134,7 @@ job_spec_options(struct job_spec *s, const json_t *spec, const char *base,
 {
 	const char	*name = NULL, *queue = NULL, *key = NULL;
 	json_int_t	 priority = 0, retries = 0;
+	int		 on_interrupt = 0;
 
 	s->retry_delay = 1;
 	s->ttl = loomd.config->result_ttl;
@@ -152,8 +156,11 @@ job_spec_options(struct job_spec *s, const json_t *spec, const char *base,
 	    field_number(spec, base, "ttl", FIELD_OPTIONAL, 0, SECONDS_MAX,
 	    &s->ttl, e) == -1 ||
 	    field_string(spec, base, "key", FIELD_OPTIONAL, JOB_KEY_MAX, &key, e) == -1 ||
-	    field_bool(spec, base, "shield", FIELD_OPTIONAL, &s->shield, e) == -1)
+	    field_bool(spec, base, "shield", FIELD_OPTIONAL, &s->shield, e) == -1 ||
+	    field_choice(spec, base, "on_interrupt", FIELD_OPTIONAL,
+	    job_on_interrupt, &on_interrupt, e) == -1)
 		return -1;
+	s->fail_interrupted = on_interrupt == 1;
 	if (key != NULL && *key == '\0')
 		return fields_fail(e, base, "key", "must not be empty");
 	s->name = name != NULL ? xstrdup(name) : NULL;
@@ -214,6 +221,12 @@ job_spec_fill(struct job_spec *s, const json_t *spec, const char *base,
 	    job_spec_after(s, spec, base, e) == -1 ||
 	    job_spec_args(s, spec, base, type, e) == -1)
 		return -1;
+	/* A store writes the spec as it came; replay parses it again. */
+	if (job_record_keeps_specs()) {
+		if ((s->text = json_dumps(spec, JSON_COMPACT)) == NULL)
+			fatalx("job_spec_fill: json_dumps");
+		s->text_len = strlen(s->text);
+	}
 	return 0;
 }
 
@@ -234,6 +247,7 @@ job_spec_clear(struct job_spec *s)
 	free(s->name);
 	free(s->key);
 	free(s->after);
+	free(s->text);
 }
 
 struct job_spec *

@@ -45,6 +45,8 @@ job_publish(enum job_event ev, struct job *job, const struct job_outcome *outcom
 	const struct job_observer	*o;
 	size_t				 i;
 
+	if (ev != JOB_EVENT_SUBMIT)
+		job->version++;
 	for (i = 0; i < job_nobservers; i++) {
 		o = job_observers[i];
 		if (o->wants == NULL || o->wants(job))

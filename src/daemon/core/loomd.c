@@ -25,6 +25,7 @@ shard_new(struct loop *loop)
 	sh->net = NULL;
 	sh->counters = NULL;
 	memset(&sh->render, 0, sizeof(sh->render));
+	memset(&sh->durable, 0, sizeof(sh->durable));
 	for (i = 0; i < JOB_NSTATES; i++)
 		atomic_init(&sh->states[i], 0);
 	atomic_init(&sh->njobs, 0);

@@ -25,6 +25,15 @@ struct shard_counters;
 
 TAILQ_HEAD(job_list, job);
 
+/* What a loop's answers wait for: the store's batches (core/durable.c). */
+struct durable_wait;
+struct durable {
+	uint64_t		 marked;	/* the last batch with records */
+	uint64_t		 reached;	/* durable up to this batch */
+	struct durable_wait	*head;		/* in batch order */
+	struct durable_wait	*tail;
+};
+
 /*
  * What one loop owns, all of it reachable from here: only that loop's thread
  * touches it, except the counters, which it alone writes and `stats` reads
@@ -38,6 +47,7 @@ struct shard {
 	struct net_shard	*net;		/* the network layer's part */
 	struct shard_counters	*counters;	/* core/counters.c */
 	struct textbuf		 render;	/* where outcomes' views are written */
+	struct durable		 durable;	/* what waits for the store */
 
 	atomic_long		 states[JOB_NSTATES];	/* its jobs by state */
 	atomic_ulong		 njobs;		/* live jobs it owns */

@@ -254,6 +254,7 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 	*fp = job->reg.future;
 	atomic_fetch_add_explicit(&owner->njobs, 1, memory_order_relaxed);
 	registry_insert(&job->reg);
+	job_publish(JOB_EVENT_SUBMIT, job, NULL);
 	/* From here on the job is the owner's. */
 	if ((here = shard_current()) == owner) {
 		job_begin(job);
@@ -278,14 +279,15 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 }
 
 void
-job_submit_child(struct job *parent, const struct job_spec *s, uint64_t *idp,
-    struct future **fp)
+job_submit_child(struct job *parent, size_t index, const struct job_spec *s,
+    uint64_t *idp, struct future **fp)
 {
 	struct job	*child = xcalloc(1, sizeof(*child));
 
 	atomic_fetch_add(&((struct job_spec *)s)->refs, 1);
 	job_init(child, s, parent->queue);
 	child->parent = parent->reg.id;
+	child->index = (uint32_t)index;
 	queue_reserve(child->queue, 1, NULL);
 	child->counted = true;
 	job_submit(child, idp, fp);

@@ -358,7 +358,7 @@ composite_create(struct composite *c, size_t i)
 {
 	struct child	*ch = &c->children[i];
 
-	job_submit_child(c->job, c->args->specs[i], &ch->id, &ch->future);
+	job_submit_child(c->job, i, c->args->specs[i], &ch->id, &ch->future);
 	c->created++;
 	c->refs++;
 	future_on_done(ch->future, job_loop(c->job), composite_child_done, ch);

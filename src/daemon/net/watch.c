@@ -137,7 +137,7 @@ watch_notify(enum job_event ev, const struct job *job,
 	char	*view;
 	size_t	 len;
 
-	if (ev == JOB_EVENT_EXPIRE)
+	if (ev == JOB_EVENT_SUBMIT || ev == JOB_EVENT_EXPIRE)
 		return;
 	if (outcome != NULL) {
 		watch_publish(outcome->view, outcome->view_len, job_id(job),

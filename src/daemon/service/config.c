@@ -97,6 +97,10 @@ config_new(void)
 	cfg->unix_socket = xstrdup("/run/loomd/loomd.sock");
 	cfg->unix_socket_mode = 0660;
 	cfg->state_dir = xstrdup("/var/lib/loomd");
+	cfg->journal = false;	/* on once the journal replays */
+	cfg->journal_sync = JOURNAL_SYNC_ALWAYS;
+	cfg->journal_sync_interval = 0.010;
+	cfg->journal_max_bytes = (size_t)1 << 30;
 	cfg->max_line_bytes = 1024 * 1024;
 	cfg->max_connections = 10000;
 	cfg->max_jobs = 1000000;

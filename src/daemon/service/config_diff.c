@@ -145,6 +145,7 @@ config_copy_value(const struct config_key *k, const void *field,
 		break;
 	case CONFIG_LOG_LEVEL:
 	case CONFIG_LOG_TARGET:
+	case CONFIG_CHOICE:
 		v->i = *(const int *)field;
 		break;
 	case CONFIG_STRING:

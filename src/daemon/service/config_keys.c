@@ -13,65 +13,74 @@
 
 #define CONFIG_DURATION_MAX	1e9	/* about 31 years: fits any timer */
 
+static const char *const config_sync_modes[] = { "always", "batch", "off", NULL };
+
 #define G(f)	offsetof(struct config, f)
 static const struct config_key config_global_keys[] = {
-	{ "loops", CONFIG_UINT, G(loops), CONFIG_AUTO, 0, 256 },
-	{ "executor_threads", CONFIG_UINT, G(executor_threads), CONFIG_AUTO, 0, 256 },
-	{ "executor_queue", CONFIG_COUNT, G(executor_queue), 0, 1, 1e8 },
-	{ "listen", CONFIG_LISTEN, G(listen), 0, 0, 0 },
-	{ "unix_socket", CONFIG_STRING, G(unix_socket), CONFIG_SOCKET, 0, 0 },
-	{ "unix_socket_mode", CONFIG_MODE, G(unix_socket_mode), 0, 0, 0777 },
-	{ "state_dir", CONFIG_STRING, G(state_dir), CONFIG_NONEMPTY, 0, 0 },
-	{ "max_line_bytes", CONFIG_SIZE, G(max_line_bytes), 0, 1024, GIB },
-	{ "max_connections", CONFIG_UINT, G(max_connections), 0, 1, 1e6 },
-	{ "max_jobs", CONFIG_COUNT, G(max_jobs), 0, 1, 1e9 },
-	{ "max_children", CONFIG_COUNT, G(max_children), 0, 1, 1e6 },
-	{ "result_ttl", CONFIG_DURATION, G(result_ttl), 0, 0, CONFIG_DURATION_MAX },
-	{ "slow_callback_ms", CONFIG_UINT, G(slow_callback_ms), 0, 0, 3600000 },
-	{ "loop_spin_us", CONFIG_UINT, G(loop_spin_us), 0, 0, 1000000 },
-	{ "log_level", CONFIG_LOG_LEVEL, G(log_level), 0, 0, 0 },
-	{ "log_target", CONFIG_LOG_TARGET, G(log_target), 0, 0, 0 },
-	{ "files_root", CONFIG_STRING, G(files_root), 0, 0, 0 },
-	{ "shutdown_grace", CONFIG_DURATION, G(shutdown_grace), 0, 0, CONFIG_DURATION_MAX },
-	{ "kill_grace", CONFIG_DURATION, G(kill_grace), 0, 0, CONFIG_DURATION_MAX },
-	{ "idle_timeout", CONFIG_DURATION, G(idle_timeout), 0, 0, CONFIG_DURATION_MAX },
-	{ "user", CONFIG_STRING, G(user), 0, 0, 0 },
-	{ "group", CONFIG_STRING, G(group), 0, 0, 0 },
+	{ "loops", CONFIG_UINT, G(loops), CONFIG_AUTO, 0, 256, NULL },
+	{ "executor_threads", CONFIG_UINT, G(executor_threads), CONFIG_AUTO, 0, 256, NULL },
+	{ "executor_queue", CONFIG_COUNT, G(executor_queue), 0, 1, 1e8, NULL },
+	{ "listen", CONFIG_LISTEN, G(listen), 0, 0, 0, NULL },
+	{ "unix_socket", CONFIG_STRING, G(unix_socket), CONFIG_SOCKET, 0, 0, NULL },
+	{ "unix_socket_mode", CONFIG_MODE, G(unix_socket_mode), 0, 0, 0777, NULL },
+	{ "state_dir", CONFIG_STRING, G(state_dir), CONFIG_NONEMPTY, 0, 0, NULL },
+	{ "journal", CONFIG_BOOL, G(journal), 0, 0, 0, NULL },
+	{ "journal_sync", CONFIG_CHOICE, G(journal_sync), 0, 0, 0, config_sync_modes },
+	{ "journal_sync_interval", CONFIG_DURATION, G(journal_sync_interval),
+	    CONFIG_POSITIVE, 0, 60, NULL },
+	{ "journal_max_bytes", CONFIG_SIZE, G(journal_max_bytes), 0, 16 * MIB,
+	    1024 * GIB, NULL },
+	{ "journal_repair", CONFIG_BOOL, G(journal_repair), 0, 0, 0, NULL },
+	{ "max_line_bytes", CONFIG_SIZE, G(max_line_bytes), 0, 1024, GIB, NULL },
+	{ "max_connections", CONFIG_UINT, G(max_connections), 0, 1, 1e6, NULL },
+	{ "max_jobs", CONFIG_COUNT, G(max_jobs), 0, 1, 1e9, NULL },
+	{ "max_children", CONFIG_COUNT, G(max_children), 0, 1, 1e6, NULL },
+	{ "result_ttl", CONFIG_DURATION, G(result_ttl), 0, 0, CONFIG_DURATION_MAX, NULL },
+	{ "slow_callback_ms", CONFIG_UINT, G(slow_callback_ms), 0, 0, 3600000, NULL },
+	{ "loop_spin_us", CONFIG_UINT, G(loop_spin_us), 0, 0, 1000000, NULL },
+	{ "log_level", CONFIG_LOG_LEVEL, G(log_level), 0, 0, 0, NULL },
+	{ "log_target", CONFIG_LOG_TARGET, G(log_target), 0, 0, 0, NULL },
+	{ "files_root", CONFIG_STRING, G(files_root), 0, 0, 0, NULL },
+	{ "shutdown_grace", CONFIG_DURATION, G(shutdown_grace), 0, 0, CONFIG_DURATION_MAX, NULL },
+	{ "kill_grace", CONFIG_DURATION, G(kill_grace), 0, 0, CONFIG_DURATION_MAX, NULL },
+	{ "idle_timeout", CONFIG_DURATION, G(idle_timeout), 0, 0, CONFIG_DURATION_MAX, NULL },
+	{ "user", CONFIG_STRING, G(user), 0, 0, 0, NULL },
+	{ "group", CONFIG_STRING, G(group), 0, 0, 0, NULL },
 };
 #undef G
 
 #define H(f)	offsetof(struct config_http, f)
 static const struct config_key config_http_keys[] = {
-	{ "ca_file", CONFIG_STRING, H(ca_file), 0, 0, 0 },
-	{ "max_body", CONFIG_SIZE, H(max_body), 0, 1, GIB },
-	{ "timeout", CONFIG_DURATION, H(timeout), CONFIG_POSITIVE, 0, CONFIG_DURATION_MAX },
-	{ "per_host", CONFIG_UINT, H(per_host), 0, 1, 10000 },
-	{ "user_agent", CONFIG_STRING, H(user_agent), 0, 0, 0 },
+	{ "ca_file", CONFIG_STRING, H(ca_file), 0, 0, 0, NULL },
+	{ "max_body", CONFIG_SIZE, H(max_body), 0, 1, GIB, NULL },
+	{ "timeout", CONFIG_DURATION, H(timeout), CONFIG_POSITIVE, 0, CONFIG_DURATION_MAX, NULL },
+	{ "per_host", CONFIG_UINT, H(per_host), 0, 1, 10000, NULL },
+	{ "user_agent", CONFIG_STRING, H(user_agent), 0, 0, 0, NULL },
 };
 #undef H
 
 #define Q(f)	offsetof(struct config_queue, f)
 static const struct config_key config_queue_keys[] = {
-	{ "concurrency", CONFIG_UINT, Q(concurrency), 0, 0, 1e6 },
-	{ "max_pending", CONFIG_COUNT, Q(max_pending), 0, 0, 1e9 },
+	{ "concurrency", CONFIG_UINT, Q(concurrency), 0, 0, 1e6, NULL },
+	{ "max_pending", CONFIG_COUNT, Q(max_pending), 0, 0, 1e9, NULL },
 };
 #undef Q
 
 static const struct config_key config_limit_keys[] = {
 	{ "concurrency", CONFIG_UINT, offsetof(struct config_limit, concurrency),
-	  0, 1, 1e6 },
+	  0, 1, 1e6, NULL },
 };
 
 #define C(f)	offsetof(struct config_command, f)
 static const struct config_key config_command_keys[] = {
-	{ "argv", CONFIG_ARGV, C(argv), 0, 0, 0 },
-	{ "allow_args", CONFIG_BOOL, C(allow_args), 0, 0, 0 },
-	{ "allow_env", CONFIG_BOOL, C(allow_env), 0, 0, 0 },
-	{ "cwd", CONFIG_STRING, C(cwd), CONFIG_ABSOLUTE, 0, 0 },
-	{ "timeout", CONFIG_DURATION, C(timeout), 0, 0, CONFIG_DURATION_MAX },
-	{ "max_output", CONFIG_SIZE, C(max_output), 0, 1, GIB },
-	{ "user", CONFIG_STRING, C(user), 0, 0, 0 },
-	{ "group", CONFIG_STRING, C(group), 0, 0, 0 },
+	{ "argv", CONFIG_ARGV, C(argv), 0, 0, 0, NULL },
+	{ "allow_args", CONFIG_BOOL, C(allow_args), 0, 0, 0, NULL },
+	{ "allow_env", CONFIG_BOOL, C(allow_env), 0, 0, 0, NULL },
+	{ "cwd", CONFIG_STRING, C(cwd), CONFIG_ABSOLUTE, 0, 0, NULL },
+	{ "timeout", CONFIG_DURATION, C(timeout), 0, 0, CONFIG_DURATION_MAX, NULL },
+	{ "max_output", CONFIG_SIZE, C(max_output), 0, 1, GIB, NULL },
+	{ "user", CONFIG_STRING, C(user), 0, 0, 0, NULL },
+	{ "group", CONFIG_STRING, C(group), 0, 0, 0, NULL },
 };
 #undef C
 

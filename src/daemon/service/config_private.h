@@ -16,7 +16,7 @@
 #define KIB			1024.0
 #define MIB			(1024.0 * 1024)
 #define GIB			(1024.0 * 1024 * 1024)
-#define CONFIG_MAX_KEYS		32	/* per section, for the repeat check */
+#define CONFIG_MAX_KEYS		48	/* per section, for the repeat check */
 
 enum config_kind {
 	CONFIG_UINT,		/* unsigned int */
@@ -30,6 +30,7 @@ enum config_kind {
 	CONFIG_LOG_LEVEL,	/* int */
 	CONFIG_LOG_TARGET,	/* int, enum log_target */
 	CONFIG_ARGV,		/* char **, split like a shell, no expansion */
+	CONFIG_CHOICE,		/* int, the index in the key's choices */
 };
 
 #define CONFIG_AUTO		0x1	/* "auto" is 0 */
@@ -45,6 +46,7 @@ struct config_key {
 	int			 flags;
 	double			 min;
 	double			 max;
+	const char *const	*choices;	/* CONFIG_CHOICE: NULL-ended */
 };
 
 union config_value {

@@ -471,6 +471,24 @@ config_parse_log_target(const char *s, int *out, char *why, size_t len)
 	return 0;
 }
 
+static int
+config_parse_choice(const struct config_key *k, const char *s, int *out,
+    char *why, size_t len)
+{
+	char	list[256] = "";
+	int	i;
+
+	for (i = 0; k->choices[i] != NULL; i++) {
+		if (strcmp(s, k->choices[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+		    i > 0 ? ", " : "", k->choices[i]);
+	}
+	return config_fail(why, len, "'%s' is not one of %s", s, list);
+}
+
 /* The value for one key, checked against its range; nothing is stored. */
 int
 config_parse_value(const struct config_key *k, const char *s,
@@ -496,6 +514,8 @@ config_parse_value(const struct config_key *k, const char *s,
 		return config_parse_log_level(s, &out->i, why, len);
 	case CONFIG_LOG_TARGET:
 		return config_parse_log_target(s, &out->i, why, len);
+	case CONFIG_CHOICE:
+		return config_parse_choice(k, s, &out->i, why, len);
 	case CONFIG_STRING:
 		return config_value_string(k, s, out, why, len);
 	}
@@ -527,6 +547,7 @@ config_store(void *base, const struct config_key *k, union config_value *v)
 		break;
 	case CONFIG_LOG_LEVEL:
 	case CONFIG_LOG_TARGET:
+	case CONFIG_CHOICE:
 		*(int *)field = v->i;
 		break;
 	case CONFIG_STRING:
@@ -580,6 +601,9 @@ config_format(const struct config_key *k, const void *base, char *buf,
 	case CONFIG_LOG_TARGET:
 		snprintf(buf, len, "%s", *(const int *)field == LOG_TO_SYSLOG ?
 		    "syslog" : "stderr");
+		return;
+	case CONFIG_CHOICE:
+		snprintf(buf, len, "%s", k->choices[*(const int *)field]);
 		return;
 	case CONFIG_STRING:
 		snprintf(buf, len, "'%s'", *(char *const *)field != NULL ?

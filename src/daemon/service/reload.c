@@ -30,7 +30,8 @@
 /* What only a restart changes: threads, listeners, files, the user. */
 static const char *const reload_restart_keys[] = {
 	"loops", "executor_threads", "executor_queue", "listen", "unix_socket",
-	"unix_socket_mode", "state_dir", "user", "group",
+	"unix_socket_mode", "state_dir", "user", "group", "journal", "journal_sync",
+	"journal_sync_interval", "journal_max_bytes", "journal_repair",
 };
 
 static struct config	**reload_retired;

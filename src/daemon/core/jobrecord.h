@@ -1,0 +1,67 @@
+/*
+ * Jobs as records, for a store (the journal): what a transition writes, and
+ * what replay reads back.  A record is a byte string the store frames and
+ * checksums; every record of a job carries its id and a version its owner
+ * counts up, so that a replay keeps the newest whatever order the loops'
+ * records reached storage in.
+ *
+ *   SUBMIT  on the submitting loop, before the job is handed over: the spec
+ *           as JSON text, its parent and index, when it was made
+ *   STATE   pending (a retry, with its due time), queued, running (attempt)
+ *   FINISH  the terminal view (result and error in it), when it expires
+ *
+ * Little-endian integers; the layout is versioned by the journal's format.
+ */
+#ifndef LOOM_JOBRECORD_H
+#define LOOM_JOBRECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/job.h"
+
+struct textbuf;
+
+enum job_record_kind {
+	JOB_RECORD_SUBMIT = 1,
+	JOB_RECORD_STATE = 2,
+	JOB_RECORD_FINISH = 3,
+};
+
+struct job_record {
+	enum job_record_kind	 kind;
+	uint64_t		 id;
+	uint32_t		 version;
+	/* SUBMIT */
+	uint64_t		 parent;
+	uint32_t		 index;		/* among the parent's children */
+	int64_t			 created_ns;
+	const char		*spec;		/* JSON text, not NUL-ended */
+	size_t			 spec_len;
+	/* STATE and FINISH */
+	enum job_state		 state;
+	uint32_t		 attempt;
+	int64_t			 started_ns;
+	int64_t			 due_ns;	/* STATE pending: when it goes on */
+	/* FINISH */
+	int64_t			 finished_ns;
+	int64_t			 expires_ns;	/* finished + ttl */
+	const char		*view;		/* JSON text, not NUL-ended */
+	size_t			 view_len;
+};
+
+/*
+ * The record of this event of this job appended to tb; false if the event
+ * writes none.  On the loop that publishes it.
+ */
+bool		 job_record_write(enum job_event, const struct job *,
+		     const struct job_outcome *, struct textbuf *);
+/* Read one back: its fields point into payload.  -1 if it is malformed. */
+int		 job_record_read(const void *payload, size_t len, struct job_record *);
+
+/* The spec's JSON text is kept only for a store (set before the loops run). */
+void		 job_record_specs(bool keep);
+bool		 job_record_keeps_specs(void);
+
+#endif
