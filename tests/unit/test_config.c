@@ -1030,6 +1030,109 @@ test_build_reads_the_file_then_the_assignments(void **state)
 	assert_non_null(strstr(err, "loomd.conf:1: max_jobs: 'many'"));
 }
 
+/* config_build of text fails with "FILE:" followed by expected. */
+static void
+assert_build_fails(const char *text, char *const *assignments, size_t n,
+    const char *expected)
+{
+	char	err[512], want[1024];
+
+	write_conf(text);
+	assert_null(config_build(conf, assignments, n, err, sizeof(err)));
+	if (assignments == NULL)
+		snprintf(want, sizeof(want), "%s:%s", conf, expected);
+	else
+		snprintf(want, sizeof(want), "%s", expected);
+	assert_string_equal(err, want);
+}
+
+/* dir/name with this mode and text. */
+static void
+make_file(const char *name, mode_t mode, const char *text, char *path,
+    size_t len)
+{
+	FILE	*f;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* What loomd -t and start-up check on the machine, and how they say it. */
+static void
+test_build_checks_what_the_config_names_exists(void **state)
+{
+	struct config	*cfg;
+	char		 prog[128], plain[128], ca[128], text[1024], want[512];
+	char		 opt[256], *opts[] = { opt };
+	char		 err[512];
+
+	make_file("prog", 0755, "#!/bin/sh\n", prog, sizeof(prog));
+	make_file("plain", 0644, "#!/bin/sh\n", plain, sizeof(plain));
+	make_file("ca.pem", 0644, "", ca, sizeof(ca));
+
+	/* All there: it builds. */
+	snprintf(text, sizeof(text), "files_root = %s\nuser = root\ngroup = root\n"
+	    "[command.x]\nargv = %s -v\nuser = root\n[http]\nca_file = %s\n",
+	    dir, prog, ca);
+	write_conf(text);
+	if ((cfg = config_build(conf, NULL, 0, err, sizeof(err))) == NULL)
+		fail_msg("unexpected error: %s", err);
+	config_free(cfg);
+
+	/* A command's program: missing, not executable, not a file. */
+	assert_build_fails("[command.x]\nallow_args = yes\n"
+	    "argv = /nonexistent/program -v\n", NULL, 0,
+	    "3: argv: cannot run '/nonexistent/program': No such file or directory");
+	snprintf(text, sizeof(text), "[command.x]\nargv = %s\n", plain);
+	snprintf(want, sizeof(want), "2: argv: cannot run '%s': Permission denied",
+	    plain);
+	assert_build_fails(text, NULL, 0, want);
+	snprintf(text, sizeof(text), "[command.x]\nargv = %s\n", dir);
+	snprintf(want, sizeof(want), "2: argv: '%s' is not a regular file", dir);
+	assert_build_fails(text, NULL, 0, want);
+
+	/* The CA file: missing, or not a file. */
+	assert_build_fails("[http]\nca_file = /nonexistent/ca.pem\n", NULL, 0,
+	    "2: ca_file: cannot read '/nonexistent/ca.pem': No such file or "
+	    "directory");
+	snprintf(text, sizeof(text), "[http]\nca_file = %s\n", dir);
+	snprintf(want, sizeof(want), "2: ca_file: '%s' is not a regular file", dir);
+	assert_build_fails(text, NULL, 0, want);
+
+	/* Users and groups, of loomd and of a command. */
+	assert_build_fails("loops = 2\nuser = no-such-user-here\n", NULL, 0,
+	    "2: user: no such user 'no-such-user-here'");
+	assert_build_fails("group = no-such-group-here\n", NULL, 0,
+	    "1: group: no such group 'no-such-group-here'");
+	snprintf(text, sizeof(text), "[command.x]\nargv = %s\n"
+	    "group = no-such-group-here\n", prog);
+	assert_build_fails(text, NULL, 0,
+	    "3: group: no such group 'no-such-group-here'");
+
+	/* files_root: missing, or not a directory. */
+	assert_build_fails("files_root = /nonexistent/files\n", NULL, 0,
+	    "1: files_root: '/nonexistent/files': No such file or directory");
+	snprintf(text, sizeof(text), "files_root = %s\n", prog);
+	snprintf(want, sizeof(want), "1: files_root: '%s' is not a directory", prog);
+	assert_build_fails(text, NULL, 0, want);
+
+	/* Set with -o, the message names the option; the last setting counts. */
+	snprintf(text, sizeof(text), "files_root = %s\n", dir);
+	snprintf(opt, sizeof(opt), "files_root=/nonexistent/files");
+	assert_build_fails(text, opts, 1, "-o files_root=/nonexistent/files: "
+	    "'/nonexistent/files': No such file or directory");
+	snprintf(opt, sizeof(opt), "command.y.argv=/nonexistent/y");
+	assert_build_fails("", opts, 1, "-o command.y.argv=/nonexistent/y: "
+	    "cannot run '/nonexistent/y': No such file or directory");
+
+	unlink(prog);
+	unlink(plain);
+	unlink(ca);
+}
+
 struct diff_seen {
 	char	lines[16][256];
 	size_t	n;
@@ -1142,6 +1245,7 @@ main(void)
 		cmocka_unit_test(test_shipped_config_shows_the_defaults_when_uncommented),
 		cmocka_unit_test(test_every_key_is_documented),
 		cmocka_unit_test(test_build_reads_the_file_then_the_assignments),
+		cmocka_unit_test(test_build_checks_what_the_config_names_exists),
 		cmocka_unit_test(test_diff_names_each_changed_key_with_both_values),
 		cmocka_unit_test(test_keep_copies_a_global_key),
 	};

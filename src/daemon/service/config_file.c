@@ -76,17 +76,18 @@ config_has_control(const char *s, size_t len)
 	return false;
 }
 
-/* Parse, then store: a bad value changes nothing. */
+/* Parse, then store: a bad value changes nothing.  where: its origin. */
 static int
 config_assign(struct config *cfg, const struct config_section *sec,
     const char *name, const struct config_key *k, const char *value,
-    char *why, size_t len)
+    const char *where, char *why, size_t len)
 {
 	union config_value	v;
 
 	if (config_parse_value(k, value, &v, why, len) == -1)
 		return -1;
 	config_store(config_section_base(cfg, sec, name), k, &v);
+	config_set_origin(cfg, sec, name, k, where);
 	return 0;
 }
 
@@ -267,8 +268,8 @@ config_ini_handler(void *arg, const char *section, const char *rawkey,
 	struct config_parse		*p = arg;
 	const struct config_section	*sec = p->section;
 	const struct config_key		*k;
-	char				*key, *value, why[512];
-	int				*seen;
+	char				*key, *value, *where, why[512];
+	int				*seen, r;
 
 	if (p->failed != 0)
 		return 1;
@@ -293,7 +294,10 @@ config_ini_handler(void *arg, const char *section, const char *rawkey,
 		goto fail_why;
 	}
 	*seen = p->line;
-	if (config_assign(p->cfg, sec, p->name, k, value, why, sizeof(why)) == -1)
+	xasprintf(&where, "%s:%d: %s", p->path, p->line, key);
+	r = config_assign(p->cfg, sec, p->name, k, value, where, why, sizeof(why));
+	free(where);
+	if (r == -1)
 		goto fail_why;
 	free(key);
 	free(value);
@@ -345,7 +349,7 @@ config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 /* Split "key", "http.key" or "queue.NAME.key", then assign. */
 static int
 config_override_key(struct config *cfg, char *key, const char *value,
-    char *why, size_t len)
+    const char *where, char *why, size_t len)
 {
 	const struct config_section	*sec = &config_sections[0];
 	const struct config_key		*k;
@@ -382,14 +386,14 @@ config_override_key(struct config *cfg, char *key, const char *value,
 		return config_fail(why, len, "missing key");
 	if ((k = config_find_key(sec, key)) == NULL)
 		return config_unknown_key(sec, key, why, len);
-	return config_assign(cfg, sec, name, k, value, why, len);
+	return config_assign(cfg, sec, name, k, value, where, why, len);
 }
 
 int
 config_override(struct config *cfg, const char *assignment, char *err,
     size_t errlen)
 {
-	char	*copy, *value, why[512];
+	char	*copy, *value, *where, why[512];
 	size_t	 len = strlen(assignment);
 	int	 r;
 
@@ -404,8 +408,10 @@ config_override(struct config *cfg, const char *assignment, char *err,
 	copy = xstrdup(assignment);
 	value = strchr(copy, '=');
 	*value++ = '\0';
-	r = config_override_key(cfg, config_trim(copy), config_trim(value), why,
-	    sizeof(why));
+	xasprintf(&where, "-o %s", assignment);
+	r = config_override_key(cfg, config_trim(copy), config_trim(value), where,
+	    why, sizeof(why));
+	free(where);
 	free(copy);
 	if (r == -1)
 		return config_fail(err, errlen, "-o %s: %s", assignment, why);
