@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "io/outbound.h"
 #include "runtime/log.h"
 #include "core/loomd.h"
 #include "runtime/loop.h"
@@ -133,6 +134,8 @@ reload_run(const char *path, char *const *assignments, size_t n)
 	    sizeof(*reload_retired));
 	reload_retired[reload_nretired++] = (struct config *)old;
 	loomd.config = cfg;
+	/* ca_file and the system's store, read again (even if unchanged). */
+	outbound_tls_reload(cfg->http.ca_file);
 	log_info("reload: done, %zu change%s", rd.changes, rd.changes == 1 ? "" : "s");
 	systemd_notify("READY=1");
 	return 0;
