@@ -504,14 +504,13 @@ client_send(struct client *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-json_t *
-client_recv_or_eof(struct client *c, double timeout)
+/* The next line, without its newline (caller frees); NULL on EOF. */
+char *
+client_recv_text_or_eof(struct client *c, double timeout)
 {
 	double		 deadline = now_seconds() + timeout;
 	struct pollfd	 pfd = { .fd = c->fd, .events = POLLIN };
-	json_error_t	 jerr;
-	json_t		*msg;
-	char		*nl;
+	char		*nl, *line;
 	size_t		 linelen;
 	ssize_t		 n;
 	int		 ms;
@@ -519,13 +518,12 @@ client_recv_or_eof(struct client *c, double timeout)
 	for (;;) {
 		if (c->len > 0 && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
 			linelen = (size_t)(nl - c->buf);
-			msg = json_loadb(c->buf, linelen, 0, &jerr);
-			if (msg == NULL)
-				fail_msg("reply is not JSON: %s: %.*s", jerr.text,
-				    (int)(linelen > 200 ? 200 : linelen), c->buf);
+			assert_non_null(line = malloc(linelen + 1));
+			memcpy(line, c->buf, linelen);
+			line[linelen] = '\0';
 			memmove(c->buf, nl + 1, c->len - linelen - 1);
 			c->len -= linelen + 1;
-			return msg;
+			return line;
 		}
 		ms = (int)((deadline - now_seconds()) * 1000);
 		if (ms <= 0)
@@ -544,6 +542,34 @@ client_recv_or_eof(struct client *c, double timeout)
 		assert_true(n > 0);
 		c->len += (size_t)n;
 	}
+}
+
+json_t *
+client_recv_or_eof(struct client *c, double timeout)
+{
+	json_error_t	 jerr;
+	json_t		*msg;
+	char		*line = client_recv_text_or_eof(c, timeout);
+	size_t		 len;
+
+	if (line == NULL)
+		return NULL;
+	len = strlen(line);
+	if ((msg = json_loadb(line, len, 0, &jerr)) == NULL)
+		fail_msg("reply is not JSON: %s: %.*s", jerr.text,
+		    (int)(len > 200 ? 200 : len), line);
+	free(line);
+	return msg;
+}
+
+char *
+client_recv_text(struct client *c, double timeout)
+{
+	char	*line = client_recv_text_or_eof(c, timeout);
+
+	if (line == NULL)
+		fail_msg("the daemon closed the connection");
+	return line;
 }
 
 json_t *

@@ -77,6 +77,9 @@ void	 client_send(struct client *, const char *fmt, ...)
 json_t	*client_recv(struct client *, double timeout);
 /* Like client_recv, but NULL on EOF (the daemon closed the connection). */
 json_t	*client_recv_or_eof(struct client *, double timeout);
+/* The next line as the daemon wrote it, without the newline (caller frees). */
+char	*client_recv_text(struct client *, double timeout);
+char	*client_recv_text_or_eof(struct client *, double timeout);
 /* Send one request line and return the next line. */
 json_t	*client_call(struct client *, const char *fmt, ...)
 	     __attribute__((format(printf, 2, 3)));

@@ -56,7 +56,8 @@ start_daemon(struct daemon *dd, const char *const more[])
 		"-o", "command.env.argv=/usr/bin/env",
 		"-o", "command.env.allow_env=yes",
 		"-o", "command.bytes.argv=/usr/bin/printf '\\377\\000A\\n'",
-		"-o", "command.missing.argv=/nonexistent/program",
+		/* There at start-up (loomd checks), removed by its test. */
+		"-o", opt(2, "command.missing.argv=%s/vanishing", dir),
 		"-o", "command.id.argv=/usr/bin/id -u",
 		"-o", "command.id.user=nobody",
 		"-o", "command.slow.argv=/bin/sleep 10",
@@ -71,6 +72,14 @@ start_daemon(struct daemon *dd, const char *const more[])
 		NULL
 	};
 
+	char		 path[128];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/vanishing", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("#!/bin/sh\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
 	for (i = 0; extra[i] != NULL; i++)
 		all[n++] = extra[i];
 	for (i = 0; more != NULL && more[i] != NULL && n < 63; i++)
@@ -348,7 +357,11 @@ test_a_program_that_cannot_start_fails_the_job(void **state)
 {
 	struct client	 c;
 	json_t		*r;
+	char		 path[128];
 
+	/* Gone since loomd started. */
+	snprintf(path, sizeof(path), "%s/vanishing", dir);
+	assert_int_equal(unlink(path), 0);
 	client_connect(&c, &d);
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"exec\","
 	    "\"args\":{\"command\":\"missing\"}}}");

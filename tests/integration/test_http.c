@@ -648,6 +648,75 @@ test_https_with_an_untrusted_ca_fails_and_says_so(void **state)
 	daemon_stop(&own);
 }
 
+/* SIGHUP, then the reload's RELOADING=1 and READY=1. */
+static void
+reload(struct daemon *dd)
+{
+	char	*msg;
+
+	daemon_signal(dd, SIGHUP);
+	msg = daemon_notify_wait(dd, "RELOADING=1");
+	free(msg);
+	msg = daemon_notify_wait(dd, "READY=1");
+	free(msg);
+}
+
+/*
+ * A reload applies [http] ca_file to the requests that follow, while a
+ * request already connected keeps the context it was made with.
+ */
+static void
+test_a_reload_applies_a_new_ca_file(void **state)
+{
+	struct daemon_opts	 opts = { .config = "# no ca_file yet\n",
+				     .notify = true };
+	struct daemon		 own;
+	struct client		 c;
+	json_t			*r;
+	json_int_t		 held;
+	char			 conf[256];
+	double			 deadline;
+
+	daemon_start_with(&own, &opts);
+	client_connect(&c, &own);
+	r = fetch(&c, "{\"url\":\"https://127.0.0.1:%d/echo\"}", tls.port);
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_non_null(strstr(json_str(reply_error(r), "message"),
+	    "TLS certificate verification failed"));
+	json_decref(r);
+
+	snprintf(conf, sizeof(conf), "[http]\nca_file = %s/ca.pem\n", dir);
+	daemon_write_config(&own, conf);
+	reload(&own);
+	r = fetch(&c, "{\"url\":\"https://127.0.0.1:%d/echo\"}", tls.port);
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+
+	/* Connected with this context, held by the server across a reload
+	 * that replaces the context. */
+	atomic_store(&tls.concurrent, 0);
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"http\",\"args\":"
+	    "{\"url\":\"https://127.0.0.1:%d/count?ms=500\"}}}", tls.port);
+	held = reply_job_id(r);
+	json_decref(r);
+	deadline = now_seconds() + HARNESS_WAIT;
+	while (atomic_load(&tls.concurrent) == 0 && now_seconds() < deadline)
+		usleep(10000);
+	assert_int_equal(atomic_load(&tls.concurrent), 1);
+	reload(&own);
+	r = fetch(&c, "{\"url\":\"https://127.0.0.1:%d/echo\"}", tls.port);
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"result\",\"wait\":true,\"job\":%lld}",
+	    (long long)held);
+	assert_string_equal(reply_job_state(r), "done");
+	assert_int_equal(json_integer_value(json_object_get(reply_result(r),
+	    "status")), 200);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&own);
+}
+
 static void
 test_per_host_limits_requests_across_the_daemon(void **state)
 {
@@ -831,6 +900,7 @@ main(void)
 		cmocka_unit_test(test_https_is_verified_against_the_configured_ca),
 		cmocka_unit_test(test_https_with_the_wrong_host_name_fails_and_says_so),
 		cmocka_unit_test(test_https_with_an_untrusted_ca_fails_and_says_so),
+		cmocka_unit_test(test_a_reload_applies_a_new_ca_file),
 		cmocka_unit_test(test_per_host_limits_requests_across_the_daemon),
 		cmocka_unit_test(test_fifty_fetches_through_a_limit_of_three),
 		cmocka_unit_test(test_cancel_of_a_request_waiting_for_its_host),

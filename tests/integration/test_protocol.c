@@ -395,6 +395,59 @@ test_list_filters_and_pages_newest_first(void **state)
 	client_close(&c);
 }
 
+/* The number after "key": in a reply's text, as written. */
+static void
+number_text(const char *line, const char *key, char *out, size_t len)
+{
+	char		 want[64];
+	const char	*p;
+	size_t		 n;
+
+	snprintf(want, sizeof(want), "\"%s\":", key);
+	if ((p = strstr(line, want)) == NULL)
+		fail_msg("no %s in %s", key, line);
+	p += strlen(want);
+	n = strspn(p, "0123456789.-eE+");
+	assert_true(n > 0 && n < len);
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Every answer writes a job's times the same way: nine decimals. */
+static void
+test_list_writes_times_as_every_answer_does(void **state)
+{
+	static const char *const keys[] = { "created_at", "started_at",
+	    "finished_at" };
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 id;
+	char		*status, *list, a[64], b[64];
+	const char	*dot;
+	size_t		 i;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"echo\",\"queue\":\"timesq\"}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	client_send(&c, "{\"op\":\"status\",\"job\":%lld}", (long long)id);
+	status = client_recv_text(&c, HARNESS_WAIT);
+	client_send(&c, "{\"op\":\"list\",\"queue\":\"timesq\"}");
+	list = client_recv_text(&c, HARNESS_WAIT);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		number_text(status, keys[i], a, sizeof(a));
+		number_text(list, keys[i], b, sizeof(b));
+		assert_non_null(dot = strchr(b, '.'));
+		if (strlen(dot + 1) != 9)
+			fail_msg("list wrote %s as %s", keys[i], b);
+		assert_string_equal(a, b);
+	}
+	free(status);
+	free(list);
+	client_close(&c);
+}
+
 static void
 test_stats_reports_jobs_loops_executor_connections(void **state)
 {
@@ -508,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_watch_everything_and_by_queue),
 		cmocka_unit_test(test_watch_sees_each_state_once),
 		cmocka_unit_test(test_list_filters_and_pages_newest_first),
+		cmocka_unit_test(test_list_writes_times_as_every_answer_does),
 		cmocka_unit_test(test_stats_reports_jobs_loops_executor_connections),
 		cmocka_unit_test(test_request_errors_name_the_field),
 	};

@@ -248,6 +248,59 @@ test_a_file_that_does_not_load_changes_nothing(void **state)
 	client_close(&c);
 }
 
+/*
+ * Reload after reload while exec and http jobs made from each configuration
+ * run: each replaced configuration is freed once no loop can read it (the
+ * log says so), and nothing a job took from it goes with it (ASan).
+ */
+static void
+test_reloads_free_the_configurations_they_replace(void **state)
+{
+	enum { RELOADS = 40 };
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 exec_ids[RELOADS], http_ids[RELOADS];
+	char		 conf[512], freed[128];
+	double		 deadline;
+	int		 i;
+
+	client_connect(&c, &d);
+	for (i = 0; i < RELOADS; i++) {
+		snprintf(conf, sizeof(conf), "[command.nap]\n"
+		    "argv = /bin/sh -c 'sleep 0.2; echo generation %d'\n"
+		    "[http]\nuser_agent = generation-%d\ntimeout = 10s\n", i, i);
+		daemon_write_config(&d, conf);
+		sighup();
+		exec_ids[i] = submit(&c, "{\"type\":\"exec\",\"args\":"
+		    "{\"command\":\"nap\"}}");
+		/* Nothing listens on port 1: refused at once. */
+		http_ids[i] = submit(&c, "{\"type\":\"http\",\"args\":"
+		    "{\"url\":\"http://127.0.0.1:1/\"}}");
+	}
+	for (i = 0; i < RELOADS; i++) {
+		r = client_call(&c, "{\"op\":\"result\",\"wait\":true,\"job\":%lld}",
+		    (long long)exec_ids[i]);
+		assert_string_equal(reply_job_state(r), "done");
+		snprintf(conf, sizeof(conf), "generation %d\n", i);
+		assert_string_equal(json_str(reply_result(r), "stdout"), conf);
+		json_decref(r);
+		r = client_call(&c, "{\"op\":\"result\",\"wait\":true,\"job\":%lld}",
+		    (long long)http_ids[i]);
+		assert_string_equal(reply_job_state(r), "failed");
+		assert_string_equal(json_str(reply_error(r), "code"), "http_error");
+		json_decref(r);
+	}
+	snprintf(freed, sizeof(freed), "reload: freed the configuration that "
+	    "reload %d replaced", RELOADS);
+	deadline = now_seconds() + HARNESS_WAIT;
+	while (!daemon_log_contains(&d, freed) && now_seconds() < deadline)
+		usleep(10000);
+	assert_true(daemon_log_contains(&d, freed));
+	assert_true(daemon_log_contains(&d, "reload: freed the configuration "
+	    "that reload 1 replaced"));
+	client_close(&c);
+}
+
 int
 main(void)
 {
@@ -257,6 +310,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_file_that_does_not_load_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reloads_free_the_configurations_they_replace, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("reload", tests, NULL, NULL);

@@ -420,20 +420,62 @@ test_crlf_and_a_byte_order_mark_are_accepted(void **state)
 	config_free(cfg);
 }
 
+/* Far beyond libinih's line buffer (199 bytes in Debian's build). */
 static void
-test_an_overlong_line_is_an_error(void **state)
+test_long_lines_are_read_whole(void **state)
+{
+	struct config	*cfg;
+	char		*text, *argv_text;
+	size_t		 len = 0, i, nwords = 500;
+	char		 want[8];
+
+	argv_text = xmalloc(8 * nwords + 64);
+	len += sprintf(argv_text, "/bin/echo");
+	for (i = 0; i < nwords; i++)
+		len += sprintf(argv_text + len, " w%06zu", i);
+	len += sprintf(argv_text + len, " a;b '#c'");
+	assert_true(len >= 4000);
+	text = xmalloc(3 * len + 1024);
+	sprintf(text, "# %s\n"
+	    "[command.x] ; %s\n"
+	    "argv =   %s  \n"
+	    "allow_args = yes\n", argv_text, argv_text, argv_text);
+	cfg = load(text);
+	assert_int_equal(cfg->ncommands, 1);
+	assert_string_equal(cfg->commands[0].name, "x");
+	assert_true(cfg->commands[0].allow_args);
+	assert_string_equal(cfg->commands[0].argv[0], "/bin/echo");
+	for (i = 0; i < nwords; i++) {
+		snprintf(want, sizeof(want), "w%06zu", i);
+		assert_string_equal(cfg->commands[0].argv[1 + i], want);
+	}
+	assert_string_equal(cfg->commands[0].argv[1 + nwords], "a;b");
+	assert_string_equal(cfg->commands[0].argv[2 + nwords], "#c");
+	assert_null(cfg->commands[0].argv[3 + nwords]);
+	config_free(cfg);
+
+	/* Errors in a long line name its line and key as in a short one. */
+	sprintf(text, "loops = 1\nloops = %s\n", argv_text);
+	assert_load_fails(text, "2: loops: given twice (first at line 1)");
+	free(text);
+	free(argv_text);
+}
+
+static void
+test_a_line_over_a_mebibyte_is_an_error(void **state)
 {
 	struct config	*cfg = config_new();
+	size_t		 size = 1024 * 1024 + 64;
 	char		*text, err[512], want[256];
 
-	/* Far beyond any libinih build's line buffer. */
-	text = xmalloc(65536);
-	snprintf(text, 65536, "files_root = /%065000d\n", 0);
+	text = xmalloc(size);
+	snprintf(text, size, "files_root = /%0*d\n", 1024 * 1024, 0);
 	write_conf(text);
 	free(text);
 	assert_int_equal(config_load_file(cfg, conf, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:1: line is longer than ", conf);
-	assert_memory_equal(err, want, strlen(want));
+	snprintf(want, sizeof(want), "%s:1: line is longer than 1048576 bytes",
+	    conf);
+	assert_string_equal(err, want);
 	config_free(cfg);
 }
 
@@ -988,6 +1030,109 @@ test_build_reads_the_file_then_the_assignments(void **state)
 	assert_non_null(strstr(err, "loomd.conf:1: max_jobs: 'many'"));
 }
 
+/* config_build of text fails with "FILE:" followed by expected. */
+static void
+assert_build_fails(const char *text, char *const *assignments, size_t n,
+    const char *expected)
+{
+	char	err[512], want[1024];
+
+	write_conf(text);
+	assert_null(config_build(conf, assignments, n, err, sizeof(err)));
+	if (assignments == NULL)
+		snprintf(want, sizeof(want), "%s:%s", conf, expected);
+	else
+		snprintf(want, sizeof(want), "%s", expected);
+	assert_string_equal(err, want);
+}
+
+/* dir/name with this mode and text. */
+static void
+make_file(const char *name, mode_t mode, const char *text, char *path,
+    size_t len)
+{
+	FILE	*f;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* What loomd -t and start-up check on the machine, and how they say it. */
+static void
+test_build_checks_what_the_config_names_exists(void **state)
+{
+	struct config	*cfg;
+	char		 prog[128], plain[128], ca[128], text[1024], want[512];
+	char		 opt[256], *opts[] = { opt };
+	char		 err[512];
+
+	make_file("prog", 0755, "#!/bin/sh\n", prog, sizeof(prog));
+	make_file("plain", 0644, "#!/bin/sh\n", plain, sizeof(plain));
+	make_file("ca.pem", 0644, "", ca, sizeof(ca));
+
+	/* All there: it builds. */
+	snprintf(text, sizeof(text), "files_root = %s\nuser = root\ngroup = root\n"
+	    "[command.x]\nargv = %s -v\nuser = root\n[http]\nca_file = %s\n",
+	    dir, prog, ca);
+	write_conf(text);
+	if ((cfg = config_build(conf, NULL, 0, err, sizeof(err))) == NULL)
+		fail_msg("unexpected error: %s", err);
+	config_free(cfg);
+
+	/* A command's program: missing, not executable, not a file. */
+	assert_build_fails("[command.x]\nallow_args = yes\n"
+	    "argv = /nonexistent/program -v\n", NULL, 0,
+	    "3: argv: cannot run '/nonexistent/program': No such file or directory");
+	snprintf(text, sizeof(text), "[command.x]\nargv = %s\n", plain);
+	snprintf(want, sizeof(want), "2: argv: cannot run '%s': Permission denied",
+	    plain);
+	assert_build_fails(text, NULL, 0, want);
+	snprintf(text, sizeof(text), "[command.x]\nargv = %s\n", dir);
+	snprintf(want, sizeof(want), "2: argv: '%s' is not a regular file", dir);
+	assert_build_fails(text, NULL, 0, want);
+
+	/* The CA file: missing, or not a file. */
+	assert_build_fails("[http]\nca_file = /nonexistent/ca.pem\n", NULL, 0,
+	    "2: ca_file: cannot read '/nonexistent/ca.pem': No such file or "
+	    "directory");
+	snprintf(text, sizeof(text), "[http]\nca_file = %s\n", dir);
+	snprintf(want, sizeof(want), "2: ca_file: '%s' is not a regular file", dir);
+	assert_build_fails(text, NULL, 0, want);
+
+	/* Users and groups, of loomd and of a command. */
+	assert_build_fails("loops = 2\nuser = no-such-user-here\n", NULL, 0,
+	    "2: user: no such user 'no-such-user-here'");
+	assert_build_fails("group = no-such-group-here\n", NULL, 0,
+	    "1: group: no such group 'no-such-group-here'");
+	snprintf(text, sizeof(text), "[command.x]\nargv = %s\n"
+	    "group = no-such-group-here\n", prog);
+	assert_build_fails(text, NULL, 0,
+	    "3: group: no such group 'no-such-group-here'");
+
+	/* files_root: missing, or not a directory. */
+	assert_build_fails("files_root = /nonexistent/files\n", NULL, 0,
+	    "1: files_root: '/nonexistent/files': No such file or directory");
+	snprintf(text, sizeof(text), "files_root = %s\n", prog);
+	snprintf(want, sizeof(want), "1: files_root: '%s' is not a directory", prog);
+	assert_build_fails(text, NULL, 0, want);
+
+	/* Set with -o, the message names the option; the last setting counts. */
+	snprintf(text, sizeof(text), "files_root = %s\n", dir);
+	snprintf(opt, sizeof(opt), "files_root=/nonexistent/files");
+	assert_build_fails(text, opts, 1, "-o files_root=/nonexistent/files: "
+	    "'/nonexistent/files': No such file or directory");
+	snprintf(opt, sizeof(opt), "command.y.argv=/nonexistent/y");
+	assert_build_fails("", opts, 1, "-o command.y.argv=/nonexistent/y: "
+	    "cannot run '/nonexistent/y': No such file or directory");
+
+	unlink(prog);
+	unlink(plain);
+	unlink(ca);
+}
+
 struct diff_seen {
 	char	lines[16][256];
 	size_t	n;
@@ -1074,7 +1219,8 @@ main(void)
 		cmocka_unit_test(test_comments_take_whole_lines_only),
 		cmocka_unit_test(test_indented_lines_are_ordinary_lines),
 		cmocka_unit_test(test_crlf_and_a_byte_order_mark_are_accepted),
-		cmocka_unit_test(test_an_overlong_line_is_an_error),
+		cmocka_unit_test(test_long_lines_are_read_whole),
+		cmocka_unit_test(test_a_line_over_a_mebibyte_is_an_error),
 		cmocka_unit_test(test_booleans_accept_the_usual_spellings),
 		cmocka_unit_test(test_counts_reject_junk_signs_overflow_and_range),
 		cmocka_unit_test(test_sizes_are_bytes_or_take_binary_suffixes),
@@ -1099,6 +1245,7 @@ main(void)
 		cmocka_unit_test(test_shipped_config_shows_the_defaults_when_uncommented),
 		cmocka_unit_test(test_every_key_is_documented),
 		cmocka_unit_test(test_build_reads_the_file_then_the_assignments),
+		cmocka_unit_test(test_build_checks_what_the_config_names_exists),
 		cmocka_unit_test(test_diff_names_each_changed_key_with_both_values),
 		cmocka_unit_test(test_keep_copies_a_global_key),
 	};

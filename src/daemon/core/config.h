@@ -98,6 +98,10 @@ struct config {
 	struct config_command	*commands;
 	size_t			 ncommands;
 	struct config_http	 http;
+
+	/* Where each key was set, for messages (service/config*.c). */
+	struct config_origin	*origins;
+	size_t			 norigins;
 };
 
 /*
@@ -115,11 +119,20 @@ int		 config_override(struct config *, const char *assignment, char *err,
 		     size_t errlen);
 /* Cross-key checks once everything is read. */
 int		 config_check(struct config *, char *err, size_t errlen);
+/*
+ * That what the configuration names exists on this machine: commands'
+ * programs (executable regular files), [http] ca_file (readable),
+ * files_root (a directory), the users and groups.  The message begins as
+ * those of the file's errors do: "loomd.conf:12: argv: ..." or "-o KEY=...".
+ */
+int		 config_check_system(const struct config *, char *err,
+		     size_t errlen);
 
 /*
  * The whole configuration from its sources: built-in defaults, the file
  * (path; NULL: CONFIG_DEFAULT_PATH if it exists), each KEY=VALUE as with -o,
- * then config_check().  NULL with the message in err.  Start-up and reload
+ * then config_check() and config_check_system().  NULL with the message in
+ * err.  Start-up and reload
  * both build this way, so a reload reads exactly what a restart would.
  */
 struct config	*config_build(const char *path, char *const *assignments,

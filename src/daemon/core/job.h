@@ -153,9 +153,8 @@ void		 job_submit_child(struct job *parent, size_t index,
 		     const struct job_spec *, uint64_t *id, struct future **);
 
 /* On the owner loop: the view (without the result, which only the outcome
- * carries), as JSON text and as JSON. */
+ * carries), as JSON text. */
 char		*job_view_text(const struct job *, size_t *len);
-json_t		*job_view(const struct job *);
 bool		 job_finished(const struct job *);
 bool		 job_matches(const struct job *, int state, const char *queue);
 const char	*job_queue(const struct job *);
@@ -163,8 +162,23 @@ const char	*job_type_name(const struct job *);
 enum job_state	 job_state(const struct job *);
 unsigned int	 job_attempt(const struct job *);	/* 0 until it first runs */
 
-/* On a loop: its own jobs matching, newest first, ids below `before` (0: any). */
-json_t		*job_collect(int state, const char *queue, uint64_t before, size_t limit);
+/*
+ * On a loop: up to limit of its own jobs matching, newest first, ids below
+ * `before` (0: any).  Their views (as job_view_text() writes them) one after
+ * another in text, the one of views[i].id at views[i].off.
+ */
+struct job_listing {
+	char		*text;
+	struct job_listed {
+		uint64_t	 id;
+		size_t		 off;
+		size_t		 len;
+	}		*views;
+	size_t		 n;
+};
+void		 job_collect(int state, const char *queue, uint64_t before,
+		     size_t limit, struct job_listing *);
+void		 job_listing_free(struct job_listing *);
 /* Counts by state over every loop, for `stats`. */
 void		 job_count_states(unsigned long counts[JOB_NSTATES]);
 

@@ -18,7 +18,6 @@
 #include "core/loomd.h"
 #include "core/queue.h"
 #include "runtime/future.h"
-#include "runtime/jsonload.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/textbuf.h"
@@ -179,24 +178,6 @@ job_view_text(const struct job *job, size_t *len)
 	return textbuf_steal(&tb, len);
 }
 
-/* The same view as a JSON object: one writer, so the two never differ. */
-json_t *
-job_view(const struct job *job)
-{
-	json_error_t	 err;
-	json_t		*v;
-	size_t		 len;
-	char		*text = job_view_text(job, &len);
-
-	if ((v = json_load_line(text, len, 0, &err)) == NULL) {
-		log_warnx("job %llu: its view does not parse: %s",
-		    (unsigned long long)job->reg.id, err.text);
-		v = json_object();
-	}
-	free(text);
-	return v;
-}
-
 /* Outcomes -------------------------------------------------------------- */
 
 /*
@@ -290,21 +271,42 @@ job_matches(const struct job *job, int state, const char *queue)
 	    (queue == NULL || strcmp(queue, queue_name(job->queue)) == 0);
 }
 
-json_t *
-job_collect(int state, const char *queue, uint64_t before, size_t limit)
+void
+job_collect(int state, const char *queue, uint64_t before, size_t limit,
+    struct job_listing *out)
 {
-	struct job_list	*list = &shard_current()->jobs;
-	struct job	*job;
-	json_t		*views = json_array();
+	struct job_list		*list = &shard_current()->jobs;
+	struct textbuf		 tb = { 0 };
+	struct job		*job;
+	struct job_listed	*v;
+	size_t			 cap = 0, len;
 
+	memset(out, 0, sizeof(*out));
 	TAILQ_FOREACH_REVERSE(job, list, job_list, entry) {
-		if (json_array_size(views) >= limit)
+		if (out->n >= limit)
 			break;
-		if ((before == 0 || job->reg.id < before) &&
-		    job_matches(job, state, queue))
-			json_array_append_new(views, job_view(job));
+		if ((before != 0 && job->reg.id >= before) ||
+		    !job_matches(job, state, queue))
+			continue;
+		if (out->n == cap) {
+			cap = cap != 0 ? 2 * cap : 16;
+			out->views = xreallocarray(out->views, cap, sizeof(*v));
+		}
+		v = &out->views[out->n++];
+		v->id = job->reg.id;
+		v->off = tb.len;
+		job_render(job, NULL, &tb);
+		v->len = tb.len - v->off;
 	}
-	return views;
+	out->text = textbuf_steal(&tb, &len);
+}
+
+void
+job_listing_free(struct job_listing *l)
+{
+	free(l->text);
+	free(l->views);
+	memset(l, 0, sizeof(*l));
 }
 
 /* For types ------------------------------------------------------------ */

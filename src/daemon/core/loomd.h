@@ -58,8 +58,10 @@ struct shard	*shard_new(struct loop *);
 void		 shard_free(struct shard *);	/* after its loop has stopped */
 
 struct loomd {
-	/* Replaced whole by a reload; a replaced one is never freed before
-	 * exit, so a pointer read from here stays good. */
+	/* Replaced whole by a reload, which frees the old one once every
+	 * loop has run a call posted after the swap: read it afresh in each
+	 * callback and keep no pointer into it past that (copy what a job
+	 * needs). */
 	const struct config	*_Atomic config;
 	struct loop		**loops;
 	struct shard		**shards;	/* one per loop, same index */

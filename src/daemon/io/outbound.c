@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <event2/dns.h>
@@ -19,30 +20,28 @@
 
 /* TLS ----------------------------------------------------------------- */
 
-static pthread_once_t	 outbound_tls_once = PTHREAD_ONCE_INIT;
+/*
+ * The current generation.  A context is never changed once built: a reload
+ * builds another and swaps it in under the lock; each request took its own
+ * reference, so the old one goes when its last request does.
+ */
+static pthread_mutex_t	 outbound_tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool		 outbound_tls_built;
+static bool		 outbound_tls_atexit;
 static SSL_CTX		*outbound_tls_ctx;
 static char		*outbound_tls_error;	/* why there is no context */
 
-static void
-outbound_tls_free(void)
+/* A context, or NULL and why in *error (allocated). */
+static SSL_CTX *
+outbound_tls_build(const char *ca_file, char **error)
 {
-	SSL_CTX_free(outbound_tls_ctx);
-	outbound_tls_ctx = NULL;
-	free(outbound_tls_error);
-	outbound_tls_error = NULL;
-}
-
-static void
-outbound_tls_init(void)
-{
-	const char	*ca_file = loomd.config != NULL ?
-			    loomd.config->http.ca_file : NULL;
 	SSL_CTX		*ctx;
 	char		 why[256];
 
+	*error = NULL;
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
-		xasprintf(&outbound_tls_error, "cannot set up TLS: %s", why);
+		xasprintf(error, "cannot set up TLS: %s", why);
 		goto out;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -55,24 +54,79 @@ outbound_tls_init(void)
 	if (ca_file != NULL && *ca_file != '\0' &&
 	    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
-		xasprintf(&outbound_tls_error, "cannot load [http] ca_file %s: %s",
-		    ca_file, why);
-		log_warnx("outbound TLS: %s", outbound_tls_error);
+		xasprintf(error, "cannot load [http] ca_file %s: %s", ca_file, why);
+		log_warnx("outbound TLS: %s", *error);
 		SSL_CTX_free(ctx);
 		ctx = NULL;
 	}
-	outbound_tls_ctx = ctx;
 out:
 	ERR_clear_error();
-	atexit(outbound_tls_free);
+	return ctx;
+}
+
+static void
+outbound_tls_free(void)
+{
+	pthread_mutex_lock(&outbound_tls_lock);
+	SSL_CTX_free(outbound_tls_ctx);
+	outbound_tls_ctx = NULL;
+	free(outbound_tls_error);
+	outbound_tls_error = NULL;
+	outbound_tls_built = false;
+	pthread_mutex_unlock(&outbound_tls_lock);
+}
+
+/* Under the lock: make *ctx (or *error) current; they get the old ones. */
+static void
+outbound_tls_swap(SSL_CTX **ctx, char **error)
+{
+	SSL_CTX	*old_ctx = outbound_tls_ctx;
+	char	*old_error = outbound_tls_error;
+
+	outbound_tls_ctx = *ctx;
+	outbound_tls_error = *error;
+	outbound_tls_built = true;
+	*ctx = old_ctx;
+	*error = old_error;
+	if (!outbound_tls_atexit) {
+		atexit(outbound_tls_free);
+		outbound_tls_atexit = true;
+	}
 }
 
 SSL_CTX *
-outbound_tls(const char **why)
+outbound_tls(char *why, size_t len)
 {
-	pthread_once(&outbound_tls_once, outbound_tls_init);
-	*why = outbound_tls_error;
-	return outbound_tls_ctx;
+	const struct config	*cfg;
+	SSL_CTX			*ctx = NULL;
+	char			*error = NULL;
+
+	pthread_mutex_lock(&outbound_tls_lock);
+	if (!outbound_tls_built) {
+		cfg = loomd.config;
+		ctx = outbound_tls_build(cfg != NULL ? cfg->http.ca_file : NULL,
+		    &error);
+		outbound_tls_swap(&ctx, &error);	/* nothing was there */
+	}
+	if ((ctx = outbound_tls_ctx) != NULL)
+		SSL_CTX_up_ref(ctx);
+	else
+		snprintf(why, len, "%s", outbound_tls_error);
+	pthread_mutex_unlock(&outbound_tls_lock);
+	return ctx;
+}
+
+void
+outbound_tls_reload(const char *ca_file)
+{
+	char	*error;
+	SSL_CTX	*ctx = outbound_tls_build(ca_file, &error);
+
+	pthread_mutex_lock(&outbound_tls_lock);
+	outbound_tls_swap(&ctx, &error);
+	pthread_mutex_unlock(&outbound_tls_lock);
+	SSL_CTX_free(ctx);	/* requests made with it hold their own */
+	free(error);
 }
 
 /* Resolvers ------------------------------------------------------------ */

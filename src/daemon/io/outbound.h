@@ -1,11 +1,13 @@
 /*
  * What outbound connections share (DESIGN.md, "TLS and outbound HTTP"): one
- * client TLS context for the whole daemon, built on first use and never
- * changed, and one DNS resolver per loop, since libevent objects never
- * cross loops.
+ * client TLS context for the whole daemon, built on first use and replaced
+ * whole by a reload (never changed once built), and one DNS resolver per
+ * loop, since libevent objects never cross loops.
  */
 #ifndef LOOM_OUTBOUND_H
 #define LOOM_OUTBOUND_H
+
+#include <stddef.h>
 
 #include <openssl/ssl.h>
 
@@ -14,10 +16,18 @@ struct outbound_dns;
 
 /*
  * The client context: peer verification against the system's CA store plus
- * [http] ca_file, TLS 1.2 or later, SSL_OP_IGNORE_UNEXPECTED_EOF.  NULL,
- * with the reason in *why, if it cannot be built (a bad ca_file).
+ * [http] ca_file, TLS 1.2 or later, SSL_OP_IGNORE_UNEXPECTED_EOF.  With a
+ * reference for the caller to drop (SSL_CTX_free) once it has made its SSL,
+ * which holds its own: a context a reload replaced lives as long as the
+ * requests made with it.  NULL, with the reason in why, if it cannot be
+ * built (a bad ca_file).  Any thread.
  */
-SSL_CTX			*outbound_tls(const char **why);
+SSL_CTX			*outbound_tls(char *why, size_t len);
+/*
+ * A new context from this ca_file (NULL: none) and the system's store, read
+ * again; requests from now on use it.  For a reload; any thread.
+ */
+void			 outbound_tls_reload(const char *ca_file);
 
 /*
  * The resolver of the current loop, made on first use, with a reference

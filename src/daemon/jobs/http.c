@@ -387,14 +387,16 @@ http_tls_bufferevent(struct http_run *run, struct event_base *base,
 	struct bufferevent	*bev;
 	SSL_CTX			*ctx;
 	SSL			*ssl;
-	const char		*why;
+	char			 why[512];
 
 	pthread_once(&http_ssl_index_once, http_ssl_index_init);
-	if ((ctx = outbound_tls(&why)) == NULL) {
+	if ((ctx = outbound_tls(why, sizeof(why))) == NULL) {
 		error_set(e, "http_error", "%s", why);
 		return NULL;
 	}
-	if ((ssl = SSL_new(ctx)) == NULL)
+	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);	/* the SSL holds the context */
+	if (ssl == NULL)
 		goto fail;
 	SSL_set_ex_data(ssl, http_ssl_index, run);
 	SSL_set_verify(ssl, SSL_VERIFY_PEER, http_verify_cb);

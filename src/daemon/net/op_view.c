@@ -5,7 +5,9 @@
  */
 #include "autoconf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,58 +77,90 @@ op_unwatch(struct request *r)
 /* list ------------------------------------------------------------------ */
 
 struct list_req {
-	struct conn	*conn;
-	struct loop	*home;
-	json_t		*id;
-	int		 state;
-	char		*queue;
-	uint64_t	 before;
-	size_t		 limit;
-	json_t		*views;		/* gathered on home */
-	unsigned int	 remaining;
-	bool		 maybe_more;
+	struct conn		*conn;
+	struct loop		*home;
+	json_t			*id;
+	int			 state;
+	char			*queue;
+	uint64_t		 before;
+	size_t			 limit;
+	struct job_listing	*parts;		/* one per loop, filled on home */
+	unsigned int		 remaining;
+	bool			 maybe_more;
 };
 
 struct list_part {
-	struct list_req	*req;
-	json_t		*views;
+	struct list_req		*req;
+	unsigned int		 index;
+	struct job_listing	 listing;
+};
+
+/* A view of one part, for sorting them all. */
+struct list_view {
+	const struct job_listing	*part;
+	const struct job_listed		*view;
 };
 
 static int
 list_cmp(const void *a, const void *b)
 {
-	json_int_t	x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
-	json_int_t	y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+	uint64_t	x = ((const struct list_view *)a)->view->id;
+	uint64_t	y = ((const struct list_view *)b)->view->id;
 
 	return (x < y) - (x > y);	/* newest first */
+}
+
+/* {"id":…,"ok":true,"jobs":[VIEW…],"next":id or null}, the views as the
+ * loops wrote them. */
+static void
+list_reply(struct list_req *l, struct list_view *all, size_t n)
+{
+	const struct list_view	*v;
+	char			 next[32];
+	size_t			 i;
+
+	reply_begin(l->conn, l->id, true);
+	for (i = 0; i < n && i < l->limit; i++) {
+		if (i > 0)
+			conn_write(l->conn, ",", 1);
+		v = &all[i];
+		conn_write(l->conn, v->part->text + v->view->off, v->view->len);
+	}
+	conn_write_lit(l->conn, "],\"next\":");
+	if ((n > l->limit || l->maybe_more) && i > 0) {
+		snprintf(next, sizeof(next), "%llu",
+		    (unsigned long long)all[i - 1].view->id);
+		conn_write(l->conn, next, strlen(next));
+	} else
+		conn_write_lit(l->conn, "null");
+	conn_write_lit(l->conn, "}\n");
+	conn_write_done(l->conn);
 }
 
 static void
 list_finish(struct list_req *l)
 {
-	json_t		**all, *page, *next = json_null();
-	size_t		  n = json_array_size(l->views), i;
+	struct list_view	*all;
+	size_t			 n = 0, i, j;
 
+	for (i = 0; i < loomd.nloops; i++)
+		n += l->parts[i].n;
 	all = xcalloc(n, sizeof(*all));
-	for (i = 0; i < n; i++)
-		all[i] = json_array_get(l->views, i);
-	qsort(all, n, sizeof(*all), list_cmp);
-	page = json_array();
-	for (i = 0; i < n && i < l->limit; i++)
-		json_array_append(page, all[i]);
-	if ((n > l->limit || l->maybe_more) && i > 0)
-		next = json_incref(json_object_get(all[i - 1], "id"));
-	free(all);
-	if (conn_alive(l->conn)) {
-		reply_ok(l->conn, l->id, json_pack("{s:o,s:o}", "jobs", page,
-		    "next", next));
-		conn_request_done(l->conn);
-	} else {
-		json_decref(page);
-		json_decref(next);
+	n = 0;
+	for (i = 0; i < loomd.nloops; i++) {
+		for (j = 0; j < l->parts[i].n; j++)
+			all[n++] = (struct list_view){ &l->parts[i], &l->parts[i].views[j] };
 	}
+	qsort(all, n, sizeof(*all), list_cmp);
+	if (conn_alive(l->conn)) {
+		list_reply(l, all, n);
+		conn_request_done(l->conn);
+	}
+	free(all);
 	conn_unref(l->conn);
-	json_decref(l->views);
+	for (i = 0; i < loomd.nloops; i++)
+		job_listing_free(&l->parts[i]);
+	free(l->parts);
 	json_decref(l->id);
 	free(l->queue);
 	free(l);
@@ -138,10 +172,9 @@ list_gathered(void *arg)
 	struct list_part	*p = arg;
 	struct list_req		*l = p->req;
 
-	if (json_array_size(p->views) >= l->limit)
+	if (p->listing.n >= l->limit)
 		l->maybe_more = true;
-	json_array_extend(l->views, p->views);
-	json_decref(p->views);
+	l->parts[p->index] = p->listing;
 	free(p);
 	if (--l->remaining == 0)
 		list_finish(l);
@@ -153,11 +186,11 @@ list_collect(void *arg)
 	struct list_part	*p = arg;
 	struct list_req		*l = p->req;
 
-	p->views = job_collect(l->state, l->queue, l->before, l->limit);
+	job_collect(l->state, l->queue, l->before, l->limit, &p->listing);
 	if (loop_is_current(l->home))
 		list_gathered(p);
 	else if (loop_post(l->home, list_gathered, p) == -1) {
-		json_decref(p->views);
+		job_listing_free(&p->listing);
 		free(p);
 	}
 }
@@ -192,19 +225,18 @@ op_list(struct request *r)
 	l->queue = queue != NULL ? xstrdup(queue) : NULL;
 	l->before = (uint64_t)before;
 	l->limit = (size_t)limit;
-	l->views = json_array();
+	l->parts = xcalloc(loomd.nloops, sizeof(*l->parts));
 	l->remaining = loomd.nloops;
 	conn_ref(r->conn);
 	conn_request_start(r->conn);
 	for (i = 0; i < loomd.nloops; i++) {
 		p = xcalloc(1, sizeof(*p));
 		p->req = l;
+		p->index = i;
 		if (loop_is_current(loomd.loops[i]))
 			list_collect(p);
-		else if (loop_post(loomd.loops[i], list_collect, p) == -1) {
-			p->views = json_array();
-			list_gathered(p);
-		}
+		else if (loop_post(loomd.loops[i], list_collect, p) == -1)
+			list_gathered(p);	/* an empty listing */
 	}
 	return;
 fail:

@@ -33,6 +33,44 @@ config_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+void
+config_set_origin(struct config *cfg, const struct config_section *sec,
+    const char *name, const struct config_key *k, const char *where)
+{
+	char	*key;
+	size_t	 i;
+
+	if (sec->id == SECTION_GLOBAL)
+		key = xstrdup(k->name);
+	else if (sec->named)
+		xasprintf(&key, "%s.%s.%s", sec->name, name, k->name);
+	else
+		xasprintf(&key, "%s.%s", sec->name, k->name);
+	for (i = 0; i < cfg->norigins; i++) {
+		if (strcmp(cfg->origins[i].key, key) == 0) {
+			free(key);
+			free(cfg->origins[i].where);
+			cfg->origins[i].where = xstrdup(where);
+			return;
+		}
+	}
+	cfg->origins = xreallocarray(cfg->origins, cfg->norigins + 1,
+	    sizeof(*cfg->origins));
+	cfg->origins[cfg->norigins++] = (struct config_origin){ key, xstrdup(where) };
+}
+
+const char *
+config_origin(const struct config *cfg, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->norigins; i++) {
+		if (strcmp(cfg->origins[i].key, key) == 0)
+			return cfg->origins[i].where;
+	}
+	return key;
+}
+
 bool
 config_name_valid(const char *name)
 {
@@ -151,6 +189,11 @@ config_free(struct config *cfg)
 	free(cfg->commands);
 	free(cfg->http.ca_file);
 	free(cfg->http.user_agent);
+	for (i = 0; i < cfg->norigins; i++) {
+		free(cfg->origins[i].key);
+		free(cfg->origins[i].where);
+	}
+	free(cfg->origins);
 	free(cfg);
 }
 
@@ -232,7 +275,8 @@ config_build(const char *path, char *const *assignments, size_t n, char *err,
 		if (config_override(cfg, assignments[i], err, errlen) == -1)
 			goto fail;
 	}
-	if (config_check(cfg, err, errlen) == -1)
+	if (config_check(cfg, err, errlen) == -1 ||
+	    config_check_system(cfg, err, errlen) == -1)
 		goto fail;
 	return cfg;
 fail:

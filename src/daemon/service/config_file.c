@@ -6,8 +6,9 @@
  * front of it does what upstream libinih only offers as build options, so we
  * behave the same with any build of it: count lines for messages, check
  * section headers (so even an empty [queue.NAME] exists and a repeated one is
- * caught), and keep libinih from treating indented lines as continuations or
- * " ;" as the start of a comment.
+ * caught), keep libinih from treating indented lines as continuations or
+ * " ;" as the start of a comment, and read lines of any length up to
+ * CONFIG_LINE_MAX, however small libinih's own line buffer (INI_MAX_LINE).
  */
 #include "autoconf.h"
 
@@ -28,6 +29,14 @@
  */
 #define CONFIG_SEMICOLON	'\037'
 
+/*
+ * A key line too long for libinih's buffer reaches it as this key and
+ * value; the handler takes the real ones from struct config_parse.  Being a
+ * control character, it cannot be a key of the file.
+ */
+#define CONFIG_LONG		"\036"
+#define CONFIG_LINE_MAX		(1024 * 1024)
+
 /* What config_load_file keeps while libinih calls back. */
 struct config_parse {
 	struct config			*cfg;
@@ -39,6 +48,8 @@ struct config_parse {
 	int				 failed;	/* line of the error, or 0 */
 	char				*err;
 	size_t				 errlen;
+	char				*long_key;	/* of a CONFIG_LONG line, in buf */
+	char				*long_value;
 
 	const struct config_section	*section;
 	char				 name[CONFIG_NAME_MAX + 1];
@@ -65,17 +76,18 @@ config_has_control(const char *s, size_t len)
 	return false;
 }
 
-/* Parse, then store: a bad value changes nothing. */
+/* Parse, then store: a bad value changes nothing.  where: its origin. */
 static int
 config_assign(struct config *cfg, const struct config_section *sec,
     const char *name, const struct config_key *k, const char *value,
-    char *why, size_t len)
+    const char *where, char *why, size_t len)
 {
 	union config_value	v;
 
 	if (config_parse_value(k, value, &v, why, len) == -1)
 		return -1;
 	config_store(config_section_base(cfg, sec, name), k, &v);
+	config_set_origin(cfg, sec, name, k, where);
 	return 0;
 }
 
@@ -139,10 +151,25 @@ config_section_start(struct config_parse *p, const char *line)
 	return 0;
 }
 
+/* Blanks off both ends, as libinih does for keys and values. */
+static char *
+config_trim(char *s)
+{
+	char	*end;
+
+	s += strspn(s, " \t");
+	for (end = s + strlen(s); end > s && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		end[-1] = '\0';
+	return s;
+}
+
 /*
  * libinih's line source.  Each line is counted, checked, and handed over with
  * its leading blanks removed (no continuation lines) and any ';' after the
- * first character disguised (no inline comments).
+ * first character disguised (no inline comments).  What would not fit in
+ * libinih's buffer is shortened to what means the same to it: a section
+ * header without what follows it, a comment as an empty line, a key line as
+ * CONFIG_LONG = CONFIG_LONG with the key and value kept here.
  */
 static char *
 config_read_line(char *str, int num, void *arg)
@@ -178,16 +205,20 @@ config_read_line(char *str, int num, void *arg)
 		goto fail;
 	}
 	line += strspn(line, " \t");
-	if ((len = strlen(line)) > (size_t)num - 1) {
+	if (strlen(line) > CONFIG_LINE_MAX) {
 		config_fail(p->err, p->errlen, "%s:%d: line is longer than %d bytes",
-		    p->path, p->line, num - 1);
+		    p->path, p->line, CONFIG_LINE_MAX);
 		goto fail;
 	}
 
 	if (*line == '[') {
 		if (config_section_start(p, line) == -1)
 			goto fail;
-	} else if (*line != '\0' && *line != '#' && *line != ';') {
+		if (strlen(line) > (size_t)num - 1)
+			line[strcspn(line, "]") + 1] = '\0';
+	} else if (*line == '\0' || *line == '#' || *line == ';') {
+		*line = '\0';
+	} else {
 		eq = strchr(line, '=');
 		colon = strchr(line, ':');
 		/* libinih also splits at ':'; we only speak key = value. */
@@ -198,6 +229,18 @@ config_read_line(char *str, int num, void *arg)
 		}
 		for (c = line; (c = strchr(c, ';')) != NULL; c++)
 			*c = CONFIG_SEMICOLON;
+		if (strlen(line) > (size_t)num - 1) {
+			*eq = '\0';
+			p->long_key = config_trim(line);
+			p->long_value = config_trim(eq + 1);
+			line = CONFIG_LONG "=" CONFIG_LONG;
+		}
+	}
+	if ((len = strlen(line)) > (size_t)num - 1) {
+		/* A section header that long is refused above; a bug otherwise. */
+		config_fail(p->err, p->errlen, "%s:%d: line is longer than %d bytes",
+		    p->path, p->line, num - 1);
+		goto fail;
 	}
 	memcpy(str, line, len + 1);
 	return str;
@@ -225,11 +268,15 @@ config_ini_handler(void *arg, const char *section, const char *rawkey,
 	struct config_parse		*p = arg;
 	const struct config_section	*sec = p->section;
 	const struct config_key		*k;
-	char				*key, *value, why[512];
-	int				*seen;
+	char				*key, *value, *where, why[512];
+	int				*seen, r;
 
 	if (p->failed != 0)
 		return 1;
+	if (strcmp(rawkey, CONFIG_LONG) == 0) {
+		rawkey = p->long_key;
+		rawvalue = p->long_value;
+	}
 	key = config_unmask(rawkey);
 	value = config_unmask(rawvalue);
 	if (*key == '\0') {
@@ -247,7 +294,10 @@ config_ini_handler(void *arg, const char *section, const char *rawkey,
 		goto fail_why;
 	}
 	*seen = p->line;
-	if (config_assign(p->cfg, sec, p->name, k, value, why, sizeof(why)) == -1)
+	xasprintf(&where, "%s:%d: %s", p->path, p->line, key);
+	r = config_assign(p->cfg, sec, p->name, k, value, where, why, sizeof(why));
+	free(where);
+	if (r == -1)
 		goto fail_why;
 	free(key);
 	free(value);
@@ -299,7 +349,7 @@ config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 /* Split "key", "http.key" or "queue.NAME.key", then assign. */
 static int
 config_override_key(struct config *cfg, char *key, const char *value,
-    char *why, size_t len)
+    const char *where, char *why, size_t len)
 {
 	const struct config_section	*sec = &config_sections[0];
 	const struct config_key		*k;
@@ -336,26 +386,14 @@ config_override_key(struct config *cfg, char *key, const char *value,
 		return config_fail(why, len, "missing key");
 	if ((k = config_find_key(sec, key)) == NULL)
 		return config_unknown_key(sec, key, why, len);
-	return config_assign(cfg, sec, name, k, value, why, len);
-}
-
-/* Blanks off both ends, as libinih does for the file. */
-static char *
-config_trim(char *s)
-{
-	char	*end;
-
-	s += strspn(s, " \t");
-	for (end = s + strlen(s); end > s && (end[-1] == ' ' || end[-1] == '\t'); end--)
-		end[-1] = '\0';
-	return s;
+	return config_assign(cfg, sec, name, k, value, where, why, len);
 }
 
 int
 config_override(struct config *cfg, const char *assignment, char *err,
     size_t errlen)
 {
-	char	*copy, *value, why[512];
+	char	*copy, *value, *where, why[512];
 	size_t	 len = strlen(assignment);
 	int	 r;
 
@@ -370,8 +408,10 @@ config_override(struct config *cfg, const char *assignment, char *err,
 	copy = xstrdup(assignment);
 	value = strchr(copy, '=');
 	*value++ = '\0';
-	r = config_override_key(cfg, config_trim(copy), config_trim(value), why,
-	    sizeof(why));
+	xasprintf(&where, "-o %s", assignment);
+	r = config_override_key(cfg, config_trim(copy), config_trim(value), where,
+	    why, sizeof(why));
+	free(where);
 	free(copy);
 	if (r == -1)
 		return config_fail(err, errlen, "-o %s: %s", assignment, why);

@@ -94,9 +94,22 @@ void		 config_store(void *, const struct config_key *,
 void		 config_format(const struct config_key *, const void *, char *,
 		     size_t);
 
+/*
+ * Where a key got its value, as error messages about it begin:
+ * "FILE:LINE: KEY" or "-o KEY=VALUE".  The last assignment wins.
+ */
+struct config_origin {
+	char	*key;		/* as -o names it: "user", "http.ca_file", "command.x.argv" */
+	char	*where;
+};
+
 /* config.c */
 int		 config_fail(char *, size_t, const char *, ...)
 		     __attribute__((format(printf, 3, 4)));
+void		 config_set_origin(struct config *, const struct config_section *,
+		     const char *name, const struct config_key *, const char *where);
+/* Where key was set; the key itself if it has its default. */
+const char	*config_origin(const struct config *, const char *key);
 void		*config_section_base(struct config *,
 		     const struct config_section *, const char *);
 

@@ -5,12 +5,16 @@
  * need a restart take their old values in it.  Queues and limits, which
  * live outside the configuration, are changed under their locks (a queue's
  * admission on its home loop).  Then loomd.config points at the new one.
- * Loops read loomd.config afresh for each request and copy what a job needs
- * into the job, so the old one is only kept, never freed, until exit: a
- * loop may still be reading it.
+ *
+ * Loops read loomd.config afresh in each callback and copy what a job needs
+ * into the job (exec's argv, http's user agent, digest's files_root), so no
+ * pointer into a configuration outlives the callback that read it.  The old
+ * one is therefore freed once every loop has run a call posted after the
+ * swap: by then each has finished any callback that could have read it.
  */
 #include "autoconf.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "io/outbound.h"
 #include "runtime/log.h"
 #include "core/loomd.h"
 #include "runtime/loop.h"
@@ -34,8 +39,17 @@ static const char *const reload_restart_keys[] = {
 	"journal_sync_interval", "journal_max_bytes", "journal_repair",
 };
 
-static struct config	**reload_retired;
-static size_t		  reload_nretired;
+/* A replaced configuration, until every loop has passed a call. */
+struct reload_retired {
+	struct config	*config;
+	unsigned int	 reload;	/* the reload that replaced it */
+	atomic_uint	 pending;	/* loops yet to pass, and the main thread */
+};
+
+static unsigned int		  reload_count;
+/* Those a stopping loop refused the call for: freed after the loops stop. */
+static struct reload_retired	**reload_kept;
+static size_t			  reload_nkept;
 
 struct reload_diff {
 	const char	*kept[nitems(reload_restart_keys)];
@@ -100,6 +114,46 @@ reload_queues(struct config *cfg, const struct config *old)
 		(void)limit_configure(&cfg->limits[i]);
 }
 
+static void
+reload_retired_put(struct reload_retired *r)
+{
+	if (atomic_fetch_sub(&r->pending, 1) != 1)
+		return;
+	log_debug("reload: freed the configuration that reload %u replaced",
+	    r->reload);
+	config_free(r->config);
+	free(r);
+}
+
+/* On each loop, after the swap: it no longer reads the old configuration. */
+static void
+reload_retired_pass(void *arg)
+{
+	reload_retired_put(arg);
+}
+
+static void
+reload_retire(struct config *old)
+{
+	struct reload_retired	*r = xcalloc(1, sizeof(*r));
+	unsigned int		 i;
+	bool			 refused = false;
+
+	r->config = old;
+	r->reload = reload_count;
+	atomic_init(&r->pending, loomd.nloops + 1);
+	for (i = 0; i < loomd.nloops; i++) {
+		if (loop_post(loomd.loops[i], reload_retired_pass, r) == -1)
+			refused = true;
+	}
+	if (refused) {
+		reload_kept = xreallocarray(reload_kept, reload_nkept + 1,
+		    sizeof(*reload_kept));
+		reload_kept[reload_nkept++] = r;
+	} else
+		reload_retired_put(r);
+}
+
 int
 reload_run(const char *path, char *const *assignments, size_t n)
 {
@@ -131,10 +185,11 @@ reload_run(const char *path, char *const *assignments, size_t n)
 	loop_set_spin_us(cfg->loop_spin_us);
 
 	config_diff(old, cfg, reload_log_change, &rd);
-	reload_retired = xreallocarray(reload_retired, reload_nretired + 1,
-	    sizeof(*reload_retired));
-	reload_retired[reload_nretired++] = (struct config *)old;
 	loomd.config = cfg;
+	reload_count++;
+	reload_retire((struct config *)old);
+	/* ca_file and the system's store, read again (even if unchanged). */
+	outbound_tls_reload(cfg->http.ca_file);
 	log_info("reload: done, %zu change%s", rd.changes, rd.changes == 1 ? "" : "s");
 	systemd_notify("READY=1");
 	return 0;
@@ -145,9 +200,11 @@ reload_free(void)
 {
 	size_t	i;
 
-	for (i = 0; i < reload_nretired; i++)
-		config_free(reload_retired[i]);
-	free(reload_retired);
-	reload_retired = NULL;
-	reload_nretired = 0;
+	for (i = 0; i < reload_nkept; i++) {
+		config_free(reload_kept[i]->config);
+		free(reload_kept[i]);
+	}
+	free(reload_kept);
+	reload_kept = NULL;
+	reload_nkept = 0;
 }

@@ -15,7 +15,11 @@
  * logged and keep their values.  0 if applied, -1 if not.
  */
 int	reload_run(const char *path, char *const *assignments, size_t n);
-/* After the loops have stopped: the configurations that reloads replaced. */
+/*
+ * After the loops have stopped: the replaced configurations still kept (a
+ * reload frees the one it replaced once every loop has passed a call posted
+ * after the swap, or here if a loop was stopping and refused it).
+ */
 void	reload_free(void);
 
 #endif
