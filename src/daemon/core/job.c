@@ -42,7 +42,6 @@ struct job_deps {
 };
 
 static void	job_timer_cb(evutil_socket_t, short, void *);
-static void	job_enqueue(struct job *);
 static void	job_run(struct job *);
 static void	job_take(struct job *);
 static void	job_dep_done(struct future *, void *);
@@ -58,7 +57,7 @@ job_set_state(struct job *job, enum job_state state)
 	job_publish(JOB_EVENT_STATE, job, NULL);
 }
 
-static void
+void
 job_arm_timer(struct job *job, double seconds)
 {
 	struct timeval	tv;
@@ -206,7 +205,7 @@ job_dependency_failed(struct job *job, uint64_t id, const char *how)
 }
 
 /* Once `after` is satisfied: the delay, then the queue. */
-static void
+void
 job_ready(struct job *job)
 {
 	if (job->spec->delay > 0)
@@ -236,7 +235,7 @@ job_dep_done(struct future *f, void *arg)
 	job_unref(job);
 }
 /* Look up each job of `after` and wait for it on this loop. */
-static void
+void
 job_deps_start(struct job *job)
 {
 	struct job_deps	*d = xcalloc(1, sizeof(*d));
@@ -299,7 +298,7 @@ job_complete(struct job *job, struct job_outcome *outcome)
  * waiter, on any loop), and keep the job queryable for its ttl.  The result
  * lives only in that view, which other loops read but never reference.
  */
-static void
+void
 job_finish(struct job *job, enum job_state state, json_t *result,
     struct error *error)
 {
@@ -479,9 +478,10 @@ job_run(struct job *job)
 		future_on_done(job->work, job->reg.owner, job_work_done, job);
 	} else
 		s->type->start(job, s->parsed);
+	job->restored = false;		/* a later attempt makes new children */
 }
 
-static void
+void
 job_enqueue(struct job *job)
 {
 	job_set_state(job, JOB_QUEUED);
@@ -528,8 +528,8 @@ job_cancel_hook(struct future *f, void *arg, const char *reason)
  * The owner takes the job: its list (in id order), its timer, its place in
  * the counts.  Normally job_begin() does this, but a cancel can come first.
  */
-static void
-job_take(struct job *job)
+void
+job_take_quiet(struct job *job)
 {
 	struct job_list	*list = &shard_of(job->reg.owner)->jobs;
 	struct job	*before;
@@ -544,6 +544,12 @@ job_take(struct job *job)
 	loop_event_assign(&job->timer, job->reg.owner, -1, 0, job_timer_cb, job);
 	job_count_state(job, job->state);
 	job->begun = true;
+}
+
+static void
+job_take(struct job *job)
+{
+	job_take_quiet(job);
 	job_publish(JOB_EVENT_BEGIN, job, NULL);
 }
 void

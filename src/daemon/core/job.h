@@ -151,6 +151,10 @@ size_t		 job_spec_tree_size(const struct job_spec *);	/* it and below */
 bool		 job_spec_shield(const struct job_spec *);
 void		 job_submit_child(struct job *parent, size_t index,
 		     const struct job_spec *, uint64_t *id, struct future **);
+/* A replayed composite's child `index`, if it had one that is still known:
+ * its id and a reference on its future. */
+bool		 job_child_restored(struct job *parent, size_t index, uint64_t *id,
+		     struct future **);
 
 /* On the owner loop: the view (without the result, which only the outcome
  * carries), as JSON text. */

@@ -83,6 +83,7 @@ struct job {
 	unsigned int		 attempt;
 	unsigned short		 held;		/* resources[0 .. held) are held */
 	bool			 begun;		/* the owner has taken it */
+	bool			 restored;	/* children by index, from a replay */
 	bool			 slot;		/* admitted by its queue, until queue_leave() */
 	bool			 counted;	/* in its queue's waiting count */
 	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
@@ -97,6 +98,13 @@ struct job {
 
 /* job.c: the state machine */
 void	 job_begin(void *arg);
+/* The owner takes it (its list, its timer, its count), telling nobody. */
+void	 job_take_quiet(struct job *);
+void	 job_ready(struct job *);		/* after `after`: delay, then queue */
+void	 job_deps_start(struct job *);
+void	 job_enqueue(struct job *);
+void	 job_arm_timer(struct job *, double seconds);
+void	 job_finish(struct job *, enum job_state, json_t *result, struct error *);
 void	 job_cancel_hook(struct future *, void *, const char *);
 void	 job_ref(struct job *);
 void	 job_unref(struct job *);
@@ -109,6 +117,7 @@ void	 job_spec_clear(struct job_spec *);
 
 /* submit.c: jobs made from specs, and their owners */
 struct queue *job_queue_get(const char *name);	/* "default" is borrowed */
+struct shard *job_place(const struct job *);	/* its owner, when submitted */
 void	 job_queue_put(struct queue *);
 void	 job_queue_release(void);	/* the default queue jobs borrow */
 

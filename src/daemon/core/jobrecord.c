@@ -5,12 +5,15 @@
 #include "autoconf.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/job.h"
 #include "core/job_private.h"
 #include "core/jobrecord.h"
+#include "core/loomd.h"
 #include "runtime/textbuf.h"
+#include "runtime/util.h"
 
 static atomic_bool	job_record_keep;
 
@@ -24,6 +27,24 @@ bool
 job_record_keeps_specs(void)
 {
 	return atomic_load_explicit(&job_record_keep, memory_order_relaxed);
+}
+
+void
+record_buf_end(struct record_buf *rb)
+{
+	if (rb->n == rb->cap) {
+		rb->cap = rb->cap ? rb->cap * 2 : 64;
+		rb->ends = xreallocarray(rb->ends, rb->cap, sizeof(*rb->ends));
+	}
+	rb->ends[rb->n++] = (uint32_t)rb->tb.len;
+}
+
+void
+record_buf_free(struct record_buf *rb)
+{
+	textbuf_free(&rb->tb);
+	free(rb->ends);
+	memset(rb, 0, sizeof(*rb));
 }
 
 static void
@@ -62,45 +83,86 @@ put_head(struct textbuf *tb, enum job_record_kind kind, const struct job *job)
 	put_u32(tb, job->version);
 }
 
+static void
+put_submit(struct textbuf *tb, const struct job *job, uint32_t version)
+{
+	put_u8(tb, JOB_RECORD_SUBMIT);
+	put_u64(tb, job->reg.id);
+	put_u32(tb, version);
+	put_u64(tb, job->parent);
+	put_u32(tb, job->index);
+	put_u64(tb, (uint64_t)job->created_ns);
+	put_bytes(tb, job->spec->text, job->spec->text_len);
+}
+
+static void
+put_state(struct textbuf *tb, const struct job *job)
+{
+	put_head(tb, JOB_RECORD_STATE, job);
+	put_u8(tb, job->state);
+	put_u32(tb, job->attempt);
+	put_u64(tb, (uint64_t)job->started_ns);
+	put_u64(tb, (uint64_t)(job->state == JOB_PENDING ? job->due_ns : 0));
+}
+
+static void
+put_finish(struct textbuf *tb, const struct job *job,
+    const struct job_outcome *outcome)
+{
+	put_head(tb, JOB_RECORD_FINISH, job);
+	put_u8(tb, outcome->state);
+	put_u32(tb, job->attempt);
+	put_u64(tb, (uint64_t)job->started_ns);
+	put_u64(tb, (uint64_t)job->finished_ns);
+	put_u64(tb, (uint64_t)(job->finished_ns + (int64_t)(job->spec->ttl * 1e9)));
+	put_bytes(tb, outcome->view, outcome->view_len);
+}
+
 bool
 job_record_write(enum job_event ev, const struct job *job,
-    const struct job_outcome *outcome, struct textbuf *tb)
+    const struct job_outcome *outcome, struct record_buf *rb)
 {
-	const struct job_spec	*s = job->spec;
-
 	switch (ev) {
 	case JOB_EVENT_SUBMIT:
-		if (s->text == NULL)
+		if (job->spec->text == NULL)
 			return false;
-		put_head(tb, JOB_RECORD_SUBMIT, job);
-		put_u64(tb, job->parent);
-		put_u32(tb, job->index);
-		put_u64(tb, (uint64_t)job->created_ns);
-		put_bytes(tb, s->text, s->text_len);
-		return true;
+		put_submit(&rb->tb, job, job->version);
+		break;
 	case JOB_EVENT_STATE:
-		put_head(tb, JOB_RECORD_STATE, job);
-		put_u8(tb, job->state);
-		put_u32(tb, job->attempt);
-		put_u64(tb, (uint64_t)job->started_ns);
-		put_u64(tb, (uint64_t)(job->state == JOB_PENDING ? job->due_ns : 0));
-		return true;
+		put_state(&rb->tb, job);
+		break;
 	case JOB_EVENT_FINISH:
-		put_head(tb, JOB_RECORD_FINISH, job);
-		put_u8(tb, outcome->state);
-		put_u32(tb, job->attempt);
-		put_u64(tb, (uint64_t)job->started_ns);
-		put_u64(tb, (uint64_t)job->finished_ns);
-		put_u64(tb, (uint64_t)(job->finished_ns + (int64_t)(s->ttl * 1e9)));
-		put_bytes(tb, outcome->view, outcome->view_len);
-		return true;
+		put_finish(&rb->tb, job, outcome);
+		break;
 	case JOB_EVENT_BEGIN:
 	case JOB_EVENT_EXPIRE:
 		/* Replay knows both: the first state from the spec, the end of
 		 * a finished job from its FINISH record. */
-		break;
+		return false;
 	}
-	return false;
+	record_buf_end(rb);
+	return true;
+}
+
+void
+job_record_dump(struct record_buf *rb)
+{
+	const struct job_outcome	*o;
+	struct job			*job;
+
+	TAILQ_FOREACH(job, &shard_current()->jobs, entry) {
+		if (job->spec->text == NULL)
+			continue;
+		put_submit(&rb->tb, job, 0);
+		record_buf_end(rb);
+		if (!job_state_terminal(job->state))
+			put_state(&rb->tb, job);
+		else if ((o = job_outcome(job->reg.future)) != NULL)
+			put_finish(&rb->tb, job, o);
+		else
+			continue;	/* its FINISH is on its way to the journal */
+		record_buf_end(rb);
+	}
 }
 
 struct reader {

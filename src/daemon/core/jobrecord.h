@@ -21,7 +21,17 @@
 
 #include "core/job.h"
 
-struct textbuf;
+#include "runtime/textbuf.h"
+
+/* Records one after another, and where each ends. */
+struct record_buf {
+	struct textbuf	 tb;
+	uint32_t	*ends;
+	size_t		 n;
+	size_t		 cap;
+};
+void		 record_buf_end(struct record_buf *);	/* one more ends here */
+void		 record_buf_free(struct record_buf *);
 
 enum job_record_kind {
 	JOB_RECORD_SUBMIT = 1,
@@ -52,11 +62,17 @@ struct job_record {
 };
 
 /*
- * The record of this event of this job appended to tb; false if the event
- * writes none.  On the loop that publishes it.
+ * The record of this event of this job appended; false if the event writes
+ * none.  On the loop that publishes it.
  */
 bool		 job_record_write(enum job_event, const struct job *,
-		     const struct job_outcome *, struct textbuf *);
+		     const struct job_outcome *, struct record_buf *);
+/*
+ * For a snapshot, on a loop: each job it owns as its SUBMIT and its state
+ * now (a finished one's FINISH once its outcome is made), at the versions
+ * they have.
+ */
+void		 job_record_dump(struct record_buf *);
 /* Read one back: its fields point into payload.  -1 if it is malformed. */
 int		 job_record_read(const void *payload, size_t len, struct job_record *);
 

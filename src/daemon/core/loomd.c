@@ -24,6 +24,7 @@ shard_new(struct loop *loop)
 	TAILQ_INIT(&sh->jobs);
 	sh->net = NULL;
 	sh->counters = NULL;
+	sh->journal = NULL;
 	memset(&sh->render, 0, sizeof(sh->render));
 	memset(&sh->durable, 0, sizeof(sh->durable));
 	for (i = 0; i < JOB_NSTATES; i++)

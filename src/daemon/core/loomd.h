@@ -22,6 +22,7 @@ struct job;
 struct loop;
 struct net_shard;
 struct shard_counters;
+struct journal_shard;
 
 TAILQ_HEAD(job_list, job);
 
@@ -46,6 +47,7 @@ struct shard {
 	struct job_list		 jobs;		/* the jobs it owns, by id */
 	struct net_shard	*net;		/* the network layer's part */
 	struct shard_counters	*counters;	/* core/counters.c */
+	struct journal_shard	*journal;	/* io/journal.c; NULL: off */
 	struct textbuf		 render;	/* where outcomes' views are written */
 	struct durable		 durable;	/* what waits for the store */
 

@@ -182,8 +182,8 @@ job_tell_child(struct job *job, size_t index, const struct job_outcome *o)
  * A limited queue's jobs live on its home loop.  Others stay here unless
  * this loop has clearly more live jobs than the least loaded one.
  */
-static struct shard *
-job_pick_owner(const struct job *job)
+struct shard *
+job_place(const struct job *job)
 {
 	struct shard	*here = shard_current(), *best = loomd.shards[0];
 	struct loop	*home;
@@ -239,7 +239,7 @@ job_begin_posted(void *arg)
 void
 job_submit(struct job *job, uint64_t *idp, struct future **fp)
 {
-	struct shard	*owner = job_pick_owner(job), *here;
+	struct shard	*owner = job_place(job), *here;
 	uint64_t	 id = registry_next_id();
 
 	if (job_key_taken(job, id, idp, fp))
@@ -276,6 +276,20 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 		atomic_fetch_sub_explicit(&owner->njobs, 1, memory_order_relaxed);
 		job_unref(job);
 	}
+}
+
+bool
+job_child_restored(struct job *parent, size_t index, uint64_t *idp,
+    struct future **fp)
+{
+	struct loop	*owner;
+
+	if (!parent->restored || index >= parent->nchildren ||
+	    parent->children[index] == 0 ||
+	    !registry_lookup(parent->children[index], &owner, fp))
+		return false;
+	*idp = parent->children[index];
+	return true;
 }
 
 void

@@ -352,13 +352,15 @@ sequence_finish(struct composite *c)
 	composite_succeed(c, json_pack("{s:o}", "results", collect(c, false)));
 }
 
-/* Make child i: a full job, in the parent's queue unless it names one. */
+/* Make child i: a full job, in the parent's queue unless it names one (or
+ * take up the one it had before a restart). */
 static void
 composite_create(struct composite *c, size_t i)
 {
 	struct child	*ch = &c->children[i];
 
-	job_submit_child(c->job, i, c->args->specs[i], &ch->id, &ch->future);
+	if (!job_child_restored(c->job, i, &ch->id, &ch->future))
+		job_submit_child(c->job, i, c->args->specs[i], &ch->id, &ch->future);
 	c->created++;
 	c->refs++;
 	future_on_done(ch->future, job_loop(c->job), composite_child_done, ch);

@@ -15,6 +15,7 @@
 #include "core/loomd.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "io/journal.h"
 #include "net/conn.h"
 #include "net/ops.h"
 #include "net/shard.h"
@@ -28,9 +29,13 @@
 void
 op_ping(struct request *r)
 {
-	reply_ok(r->conn, r->id, json_pack("{s:s,s:f,s:I}", "version",
+	struct journal_stats	js;
+
+	journal_get_stats(&js);
+	reply_ok(r->conn, r->id, json_pack("{s:s,s:f,s:I,s:{s:I,s:f}}", "version",
 	    PACKAGE_VERSION, "uptime", now_epoch() - loomd.started_at, "boot",
-	    (json_int_t)loomd.boot));
+	    (json_int_t)loomd.boot, "recovered", "jobs",
+	    (json_int_t)js.recovered_jobs, "seconds", js.recovered_seconds));
 }
 
 /* queue.pause, queue.resume ------------------------------------------------ */
@@ -119,6 +124,21 @@ types_json(void)
 	return all;
 }
 
+static json_t *
+journal_json(void)
+{
+	struct journal_stats	js;
+
+	journal_get_stats(&js);
+	if (!js.on)
+		return json_pack("{s:s}", "mode", "off");
+	return json_pack("{s:s,s:I,s:I,s:I,s:f,s:f,s:f}", "mode", js.sync,
+	    "bytes", (json_int_t)js.bytes, "segments", (json_int_t)js.segments,
+	    "records", (json_int_t)js.records, "last_compaction",
+	    js.last_compaction_ns / 1e9, "sync_p50_ms", js.sync_p50_ns / 1e6,
+	    "sync_p99_ms", js.sync_p99_ns / 1e6);
+}
+
 /* The resident set, from /proc (0 if it cannot be read). */
 static json_int_t
 rss_bytes(void)
@@ -166,7 +186,7 @@ op_stats(struct request *r)
 		json_array_append_new(loops, loop);
 	}
 	executor_get_stats(loomd.executor, &es);
-	stats = json_pack("{s:s,s:I,s:I,s:I,s:f,s:o,s:o,s:o,s:o,"
+	stats = json_pack("{s:s,s:I,s:I,s:I,s:f,s:o,s:o,s:o,s:o,s:o,"
 	    "s:{s:i,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I}}",
 	    "version", PACKAGE_VERSION,
 	    "pid", (json_int_t)getpid(),
@@ -176,6 +196,7 @@ op_stats(struct request *r)
 	    "jobs", jobs,
 	    "queues", queues_json(),
 	    "types", types_json(),
+	    "journal", journal_json(),
 	    "loops", loops,
 	    "executor",
 	    "threads", (int)es.threads,

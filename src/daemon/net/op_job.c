@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/durable.h"
 #include "core/job.h"
 #include "core/loomd.h"
 #include "core/registry.h"
+#include "io/journal.h"
 #include "net/conn.h"
 #include "net/ops.h"
 #include "runtime/executor.h"
@@ -210,6 +212,11 @@ submit_admit(struct submit *s, struct error *e)
 		error_set(e, "shutting_down", "the daemon is shutting down");
 		return -1;
 	}
+	if (journal_refusing()) {
+		error_set(e, "unavailable", "the journal cannot take more (the disk "
+		    "is full, or journal_max_bytes is reached); nothing was submitted");
+		return -1;
+	}
 	if (registry_count() + job_count(s->jobs, s->n) > loomd.config->max_jobs) {
 		error_set(e, "busy", "too many jobs (max_jobs is %zu); retry later",
 		    loomd.config->max_jobs);
@@ -358,6 +365,17 @@ owner_reply(void *arg)
 }
 
 static void
+owner_send(void *arg)
+{
+	struct owner_req	*s = arg;
+
+	if (loop_post(s->home, owner_reply, s) == -1) {
+		free(s->view);	/* shutting down: the connection is gone */
+		s->view = NULL;
+	}
+}
+
+static void
 owner_answer(void *arg)
 {
 	struct owner_req	*s = arg;
@@ -369,10 +387,8 @@ owner_answer(void *arg)
 		s->finished = true;
 	else if (job != NULL)
 		s->view = job_view_text(job, &s->view_len);
-	if (loop_post(s->home, owner_reply, s) == -1) {
-		free(s->view);	/* shutting down: the connection is gone */
-		s->view = NULL;
-	}
+	/* What it tells must be durable before it leaves the owner. */
+	durable_then(owner_send, s);
 }
 
 /* Ask the owner of job `id` (its future's owner) and answer when it has. */

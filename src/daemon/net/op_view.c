@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/durable.h"
 #include "core/job.h"
 #include "core/loomd.h"
 #include "core/registry.h"
@@ -181,18 +182,28 @@ list_gathered(void *arg)
 }
 
 static void
-list_collect(void *arg)
+list_send(void *arg)
 {
 	struct list_part	*p = arg;
 	struct list_req		*l = p->req;
 
-	job_collect(l->state, l->queue, l->before, l->limit, &p->listing);
 	if (loop_is_current(l->home))
 		list_gathered(p);
 	else if (loop_post(l->home, list_gathered, p) == -1) {
 		job_listing_free(&p->listing);
 		free(p);
 	}
+}
+
+static void
+list_collect(void *arg)
+{
+	struct list_part	*p = arg;
+	struct list_req		*l = p->req;
+
+	job_collect(l->state, l->queue, l->before, l->limit, &p->listing);
+	/* The states it shows are durable before they leave this loop. */
+	durable_then(list_send, p);
 }
 
 void

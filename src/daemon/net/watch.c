@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/durable.h"
 #include "core/job.h"
 #include "core/loomd.h"
 #include "net/conn.h"
@@ -102,19 +103,26 @@ watch_deliver_post(void *arg)
 	watch_event_unref(we);
 }
 
-/* On the owner loop, after a state change: post the event to each loop
- * with watchers. */
-static void
-watch_publish(const char *view, size_t len, uint64_t job, const char *queue)
+static struct watch_event *
+watch_event_new(const char *view, size_t len, uint64_t job, const char *queue)
 {
 	struct watch_event	*we = xcalloc(1, sizeof(*we));
-	struct shard		*sh;
-	unsigned int		 i;
 
 	atomic_init(&we->refs, 1);
 	we->job = job;
 	we->queue = xstrdup(queue);
 	we->text = watch_event_text(view, len, &we->len);
+	return we;
+}
+
+/* On the owner loop: post the event to each loop with watchers. */
+static void
+watch_publish(void *arg)
+{
+	struct watch_event	*we = arg;
+	struct shard		*sh;
+	unsigned int		 i;
+
 	for (i = 0; i < loomd.nloops; i++) {
 		sh = loomd.shards[i];
 		if (atomic_load_explicit(&sh->net->watchers, memory_order_relaxed) == 0)
@@ -134,19 +142,22 @@ static void
 watch_notify(enum job_event ev, const struct job *job,
     const struct job_outcome *outcome)
 {
-	char	*view;
-	size_t	 len;
+	struct watch_event	*we;
+	char			*text = NULL;
+	size_t			 len;
 
 	if (ev == JOB_EVENT_SUBMIT || ev == JOB_EVENT_EXPIRE)
 		return;
-	if (outcome != NULL) {
-		watch_publish(outcome->view, outcome->view_len, job_id(job),
+	if (outcome != NULL)
+		we = watch_event_new(outcome->view, outcome->view_len, job_id(job),
 		    job_queue(job));
-		return;
+	else {
+		text = job_view_text(job, &len);
+		we = watch_event_new(text, len, job_id(job), job_queue(job));
+		free(text);
 	}
-	view = job_view_text(job, &len);
-	watch_publish(view, len, job_id(job), job_queue(job));
-	free(view);
+	/* Watchers hear of a change once it is durable. */
+	durable_then(watch_publish, we);
 }
 
 static const struct job_observer watch_observer = {

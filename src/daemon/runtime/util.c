@@ -253,3 +253,32 @@ name_valid(const char *s, size_t len, bool dots)
 	}
 	return true;
 }
+
+/* Few codes exist: a list is enough. */
+struct error_code {
+	struct error_code	*next;
+	char			 code[];
+};
+static struct error_code	*error_codes;
+static pthread_mutex_t		 error_codes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *
+error_code_static(const char *code)
+{
+	struct error_code	*ec;
+	size_t			 len = strlen(code);
+
+	pthread_mutex_lock(&error_codes_lock);
+	for (ec = error_codes; ec != NULL; ec = ec->next) {
+		if (strcmp(ec->code, code) == 0)
+			break;
+	}
+	if (ec == NULL) {
+		ec = xmalloc(sizeof(*ec) + len + 1);
+		memcpy(ec->code, code, len + 1);
+		ec->next = error_codes;
+		error_codes = ec;
+	}
+	pthread_mutex_unlock(&error_codes_lock);
+	return ec->code;
+}

@@ -61,6 +61,9 @@ struct error {
 	json_t		*detail;
 };
 
+/* An error code read back (replay) as a static string: the same pointer
+ * for the same code, kept until exit. */
+const char *error_code_static(const char *code);
 void	error_set(struct error *, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	error_set_path(struct error *, const char *path);

@@ -135,7 +135,7 @@ config_new(void)
 	cfg->unix_socket = xstrdup("/run/loomd/loomd.sock");
 	cfg->unix_socket_mode = 0660;
 	cfg->state_dir = xstrdup("/var/lib/loomd");
-	cfg->journal = false;	/* on once the journal replays */
+	cfg->journal = true;
 	cfg->journal_sync = JOURNAL_SYNC_ALWAYS;
 	cfg->journal_sync_interval = 0.010;
 	cfg->journal_max_bytes = (size_t)1 << 30;

@@ -18,6 +18,7 @@
 #include "core/queue.h"
 #include "core/registry.h"
 #include "core/sem.h"
+#include "io/journal.h"
 #include "jobs/types.h"
 #include "net/proto.h"
 #include "net/server.h"
@@ -29,6 +30,7 @@
 #include "runtime/util.h"
 #include "service/daemon.h"
 #include "service/state.h"
+#include "service/systemd.h"
 
 static unsigned int
 cpus(void)
@@ -38,8 +40,15 @@ cpus(void)
 	return n > 0 ? (unsigned int)n : 1;
 }
 
-void
-daemon_start(const struct config *cfg)
+/* A long replay keeps systemd's start timeout at bay. */
+static void
+daemon_replaying(void)
+{
+	systemd_notify("EXTEND_TIMEOUT_USEC=5000000\nSTATUS=replaying the journal");
+}
+
+int
+daemon_start(const struct config *cfg, char *err, size_t errlen)
 {
 	struct shard	*sh;
 	unsigned int	 i, nthreads;
@@ -47,6 +56,8 @@ daemon_start(const struct config *cfg)
 	jobs_register_builtin();
 	counters_init();
 	watch_init();
+	if (cfg->journal)
+		journal_init(cfg);
 	server_set_handler(&proto_handler);
 	registry_init();
 	registry_ids(state_first_id(), state_ceiling_now(), state_ids_block(),
@@ -61,6 +72,8 @@ daemon_start(const struct config *cfg)
 		sh = loomd.shards[i] = shard_new(loomd.loops[i]);
 		sh->net = net_shard_new(loomd.loops[i]);
 		sh->counters = shard_counters_new();
+		if (cfg->journal)
+			sh->journal = journal_shard_new(sh);
 	}
 	for (i = 0; i < loomd.nloops; i++) {
 		if (loop_start(loomd.loops[i]) == -1)
@@ -70,6 +83,9 @@ daemon_start(const struct config *cfg)
 	limit_init(cfg);
 	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
 	loomd.executor = executor_new(nthreads, cfg->executor_queue);
+	if (cfg->journal && journal_open(cfg, daemon_replaying, err, errlen) == -1)
+		return -1;
+	return 0;
 }
 
 void
@@ -77,12 +93,14 @@ daemon_free(void)
 {
 	unsigned int	i;
 
+	journal_close();
 	job_shutdown();
 	queue_shutdown();
 	limit_shutdown();
 	for (i = 0; i < loomd.nloops; i++) {
 		net_shard_free(loomd.shards[i]->net);
 		shard_counters_free(loomd.shards[i]->counters);
+		journal_shard_free(loomd.shards[i]->journal);
 		shard_free(loomd.shards[i]);
 		loop_free(loomd.loops[i]);
 	}

@@ -348,7 +348,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	daemon_start(cfg);
+	if (daemon_start(cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		systemd_notifyf("STATUS=%s", err);
+		_exit(1);	/* the loops run: nothing to take apart cleanly */
+	}
 	executor_get_stats(loomd.executor, &es);
 
 	sigev = event_new(ms.base, sfd, EV_READ | EV_PERSIST, on_signal, &ms);

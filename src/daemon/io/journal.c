@@ -1,0 +1,407 @@
+/*
+ * The journal's writer: records from the seam, batched per loop pass, group-
+ * committed by one thread, durability told back to the loops; compaction.
+ * Replay is journal_recover.c's.
+ *
+ * A loop's records go into its journal_shard's buffer; the first record of
+ * a batch numbers it (durable_marked) and activates the shard's flush event,
+ * which runs after the callbacks already due and hands the batch over with
+ * one lock.  The thread takes every batch waiting, writes them with one
+ * journal_file_append, syncs as the mode says, and posts to each loop how
+ * far its batches have gone (durable_reached).
+ */
+#include "autoconf.h"
+
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/durable.h"
+#include "core/job.h"
+#include "core/jobrecord.h"
+#include "core/loomd.h"
+#include "io/journal.h"
+#include "io/journal_file.h"
+#include "io/journal_private.h"
+#include "io/journal_shard.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
+
+#define JOURNAL_FULL_RETRY_NS	100000000	/* a full journal tries again */
+#define JOURNAL_COMPACT_MIN	(64u << 20)	/* no compaction below this */
+
+struct journal	J = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static const char *const journal_sync_names[] = { "always", "batch", "off" };
+
+/* The loops' side ------------------------------------------------------ */
+
+static void
+journal_notify(enum job_event ev, const struct job *job,
+    const struct job_outcome *outcome)
+{
+	struct shard		*sh = shard_current();
+	struct journal_shard	*js;
+	size_t			 before;
+
+	if (sh == NULL || (js = sh->journal) == NULL)
+		return;		/* off the loops: at exit */
+	before = js->rb.tb.len;
+	if (!job_record_write(ev, job, outcome, &js->rb))
+		return;
+	if (js->rb.tb.len - before > JOURNAL_RECORD_MAX) {
+		/* Its result is larger than a record may be: it will not
+		 * survive a restart (the job does, without it). */
+		log_warnx("job %llu: its record (%zu bytes) is too large for the "
+		    "journal", (unsigned long long)job_id(job),
+		    js->rb.tb.len - before);
+		js->rb.tb.len = before;
+		js->rb.n--;
+		return;
+	}
+	if (!js->open) {
+		js->open = true;
+		durable_marked(sh, ++js->batch);
+		event_active(&js->flush.ev, EV_TIMEOUT, 1);
+	}
+}
+
+static const struct job_observer journal_observer = {
+	.name = "journal",
+	.wants = NULL,
+	.notify = journal_notify,
+};
+
+void
+journal_queue(struct journal_batch *b)
+{
+	pthread_mutex_lock(&J.lock);
+	b->next = NULL;
+	*J.tail = b;
+	J.tail = &b->next;
+	pthread_cond_signal(&J.cond);
+	pthread_mutex_unlock(&J.lock);
+}
+
+static struct journal_batch *
+journal_take_batch(struct journal_shard *js, uint64_t n)
+{
+	struct journal_batch	*b = xcalloc(1, sizeof(*b));
+
+	b->js = js;
+	b->n = n;
+	b->rb = js->rb;
+	memset(&js->rb, 0, sizeof(js->rb));
+	return b;
+}
+
+/* After the callbacks that were due: the batch goes to the thread. */
+static void
+journal_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct journal_shard	*js = arg;
+
+	if (!js->open)
+		return;
+	js->open = false;
+	journal_queue(journal_take_batch(js, js->batch));
+}
+
+/* On the loop: its batches have gone as far as the thread says. */
+static void
+journal_reached(void *arg)
+{
+	struct journal_shard	*js = arg;
+
+	atomic_store(&js->posted, false);
+	durable_reached(js->sh, atomic_load(&js->reached));
+}
+
+void
+journal_init(const struct config *cfg)
+{
+	J.sync = cfg->journal_sync;
+	J.interval = cfg->journal_sync_interval;
+	J.tail = &J.head;
+	J.on = true;
+	job_record_specs(true);
+	job_observe(&journal_observer);
+}
+
+struct journal_shard *
+journal_shard_new(struct shard *sh)
+{
+	struct journal_shard	*js = xcalloc(1, sizeof(*js));
+
+	js->sh = sh;
+	loop_event_assign(&js->flush, sh->loop, -1, 0, journal_flush_cb, js);
+	return js;
+}
+
+void
+journal_shard_free(struct journal_shard *js)
+{
+	if (js == NULL)
+		return;
+	event_del(&js->flush.ev);
+	record_buf_free(&js->rb);
+	free(js);
+}
+
+bool
+journal_refusing(void)
+{
+	return atomic_load_explicit(&J.full, memory_order_relaxed);
+}
+
+/* The thread's side ------------------------------------------------------ */
+
+static void
+journal_fatal(const char *what)
+{
+	fatalx("journal: %s: %s (stopping: the journal can no longer promise "
+	    "what it has accepted; the next start replays what is durable)",
+	    what, journal_file_error(J.jf));
+}
+
+/* Tell each loop how far its batches have gone. */
+static void
+journal_tell(struct journal_batch *list)
+{
+	struct journal_batch	*b;
+	struct journal_shard	*js;
+
+	for (b = list; b != NULL; b = b->next) {
+		js = b->js;
+		if (b->n > atomic_load(&js->reached))
+			atomic_store(&js->reached, b->n);
+	}
+	for (b = list; b != NULL; b = b->next) {
+		js = b->js;
+		if (!atomic_exchange(&js->posted, true) &&
+		    loop_post(js->sh->loop, journal_reached, js) == -1)
+			atomic_store(&js->posted, false);	/* it has stopped */
+	}
+}
+
+static void
+journal_free_list(struct journal_batch *list)
+{
+	struct journal_batch	*b;
+
+	while ((b = list) != NULL) {
+		list = b->next;
+		record_buf_free(&b->rb);
+		free(b);
+	}
+}
+
+/*
+ * Every record of the pending list in one append.  FULL keeps them pending
+ * (tried again soon; a compaction may make room) and refuses new submits;
+ * nothing is lost and no answer goes out.
+ */
+static bool
+journal_write(void)
+{
+	struct journal_batch	*b;
+	struct iovec		*iov;
+	size_t			 n = 0, i, start;
+	enum journal_result	 rc;
+
+	for (b = J.pending; b != NULL; b = b->next)
+		n += b->rb.n;
+	if (n == 0)
+		return true;
+	iov = xcalloc(n, sizeof(*iov));
+	n = 0;
+	for (b = J.pending; b != NULL; b = b->next) {
+		for (i = 0, start = 0; i < b->rb.n; start = b->rb.ends[i++]) {
+			iov[n].iov_base = b->rb.tb.p + start;
+			iov[n++].iov_len = b->rb.ends[i] - start;
+		}
+	}
+	rc = journal_file_append(J.jf, iov, n);
+	free(iov);
+	if (rc == JOURNAL_FATAL)
+		journal_fatal("write");
+	if (rc == JOURNAL_FULL) {
+		if (!atomic_exchange(&J.full, true))
+			log_warnx("journal: %s: new submits are refused until there "
+			    "is room", journal_file_error(J.jf));
+		return false;
+	}
+	if (atomic_exchange(&J.full, false))
+		log_info("journal: there is room again");
+	J.dirty = true;
+	return true;
+}
+
+static void
+journal_sync_now(void)
+{
+	if (journal_file_sync(J.jf) != JOURNAL_OK)
+		journal_fatal("fdatasync");
+	J.dirty = false;
+	J.synced_ns = now_ns();
+}
+
+static bool
+journal_sync_due(void)
+{
+	return J.dirty && (J.sync == JOURNAL_SYNC_ALWAYS ||
+	    (J.sync == JOURNAL_SYNC_BATCH &&
+	    now_ns() - J.synced_ns >= (uint64_t)(J.interval * 1e9)));
+}
+
+/* How long the thread may sleep: until a retry or a batch sync is due. */
+static bool
+journal_deadline(struct timespec *until)
+{
+	uint64_t	wait_ns;
+
+	if (J.pending != NULL)
+		wait_ns = JOURNAL_FULL_RETRY_NS;
+	else if (J.dirty && J.sync == JOURNAL_SYNC_BATCH)
+		wait_ns = (uint64_t)(J.interval * 1e9);
+	else
+		return false;
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_nsec += (long)(wait_ns % 1000000000);
+	until->tv_sec += (time_t)(wait_ns / 1000000000) + until->tv_nsec / 1000000000;
+	until->tv_nsec %= 1000000000;
+	return true;
+}
+
+/* The new batches behind those still pending. */
+static void
+journal_take(void)
+{
+	struct journal_batch	**tail = &J.pending;
+
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = J.head;
+	J.head = NULL;
+	J.tail = &J.head;
+}
+
+static void *
+journal_main(void *arg)
+{
+	struct timespec	until;
+	bool		written;
+
+	pthread_mutex_lock(&J.lock);
+	for (;;) {
+		if (J.head == NULL && !J.stop && !journal_sync_due()) {
+			if (journal_deadline(&until))
+				pthread_cond_timedwait(&J.cond, &J.lock, &until);
+			else
+				pthread_cond_wait(&J.cond, &J.lock);
+		}
+		journal_take();
+		if (J.stop && J.pending == NULL)
+			break;
+		pthread_mutex_unlock(&J.lock);
+
+		journal_snapshot_parts(&J.pending);
+		written = journal_write();
+		if (journal_sync_due() || (J.stop && J.dirty))
+			journal_sync_now();
+		if (written) {
+			journal_tell(J.pending);
+			journal_free_list(J.pending);
+			J.pending = NULL;
+		}
+		journal_compact_maybe(!written);
+
+		pthread_mutex_lock(&J.lock);
+		journal_file_stats(J.jf, &J.stats);
+		if (J.stop && !written) {
+			/* Full to the end: what is pending was never answered. */
+			log_warnx("journal: stopping full; changes not yet written "
+			    "are lost (no client was told of them)");
+			journal_free_list(J.pending);
+			J.pending = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&J.lock);
+	return NULL;
+}
+
+int
+journal_start_thread(char *err, size_t errlen)
+{
+	J.synced_ns = now_ns();
+	journal_file_stats(J.jf, &J.stats);
+	if (thread_create_quiet(&J.thread, journal_main, NULL) != 0) {
+		snprintf(err, errlen, "journal: cannot start its thread: %s",
+		    strerror(errno));
+		return -1;
+	}
+	J.running = true;
+	return 0;
+}
+
+void
+journal_close(void)
+{
+	struct journal_shard	*js;
+	unsigned int		 i;
+
+	if (!J.on || J.jf == NULL)
+		return;
+	/* The loops have stopped: what their last passes wrote goes too. */
+	for (i = 0; i < loomd.nloops; i++) {
+		js = loomd.shards[i]->journal;
+		if (js != NULL && js->open) {
+			js->open = false;
+			journal_queue(journal_take_batch(js, js->batch));
+		}
+	}
+	if (J.running) {
+		pthread_mutex_lock(&J.lock);
+		J.stop = true;
+		pthread_cond_signal(&J.cond);
+		pthread_mutex_unlock(&J.lock);
+		pthread_join(J.thread, NULL);
+		J.running = false;
+	}
+	if (J.dirty)
+		journal_sync_now();
+	journal_snapshot_abort_any();
+	journal_file_close(J.jf);
+	J.jf = NULL;
+}
+
+void
+journal_get_stats(struct journal_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->on = J.on;
+	if (!J.on)
+		return;
+	st->sync = journal_sync_names[J.sync];
+	pthread_mutex_lock(&J.lock);
+	st->bytes = J.stats.bytes;
+	st->segments = J.stats.segments;
+	st->records = J.stats.records;
+	st->last_compaction_ns = J.stats.last_compaction_ns;
+	st->sync_p50_ns = J.stats.sync_p50_ns;
+	st->sync_p99_ns = J.stats.sync_p99_ns;
+	pthread_mutex_unlock(&J.lock);
+	st->recovered_jobs = J.recovered_jobs;
+	st->recovered_seconds = J.recovered_seconds;
+}

@@ -1,0 +1,151 @@
+/*
+ * Compaction: when the segments since the last snapshot outgrow it (or the
+ * journal is full), the thread starts a snapshot (the current segment
+ * closes; appends go on in the next), asks every loop for its live jobs as
+ * records, writes the parts as they come and commits: the segments the
+ * snapshot covers are gone, so the disk used follows the live jobs, not the
+ * history.  A loop's part is made after every job handed to it before the
+ * snapshot began has begun there (its inbox runs in order), so no job falls
+ * between the snapshot and the segments after it; replay keeps each job's
+ * newest version, whichever file it is in.
+ */
+#include "autoconf.h"
+
+#include <sys/uio.h>
+
+#include <stdlib.h>
+
+#include "core/jobrecord.h"
+#include "core/loomd.h"
+#include "io/journal_private.h"
+#include "io/journal_shard.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/util.h"
+
+#define JOURNAL_COMPACT_MIN	(64u << 20)	/* no compaction below this */
+
+struct journal_dump {
+	struct journal_shard	*js;
+	uint64_t		 gen;
+};
+
+/* On a loop: its part of the snapshot. */
+static void
+journal_dump(void *arg)
+{
+	struct journal_dump	*d = arg;
+	struct journal_batch	*b = xcalloc(1, sizeof(*b));
+
+	b->js = d->js;
+	b->n = 0;
+	b->gen = d->gen;
+	job_record_dump(&b->rb);
+	journal_queue(b);
+	free(d);
+}
+
+static void
+journal_snapshot_failed(enum journal_result rc)
+{
+	if (rc == JOURNAL_FATAL)
+		fatalx("journal: snapshot: %s", journal_file_error(J.jf));
+	log_warnx("journal: snapshot: %s; trying again later",
+	    journal_file_error(J.jf));
+	J.snap = NULL;
+}
+
+void
+journal_compact_maybe(bool force)
+{
+	struct journal_file_stats	st;
+	struct journal_dump		*d;
+	enum journal_result		rc;
+	unsigned int			i;
+	uint64_t			grown;
+
+	if (J.snap != NULL || J.stop)
+		return;
+	journal_file_stats(J.jf, &st);
+	grown = journal_file_bytes_since_snapshot(J.jf);
+	if (!force && (grown < JOURNAL_COMPACT_MIN || grown < 2 * st.snapshot_bytes))
+		return;
+	if (force && grown == 0)
+		return;		/* nothing a snapshot would free */
+	if ((rc = journal_file_snapshot_begin(J.jf, &J.snap)) != JOURNAL_OK) {
+		journal_snapshot_failed(rc);
+		return;
+	}
+	J.snap_gen++;
+	J.parts_left = loomd.nloops;
+	for (i = 0; i < loomd.nloops; i++) {
+		d = xmalloc(sizeof(*d));
+		d->js = loomd.shards[i]->journal;
+		d->gen = J.snap_gen;
+		if (loop_post(loomd.loops[i], journal_dump, d) == -1) {
+			free(d);
+			J.parts_left--;		/* stopped: nothing of it to keep */
+		}
+	}
+	if (J.parts_left == 0)
+		journal_snapshot_abort_any();
+}
+
+static void
+journal_snapshot_add_part(struct journal_batch *b)
+{
+	struct iovec		*iov;
+	size_t			 i, start;
+	enum journal_result	 rc = JOURNAL_OK;
+
+	if (b->rb.n > 0) {
+		iov = xcalloc(b->rb.n, sizeof(*iov));
+		for (i = 0, start = 0; i < b->rb.n; start = b->rb.ends[i++]) {
+			iov[i].iov_base = b->rb.tb.p + start;
+			iov[i].iov_len = b->rb.ends[i] - start;
+		}
+		rc = journal_file_snapshot_add(J.snap, iov, b->rb.n);
+		free(iov);
+	}
+	if (rc != JOURNAL_OK) {
+		journal_file_snapshot_abort(J.snap);
+		journal_snapshot_failed(rc);
+		return;
+	}
+	if (--J.parts_left > 0)
+		return;
+	rc = journal_file_snapshot_commit(J.snap);
+	J.snap = NULL;
+	if (rc != JOURNAL_OK)
+		journal_snapshot_failed(rc);
+	else
+		log_info("journal: compacted");
+}
+
+void
+journal_snapshot_parts(struct journal_batch **list)
+{
+	struct journal_batch	*b;
+
+	while ((b = *list) != NULL) {
+		if (b->n != 0) {
+			list = &b->next;
+			continue;
+		}
+		*list = b->next;
+		/* A part of a snapshot that failed is dropped. */
+		if (J.snap != NULL && b->gen == J.snap_gen)
+			journal_snapshot_add_part(b);
+		record_buf_free(&b->rb);
+		free(b);
+	}
+}
+
+void
+journal_snapshot_abort_any(void)
+{
+	if (J.snap != NULL) {
+		journal_file_snapshot_abort(J.snap);
+		J.snap = NULL;
+	}
+}

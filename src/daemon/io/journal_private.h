@@ -1,0 +1,57 @@
+/*
+ * Inside the journal (io/journal.c, journal_compact.c, journal_recover.c):
+ * the one journal, its thread's state, and what the files share.
+ */
+#ifndef LOOM_JOURNAL_PRIVATE_H
+#define LOOM_JOURNAL_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/journal_file.h"
+
+struct journal_batch;
+struct journal_snapshot;
+
+struct journal {
+	bool			 on;
+	int			 sync;		/* enum journal_sync */
+	double			 interval;	/* batch: seconds between syncs */
+	struct journal_file	*jf;
+
+	pthread_mutex_t		 lock;		/* the queue, the stats, stop */
+	pthread_cond_t		 cond;
+	struct journal_batch	*head;		/* waiting for the thread */
+	struct journal_batch	**tail;
+	bool			 stop;
+	struct journal_file_stats stats;	/* as of the last write */
+
+	/* The thread's own. */
+	pthread_t		 thread;
+	bool			 running;
+	struct journal_batch	*pending;	/* not written yet (full) */
+	bool			 dirty;		/* written, not synced */
+	uint64_t		 synced_ns;
+	struct journal_snapshot	*snap;		/* a compaction under way */
+	uint64_t		 snap_gen;	/* counts the snapshots begun */
+	unsigned int		 parts_left;	/* loops yet to send theirs */
+
+	atomic_bool		 full;		/* submits refused */
+	uint64_t		 recovered_jobs;
+	double			 recovered_seconds;
+};
+extern struct journal	J;
+
+/* journal.c */
+void	journal_queue(struct journal_batch *);
+int	journal_start_thread(char *err, size_t errlen);
+
+/* journal_compact.c, on the thread */
+void	journal_compact_maybe(bool force);
+/* The loops' parts of a snapshot out of the list, into the snapshot. */
+void	journal_snapshot_parts(struct journal_batch **list);
+void	journal_snapshot_abort_any(void);
+
+#endif

@@ -1,0 +1,33 @@
+/* Inside the journal: a loop's part, and the batches that travel. */
+#ifndef LOOM_JOURNAL_SHARD_H
+#define LOOM_JOURNAL_SHARD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/jobrecord.h"
+#include "runtime/loop.h"
+
+struct shard;
+
+struct journal_shard {
+	struct shard		*sh;
+	struct record_buf	 rb;		/* the open batch */
+	uint64_t		 batch;		/* the last one opened */
+	bool			 open;
+	struct loop_event	 flush;
+	_Atomic uint64_t	 reached;	/* the thread: gone this far */
+	atomic_bool		 posted;	/* a journal_reached is on its way */
+};
+
+/* A batch on its way to the thread, or a loop's part of a snapshot. */
+struct journal_batch {
+	struct journal_batch	*next;
+	struct journal_shard	*js;
+	uint64_t		 n;		/* 0: a snapshot part */
+	uint64_t		 gen;		/* a part: of which snapshot */
+	struct record_buf	 rb;
+};
+
+#endif
