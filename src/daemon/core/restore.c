@@ -27,12 +27,17 @@
 
 /* What the owner needs besides the job. */
 struct restore {
+	struct restore		*next;
 	struct job		*job;
 	struct job_outcome	*outcome;	/* finished */
 	int64_t			 due_ns;	/* pending for a retry */
 	int64_t			 expires_ns;	/* finished */
 	bool			 from_spec;	/* no state since its submission */
 };
+
+/* Made and registered, not yet handed over (the main thread's). */
+static struct restore	*restore_head;
+static struct restore	**restore_tail = &restore_head;
 
 static double
 seconds_until(int64_t ns)
@@ -181,7 +186,24 @@ job_restore(const struct job_restore *jr, struct error *e)
 	if (job_state_terminal(job->state))
 		r->outcome = restore_outcome(job, jr->view, jr->view_len);
 	job->refs++;		/* the post's */
-	if (loop_post(owner->loop, restore_on_owner, r) == -1)
-		fatalx("job_restore: loop %u refused the job", owner->index);
+	/* Handed over once every job is registered: a composite takes up
+	 * children made after it. */
+	*restore_tail = r;
+	restore_tail = &r->next;
 	return 0;
+}
+
+void
+job_restore_go(void)
+{
+	struct restore	*r, *next;
+
+	for (r = restore_head; r != NULL; r = next) {
+		next = r->next;
+		if (loop_post(r->job->reg.owner, restore_on_owner, r) == -1)
+			fatalx("job_restore: a loop refused job %llu",
+			    (unsigned long long)r->job->reg.id);
+	}
+	restore_head = NULL;
+	restore_tail = &restore_head;
 }

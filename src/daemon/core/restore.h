@@ -34,9 +34,11 @@ struct job_restore {
 
 /*
  * On the main thread, with the loops running and no client yet, in id
- * order: make the job and hand it to its owner.  -1 (and nothing made) if
- * its spec no longer parses, e.g. the config lost what it names.
+ * order: make the job and register it.  -1 (and nothing made) if its spec
+ * no longer parses, e.g. the config lost what it names.  Once all are
+ * made, job_restore_go() hands each to its owner, in the same order.
  */
 int	job_restore(const struct job_restore *, struct error *);
+void	job_restore_go(void);
 
 #endif

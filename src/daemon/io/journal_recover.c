@@ -218,6 +218,7 @@ replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 		}
 		restored++;
 	}
+	job_restore_go();
 	/* The owners copy what they keep: the replay's copies can go. */
 	replay_barrier();
 	for (i = 0; i < n; i++) {

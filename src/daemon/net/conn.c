@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "core/config.h"
-#include "core/durable.h"
 #include "core/loomd.h"
 #include "net/conn.h"
 #include "net/shard.h"
@@ -54,18 +53,6 @@ struct conn {
 	size_t			 out_cap;
 	unsigned int		 pending;
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
-	/*
-	 * Answers wait for the records they tell of (core/durable.h): where
-	 * the first message that waits begins, and for which batch, in the
-	 * byte stream counted from the connection's start.
-	 */
-	uint64_t		 out_total;	/* bytes ever buffered */
-	uint64_t		 out_sent;	/* bytes ever sent */
-	uint64_t		 msg_start;	/* where the message being built began */
-	struct conn_mark	*marks;		/* a FIFO, batches counting up */
-	size_t			 nmarks;
-	size_t			 capmarks;
-	bool			 durable_wait;	/* a durable_then is on its way */
 	struct net_shard	*shard;
 	const struct conn_handler *handler;
 	/* The protocol's state for this connection (handler->state_size). */
@@ -81,11 +68,6 @@ static bool	conn_drained(const struct conn *);
 static void	conn_idle_arm(struct net_shard *);
 
 struct conn_counts	conn_counts;
-
-struct conn_mark {
-	uint64_t	pos;		/* bytes from here wait ... */
-	uint64_t	batch;		/* ... for this batch to be durable */
-};
 
 /* A socket on its way to a loop. */
 struct conn_handoff {
@@ -153,7 +135,6 @@ conn_unref(struct conn *c)
 		return;
 	free(c->in);
 	free(c->out);
-	free(c->marks);
 	free(c);
 }
 
@@ -274,7 +255,6 @@ conn_out_append(struct conn *c, const char *buf, size_t len)
 		return -1;
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
-	c->out_total += len;
 	return 0;
 }
 
@@ -288,56 +268,11 @@ conn_out_text(struct conn *c, const char *text, size_t len)
 	}
 }
 
-/* A message is whole: it waits for what its loop has published so far. */
 static void
 conn_out_done(struct conn *c)
 {
-	uint64_t	mark = durable_mark();
-
-	if (!durable_done(mark) &&
-	    (c->nmarks == 0 || c->marks[c->nmarks - 1].batch < mark)) {
-		if (c->nmarks == c->capmarks) {
-			c->capmarks = c->capmarks ? c->capmarks * 2 : 4;
-			c->marks = xreallocarray(c->marks, c->capmarks,
-			    sizeof(*c->marks));
-		}
-		c->marks[c->nmarks].pos = c->msg_start;
-		c->marks[c->nmarks++].batch = mark;
-	}
-	c->msg_start = c->out_total;
 	conn_schedule_flush(c);
 	conn_update_reading(c);
-}
-
-static void
-conn_durable_cb(void *arg)
-{
-	struct conn	*c = arg;
-
-	c->durable_wait = false;
-	if (!c->dead)
-		conn_schedule_flush(c);
-	conn_unref(c);
-}
-
-/* How much of the buffer may go: all but what waits for durability. */
-static size_t
-conn_sendable(struct conn *c)
-{
-	size_t	avail = c->out_len - c->out_off, i = 0;
-
-	while (i < c->nmarks && durable_done(c->marks[i].batch))
-		i++;
-	if (i > 0) {
-		memmove(c->marks, c->marks + i, (c->nmarks - i) * sizeof(*c->marks));
-		c->nmarks -= i;
-	}
-	if (c->nmarks == 0)
-		return avail;
-	if (c->marks[0].pos <= c->out_sent)
-		return 0;
-	return c->marks[0].pos - c->out_sent < avail ?
-	    (size_t)(c->marks[0].pos - c->out_sent) : avail;
 }
 
 void
@@ -367,7 +302,6 @@ static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	size_t		 can;
 	ssize_t		 n;
 
 	c->flush_queued = false;
@@ -375,11 +309,11 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 		return;
 	}
-	while ((can = conn_sendable(c)) > 0) {
-		n = send(c->fd, c->out + c->out_off, can, MSG_NOSIGNAL);
+	while (c->out_off < c->out_len) {
+		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+		    MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
-			c->out_sent += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -393,20 +327,6 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		conn_close(c);		/* the peer is gone */
-		return;
-	}
-	if (c->out_off < c->out_len) {
-		/* The rest waits for the store: flush again once it is durable. */
-		if (c->write_waiting) {
-			c->write_waiting = false;
-			event_del(&c->wev.ev);
-		}
-		if (!c->durable_wait) {
-			c->durable_wait = true;
-			conn_ref(c);
-			durable_then(conn_durable_cb, c);
-		}
-		conn_update_reading(c);
 		return;
 	}
 	c->out_off = c->out_len = 0;

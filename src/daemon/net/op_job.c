@@ -274,6 +274,53 @@ submit_jobs(struct request *r, struct submit *s, struct future **futures)
 	return tickets;
 }
 
+/* Tickets, once the records of the jobs' submission are durable. */
+struct ticket_reply {
+	struct conn	*conn;
+	json_t		*id;
+	json_t		*fields;
+};
+
+static void
+ticket_send(void *arg)
+{
+	struct ticket_reply	*t = arg;
+
+	if (conn_alive(t->conn)) {
+		reply_ok(t->conn, t->id, t->fields);
+		conn_request_done(t->conn);
+	} else
+		json_decref(t->fields);
+	conn_unref(t->conn);
+	json_decref(t->id);
+	free(t);
+}
+
+static void
+submit_tickets(struct request *r, bool batch, json_t *tickets)
+{
+	struct ticket_reply	*t;
+	json_t			*fields;
+
+	if (batch)
+		fields = json_pack("{s:o}", "jobs", tickets);
+	else {
+		fields = json_pack("{s:O}", "job", json_array_get(tickets, 0));
+		json_decref(tickets);
+	}
+	if (durable_done(durable_mark())) {
+		reply_ok(r->conn, r->id, fields);
+		return;
+	}
+	t = xmalloc(sizeof(*t));
+	t->conn = r->conn;
+	t->id = json_incref(r->id);
+	t->fields = fields;
+	conn_ref(r->conn);
+	conn_request_start(r->conn);
+	durable_then(ticket_send, t);
+}
+
 void
 op_submit(struct request *r)
 {
@@ -293,25 +340,26 @@ op_submit(struct request *r)
 	futures = s.batch || (s.wait && s.stream) ? xcalloc(s.n, sizeof(*futures)) :
 	    &one_future;
 	tickets = submit_jobs(r, &s, futures);
-	/* Waiting, unless finished already (an echo on this loop): answer now. */
-	if (s.wait && (s.stream || !futures_done(futures, s.n))) {
+	/* Done at once (an echo here) and nothing to wait for: answer now.
+	 * Else the answer waits for the jobs, or for the records of their
+	 * submission to be durable. */
+	if (s.wait && !s.stream && futures_done(futures, s.n) &&
+	    durable_done(durable_mark())) {
+		reply_views(r->conn, r->id, futures, s.n, s.batch);
+		for (i = 0; i < s.n; i++)
+			future_unref(futures[i]);
+	} else if (s.wait) {
 		if (futures == &one_future) {
 			futures = xmalloc(sizeof(*futures));
 			futures[0] = one_future;
 		}
 		wait_start(r, futures, s.n, s.batch, s.timeout);
 		return;
+	} else {
+		for (i = 0; i < s.n; i++)
+			future_unref(futures[i]);
+		submit_tickets(r, s.batch, tickets);
 	}
-	if (s.wait)
-		reply_views(r->conn, r->id, futures, s.n, s.batch);
-	else if (s.batch)
-		reply_ok(r->conn, r->id, json_pack("{s:O}", "jobs", tickets));
-	else
-		reply_ok(r->conn, r->id, json_pack("{s:O}", "job",
-		    json_array_get(tickets, 0)));
-	json_decref(tickets);
-	for (i = 0; i < s.n; i++)
-		future_unref(futures[i]);
 	if (futures != &one_future)
 		free(futures);
 }

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 
+#include "core/durable.h"
 #include "net/conn.h"
 #include "net/ops.h"
 #include "runtime/future.h"
@@ -64,15 +65,28 @@ wait_end(struct proto_wait *w)
 	wait_unref(w);
 }
 
+/* The answer, once what this loop has published is durable: the
+ * submission records of jobs it answers for are among that. */
+static void
+wait_answer(void *arg)
+{
+	struct proto_wait	*w = arg;
+
+	if (!w->answered) {
+		reply_views(w->conn, w->id, w->futures, w->n, w->batch);
+		wait_end(w);
+	}
+	wait_unref(w);
+}
+
 static void
 wait_done(struct future *f, void *arg)
 {
 	struct proto_wait	*w = arg;
 
-	w->remaining--;
-	if (!w->answered && w->remaining == 0) {
-		reply_views(w->conn, w->id, w->futures, w->n, w->batch);
-		wait_end(w);
+	if (--w->remaining == 0 && !w->answered) {
+		w->refs++;
+		durable_then(wait_answer, w);
 	}
 	wait_unref(w);
 }

@@ -1,0 +1,594 @@
+/*
+ * The journal, from outside: a job a client was told of is never lost by a
+ * crash of loomd.  Each test kills the real daemon (SIGKILL) or stops it,
+ * starts it again on the same state_dir, and reads what came back.  Faults
+ * are injected with the LD_PRELOAD shim of tests/fault.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static char	state[64];
+
+static int
+setup(void **unused)
+{
+	snprintf(state, sizeof(state), "/tmp/loomjournal.XXXXXX");
+	assert_non_null(mkdtemp(state));
+	return 0;
+}
+
+static int
+teardown(void **unused)
+{
+	char	cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+	(void)!system(cmd);
+	return 0;
+}
+
+static void
+start_with(struct daemon *d, const char *const extra[], const char *const env[])
+{
+	struct daemon_opts	opts = { .state_dir = state, .extra = extra,
+				    .env = env };
+
+	daemon_start_with(d, &opts);
+}
+
+static void
+start(struct daemon *d)
+{
+	static const char *const extra[] = { "-o", "loops=2", NULL };
+
+	start_with(d, extra, NULL);
+}
+
+static json_t *
+status(struct client *c, json_int_t id)
+{
+	return client_call(c, "{\"op\":\"status\",\"job\":%lld}", (long long)id);
+}
+
+static json_int_t
+submit(struct client *c, const char *spec)
+{
+	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", spec);
+	json_int_t	 id = reply_job_id(r);
+
+	assert_true(id > 0);
+	json_decref(r);
+	return id;
+}
+
+static json_int_t
+recovered_jobs(struct client *c)
+{
+	json_t		*r = client_call(c, "{\"op\":\"ping\"}");
+	json_int_t	 n = json_integer_value(json_object_get(json_object_get(r,
+			    "recovered"), "jobs"));
+
+	json_decref(r);
+	return n;
+}
+
+/* Each restart rule of the contract, after a kill -9. */
+static void
+test_what_comes_back_after_a_kill(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *v;
+	json_int_t	 done, running, delayed, failing, keyed, again;
+
+	start(&d);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"echo\",\"args\":{\"value\":{\"kept\":[1,2]}}}}");
+	done = reply_job_id(r);
+	json_decref(r);
+	running = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
+	delayed = submit(&c, "{\"type\":\"sleep\",\"delay\":3600,\"args\":{\"seconds\":1}}");
+	failing = submit(&c, "{\"type\":\"sleep\",\"on_interrupt\":\"fail\","
+	    "\"args\":{\"seconds\":600}}");
+	keyed = submit(&c, "{\"type\":\"sleep\",\"key\":\"once\",\"args\":"
+	    "{\"seconds\":600}}");
+	json_decref(client_wait_left(&c, running, "queued"));
+	json_decref(client_wait_left(&c, failing, "queued"));
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	assert_int_equal(recovered_jobs(&c), 5);
+	r = status(&c, done);
+	assert_string_equal(reply_job_state(r), "done");
+	v = json_object_get(reply_result(r), "kept");
+	assert_int_equal(json_integer_value(json_array_get(v, 1)), 2);
+	json_decref(r);
+	/* Running: its next attempt, from the start. */
+	v = client_wait_left(&c, running, "queued");
+	assert_string_equal(json_str(v, "state"), "running");
+	assert_int_equal(json_integer_value(json_object_get(v, "attempt")), 2);
+	json_decref(v);
+	r = status(&c, delayed);
+	assert_string_equal(reply_job_state(r), "pending");
+	json_decref(r);
+	r = status(&c, failing);
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_string_equal(json_str(reply_error(r), "code"), "interrupted");
+	json_decref(r);
+	/* The key is still held by the job that has it. */
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
+	    "\"key\":\"once\",\"args\":{\"seconds\":1}}}");
+	assert_int_equal(reply_job_id(r), keyed);
+	json_decref(r);
+	/* And ids go on, never again one given before. */
+	again = submit(&c, "{\"type\":\"echo\"}");
+	assert_true(again > keyed);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+/* A finished job's ttl is absolute: time spent down counts. */
+static void
+test_a_result_expires_while_loomd_is_down(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 brief, lasting;
+	double		 until;
+
+	start(&d);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"echo\",\"ttl\":0.5}}");
+	brief = reply_job_id(r);
+	until = now_seconds() + 0.6;
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"echo\",\"ttl\":3600}}");
+	lasting = reply_job_id(r);
+	json_decref(r);
+	client_close(&c);
+	daemon_kill(&d);
+	while (now_seconds() < until)	/* the clock is what this is about */
+		usleep(20000);
+
+	start(&d);
+	client_connect(&c, &d);
+	r = status(&c, brief);
+	assert_string_equal(reply_error_code(r), "not_found");
+	json_decref(r);
+	r = status(&c, lasting);
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+/* A gather that was running keeps the results of the children that had
+ * finished; only the unfinished one runs again. */
+static void
+test_a_composite_takes_up_its_children(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *children, *v;
+	json_int_t	 gather, first, second;
+
+	start(&d);
+	client_connect(&c, &d);
+	gather = submit(&c, "{\"type\":\"gather\",\"args\":{\"jobs\":["
+	    "{\"type\":\"echo\",\"args\":{\"value\":\"early\"}},"
+	    "{\"type\":\"sleep\",\"args\":{\"seconds\":600,\"result\":\"late\"}}]}}");
+	json_decref(client_wait_left(&c, gather, "queued"));
+	do {
+		r = status(&c, gather);
+		children = json_object_get(reply_job(r), "children");
+	} while (json_array_size(children) < 2 && (json_decref(r), 1));
+	first = json_integer_value(json_array_get(children, 0));
+	second = json_integer_value(json_array_get(children, 1));
+	json_decref(r);
+	v = client_wait_left(&c, first, "queued");
+	json_decref(v);
+	json_decref(client_wait_left(&c, second, "queued"));
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	r = status(&c, first);
+	assert_string_equal(reply_job_state(r), "done");
+	assert_int_equal(json_integer_value(json_object_get(reply_job(r),
+	    "attempt")), 1);
+	json_decref(r);
+	v = client_wait_left(&c, second, "queued");
+	assert_int_equal(json_integer_value(json_object_get(v, "attempt")), 2);
+	json_decref(v);
+	/* The gather's new attempt has the same two children, no others. */
+	r = client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}", (long long)second);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"result\",\"wait\":true,\"job\":%lld}",
+	    (long long)gather);
+	children = json_object_get(reply_job(r), "children");
+	assert_int_equal(json_array_size(children), 2);
+	assert_int_equal(json_integer_value(json_array_get(children, 0)), first);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+#define LOAD_CLIENTS	4
+#define LOAD_SUBMITS	600	/* per client and round */
+#define LOAD_ROUNDS	3
+
+/*
+ * kill -9 while four connections submit: every id any of them was given is
+ * there after the restart, in a state the contract allows.
+ */
+static void
+test_no_acknowledged_job_is_lost_by_a_kill(void **unused)
+{
+	static const char *const specs[] = {
+		"{\"type\":\"echo\",\"args\":{\"value\":1}}",
+		"{\"type\":\"sleep\",\"args\":{\"seconds\":600}}",
+		"{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}",
+		"{\"type\":\"sleep\",\"retries\":3,\"retry_delay\":600,"
+		"\"args\":{\"seconds\":0,\"error\":\"no\"}}",
+	};
+	struct daemon	 d;
+	struct client	 c[LOAD_CLIENTS], check;
+	json_int_t	*acked = calloc(LOAD_CLIENTS * LOAD_SUBMITS * LOAD_ROUNDS,
+			    sizeof(*acked));
+	json_t		*r;
+	size_t		 nacked = 0, i, got;
+	int		 round, k, n;
+
+	for (round = 0; round < LOAD_ROUNDS; round++) {
+		start(&d);
+		for (k = 0; k < LOAD_CLIENTS; k++)
+			client_connect(&c[k], &d);
+		/* Everything sent at once: the kill lands mid-stream. */
+		for (n = 0; n < LOAD_SUBMITS; n++) {
+			for (k = 0; k < LOAD_CLIENTS; k++)
+				client_send(&c[k], "{\"op\":\"submit\",\"job\":%s}",
+				    specs[(n + k) % 4]);
+		}
+		/* Some answers, then the kill; then whatever was sent before. */
+		for (got = 0; got < LOAD_SUBMITS / 2; got++) {
+			r = client_recv(&c[got % LOAD_CLIENTS], HARNESS_WAIT);
+			assert_true(reply_job_id(r) > 0);
+			acked[nacked++] = reply_job_id(r);
+			json_decref(r);
+		}
+		daemon_kill(&d);
+		for (k = 0; k < LOAD_CLIENTS; k++) {
+			while ((r = client_recv_or_eof(&c[k], HARNESS_WAIT)) != NULL) {
+				if (reply_job_id(r) > 0)
+					acked[nacked++] = reply_job_id(r);
+				json_decref(r);
+			}
+			client_close(&c[k]);
+		}
+
+		start(&d);
+		client_connect(&check, &d);
+		for (i = 0; i < nacked; i++) {
+			r = status(&check, acked[i]);
+			if (reply_error_code(r) != NULL)
+				fail_msg("round %d: job %lld, acknowledged, is lost: %s",
+				    round, (long long)acked[i], reply_error_code(r));
+			json_decref(r);
+		}
+		client_close(&check);
+		daemon_kill(&d);
+	}
+	free(acked);
+}
+
+/* The newest segment's file. */
+static void
+last_segment(char *path, size_t len)
+{
+	char		 dir[128];
+	DIR		*dp;
+	struct dirent	*de;
+	char		 best[256] = "";
+
+	snprintf(dir, sizeof(dir), "%s/journal", state);
+	assert_non_null(dp = opendir(dir));
+	while ((de = readdir(dp)) != NULL) {
+		if (strstr(de->d_name, ".seg") != NULL && strcmp(de->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", de->d_name);
+	}
+	closedir(dp);
+	assert_true(best[0] != '\0');
+	snprintf(path, len, "%s/%s", dir, best);
+}
+
+/* Where the records of a segment end: after its 64-byte header, frames of
+ * a length, a checksum and the payload, up to a zero length. */
+static off_t
+records_end(const char *path)
+{
+	int		 fd = open(path, O_RDONLY);
+	unsigned char	 hdr[4];
+	off_t		 end = 64;
+	uint32_t	 len;
+
+	assert_true(fd >= 0);
+	while (pread(fd, hdr, 4, end) == 4) {
+		len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+		if (len == 0)
+			break;
+		end += 8 + len;
+	}
+	close(fd);
+	return end;
+}
+
+static void
+write_at(const char *path, off_t off, const void *bytes, size_t len)
+{
+	int	fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, bytes, len, off), (ssize_t)len);
+	close(fd);
+}
+
+/* A torn last record is cut; what precedes it is all there. */
+static void
+test_a_torn_tail_is_cut(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	char		 seg[256];
+	json_int_t	 id;
+	json_t		*r;
+
+	start(&d);
+	client_connect(&c, &d);
+	id = submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	client_close(&c);
+	daemon_kill(&d);
+	/* Half a record at the end, as a crash mid-write leaves it. */
+	last_segment(seg, sizeof(seg));
+	write_at(seg, records_end(seg), "\x40\x00\x00\x00\x12\x34", 6);
+
+	start(&d);
+	client_connect(&c, &d);
+	assert_int_equal(recovered_jobs(&c), 1);	/* replay is over */
+	assert_true(daemon_log_contains(&d, "torn end cut"));
+	r = status(&c, id);
+	assert_string_equal(reply_job_state(r), "pending");
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+/* Damage before the end stops the start, naming where; repair goes on
+ * without what follows it. */
+static void
+test_damage_stops_the_start_unless_repair(void **unused)
+{
+	static const char *const repair[] = { "-o", "journal_repair=yes", NULL };
+	struct daemon	 d;
+	struct client	 c;
+	char		 seg[256], cmd[1024], out[4096];
+	json_int_t	 first;
+	FILE		*f;
+	size_t		 n;
+	int		 status_;
+
+	start(&d);
+	client_connect(&c, &d);
+	first = submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	client_close(&c);
+	daemon_kill(&d);
+	/* A byte of the second record's payload flipped: 64 bytes of header,
+	 * then the first record (8 bytes of framing and its payload). */
+	last_segment(seg, sizeof(seg));
+	{
+		int		fd = open(seg, O_RDWR);
+		unsigned char	hdr[4], b;
+		uint32_t	len;
+
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, hdr, 4, 64), 4);
+		len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+		assert_int_equal(pread(fd, &b, 1, 64 + 8 + len + 8 + 3), 1);
+		b ^= 0xff;
+		assert_int_equal(pwrite(fd, &b, 1, 64 + 8 + len + 8 + 3), 1);
+		close(fd);
+	}
+	snprintf(cmd, sizeof(cmd), "'%s' -c /dev/null -u '%s/s.sock' -o listen= "
+	    "-o 'state_dir=%s' > '%s/out' 2>&1", daemon_bin("loomd"), state, state,
+	    state);
+	status_ = system(cmd);
+	assert_true(WIFEXITED(status_) && WEXITSTATUS(status_) != 0);
+	snprintf(cmd, sizeof(cmd), "%s/out", state);
+	assert_non_null(f = fopen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(out, ".seg"));
+	assert_non_null(strstr(out, "offset"));
+
+	start_with(&d, repair, NULL);
+	client_connect(&c, &d);
+	json_t	*r = status(&c, first);
+	assert_string_equal(reply_job_state(r), "pending");
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+static const char *
+shim(void)
+{
+	static char	path[1024];
+
+	snprintf(path, sizeof(path), "LD_PRELOAD=%s", daemon_bin(
+	    "tests/fault/.libs/fault.so"));
+	return path;
+}
+
+/*
+ * No room: submits are answered unavailable at once, other requests go on,
+ * and nothing acknowledged is lost.  A submit whose record cannot be written
+ * is not answered (it is not acknowledged) until there is room.
+ */
+static void
+test_a_full_disk_refuses_submits_and_loses_nothing(void **unused)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	const char	*env[4];
+	char		 asan[256];
+	struct daemon	 d;
+	struct client	 c;
+	json_int_t	*ids = calloc(20000, sizeof(*ids));
+	json_t		*r;
+	int		 n = 0, i;
+	bool		 refused = false;
+
+	/* Journal writes fail from the 6th on: a few jobs get in first. */
+	env[0] = shim();
+	env[1] = "LOOM_FAULT=writev=ENOSPC@6+";
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+	    getenv("ASAN_OPTIONS") ? ":" : "");
+	env[2] = asan;
+	env[3] = NULL;
+	start_with(&d, extra, env);
+	client_connect(&c, &d);
+	for (i = 0; i < 20000 && !refused; i++) {
+		/* Each submit, then a ping: the ping's answer ends the round
+		 * (a ticket comes once its record is durable: maybe later). */
+		client_send(&c, "{\"op\":\"submit\",\"id\":\"s\",\"job\":{\"type\":"
+		    "\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}}");
+		client_send(&c, "{\"op\":\"ping\",\"id\":\"p\"}");
+		for (;;) {
+			r = client_recv(&c, HARNESS_WAIT);
+			if (strcmp(json_str(r, "id"), "p") == 0) {
+				json_decref(r);
+				break;
+			}
+			if (reply_error_code(r) != NULL) {
+				assert_string_equal(reply_error_code(r), "unavailable");
+				refused = true;
+			} else
+				ids[n++] = reply_job_id(r);
+			json_decref(r);
+		}
+	}
+	assert_true(refused);		/* it did fill up, and said so */
+	assert_true(n > 0);		/* after taking some */
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	for (i = 0; i < n; i++) {
+		r = status(&c, ids[i]);
+		assert_string_equal(reply_job_state(r), "pending");
+		json_decref(r);
+	}
+	client_close(&c);
+	daemon_stop(&d);
+	free(ids);
+}
+
+/* A failed fdatasync is fatal: loomd stops, and what was acknowledged
+ * before is there on the next start. */
+static void
+test_a_failed_fdatasync_stops_loomd(void **unused)
+{
+	const char	*env[4];
+	char		 asan[256];
+	struct daemon	 d;
+	struct client	 c;
+	json_int_t	 ids[256];
+	json_t		*r;
+	int		 n = 0, i, st;
+
+	env[0] = shim();
+	env[1] = "LOOM_FAULT=fdatasync=EIO@12+";
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+	    getenv("ASAN_OPTIONS") ? ":" : "");
+	env[2] = asan;
+	env[3] = NULL;
+	start_with(&d, NULL, env);
+	client_connect(&c, &d);
+	for (i = 0; i < 256; i++) {
+		client_send(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
+		    "\"delay\":600,\"args\":{\"seconds\":1}}}");
+		if ((r = client_recv_or_eof(&c, HARNESS_WAIT)) == NULL)
+			break;
+		ids[n++] = reply_job_id(r);
+		json_decref(r);
+	}
+	assert_true(i < 256);		/* it stopped */
+	client_close(&c);
+	st = daemon_wait_exit(&d);
+	assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	start(&d);
+	assert_int_equal(0, 0);
+	client_connect(&c, &d);
+	for (i = 0; i < n; i++) {
+		r = status(&c, ids[i]);
+		assert_string_equal(reply_job_state(r), "pending");
+		json_decref(r);
+	}
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_what_comes_back_after_a_kill,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_result_expires_while_loomd_is_down,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_composite_takes_up_its_children,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_acknowledged_job_is_lost_by_a_kill,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_torn_tail_is_cut,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damage_stops_the_start_unless_repair,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_full_disk_refuses_submits_and_loses_nothing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_failed_fdatasync_stops_loomd,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
