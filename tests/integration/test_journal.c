@@ -568,6 +568,64 @@ test_a_failed_fdatasync_stops_loomd(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * A long churn keeps the journal bounded: compactions (set to start at
+ * 64 KiB for the test) leave a snapshot of the live jobs and the segment
+ * being written; a restart after them loses nothing live.
+ */
+static void
+test_compaction_keeps_the_journal_bounded(void **unused)
+{
+	static const char *const env[] = { "LOOMD_TEST_COMPACT_BYTES=65536", NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_int_t	 live[10];
+	json_t		*r, *journal;
+	int		 i, round;
+	char		*batch, *p;
+
+	start_with(&d, NULL, env);
+	client_connect(&c, &d);
+	for (i = 0; i < 10; i++)
+		live[i] = submit(&c, "{\"type\":\"sleep\",\"delay\":600,"
+		    "\"args\":{\"seconds\":1}}");
+	p = batch = malloc(100 * 200);
+	for (i = 0; i < 100; i++)
+		p += sprintf(p, "%s{\"type\":\"echo\",\"ttl\":0,\"args\":"
+		    "{\"value\":\"%090d\"}}", i ? "," : "", i);
+	for (round = 0; round < 60; round++)
+		json_decref(client_call(&c, "{\"op\":\"submit\",\"wait\":true,"
+		    "\"jobs\":[%s]}", batch));
+	free(batch);
+	/* Compaction runs on the journal's thread: wait until it has. */
+	for (i = 0; i < 10000; i++) {
+		r = client_call(&c, "{\"op\":\"stats\"}");
+		journal = json_object_get(json_object_get(r, "stats"), "journal");
+		if (json_number_value(json_object_get(journal, "last_compaction")) > 0 &&
+		    json_integer_value(json_object_get(journal, "segments")) <= 2)
+			break;
+		json_decref(r);
+		/* More churn makes the next one come. */
+		json_decref(client_call(&c, "{\"op\":\"submit\",\"wait\":true,"
+		    "\"job\":{\"type\":\"echo\",\"ttl\":0}}"));
+	}
+	assert_true(i < 10000);
+	json_decref(r);
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	assert_int_equal(recovered_jobs(&c), 10);
+	for (i = 0; i < 10; i++) {
+		r = status(&c, live[i]);
+		assert_string_equal(reply_job_state(r), "pending");
+		json_decref(r);
+	}
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -587,6 +645,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_a_full_disk_refuses_submits_and_loses_nothing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_failed_fdatasync_stops_loomd,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compaction_keeps_the_journal_bounded,
 		    setup, teardown),
 	};
 

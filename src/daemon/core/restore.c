@@ -32,7 +32,6 @@ struct restore {
 	struct job_outcome	*outcome;	/* finished */
 	int64_t			 due_ns;	/* pending for a retry */
 	int64_t			 expires_ns;	/* finished */
-	bool			 from_spec;	/* no state since its submission */
 };
 
 /* Made and registered, not yet handed over (the main thread's). */
@@ -103,7 +102,8 @@ restore_on_owner(void *arg)
 			job_count_state(job, JOB_QUEUED);
 			job_enqueue(job);
 		}
-	} else if (job->state == JOB_PENDING && !r->from_spec) {
+	} else if (job->state == JOB_PENDING && r->due_ns > 0) {
+		/* Waiting to retry: until the time it had. */
 		job_arm_timer(job, seconds_until(r->due_ns));
 	} else if (job->state == JOB_PENDING && job->spec->nafter > 0) {
 		job_deps_start(job);
@@ -182,7 +182,6 @@ job_restore(const struct job_restore *jr, struct error *e)
 	r->job = job;
 	r->due_ns = jr->due_ns;
 	r->expires_ns = jr->expires_ns;
-	r->from_spec = !jr->has_state;
 	if (job_state_terminal(job->state))
 		r->outcome = restore_outcome(job, jr->view, jr->view_len);
 	job->refs++;		/* the post's */

@@ -35,7 +35,6 @@
 #include "runtime/util.h"
 
 #define JOURNAL_FULL_RETRY_NS	100000000	/* a full journal tries again */
-#define JOURNAL_COMPACT_MIN	(64u << 20)	/* no compaction below this */
 
 struct journal	J = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
