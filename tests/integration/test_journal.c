@@ -148,6 +148,55 @@ test_what_comes_back_after_a_kill(void **unused)
 	daemon_stop(&d);
 }
 
+/* Set events and paused queues come back; cleared and resumed ones not. */
+static void
+test_events_and_paused_queues_come_back(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *queues;
+	json_int_t	 held;
+
+	start(&d);
+	client_connect(&c, &d);
+	json_decref(client_call(&c, "{\"op\":\"event.set\",\"name\":\"ready\"}"));
+	json_decref(client_call(&c, "{\"op\":\"event.set\",\"name\":\"gone\"}"));
+	json_decref(client_call(&c, "{\"op\":\"event.clear\",\"name\":\"gone\"}"));
+	json_decref(client_call(&c, "{\"op\":\"queue.pause\",\"name\":\"held\"}"));
+	json_decref(client_call(&c, "{\"op\":\"queue.pause\",\"name\":\"thawed\"}"));
+	json_decref(client_call(&c, "{\"op\":\"queue.resume\",\"name\":\"thawed\"}"));
+	held = submit(&c, "{\"type\":\"echo\",\"queue\":\"held\"}");
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"event.get\",\"name\":\"ready\"}");
+	assert_true(json_is_true(json_object_get(json_object_get(r, "event"), "set")));
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"event.get\",\"name\":\"gone\"}");
+	assert_true(json_is_false(json_object_get(json_object_get(r, "event"), "set")));
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	queues = json_object_get(json_object_get(r, "stats"), "queues");
+	assert_true(json_is_true(json_object_get(json_object_get(queues, "held"),
+	    "paused")));
+	assert_false(json_is_true(json_object_get(json_object_get(queues,
+	    "thawed"), "paused")));
+	json_decref(r);
+	/* Its job waits in the paused queue, and runs once it is resumed. */
+	r = status(&c, held);
+	assert_string_equal(reply_job_state(r), "queued");
+	json_decref(r);
+	json_decref(client_call(&c, "{\"op\":\"queue.resume\",\"name\":\"held\"}"));
+	r = client_call(&c, "{\"op\":\"result\",\"wait\":true,\"job\":%lld}",
+	    (long long)held);
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 /* A finished job's ttl is absolute: time spent down counts. */
 static void
 test_a_result_expires_while_loomd_is_down(void **unused)
@@ -631,6 +680,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_what_comes_back_after_a_kill,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_and_paused_queues_come_back,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_result_expires_while_loomd_is_down,
 		    setup, teardown),

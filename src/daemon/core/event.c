@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "core/notes.h"
 #include "runtime/fields.h"
 #include "runtime/hashmap.h"
 #include "runtime/log.h"
@@ -130,6 +131,8 @@ named_event_set(const char *name, size_t *released)
 		}
 		ev = map_add(name);
 	}
+	if (!ev->set)
+		note(NOTE_EVENT, name, true);
 	ev->set = true;
 	/* A waiter whose loop has stopped counts too: its owner removes it. */
 	n = waitq_grant_all(&ev->waiters);
@@ -147,6 +150,8 @@ named_event_clear(const char *name)
 
 	pthread_mutex_lock(&lock);
 	if ((ev = map_find(name)) != NULL) {
+		if (ev->set)
+			note(NOTE_EVENT, name, false);
 		ev->set = false;
 		n = waitq_len(&ev->waiters);
 		map_drop_if_unused(ev);
@@ -164,6 +169,22 @@ named_event_get(const char *name, bool *set, size_t *waiters)
 	ev = map_find(name);
 	*set = ev != NULL && ev->set;
 	*waiters = ev != NULL ? waitq_len(&ev->waiters) : 0;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+named_event_each_set(void (*fn)(const char *, void *), void *arg)
+{
+	struct hashmap_iter	 it;
+	struct hashmap_entry	*e;
+	struct named_event	*ev;
+
+	pthread_mutex_lock(&lock);
+	for (e = hashmap_first(&events, &it); e != NULL; e = hashmap_next(&it)) {
+		ev = hashmap_item(e, struct named_event, entry);
+		if (ev->set)
+			fn(ev->name, arg);
+	}
 	pthread_mutex_unlock(&lock);
 }
 

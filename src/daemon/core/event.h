@@ -36,6 +36,8 @@ int		 named_event_set(const char *name, size_t *released);
 size_t		 named_event_clear(const char *name);
 void		 named_event_get(const char *name, bool *set, size_t *waiters);
 size_t		 named_event_count(void);	/* events held */
+/* Each event that is set, under the events' lock: fn must not call back. */
+void		 named_event_each_set(void (*fn)(const char *name, void *), void *);
 
 /*
  * On a loop: wait on the current loop until `name` is set.  NULL if it is set

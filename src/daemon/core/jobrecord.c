@@ -165,6 +165,18 @@ job_record_dump(struct record_buf *rb)
 	}
 }
 
+void
+note_record_write(int kind, const char *name, bool on, uint64_t seq,
+    struct record_buf *rb)
+{
+	put_u8(&rb->tb, (uint8_t)kind);
+	put_u64(&rb->tb, seq);
+	put_u32(&rb->tb, 0);
+	put_u8(&rb->tb, on);
+	put_bytes(&rb->tb, name, strlen(name));
+	record_buf_end(rb);
+}
+
 struct reader {
 	const unsigned char	*p;
 	size_t			 left;
@@ -252,6 +264,13 @@ job_record_read(const void *payload, size_t len, struct job_record *rec)
 		rec->expires_ns = (int64_t)get_u64(&r);
 		rec->view = get_bytes(&r, &rec->view_len);
 		if (state < JOB_DONE || state > JOB_TIMED_OUT)
+			r.bad = true;
+		break;
+	case JOB_RECORD_EVENT:
+	case JOB_RECORD_QUEUE:
+		rec->on = get_u8(&r) != 0;
+		rec->name = get_bytes(&r, &rec->name_len);
+		if (rec->name_len == 0)
 			r.bad = true;
 		break;
 	default:

@@ -37,6 +37,8 @@ enum job_record_kind {
 	JOB_RECORD_SUBMIT = 1,
 	JOB_RECORD_STATE = 2,
 	JOB_RECORD_FINISH = 3,
+	JOB_RECORD_EVENT = 4,		/* a named event set or cleared */
+	JOB_RECORD_QUEUE = 5,		/* a queue paused or resumed */
 };
 
 struct job_record {
@@ -59,6 +61,10 @@ struct job_record {
 	int64_t			 expires_ns;	/* finished + ttl */
 	const char		*view;		/* JSON text, not NUL-ended */
 	size_t			 view_len;
+	/* EVENT and QUEUE: id is the note's number */
+	const char		*name;		/* not NUL-ended */
+	size_t			 name_len;
+	bool			 on;		/* set; paused */
 };
 
 /*
@@ -73,6 +79,9 @@ bool		 job_record_write(enum job_event, const struct job *,
  * they have.
  */
 void		 job_record_dump(struct record_buf *);
+/* A note (core/notes.h) as a record: its kind, number, name and flag. */
+void		 note_record_write(int kind, const char *name, bool on, uint64_t seq,
+		     struct record_buf *);
 /* Read one back: its fields point into payload.  -1 if it is malformed. */
 int		 job_record_read(const void *payload, size_t len, struct job_record *);
 

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/loomd.h"
+#include "core/notes.h"
 #include "core/queue.h"
 #include "runtime/hashmap.h"
 #include "runtime/loop.h"
@@ -284,7 +285,12 @@ queue_set_paused(const char *name, bool paused, struct queue_info *qi)
 	struct queue	*q = queue_get(name);
 	unsigned int	 i;
 
+	/* Under the queues' lock: pauses and resumes are told in their order. */
+	pthread_mutex_lock(&queues_lock);
+	if (atomic_load(&q->paused) != paused)
+		note(NOTE_QUEUE, name, paused);
 	atomic_store(&q->paused, paused);
+	pthread_mutex_unlock(&queues_lock);
 	/* Resumed: each loop with parked jobs starts them (the home alone if limited). */
 	for (i = 0; !paused && i < queues_nloops; i++) {
 		if (q->home == NULL || q->home == loomd.loops[i])

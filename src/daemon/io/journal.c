@@ -26,6 +26,7 @@
 #include "core/job.h"
 #include "core/jobrecord.h"
 #include "core/loomd.h"
+#include "core/notes.h"
 #include "io/journal.h"
 #include "io/journal_file.h"
 #include "io/journal_private.h"
@@ -68,6 +69,23 @@ journal_notify(enum job_event ev, const struct job *job,
 		js->rb.n--;
 		return;
 	}
+	if (!js->open) {
+		js->open = true;
+		durable_marked(sh, ++js->batch);
+		event_active(&js->flush.ev, EV_TIMEOUT, 1);
+	}
+}
+
+/* Named events and paused queues, into the loop's batch like a job's. */
+static void
+journal_note(enum note_kind kind, const char *name, bool on, uint64_t seq)
+{
+	struct shard		*sh = shard_current();
+	struct journal_shard	*js;
+
+	if (sh == NULL || (js = sh->journal) == NULL)
+		return;
+	note_record_write(kind, name, on, seq, &js->rb);
 	if (!js->open) {
 		js->open = true;
 		durable_marked(sh, ++js->batch);
@@ -135,6 +153,7 @@ journal_init(const struct config *cfg)
 	J.on = true;
 	job_record_specs(true);
 	job_observe(&journal_observer);
+	notes_observe(journal_note);
 }
 
 struct journal_shard *

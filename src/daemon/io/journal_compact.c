@@ -15,7 +15,10 @@
 
 #include <stdlib.h>
 
+#include "core/event.h"
 #include "core/jobrecord.h"
+#include "core/notes.h"
+#include "core/queue.h"
 #include "core/loomd.h"
 #include "io/journal_private.h"
 #include "io/journal_shard.h"
@@ -40,6 +43,27 @@ journal_compact_min(void)
 	return min;
 }
 
+static void
+journal_dump_event(const char *name, void *arg)
+{
+	note_record_write(NOTE_EVENT, name, true, note_seq_next(), arg);
+}
+
+static void
+journal_dump_queue(const struct queue_info *qi, void *arg)
+{
+	if (qi->paused)
+		note_record_write(NOTE_QUEUE, qi->name, true, note_seq_next(), arg);
+}
+
+/* Set events and paused queues, numbered above every note before. */
+static void
+journal_dump_notes(struct record_buf *rb)
+{
+	named_event_each_set(journal_dump_event, rb);
+	queue_each(journal_dump_queue, rb);
+}
+
 struct journal_dump {
 	struct journal_shard	*js;
 	uint64_t		 gen;
@@ -56,6 +80,9 @@ journal_dump(void *arg)
 	b->n = 0;
 	b->gen = d->gen;
 	job_record_dump(&b->rb);
+	/* What is not a loop's own goes with the first loop's part. */
+	if (d->js == loomd.shards[0]->journal)
+		journal_dump_notes(&b->rb);
 	journal_queue(b);
 	free(d);
 }

@@ -15,7 +15,9 @@
 
 #include "core/config.h"
 #include "core/jobrecord.h"
+#include "core/event.h"
 #include "core/loomd.h"
+#include "core/queue.h"
 #include "core/restore.h"
 #include "io/journal.h"
 #include "io/journal_file.h"
@@ -37,8 +39,23 @@ struct replayed {
 	size_t			 nchildren;
 };
 
+/* A named event's or a queue's last note. */
+struct replayed_note {
+	struct hashmap_entry	 entry;
+	uint64_t		 seq;
+	bool			 on;
+	char			 name[];
+};
+
+static const char *
+note_key(const struct hashmap_entry *e)
+{
+	return hashmap_item(e, struct replayed_note, entry)->name;
+}
+
 struct replay {
 	struct hashmap		 jobs;
+	struct hashmap		 notes[2];	/* events, queues */
 	uint64_t		 bad;		/* records that do not read */
 	uint64_t		 last_progress;
 	void			(*progress)(void);
@@ -90,6 +107,54 @@ replayed_state(struct replayed *j, const struct job_record *rec)
 	}
 }
 
+static void
+replay_note(struct hashmap *map, const struct job_record *rec)
+{
+	struct hashmap_entry	*e;
+	struct replayed_note	*n;
+	char			 name[LOOM_NAME_MAX + 1];
+
+	if (rec->name_len > LOOM_NAME_MAX)
+		return;
+	memcpy(name, rec->name, rec->name_len);
+	name[rec->name_len] = '\0';
+	if ((e = hashmap_find(map, name)) != NULL)
+		n = hashmap_item(e, struct replayed_note, entry);
+	else {
+		n = xcalloc(1, sizeof(*n) + rec->name_len + 1);
+		memcpy(n->name, name, rec->name_len + 1);
+		hashmap_add(map, &n->entry, n->name);
+	}
+	if (rec->id >= n->seq) {
+		n->seq = rec->id;
+		n->on = rec->on;
+	}
+}
+
+/* Set events and paused queues come back before the jobs that wait on them. */
+static void
+replay_notes(struct replay *rp)
+{
+	struct hashmap_iter	 it;
+	struct hashmap_entry	*e;
+	struct replayed_note	*n;
+	struct queue_info	 qi;
+	int			 k;
+
+	for (k = 0; k < 2; k++) {
+		for (e = hashmap_first(&rp->notes[k], &it); e != NULL;
+		    e = hashmap_next(&it)) {
+			n = hashmap_item(e, struct replayed_note, entry);
+			if (n->on && k == 0)
+				(void)named_event_set(n->name, NULL);
+			else if (n->on)
+				queue_set_paused(n->name, true, &qi);
+			free(n);
+		}
+		hashmap_free(&rp->notes[k]);
+	}
+}
+
 static int
 replay_record(void *arg, const void *payload, size_t len)
 {
@@ -104,6 +169,10 @@ replay_record(void *arg, const void *payload, size_t len)
 	if (job_record_read(payload, len, &rec) == -1) {
 		rp->bad++;
 		return 0;	/* framed and checksummed, yet not ours: skip */
+	}
+	if (rec.kind == JOB_RECORD_EVENT || rec.kind == JOB_RECORD_QUEUE) {
+		replay_note(&rp->notes[rec.kind == JOB_RECORD_QUEUE], &rec);
+		return 0;
 	}
 	j = replayed_get(rp, rec.id);
 	if (rec.kind == JOB_RECORD_SUBMIT) {
@@ -249,6 +318,8 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 	if ((J.jf = journal_file_open(dir, &opts, err, errlen)) == NULL)
 		return -1;
 	hashmap_init(&rp.jobs, NULL);
+	hashmap_init(&rp.notes[0], note_key);
+	hashmap_init(&rp.notes[1], note_key);
 	rp.last_progress = start;
 	if (journal_file_replay(J.jf, replay_record, &rp, cfg->journal_repair, &st,
 	    err, errlen) == -1) {
@@ -256,6 +327,7 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 		J.jf = NULL;
 		return -1;
 	}
+	replay_notes(&rp);
 	restored = replay_restore(&rp, &expired, &dropped);
 	J.recovered_jobs = restored;
 	J.recovered_seconds = (now_ns() - start) / 1e9;

@@ -53,7 +53,7 @@ queue_op(struct request *r, bool paused)
 		return;
 	}
 	queue_set_paused(name, paused, &qi);
-	reply_ok(r->conn, r->id, json_pack("{s:{s:s,s:b,s:I,s:I}}", "queue",
+	reply_ok_durable(r->conn, r->id, json_pack("{s:{s:s,s:b,s:I,s:I}}", "queue",
 	    "name", name, "paused", qi.paused, "pending", (json_int_t)qi.waiting,
 	    "running", (json_int_t)qi.running));
 }
@@ -247,8 +247,8 @@ op_event(struct request *r, enum event_op op)
 		named_event_get(name, &set, &waiters);
 		break;
 	}
-	reply_ok(r->conn, r->id, json_pack("{s:{s:s,s:b,s:I}}", "event", "name",
-	    name, "set", set, "waiters", (json_int_t)waiters));
+	reply_ok_durable(r->conn, r->id, json_pack("{s:{s:s,s:b,s:I}}", "event",
+	    "name", name, "set", set, "waiters", (json_int_t)waiters));
 	return;
 fail:
 	reply_error(r->conn, r->id, &e);

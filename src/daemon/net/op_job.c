@@ -275,32 +275,10 @@ submit_jobs(struct request *r, struct submit *s, struct future **futures)
 }
 
 /* Tickets, once the records of the jobs' submission are durable. */
-struct ticket_reply {
-	struct conn	*conn;
-	json_t		*id;
-	json_t		*fields;
-};
-
-static void
-ticket_send(void *arg)
-{
-	struct ticket_reply	*t = arg;
-
-	if (conn_alive(t->conn)) {
-		reply_ok(t->conn, t->id, t->fields);
-		conn_request_done(t->conn);
-	} else
-		json_decref(t->fields);
-	conn_unref(t->conn);
-	json_decref(t->id);
-	free(t);
-}
-
 static void
 submit_tickets(struct request *r, bool batch, json_t *tickets)
 {
-	struct ticket_reply	*t;
-	json_t			*fields;
+	json_t	*fields;
 
 	if (batch)
 		fields = json_pack("{s:o}", "jobs", tickets);
@@ -308,17 +286,7 @@ submit_tickets(struct request *r, bool batch, json_t *tickets)
 		fields = json_pack("{s:O}", "job", json_array_get(tickets, 0));
 		json_decref(tickets);
 	}
-	if (durable_done(durable_mark())) {
-		reply_ok(r->conn, r->id, fields);
-		return;
-	}
-	t = xmalloc(sizeof(*t));
-	t->conn = r->conn;
-	t->id = json_incref(r->id);
-	t->fields = fields;
-	conn_ref(r->conn);
-	conn_request_start(r->conn);
-	durable_then(ticket_send, t);
+	reply_ok_durable(r->conn, r->id, fields);
 }
 
 void

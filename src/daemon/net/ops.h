@@ -38,6 +38,8 @@ struct proto_conn *proto_conn(struct conn *);
 
 /* reply.c */
 void	reply_ok(struct conn *, json_t *id, json_t *fields);	/* steals fields */
+/* The same once what this loop has published is durable (a change). */
+void	reply_ok_durable(struct conn *, json_t *id, json_t *fields);
 void	reply_error(struct conn *, json_t *id, const struct error *);
 void	reply_fail(struct conn *, json_t *id, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));

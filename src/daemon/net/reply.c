@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/durable.h"
 #include "core/job.h"
 #include "net/conn.h"
 #include "net/ops.h"
@@ -53,6 +54,46 @@ reply_ok(struct conn *c, json_t *id, json_t *fields)
 	}
 	reply_send(c, msg);
 	json_decref(msg);
+}
+
+/* An answer that tells of a change this loop has just published. */
+struct reply_later {
+	struct conn	*conn;
+	json_t		*id;
+	json_t		*fields;
+};
+
+static void
+reply_later_send(void *arg)
+{
+	struct reply_later	*rl = arg;
+
+	if (conn_alive(rl->conn)) {
+		reply_ok(rl->conn, rl->id, rl->fields);
+		conn_request_done(rl->conn);
+	} else
+		json_decref(rl->fields);
+	conn_unref(rl->conn);
+	json_decref(rl->id);
+	free(rl);
+}
+
+void
+reply_ok_durable(struct conn *c, json_t *id, json_t *fields)
+{
+	struct reply_later	*rl;
+
+	if (durable_done(durable_mark())) {
+		reply_ok(c, id, fields);
+		return;
+	}
+	rl = xmalloc(sizeof(*rl));
+	rl->conn = c;
+	rl->id = json_incref(id);
+	rl->fields = fields;
+	conn_ref(c);
+	conn_request_start(c);
+	durable_then(reply_later_send, rl);
 }
 
 void
