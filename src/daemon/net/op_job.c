@@ -385,10 +385,9 @@ owner_send(void *arg)
 {
 	struct owner_req	*s = arg;
 
-	if (loop_post(s->home, owner_reply, s) == -1) {
-		free(s->view);	/* shutting down: the connection is gone */
-		s->view = NULL;
-	}
+	/* Shutting down, the home loop gone: so is the connection. */
+	if (loop_post(s->home, owner_reply, s) == -1)
+		owner_reply(s);
 }
 
 static void

@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/counters.h"
+#include "core/durable.h"
 #include "core/event.h"
 #include "core/job.h"
 #include "core/loomd.h"
@@ -94,6 +95,9 @@ daemon_free(void)
 	unsigned int	i;
 
 	journal_close();
+	/* Nothing more will be durable: what waited for it runs now. */
+	for (i = 0; i < loomd.nloops; i++)
+		durable_release_all(loomd.shards[i]);
 	job_shutdown();
 	queue_shutdown();
 	limit_shutdown();
