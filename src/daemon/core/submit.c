@@ -239,7 +239,7 @@ job_begin_posted(void *arg)
 void
 job_submit(struct job *job, uint64_t *idp, struct future **fp)
 {
-	struct shard	*owner = job_place(job), *here;
+	struct shard	*owner = job_place(job), *here = shard_current();
 	uint64_t	 id = registry_next_id();
 
 	if (job_key_taken(job, id, idp, fp))
@@ -252,19 +252,23 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 	future_ref(job->reg.future);
 	*idp = id;
 	*fp = job->reg.future;
+	/*
+	 * Before anyone can find it in the registry: its record, and the
+	 * reference of the post to its owner (a cancel can reach the owner
+	 * first, and with a ttl of 0 the job would be gone before job_begin).
+	 */
+	job_publish(JOB_EVENT_SUBMIT, job, NULL);
+	if (here != owner)
+		job->refs++;
 	atomic_fetch_add_explicit(&owner->njobs, 1, memory_order_relaxed);
 	registry_insert(&job->reg);
-	job_publish(JOB_EVENT_SUBMIT, job, NULL);
 	/* From here on the job is the owner's. */
-	if ((here = shard_current()) == owner) {
+	if (here == owner) {
 		job_begin(job);
 		return;
 	}
 	if (here != NULL)
 		atomic_fetch_add_explicit(&here->handoffs, 1, memory_order_relaxed);
-	/* The post holds a reference: a cancel can reach the owner first, and
-	 * with a ttl of 0 the job would be gone before job_begin runs. */
-	job->refs++;
 	if (loop_post(owner->loop, job_begin_posted, job) == -1) {
 		/* The owner stopped: its sweep failed the future already. */
 		job->refs--;
