@@ -300,17 +300,41 @@ on_health_timer(evutil_socket_t fd, short what, void *arg)
 	health_tick();
 }
 
+/* Ready: signals, health, READY=1, and the main loop until a signal stops it. */
+static void
+serve(struct main_state *ms, int sfd)
+{
+	struct executor_stats	 es;
+	struct event		*sigev, *health_timer;
+	struct timeval		 tv;
+
+	executor_get_stats(loomd.executor, &es);
+	sigev = event_new(ms->base, sfd, EV_READ | EV_PERSIST, on_signal, ms);
+	event_add(sigev, NULL);
+	health_init();
+	health_timer = event_new(ms->base, -1, EV_PERSIST, on_health_timer, NULL);
+	seconds_to_timeval(health_interval(), &tv);
+	event_add(health_timer, &tv);
+	log_info("loomd %s ready: boot %llu, %u loops, %u executor threads",
+	    PACKAGE_VERSION, (unsigned long long)loomd.boot, loomd.nloops,
+	    es.threads);
+	systemd_notify("READY=1");
+	health_tick();
+
+	event_base_dispatch(ms->base);
+
+	event_free(sigev);
+	event_free(health_timer);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct config		*cfg;
 	struct main_state	 ms = { 0 };
 	struct config_source	 src;
-	struct event		*sigev, *health_timer;
-	struct timeval		 tv;
 	char			 err[1024];
 	bool			 check_only = false;
-	struct executor_stats	 es;
 	int			 sfd;
 
 	cfg = load_config(argc, argv, &src, &check_only);
@@ -353,24 +377,7 @@ main(int argc, char **argv)
 		systemd_notifyf("STATUS=%s", err);
 		_exit(1);	/* the loops run: nothing to take apart cleanly */
 	}
-	executor_get_stats(loomd.executor, &es);
-
-	sigev = event_new(ms.base, sfd, EV_READ | EV_PERSIST, on_signal, &ms);
-	event_add(sigev, NULL);
-	health_init();
-	health_timer = event_new(ms.base, -1, EV_PERSIST, on_health_timer, NULL);
-	seconds_to_timeval(health_interval(), &tv);
-	event_add(health_timer, &tv);
-	log_info("loomd %s ready: boot %llu, %u loops, %u executor threads",
-	    PACKAGE_VERSION, (unsigned long long)loomd.boot, loomd.nloops,
-	    es.threads);
-	systemd_notify("READY=1");
-	health_tick();
-
-	event_base_dispatch(ms.base);
-
-	event_free(sigev);
-	event_free(health_timer);
+	serve(&ms, sfd);
 	if (shutdown_run(sfd, signal_name(ms.stop_signal)) == -1) {
 		/* Something still runs and may touch anything: leave it all. */
 		log_warnx("shutdown: exiting without cleaning up");
