@@ -218,6 +218,7 @@ test_textbuf_writes_values_like_jansson(void **state)
 		"0", "-1", "9223372036854775807", "-9223372036854775808", "true",
 		"false", "null", "\"x\\u0000y\"", "0.1", "1e300", "[1,\"a\",{\"b\":null}]",
 		"{\"a\":{\"b\":[1.5,2]}}",
+		"{\"k\\\"ey\":[[],{}],\"caf\\u00e9\":\"\\u0001\\n\",\"z\":1,\"a\":2}",
 	};
 	struct textbuf	 tb = { 0 };
 	json_t		*v;

@@ -22,6 +22,7 @@
 #include "runtime/fields.h"
 #include "runtime/future.h"
 #include "runtime/log.h"
+#include "runtime/textbuf.h"
 #include "runtime/util.h"
 
 #define JOB_NAME_MAX	128
@@ -223,9 +224,10 @@ job_spec_fill(struct job_spec *s, const json_t *spec, const char *base,
 		return -1;
 	/* A store writes the spec as it came; replay parses it again. */
 	if (job_record_keeps_specs()) {
-		if ((s->text = json_dumps(spec, JSON_COMPACT)) == NULL)
-			fatalx("job_spec_fill: json_dumps");
-		s->text_len = strlen(s->text);
+		struct textbuf	tb = { 0 };
+
+		textbuf_json(&tb, spec);
+		s->text = textbuf_steal(&tb, &s->text_len);
 	}
 	return 0;
 }

@@ -216,7 +216,34 @@ textbuf_dump_cb(const char *buf, size_t len, void *arg)
 void
 textbuf_json(struct textbuf *tb, const json_t *v)
 {
+	const char	*key;
+	json_t		*member;
+	size_t		 i, n;
+
 	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		/* Members in jansson's order, as its compact dump has them. */
+		textbuf_lit(tb, "{");
+		n = 0;
+		json_object_foreach((json_t *)v, key, member) {
+			if (n++ > 0)
+				textbuf_lit(tb, ",");
+			textbuf_string(tb, key);
+			textbuf_lit(tb, ":");
+			textbuf_json(tb, member);
+		}
+		textbuf_lit(tb, "}");
+		break;
+	case JSON_ARRAY:
+		textbuf_lit(tb, "[");
+		n = json_array_size(v);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				textbuf_lit(tb, ",");
+			textbuf_json(tb, json_array_get(v, i));
+		}
+		textbuf_lit(tb, "]");
+		break;
 	case JSON_INTEGER:
 		textbuf_i64(tb, (int64_t)json_integer_value(v));
 		break;
@@ -233,6 +260,7 @@ textbuf_json(struct textbuf *tb, const json_t *v)
 		textbuf_lit(tb, "null");
 		break;
 	default:
+		/* Reals: jansson's own digits. */
 		(void)json_dump_callback(v, textbuf_dump_cb, tb,
 		    JSON_COMPACT | JSON_ENCODE_ANY);
 		break;
