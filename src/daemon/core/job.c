@@ -323,6 +323,7 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	    job->spec->type->name, job_state_name(state), job->error.code != NULL ?
 	    ": " : "", job->error.code != NULL ? job->error.code : "");
 	outcome = job_outcome_new(job, result);
+	job->outcome = outcome;		/* the future's, which the job holds */
 	job_publish(JOB_EVENT_FINISH, job, outcome);
 	job_complete(job, outcome);
 	if (job->listener != NULL) {
@@ -590,6 +591,7 @@ job_retry(uint64_t id, enum job_state *state, struct error *e)
 	event_del(&job->timer.ev);
 	f = future_new(job->reg.owner);
 	future_set_cancel_hook(f, job_cancel_hook, NULL, job);
+	job->outcome = NULL;		/* the old future's, about to go */
 	future_unref(registry_set_future(&job->reg, f));
 	error_clear(&job->last_error);
 	error_move(&job->last_error, &job->error);

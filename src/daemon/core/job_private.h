@@ -93,6 +93,7 @@ struct job {
 	struct error		 error;
 	struct error		 last_error;	/* of the attempt before a retry */
 	struct future		*work;		/* the executor's, while running */
+	const struct job_outcome *outcome;	/* once finished: its future's */
 	struct loop_event	 timer;
 };
 

@@ -155,12 +155,15 @@ job_record_dump(struct record_buf *rb)
 			continue;
 		put_submit(&rb->tb, job, 0);
 		record_buf_end(rb);
+		/* A finished job's end, even if its future waits for the
+		 * batch that has it: that batch may be in a segment this
+		 * snapshot replaces. */
 		if (!job_state_terminal(job->state))
 			put_state(&rb->tb, job);
-		else if ((o = job_outcome(job->reg.future)) != NULL)
+		else if ((o = job->outcome) != NULL)
 			put_finish(&rb->tb, job, o);
 		else
-			continue;	/* its FINISH is on its way to the journal */
+			continue;
 		record_buf_end(rb);
 	}
 }

@@ -90,6 +90,7 @@ restore_on_owner(void *arg)
 
 	job_take_quiet(job);
 	if (r->outcome != NULL) {
+		job->outcome = r->outcome;
 		future_set_value(job->reg.future, r->outcome, job_outcome_free);
 		job_arm_timer(job, seconds_until(r->expires_ns));
 	} else if (job->state == JOB_RUNNING) {
