@@ -26,6 +26,9 @@ struct counter_entry {
 struct shard_counters {
 	pthread_mutex_t		 lock;		/* adds, and readers */
 	struct hashmap		 by[2];		/* enum counters_by */
+	/* The last entry found in each map: most jobs of a loop share a
+	 * queue and a type, and a compare costs less than a hash. */
+	struct counter_entry	*last[2];
 };
 
 static const char *const counter_names[COUNT_N] = {
@@ -86,15 +89,17 @@ counter_get(struct shard_counters *sc, enum counters_by by, const char *name)
 	struct counter_entry	*ce;
 	size_t			 len;
 
+	if (sc->last[by] != NULL && strcmp(sc->last[by]->name, name) == 0)
+		return sc->last[by];
 	if ((e = hashmap_find(&sc->by[by], name)) != NULL)
-		return hashmap_item(e, struct counter_entry, entry);
+		return sc->last[by] = hashmap_item(e, struct counter_entry, entry);
 	len = strlen(name);
 	ce = xcalloc(1, sizeof(*ce) + len + 1);
 	memcpy(ce->name, name, len);
 	pthread_mutex_lock(&sc->lock);
 	hashmap_add(&sc->by[by], &ce->entry, ce->name);
 	pthread_mutex_unlock(&sc->lock);
-	return ce;
+	return sc->last[by] = ce;
 }
 
 static void
