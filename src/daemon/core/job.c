@@ -90,6 +90,7 @@ job_expire(struct job *job)
 	struct shard	*sh = shard_of(job->reg.owner);
 
 	job_publish(JOB_EVENT_EXPIRE, job, NULL);
+	/* The key before the id: see registry_key_claim(). */
 	if (job->spec->key != NULL)
 		registry_key_release(job->spec->key, job->reg.id);
 	registry_remove(&job->reg);
