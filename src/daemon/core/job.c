@@ -393,7 +393,8 @@ job_work_done(struct future *work, void *arg)
 	}
 	switch (future_state(work)) {
 	case FUTURE_DONE:
-		job_succeed(job, json_incref(future_result(work)));
+		/* A copy: the work's result may be read, never referenced (future.h). */
+		job_succeed(job, json_deep_copy(future_result(work)));
 		break;
 	case FUTURE_CANCELLED:
 		job->stopping = JOB_CANCELLED;
