@@ -215,8 +215,10 @@ assert_reply(const json_t *r)
  * use-after-frees described it: connection 0 parks jobs so that its new
  * ones go to the other loop; then every connection pipelines, round after
  * round, ttl-0 submits, gathers and sequences whose children fail with ttl
- * 0, cancels and statuses of the jobs another connection submitted the
- * round before (often expiring just then), lists and results.  Every reply
+ * 0, cancels of the ids about to be given out (racing their hand-over to
+ * the other loop), cancels, statuses and results of the jobs another
+ * connection submitted the round before (often expiring just then), and
+ * lists.  Every reply
  * must be well-formed, every error one a race may cause (not_found,
  * invalid_state), and the daemon must stay up and exit 0 (teardown).
  */
@@ -225,10 +227,9 @@ test_submits_cancels_and_expiries_across_loops(void **state)
 {
 	enum { ROUNDS = 40, PER_ROUND = 6, PARKED = 200, AHEAD = 80 };
 	struct client	 c[NCONN];
-	json_int_t	 ids[NCONN][PER_ROUND], prev[NCONN][PER_ROUND];
+	json_int_t	 ids[NCONN][PER_ROUND], prev[NCONN][PER_ROUND], last, next;
 	json_t		*r, *jobs, *parked;
 	char		*batch, *p;
-	json_int_t	 last, next;
 	int		 round, k, i, n, other, sent[NCONN];
 
 	for (k = 0; k < NCONN; k++)
@@ -236,8 +237,7 @@ test_submits_cancels_and_expiries_across_loops(void **state)
 	p = batch = malloc(96 * PARKED);
 	for (i = 0; i < PARKED; i++)
 		p += sprintf(p, "%s{\"type\":\"sleep\",\"delay\":3600,\"ttl\":0,"
-		    "\"args\":{\"seconds\":0}}",
-		    i ? "," : "");
+		    "\"args\":{\"seconds\":0}}", i ? "," : "");
 	parked = client_call(&c[0], "{\"op\":\"submit\",\"jobs\":[%s]}", batch);
 	assert_reply(parked);
 	jobs = json_object_get(parked, "jobs");
