@@ -45,23 +45,6 @@ daemon_bin(const char *name)
 }
 
 static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-static int
 unix_connect(const char *path)
 {
 	struct sockaddr_un	sun;
@@ -180,7 +163,7 @@ activation_pass(int tcp, int un)
 void
 daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 {
-	char		 listen[64], unused[128], notify_path[128], state_dir[160];
+	char		 unused[128], notify_path[128], state_dir[160];
 	const char	*argv[64];
 	double		 deadline;
 	int		 argc = 0, fd, status, i, tcp = -1, un = -1;
@@ -209,12 +192,9 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 		argv[argc++] = "-u";
 		argv[argc++] = unused;
 	} else {
-		d->port = free_port();
-		snprintf(listen, sizeof(listen), "127.0.0.1:%d", d->port);
+		/* -u alone: no TCP listener (a port picked here could be taken). */
 		argv[argc++] = "-u";
 		argv[argc++] = d->sock;
-		argv[argc++] = "-l";
-		argv[argc++] = listen;
 	}
 	argv[argc++] = "-o";
 	argv[argc++] = "log_level=debug";
@@ -456,6 +436,8 @@ client_connect_tcp(struct client *c, const struct daemon *d)
 {
 	struct sockaddr_in	sin;
 
+	if (d->port == 0)
+		fail_msg("no TCP listener: start the daemon with socket_activation");
 	memset(c, 0, sizeof(*c));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;

@@ -1,6 +1,7 @@
 /*
  * Integration test harness: start a real loomd in a private temporary
- * directory (Unix socket there, TCP on a free loopback port), talk to it with
+ * directory (Unix socket there; TCP only with socket_activation, on a port
+ * the harness holds from bind to loomd's exit), talk to it with
  * raw NDJSON lines, and stop it with SIGTERM, checking that it exits 0 (so an
  * ASan leak report fails the test).  Waits are on events (a reply, a
  * connectable socket), each bounded by a generous HARNESS_WAIT.
@@ -22,7 +23,7 @@ struct daemon {
 	char	sock[128];
 	char	log[128];
 	char	conf[128];	/* the -c file, when one was written */
-	int	port;
+	int	port;		/* TCP, with socket_activation; else 0 */
 	int	notify_fd;	/* our end of its NOTIFY_SOCKET, or -1 */
 };
 
@@ -33,7 +34,9 @@ struct daemon_opts {
 	bool			 notify;	/* a NOTIFY_SOCKET; started at READY=1 */
 	/* Listen as systemd's socket activation does: the harness binds the
 	 * Unix socket and the TCP port and passes them (LISTEN_FDS); loomd's
-	 * own unix_socket is <dir>/unused.sock.  Implies notify. */
+	 * own unix_socket is <dir>/unused.sock.  Implies notify.  The only way
+	 * to a TCP listener: a port is never picked, released and bound again,
+	 * which another process could take in between. */
 	bool			 socket_activation;
 	const char *const	*env;		/* NULL-ended NAME=VALUE to add */
 	/* A state_dir that outlives the daemon (restarts); else <dir>/state. */

@@ -573,13 +573,13 @@ test_connection_refused_is_http_error(void **state)
 	socklen_t	 len = sizeof(sin);
 	int		 fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	/* A port that was free a moment ago, and nobody listens on. */
+	/* A port held here, bound but not listening: nobody else can take it,
+	 * and a connection to it is refused. */
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
 
 	client_connect(&c, &d);
 	r = fetch(&c, "{\"url\":\"http://127.0.0.1:%d/\"}", ntohs(sin.sin_port));
@@ -588,6 +588,7 @@ test_connection_refused_is_http_error(void **state)
 	assert_non_null(strstr(json_str(reply_error(r), "message"), "Connection refused"));
 	json_decref(r);
 	client_close(&c);
+	close(fd);
 }
 
 static void
@@ -861,14 +862,30 @@ test_bad_arguments_are_refused_at_submit(void **state)
 	client_close(&c);
 }
 
+/* Until the server has had `n` requests in all (each arrives whole). */
+static void
+server_await_requests(struct server *s, int n)
+{
+	double	deadline = now_seconds() + HARNESS_WAIT;
+
+	while (atomic_load(&s->requests) < n) {
+		if (now_seconds() > deadline)
+			fail_msg("the server had %d requests, not %d",
+			    atomic_load(&s->requests), n);
+		usleep(1000);
+	}
+}
+
 static void
 test_shutdown_with_requests_in_flight(void **state)
 {
-	const char	*extra[] = { "-o", "http.per_host=1", NULL };
+	const char	*extra[] = { "-o", ca_opt, "-o", "http.per_host=1", NULL };
 	struct daemon	 own;
 	struct client	 c;
-	json_t		*r;
-	int		 i;
+	json_t		*r, *view;
+	json_int_t	 waiting = 0;
+	int		 i, plain_before = atomic_load(&plain.requests),
+			 tls_before = atomic_load(&tls.requests);
 
 	daemon_start(&own, extra);
 	client_connect(&c, &own);
@@ -876,12 +893,19 @@ test_shutdown_with_requests_in_flight(void **state)
 	for (i = 0; i < 2; i++) {
 		r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"http\",\"args\":"
 		    "{\"url\":\"http://127.0.0.1:%d/hold?ms=30000\"}}}", plain.port);
+		waiting = reply_job_id(r);
 		json_decref(r);
 	}
 	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"http\",\"args\":"
 	    "{\"url\":\"https://127.0.0.1:%d/hold?ms=30000\"}}}", tls.port);
 	json_decref(r);
-	usleep(200000);
+	/* In flight: the servers hold two, and the second job has started. */
+	server_await_requests(&plain, plain_before + 1);
+	server_await_requests(&tls, tls_before + 1);
+	view = client_wait_left(&c, waiting, "queued");
+	assert_string_equal(json_str(view, "state"), "running");
+	json_decref(view);
+	assert_int_equal(atomic_load(&plain.requests), plain_before + 1);
 	client_close(&c);
 	daemon_stop(&own);	/* exits 0, with nothing leaked */
 }

@@ -52,17 +52,22 @@ test_ping_answers_version_and_uptime(void **state)
 	client_close(&c);
 }
 
+/* TCP on a listener the harness binds and passes, as systemd would. */
 static void
 test_ping_over_tcp(void **state)
 {
-	struct client	 c;
-	json_t		*r;
+	struct daemon_opts	 opts = { .socket_activation = true };
+	struct daemon		 own;
+	struct client		 c;
+	json_t			*r;
 
-	client_connect_tcp(&c, &d);
+	daemon_start_with(&own, &opts);
+	client_connect_tcp(&c, &own);
 	r = client_call(&c, "{\"op\":\"ping\",\"id\":1}");
 	assert_true(json_is_true(json_object_get(r, "ok")));
 	json_decref(r);
 	client_close(&c);
+	daemon_stop(&own);
 }
 
 static void

@@ -95,6 +95,7 @@ job_expire(struct job *job)
 	struct shard	*sh = shard_of(job->reg.owner);
 
 	job_publish(JOB_EVENT_EXPIRE, job, NULL);
+	/* The key before the id: see registry_key_claim(). */
 	if (job->spec->key != NULL)
 		registry_key_release(job->spec->key, job->reg.id);
 	registry_remove(&job->reg);
@@ -444,7 +445,8 @@ job_work_done(struct future *work, void *arg)
 	}
 	switch (future_state(work)) {
 	case FUTURE_DONE:
-		job_succeed(job, json_incref(future_result(work)));
+		/* A copy: the work's result may be read, never referenced (future.h). */
+		job_succeed(job, json_deep_copy(future_result(work)));
 		break;
 	case FUTURE_CANCELLED:
 		job->stopping = JOB_CANCELLED;

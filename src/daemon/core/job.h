@@ -199,7 +199,10 @@ void		 job_shutdown(void);
 size_t		 job_stop_all(void);
 
 /* For loop types, on the owner loop. */
-void		 job_succeed(struct job *, json_t *result);	/* steals */
+/* The result is stolen and must be the job's own: no reference shared with
+ * its args or with another thread (the outcome that keeps it is freed by
+ * whichever thread lets the future go; jansson's counts are not atomic). */
+void		 job_succeed(struct job *, json_t *result);
 void		 job_fail(struct job *, struct error *);	/* moves */
 struct loop	*job_loop(const struct job *);
 uint64_t	 job_id(const struct job *);

@@ -204,11 +204,7 @@ job_outcome_new(const struct job *job, json_t *result)
 	o->state = job->state;
 	if (job->state >= JOB_FAILED)
 		error_copy(&o->error, &job->error);
-	/* The outcome's own copy: a type's result may share parts with its
-	 * args (echo's is its value), and the outcome is freed by whichever
-	 * thread lets the future go (jansson's counts are not atomic). */
-	o->result = result != NULL ? json_deep_copy(result) : NULL;
-	json_decref(result);
+	o->result = result;	/* the job's own (job_succeed) */
 	o->view = (char *)(o + 1);
 	o->view_len = tb.len;
 	memcpy(o->view, tb.p, tb.len);

@@ -46,7 +46,12 @@ bool		 registry_lookup(uint64_t id, struct loop **owner, struct future **);
 struct job	*registry_job(uint64_t id);
 size_t		 registry_count(void);
 
-/* Idempotency keys: the id of the live job holding `key`, or 0. */
+/*
+ * Idempotency keys: the id of the job holding `key`, or 0 if it is now
+ * `id`'s.  A holder claims its key before it registers its id, and releases
+ * it before it removes its id: for a moment the holder can be unknown to
+ * registry_lookup() (job_key_taken claims again).
+ */
 uint64_t	 registry_key_claim(const char *key, uint64_t id);
 void		 registry_key_release(const char *key, uint64_t id);
 

@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,13 @@ job_place(const struct job *job)
 	return best;
 }
 
-/* The key is held by a live job: that one answers, this one goes. */
+/*
+ * The key is held by a live job: that one answers, this one goes.  A holder
+ * that the key table knows but the id registry does not is between the two
+ * steps of its own job_submit() on another loop (claimed, not registered
+ * yet) or of its expiry (key released first, id removed after): claim again
+ * until the answer is consistent, either a registered holder or the key.
+ */
 static bool
 job_key_taken(struct job *job, uint64_t id, uint64_t *idp, struct future **fp)
 {
@@ -215,10 +222,15 @@ job_key_taken(struct job *job, uint64_t id, uint64_t *idp, struct future **fp)
 	struct future	*held;
 	uint64_t	 holder;
 
-	if (job->spec->key == NULL ||
-	    (holder = registry_key_claim(job->spec->key, id)) == 0 ||
-	    !registry_lookup(holder, &held_owner, &held))
+	if (job->spec->key == NULL)
 		return false;
+	for (;;) {
+		if ((holder = registry_key_claim(job->spec->key, id)) == 0)
+			return false;
+		if (registry_lookup(holder, &held_owner, &held))
+			break;
+		sched_yield();
+	}
 	if (job->counted)
 		queue_unreserve(job->queue, 1);
 	job_discard(job);
@@ -272,9 +284,10 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 	if (loop_post(owner->loop, job_begin_posted, job) == -1) {
 		/* The owner stopped: its sweep failed the future already. */
 		job->refs--;
-		registry_remove(&job->reg);
+		/* The key first, as job_expire() does (see job_key_taken). */
 		if (job->spec->key != NULL)
 			registry_key_release(job->spec->key, id);
+		registry_remove(&job->reg);
 		if (job->counted)
 			queue_unreserve(job->queue, 1);
 		atomic_fetch_sub_explicit(&owner->njobs, 1, memory_order_relaxed);

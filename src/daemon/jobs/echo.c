@@ -34,9 +34,10 @@ echo_free(void *parsed)
 static void
 echo_start(struct job *job, void *parsed)
 {
-	/* The result is written into the job's view text here, on the owner
-	 * loop, and released: no copy is needed. */
-	job_succeed(job, json_incref(parsed));
+	/* The outcome keeps its result and may be freed on another loop: a
+	 * copy of its own, never a second reference to the spec's value
+	 * (jansson's counts are not atomic). */
+	job_succeed(job, json_deep_copy(parsed));
 }
 
 const struct job_type job_type_echo = {

@@ -315,8 +315,9 @@ http_result(struct http_run *run)
 	hex[2 * mdlen] = '\0';
 
 	json_object_set_new(r, "status", json_integer(run->status));
+	/* A copy: the result outlives the run, on any loop (see echo.c). */
 	json_object_set_new(r, "headers", run->headers != NULL ?
-	    json_incref(run->headers) : json_object());
+	    json_deep_copy(run->headers) : json_object());
 	switch (a->response_body) {
 	case HTTP_BODY_TEXT:
 		json_object_set_new(r, "body", bytes_text(body, len));

@@ -210,7 +210,7 @@ error_copy(struct error *dst, const struct error *src)
 	dst->code = src->code;
 	dst->message = src->message != NULL ? xstrdup(src->message) : NULL;
 	dst->path = src->path != NULL ? xstrdup(src->path) : NULL;
-	dst->detail = json_incref(src->detail);
+	dst->detail = src->detail != NULL ? json_deep_copy(src->detail) : NULL;
 }
 
 void

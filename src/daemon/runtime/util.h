@@ -69,6 +69,8 @@ void	error_set(struct error *, const char *code, const char *fmt, ...)
 void	error_set_path(struct error *, const char *path);
 void	error_set_detail(struct error *, json_t *detail);	/* steals */
 void	error_move(struct error *dst, struct error *src);
+/* A copy sharing nothing with src (its detail deep-copied): src may be
+ * another thread's, as an outcome's or an executor result's is. */
 void	error_copy(struct error *dst, const struct error *src);
 void	error_clear(struct error *);
 json_t	*error_to_json(const struct error *);
