@@ -44,6 +44,43 @@ daemon_bin(const char *name)
 	return path;
 }
 
+void
+state_dir_make(char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/loomstate.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+}
+
+void
+state_dir_remove(const char *dir)
+{
+	char	cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
+}
+
+void
+daemon_refused(const char *state_dir, char *out, size_t len)
+{
+	char	cmd[1024], path[256];
+	FILE	*f;
+	size_t	 n;
+	int	 status;
+
+	snprintf(path, sizeof(path), "%s/refused.out", state_dir);
+	snprintf(cmd, sizeof(cmd), "'%s' -c /dev/null -u '%s/refused.sock' "
+	    "-o listen= -o 'state_dir=%s' > '%s' 2>&1", daemon_bin("loomd"),
+	    state_dir, state_dir, path);
+	status = system(cmd);
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 0);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
 static int
 unix_connect(const char *path)
 {

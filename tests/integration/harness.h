@@ -67,6 +67,12 @@ bool	 daemon_log_contains(const struct daemon *, const char *);
 /* Replace the -c file (for reloads). */
 void	 daemon_write_config(struct daemon *, const char *text);
 const char *daemon_bin(const char *name);	/* path of a built program */
+/* A state_dir of the test's own, to outlive daemons (restarts). */
+void	 state_dir_make(char *dir, size_t len);
+void	 state_dir_remove(const char *dir);
+/* loomd on state_dir that must refuse to start: fails the test if it
+ * starts or exits 0; what it said goes into out. */
+void	 daemon_refused(const char *state_dir, char *out, size_t len);
 
 void	 client_connect(struct client *, const struct daemon *);
 void	 client_connect_tcp(struct client *, const struct daemon *);

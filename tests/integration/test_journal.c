@@ -30,18 +30,14 @@ static char	state[64];
 static int
 setup(void **unused)
 {
-	snprintf(state, sizeof(state), "/tmp/loomjournal.XXXXXX");
-	assert_non_null(mkdtemp(state));
+	state_dir_make(state, sizeof(state));
 	return 0;
 }
 
 static int
 teardown(void **unused)
 {
-	char	cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
-	(void)!system(cmd);
+	state_dir_remove(state);
 	return 0;
 }
 
@@ -444,11 +440,8 @@ test_damage_stops_the_start_unless_repair(void **unused)
 	static const char *const repair[] = { "-o", "journal_repair=yes", NULL };
 	struct daemon	 d;
 	struct client	 c;
-	char		 seg[256], cmd[1024], out[4096];
+	char		 seg[256], out[4096];
 	json_int_t	 first;
-	FILE		*f;
-	size_t		 n;
-	int		 status_;
 
 	start(&d);
 	client_connect(&c, &d);
@@ -473,16 +466,7 @@ test_damage_stops_the_start_unless_repair(void **unused)
 		assert_int_equal(pwrite(fd, &b, 1, 64 + 8 + len + 8 + 3), 1);
 		close(fd);
 	}
-	snprintf(cmd, sizeof(cmd), "'%s' -c /dev/null -u '%s/s.sock' -o listen= "
-	    "-o 'state_dir=%s' > '%s/out' 2>&1", daemon_bin("loomd"), state, state,
-	    state);
-	status_ = system(cmd);
-	assert_true(WIFEXITED(status_) && WEXITSTATUS(status_) != 0);
-	snprintf(cmd, sizeof(cmd), "%s/out", state);
-	assert_non_null(f = fopen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	daemon_refused(state, out, sizeof(out));
 	assert_non_null(strstr(out, ".seg"));
 	assert_non_null(strstr(out, "offset"));
 

@@ -25,18 +25,14 @@ static char	state[64];
 static int
 setup(void **unused)
 {
-	snprintf(state, sizeof(state), "/tmp/loomstate.XXXXXX");
-	assert_non_null(mkdtemp(state));
+	state_dir_make(state, sizeof(state));
 	return 0;
 }
 
 static int
 teardown(void **unused)
 {
-	char	cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
-	(void)!system(cmd);
+	state_dir_remove(state);
 	return 0;
 }
 
@@ -127,26 +123,14 @@ test_ids_stay_unique_across_reservations_and_kills(void **unused)
 static void
 test_a_newer_state_file_is_refused(void **unused)
 {
-	char	path[128], cmd[512], out[4096];
+	char	path[128], out[4096];
 	FILE	*f;
-	size_t	 n;
-	int	 status;
 
 	snprintf(path, sizeof(path), "%s/state", state);
 	assert_non_null(f = fopen(path, "w"));
 	fputs("loomd-state 99\nboot 1\nids 5\n", f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "'%s' -c /dev/null -u '%s/s.sock' -o listen= "
-	    "-o 'state_dir=%s' > '%s/out' 2>&1", daemon_bin("loomd"), state, state,
-	    state);
-	status = system(cmd);
-	assert_true(WIFEXITED(status));
-	assert_int_not_equal(WEXITSTATUS(status), 0);
-	snprintf(path, sizeof(path), "%s/out", state);
-	assert_non_null(f = fopen(path, "r"));
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	daemon_refused(state, out, sizeof(out));
 	assert_non_null(strstr(out, "newer than this loomd understands"));
 }
 
@@ -154,23 +138,10 @@ static void
 test_two_daemons_cannot_share_a_state_dir(void **unused)
 {
 	struct daemon	d;
-	char		cmd[512], out[4096], path[128];
-	FILE		*f;
-	size_t		 n;
-	int		 status;
+	char		out[4096];
 
 	start(&d, NULL);
-	snprintf(cmd, sizeof(cmd), "'%s' -c /dev/null -u '%s/s.sock' -o listen= "
-	    "-o 'state_dir=%s' > '%s/out' 2>&1", daemon_bin("loomd"), state, state,
-	    state);
-	status = system(cmd);
-	assert_true(WIFEXITED(status));
-	assert_int_not_equal(WEXITSTATUS(status), 0);
-	snprintf(path, sizeof(path), "%s/out", state);
-	assert_non_null(f = fopen(path, "r"));
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	daemon_refused(state, out, sizeof(out));
 	assert_non_null(strstr(out, "another loomd uses state_dir"));
 	/* The first goes on as it was. */
 	assert_int_equal(ping_boot(&d), 1);

@@ -427,8 +427,9 @@ owner_ask(struct request *r, struct loop *owner, uint64_t id, bool retry)
 		owner_reply(s);
 }
 
-void
-op_status(struct request *r)
+/* status and retry: the job, then its owner's answer. */
+static void
+owner_op(struct request *r, bool retry)
 {
 	struct error	 e = { 0 };
 	struct future	*f;
@@ -440,31 +441,27 @@ op_status(struct request *r)
 		error_clear(&e);
 		return;
 	}
-	if (!request_unfinished(r, id, &owner, &f))
+	/* A finished job's status is its outcome: no need to ask its owner. */
+	if (!retry && !request_unfinished(r, id, &owner, &f))
 		return;
+	if (retry && !registry_lookup(id, &owner, &f)) {
+		reply_not_found(r, id);
+		return;
+	}
 	future_unref(f);
-	owner_ask(r, owner, id, false);
+	owner_ask(r, owner, id, retry);
+}
+
+void
+op_status(struct request *r)
+{
+	owner_op(r, false);
 }
 
 void
 op_retry(struct request *r)
 {
-	struct error	 e = { 0 };
-	struct future	*f;
-	struct loop	*owner;
-	uint64_t	 id;
-
-	if (request_job_id(r, &id, &e) == -1) {
-		reply_error(r->conn, r->id, &e);
-		error_clear(&e);
-		return;
-	}
-	if (!registry_lookup(id, &owner, &f)) {
-		reply_not_found(r, id);
-		return;
-	}
-	future_unref(f);
-	owner_ask(r, owner, id, true);
+	owner_op(r, true);
 }
 
 /* result ---------------------------------------------------------------- */
