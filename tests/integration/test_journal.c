@@ -193,6 +193,52 @@ test_events_and_paused_queues_come_back(void **unused)
 	daemon_stop(&d);
 }
 
+/* A clean stop (SIGTERM) is a restart too: the jobs the drain's end fails
+ * with shutting_down come back as they were; a queue paused in the second
+ * run stays paused though the first run had paused and resumed it. */
+static void
+test_a_clean_restart_keeps_jobs_and_the_last_changes(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *queues;
+	json_int_t	 delayed, running;
+
+	start(&d);
+	client_connect(&c, &d);
+	json_decref(client_call(&c, "{\"op\":\"queue.pause\",\"name\":\"q\"}"));
+	json_decref(client_call(&c, "{\"op\":\"queue.resume\",\"name\":\"q\"}"));
+	client_close(&c);
+	daemon_stop(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	json_decref(client_call(&c, "{\"op\":\"queue.pause\",\"name\":\"q\"}"));
+	delayed = submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":"
+	    "{\"seconds\":1}}");
+	running = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
+	json_decref(client_wait_left(&c, running, "queued"));
+	client_close(&c);
+	daemon_stop(&d);	/* shutdown_grace=0: they are stopped at once */
+
+	start(&d);
+	client_connect(&c, &d);
+	r = status(&c, delayed);
+	assert_string_equal(reply_job_state(r), "pending");
+	json_decref(r);
+	r = client_wait_left(&c, running, "queued");
+	assert_string_equal(json_str(r, "state"), "running");
+	assert_int_equal(json_integer_value(json_object_get(r, "attempt")), 2);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	queues = json_object_get(json_object_get(r, "stats"), "queues");
+	assert_true(json_is_true(json_object_get(json_object_get(queues, "q"),
+	    "paused")));
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 /* A finished job's ttl is absolute: time spent down counts. */
 static void
 test_a_result_expires_while_loomd_is_down(void **unused)
@@ -668,6 +714,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_events_and_paused_queues_come_back,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_result_expires_while_loomd_is_down,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_clean_restart_keeps_jobs_and_the_last_changes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_composite_takes_up_its_children,
 		    setup, teardown),

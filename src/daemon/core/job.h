@@ -87,7 +87,8 @@ const struct job_outcome *job_outcome(struct future *);
  * The job-state seam.  Every transition is published on the job's owner
  * loop (its submission on the submitting loop, before the owner has it) to
  * each observer registered before the loops start, in the order they
- * registered.  wants() (may be NULL: always) lets an observer with
+ * registered (a store first: what later observers tell clients waits for
+ * the record it opens).  wants() (may be NULL: always) lets an observer with
  * nobody to tell skip the work of a view.
  */
 enum job_event {

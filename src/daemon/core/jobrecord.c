@@ -5,6 +5,7 @@
 #include "autoconf.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,17 +106,34 @@ put_state(struct textbuf *tb, const struct job *job)
 	put_u64(tb, (uint64_t)(job->state == JOB_PENDING ? job->due_ns : 0));
 }
 
+/*
+ * A record may not be larger than the journal takes (its file layer's
+ * JOURNAL_RECORD_MAX, 64 MiB): a view past this keeps its state, not its
+ * result, so that the job's end is kept whatever its size.
+ */
+#define JOB_RECORD_VIEW_MAX	((64u << 20) - 4096)
+
 static void
 put_finish(struct textbuf *tb, const struct job *job,
     const struct job_outcome *outcome)
 {
+	char	small[128];
+	int	len;
+
 	put_head(tb, JOB_RECORD_FINISH, job);
 	put_u8(tb, outcome->state);
 	put_u32(tb, job->attempt);
 	put_u64(tb, (uint64_t)job->started_ns);
 	put_u64(tb, (uint64_t)job->finished_ns);
 	put_u64(tb, (uint64_t)(job->finished_ns + (int64_t)(job->spec->ttl * 1e9)));
-	put_bytes(tb, outcome->view, outcome->view_len);
+	if (outcome->view_len <= JOB_RECORD_VIEW_MAX) {
+		put_bytes(tb, outcome->view, outcome->view_len);
+		return;
+	}
+	len = snprintf(small, sizeof(small), "{\"id\":%llu,\"state\":\"%s\","
+	    "\"result_lost\":true}", (unsigned long long)job->reg.id,
+	    job_state_name(outcome->state));
+	put_bytes(tb, small, (size_t)len);
 }
 
 bool

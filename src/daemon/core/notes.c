@@ -27,3 +27,13 @@ note_seq_next(void)
 {
 	return atomic_fetch_add(&notes_seq, 1);
 }
+
+void
+note_seq_above(uint64_t seq)
+{
+	uint64_t	cur = atomic_load(&notes_seq);
+
+	while (cur <= seq && !atomic_compare_exchange_weak(&notes_seq, &cur,
+	    seq + 1))
+		;
+}

@@ -23,5 +23,7 @@ void		 notes_observe(note_fn);
 void		 note(enum note_kind, const char *name, bool on);
 /* A number above every note so far (a snapshot's). */
 uint64_t	 note_seq_next(void);
+/* Replay: numbers go on above the highest read back. */
+void		 note_seq_above(uint64_t);
 
 #endif

@@ -98,6 +98,8 @@ restore_on_owner(void *arg)
 		if (job->spec->fail_interrupted) {
 			error_set(&e, "interrupted", "loomd stopped while attempt %u "
 			    "ran", job->attempt);
+			/* Not running here: its queue never counted it so. */
+			job_count_state(job, JOB_QUEUED);
 			job_finish(job, JOB_FAILED, NULL, &e);
 		} else {
 			job_count_state(job, JOB_QUEUED);

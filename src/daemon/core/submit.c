@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/durable.h"
 #include "core/job.h"
 #include "core/job_private.h"
 #include "core/loomd.h"
@@ -248,6 +249,26 @@ job_begin_posted(void *arg)
 	job_unref(job);
 }
 
+static void
+job_hand_over(void *arg)
+{
+	struct job	*job = arg;
+	struct shard	*owner = shard_of(job->reg.owner);
+
+	if (loop_post(owner->loop, job_begin_posted, job) == 0)
+		return;
+	/* The owner stopped: its sweep failed the future already. */
+	job->refs--;
+	/* The key first, as job_expire() does (see job_key_taken). */
+	if (job->spec->key != NULL)
+		registry_key_release(job->spec->key, job->reg.id);
+	registry_remove(&job->reg);
+	if (job->counted)
+		queue_unreserve(job->queue, 1);
+	atomic_fetch_sub_explicit(&owner->njobs, 1, memory_order_relaxed);
+	job_unref(job);
+}
+
 void
 job_submit(struct job *job, uint64_t *idp, struct future **fp)
 {
@@ -281,18 +302,9 @@ job_submit(struct job *job, uint64_t *idp, struct future **fp)
 	}
 	if (here != NULL)
 		atomic_fetch_add_explicit(&here->handoffs, 1, memory_order_relaxed);
-	if (loop_post(owner->loop, job_begin_posted, job) == -1) {
-		/* The owner stopped: its sweep failed the future already. */
-		job->refs--;
-		/* The key first, as job_expire() does (see job_key_taken). */
-		if (job->spec->key != NULL)
-			registry_key_release(job->spec->key, id);
-		registry_remove(&job->reg);
-		if (job->counted)
-			queue_unreserve(job->queue, 1);
-		atomic_fetch_sub_explicit(&owner->njobs, 1, memory_order_relaxed);
-		job_unref(job);
-	}
+	/* The owner's records must not reach the journal before the one of
+	 * its submission: it gets the job once that is durable. */
+	durable_then(job_hand_over, job);
 }
 
 bool

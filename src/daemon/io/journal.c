@@ -54,14 +54,16 @@ journal_notify(enum job_event ev, const struct job *job,
 	struct journal_shard	*js;
 	size_t			 before;
 
-	if (sh == NULL || (js = sh->journal) == NULL)
-		return;		/* off the loops: at exit */
+	if (sh == NULL || (js = sh->journal) == NULL ||
+	    atomic_load_explicit(&J.quiet, memory_order_relaxed))
+		return;		/* off the loops, or the end of a drain */
 	before = js->rb.tb.len;
 	if (!job_record_write(ev, job, outcome, &js->rb))
 		return;
 	if (js->rb.tb.len - before > JOURNAL_RECORD_MAX) {
-		/* Its result is larger than a record may be: it will not
-		 * survive a restart (the job does, without it). */
+		/* A spec larger than a record may be (max_line_bytes above
+		 * 64 MiB): the job will not survive a restart.  A finished
+		 * job's record never is: its view drops the result. */
 		log_warnx("job %llu: its record (%zu bytes) is too large for the "
 		    "journal", (unsigned long long)job_id(job),
 		    js->rb.tb.len - before);
@@ -83,7 +85,8 @@ journal_note(enum note_kind kind, const char *name, bool on, uint64_t seq)
 	struct shard		*sh = shard_current();
 	struct journal_shard	*js;
 
-	if (sh == NULL || (js = sh->journal) == NULL)
+	if (sh == NULL || (js = sh->journal) == NULL ||
+	    atomic_load_explicit(&J.quiet, memory_order_relaxed))
 		return;
 	note_record_write(kind, name, on, seq, &js->rb);
 	if (!js->open) {
@@ -174,6 +177,12 @@ journal_shard_free(struct journal_shard *js)
 	event_del(&js->flush.ev);
 	record_buf_free(&js->rb);
 	free(js);
+}
+
+void
+journal_quiesce(void)
+{
+	atomic_store(&J.quiet, true);
 }
 
 bool

@@ -34,6 +34,12 @@ void		 journal_shard_free(struct journal_shard *);
  */
 int		 journal_open(const struct config *, void (*progress)(void),
 		     char *err, size_t errlen);
+/*
+ * The end of a drain: the jobs still there are about to be failed with
+ * shutting_down, which the journal does not keep; they come back after
+ * the restart as they were.  Nothing is recorded from here on.
+ */
+void		 journal_quiesce(void);
 /* After the loops have stopped: write and sync what is left, close. */
 void		 journal_close(void);
 

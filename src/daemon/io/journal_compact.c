@@ -125,12 +125,13 @@ journal_compact_maybe(bool force)
 		d->js = loomd.shards[i]->journal;
 		d->gen = J.snap_gen;
 		if (loop_post(loomd.loops[i], journal_dump, d) == -1) {
+			/* A loop is stopping: its jobs would be missing from
+			 * the snapshot, which would drop their segments. */
 			free(d);
-			J.parts_left--;		/* stopped: nothing of it to keep */
+			journal_snapshot_abort_any();
+			return;
 		}
 	}
-	if (J.parts_left == 0)
-		journal_snapshot_abort_any();
 }
 
 static void

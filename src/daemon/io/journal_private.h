@@ -39,6 +39,7 @@ struct journal {
 	unsigned int		 parts_left;	/* loops yet to send theirs */
 
 	atomic_bool		 full;		/* submits refused */
+	atomic_bool		 quiet;		/* the end of a drain: record nothing */
 	uint64_t		 recovered_jobs;
 	double			 recovered_seconds;
 };

@@ -17,6 +17,7 @@
 #include "core/jobrecord.h"
 #include "core/event.h"
 #include "core/loomd.h"
+#include "core/notes.h"
 #include "core/queue.h"
 #include "core/restore.h"
 #include "io/journal.h"
@@ -129,6 +130,7 @@ replay_note(struct hashmap *map, const struct job_record *rec)
 		n->seq = rec->id;
 		n->on = rec->on;
 	}
+	note_seq_above(rec->id);	/* this boot's notes come after */
 }
 
 /* Set events and paused queues come back before the jobs that wait on them. */

@@ -55,10 +55,12 @@ daemon_start(const struct config *cfg, char *err, size_t errlen)
 	unsigned int	 i, nthreads;
 
 	jobs_register_builtin();
-	counters_init();
-	watch_init();
+	/* The store first: an observer after it may tell a client of a
+	 * change, which must then wait for the record the store opens. */
 	if (cfg->journal)
 		journal_init(cfg);
+	counters_init();
+	watch_init();
 	server_set_handler(&proto_handler);
 	registry_init();
 	registry_ids(state_first_id(), state_ceiling_now(), state_ids_block(),

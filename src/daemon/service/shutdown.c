@@ -33,6 +33,7 @@
 #include "runtime/log.h"
 #include "core/loomd.h"
 #include "runtime/loop.h"
+#include "io/journal.h"
 #include "net/server.h"
 #include "service/shutdown.h"
 #include "service/systemd.h"
@@ -197,6 +198,9 @@ shutdown_stop_jobs(void)
 	log_info("shutdown: the grace of %gs is over: stopping %lu unfinished jobs",
 	    loomd.config->shutdown_grace, jobs_unfinished());
 	for (;;) {
+		/* The journal keeps them as they are: the next start takes
+		 * them up (a running one as its next attempt). */
+		journal_quiesce();
 		if (!on_every_loop(stop_jobs, "stop_jobs"))
 			return false;
 		next = mono() + SHUTDOWN_RESTOP;
