@@ -37,8 +37,15 @@ fuzz_config(const char *const *assignments)
 void
 fuzz_daemon_start(struct config *cfg)
 {
+	char	err[1024];
+
 	log_init("loomd-fuzz", LOG_ERR, LOG_TO_STDERR);
+	/* In memory: no journal, no state_dir of its own to write. */
+	cfg->journal = false;
 	loomd.config = cfg;
 	loomd.started_at = now_epoch();
-	daemon_start(cfg);
+	if (daemon_start(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "fuzz: %s\n", err);
+		exit(2);
+	}
 }

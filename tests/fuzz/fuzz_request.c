@@ -224,7 +224,7 @@ reset_loop(void *arg)
 static void
 reset(void)
 {
-	json_t		*q;
+	struct queue_info	 qi;
 	unsigned int	 i;
 
 	reset_done = 0;
@@ -237,8 +237,7 @@ reset(void)
 		pthread_cond_wait(&reset_cond, &reset_lock);
 	pthread_mutex_unlock(&reset_lock);
 	/* The next input starts with the default queue running. */
-	if ((q = queue_set_paused("default", false)) != NULL)
-		json_decref(q);
+	queue_set_paused("default", false, &qi);
 }
 
 int
@@ -257,7 +256,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    fcntl(sv[1], F_SETFL, O_NONBLOCK) == -1)
 		abort();
 	/* The acceptor's part (net/server.c): count it, hand it to a loop. */
-	atomic_fetch_add(&loomd.conn_current, 1);
+	atomic_fetch_add(&conn_counts.current, 1);
 	if (conn_handoff(loomd.loops[conversations % loomd.nloops], sv[0],
 	    &proto_handler) == -1)
 		abort();

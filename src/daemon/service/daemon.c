@@ -63,8 +63,9 @@ daemon_start(const struct config *cfg, char *err, size_t errlen)
 	watch_init();
 	server_set_handler(&proto_handler);
 	registry_init();
-	registry_ids(state_first_id(), state_ceiling_now(), state_ids_block(),
-	    state_reserve_ids);
+	if (state_first_id() != 0)	/* state_dir opened (not in the fuzzers) */
+		registry_ids(state_first_id(), state_ceiling_now(),
+		    state_ids_block(), state_reserve_ids);
 	loomd.boot = state_boot();
 
 	loomd.nloops = cfg->loops != 0 ? cfg->loops : cpus();
