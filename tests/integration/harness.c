@@ -1,5 +1,8 @@
 #include "autoconf.h"
 
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -206,6 +209,7 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 	int		 argc = 0, fd, status, i, tcp = -1, un = -1;
 	bool		 notify = opts->notify || opts->socket_activation;
 	char		*msg;
+	pid_t		 parent;
 
 	memset(d, 0, sizeof(*d));
 	d->notify_fd = -1;
@@ -248,7 +252,13 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 		argv[argc++] = opts->extra[i];
 	argv[argc] = NULL;
 
+	parent = getpid();
 	if ((d->pid = fork()) == 0) {
+#ifdef __linux__
+		/* A test that fails mid-way must not leave its daemon behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+			_exit(127);
+#endif
 		fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);

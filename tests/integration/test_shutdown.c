@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,59 @@ test_a_second_signal_exits_at_once(void **state)
 	client_close(&c);
 }
 
+/* Whether pid has gone: exited, or a zombie nobody reaps. */
+static bool
+process_gone(pid_t pid)
+{
+	char	 path[64], line[256], *p;
+	FILE	*f;
+	bool	 gone;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return true;
+	gone = fgets(line, sizeof(line), f) != NULL &&
+	    (p = strrchr(line, ')')) != NULL && p[1] == ' ' && p[2] == 'Z';
+	fclose(f);
+	return gone;
+}
+
+/*
+ * A test that dies before it stops its daemon must not leave the daemon
+ * running: the harness asks for it to be killed with its parent.
+ */
+static void
+test_a_daemon_does_not_outlive_its_test(void **state)
+{
+	struct daemon	 d;
+	char		 cmd[128];
+	double		 deadline;
+	pid_t		 child;
+	int		 fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	if ((child = fork()) == 0) {
+		close(fds[0]);
+		daemon_start(&d, NULL);
+		(void)!write(fds[1], &d, sizeof(d));
+		_exit(0);	/* no daemon_stop: as a failed test would */
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &d, sizeof(d)), (ssize_t)sizeof(d));
+	close(fds[0]);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+
+	deadline = now_seconds() + HARNESS_WAIT;
+	while (!process_gone(d.pid) && now_seconds() < deadline)
+		usleep(10000);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.dir);
+	(void)!system(cmd);
+	if (!process_gone(d.pid)) {
+		kill(d.pid, SIGKILL);
+		fail_msg("loomd %ld outlived its test", (long)d.pid);
+	}
+}
+
 int
 main(void)
 {
@@ -279,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_draining_refuses_new_work_and_serves_waiting_clients),
 		cmocka_unit_test(test_jobs_past_the_grace_fail_with_shutting_down),
 		cmocka_unit_test(test_a_second_signal_exits_at_once),
+		cmocka_unit_test(test_a_daemon_does_not_outlive_its_test),
 	};
 
 	return cmocka_run_group_tests_name("shutdown", tests, NULL, NULL);
