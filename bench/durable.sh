@@ -52,7 +52,8 @@ done
 dir=$(mktemp -d /var/tmp/loomdurable.XXXXXX)
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	# set -e: a reaped server's status must not cut the loop short.
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
 	rm -rf "$dir"
 	true
 }
