@@ -52,7 +52,7 @@ free_port() {
 }
 
 bpid=
-cleanup() { [ -n "$bpid" ] && kill "$bpid" 2>/dev/null && wait "$bpid" 2>/dev/null; true; }
+cleanup() { if [ -n "$bpid" ]; then kill "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null || true; fi; }
 trap cleanup EXIT INT TERM
 
 # beanstalkd in memory (no binlog), on its own loopback port.
