@@ -178,14 +178,14 @@ jf_fdatasync(struct journal_file *jf, int fd)
 	return 0;
 }
 
-int
-jf_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* All of buf, at off, or at the file's position when off is -1. */
+static int
+jf_write_loop(int fd, const char *p, size_t len, off_t off)
 {
-	const char	*p = buf;
-	ssize_t		 w;
+	ssize_t	w;
 
 	while (len > 0) {
-		w = pwrite(fd, p, len, (off_t)off);
+		w = off == -1 ? write(fd, p, len) : pwrite(fd, p, len, off);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -195,30 +195,22 @@ jf_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		}
 		p += w;
 		len -= (size_t)w;
-		off += (uint64_t)w;
+		if (off != -1)
+			off += w;
 	}
 	return 0;
 }
 
 int
+jf_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	return jf_write_loop(fd, buf, len, (off_t)off);
+}
+
+int
 jf_write_all(int fd, const void *buf, size_t len)
 {
-	const char	*p = buf;
-	ssize_t		 w;
-
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	return jf_write_loop(fd, buf, len, -1);
 }
 
 /* All of iov (consumed on the way), with as few writev calls as IOV_MAX allows. */
