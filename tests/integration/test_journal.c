@@ -458,7 +458,6 @@ test_a_torn_tail_is_cut(void **unused)
 	struct client	 c;
 	char		 seg[256];
 	json_int_t	 id;
-	json_t		*r;
 
 	start(&d);
 	client_connect(&c, &d);
