@@ -30,7 +30,8 @@ pid_t		 daemon_pid;
 const char	*opt_loomd_args[16];
 
 static bool	 spawned;
-static char	 tmpdir[64];
+static char	 tmpdir[64];	/* ours, while it exists */
+static char *const *saved_extra;	/* bench_spawn's, for a restart */
 
 double
 now(void)
@@ -159,10 +160,14 @@ bench_spawn(char *const extra[])
 
 	if (opt_socket != NULL || opt_tcp != NULL)
 		return;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/loombench.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		die("mkdtemp: %s", strerror(errno));
+	if (tmpdir[0] == '\0') {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/loombench.XXXXXX");
+		if (mkdtemp(tmpdir) == NULL)
+			die("mkdtemp: %s", strerror(errno));
+		saved_extra = extra;
+	}
 	snprintf(sock, sizeof(sock), "%s/loomd.sock", tmpdir);
+	unlink(sock);
 	argv[argc++] = opt_loomd;
 	argv[argc++] = "-c";
 	argv[argc++] = "/dev/null";
@@ -204,6 +209,32 @@ bench_spawn(char *const extra[])
 		opt_tcp = tcp;
 }
 
+/*
+ * Kill our own daemon with SIGKILL, as a crash would, and start it again on
+ * the same state_dir and arguments; returns when it accepts connections
+ * (after its replay).
+ */
+void
+bench_crash_restart(void)
+{
+	if (!spawned)
+		die("a crash restart needs loom-bench's own daemon (not -s or -H)");
+	kill(daemon_pid, SIGKILL);
+	waitpid(daemon_pid, NULL, 0);
+	opt_socket = NULL;
+	opt_tcp = NULL;
+	bench_spawn(saved_extra);
+}
+
+const char *
+bench_state_dir(void)
+{
+	static char	dir[96];
+
+	snprintf(dir, sizeof(dir), "%s/state", tmpdir);
+	return spawned ? dir : NULL;
+}
+
 void
 bench_stop(void)
 {
@@ -215,6 +246,8 @@ bench_stop(void)
 	waitpid(daemon_pid, NULL, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	(void)!system(cmd);
+	tmpdir[0] = '\0';
+	saved_extra = NULL;
 	spawned = false;
 	daemon_pid = 0;
 	opt_socket = NULL;

@@ -29,6 +29,9 @@ void	 die(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
  * if -s or -H named a running server. */
 void	 bench_spawn(char *const extra[]);
 void	 bench_stop(void);
+/* kill -9 our own daemon, start it again on its state_dir; wait for it. */
+void	 bench_crash_restart(void);
+const char *bench_state_dir(void);	/* our own daemon's, else NULL */
 long	 daemon_rss_kib(void);			/* 0 if unknown */
 double	 daemon_cpu_seconds(void);		/* user + system; 0 if unknown */
 

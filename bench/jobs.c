@@ -1,11 +1,13 @@
 /*
  * Scenarios about jobs rather than requests: many pending sleepers, CPU
- * work through the executor, a wide gather, a contended limit.
+ * work through the executor, a wide gather, a contended limit, a backlog
+ * replayed after a crash.
  */
 #include "autoconf.h"
 
 #include <sys/epoll.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -184,7 +186,7 @@ cpu_round(long njobs, long n)
 	obuf_add(&out, submit_batch, sizeof(submit_batch) - 1);
 	for (i = 0; i < njobs; i++) {
 		len = snprintf(spec, sizeof(spec), "%s{\"type\":\"sumsq\",\"ttl\":0,"
-		    "\"args\":{\"n\":%ld}}", i ? "," : "", n);
+		    "\"args\":{\"value\":%ld}}", i ? "," : "", n);
 		obuf_add(&out, spec, (size_t)len);
 	}
 	obuf_add(&out, "]}", 3);	/* with the NUL */
@@ -320,4 +322,120 @@ bench_limit(long n)
 	    "hand-overs/s)\n", n, (finished - released) / n * 1e6,
 	    n / (finished - released));
 	free(line);
+}
+
+/* replay --------------------------------------------------------------------- */
+
+/* The bytes the journal's files under dir hold up to their last non-zero
+ * byte: segments are preallocated, so neither their length nor their
+ * blocks say how much of them records fill. */
+static long long
+journal_used_bytes(const char *dir)
+{
+	char		 path[512], buf[65536];
+	long long	 total = 0, pos, last;
+	struct dirent	*de;
+	DIR		*d;
+	ssize_t		 n, i;
+	int		 fd;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			continue;
+		for (pos = 0, last = 0; (n = read(fd, buf, sizeof(buf))) > 0; pos += n) {
+			for (i = n; i > 0 && buf[i - 1] == 0; i--)
+				;
+			if (i > 0)
+				last = pos + i;
+		}
+		close(fd);
+		total += last;
+	}
+	closedir(d);
+	return total;
+}
+
+static void
+replay_line(struct bconn *c, char *line, size_t len, void *arg)
+{
+	long	*acked = arg;
+
+	c->inflight--;
+	if (len < 10 || memcmp(line, "{\"ok\":true", 10) != 0)
+		die("submit failed: %.*s", (int)(len > 300 ? 300 : len), line);
+	*acked += SLEEP_BATCH;
+}
+
+/*
+ * JOBS echo jobs delayed by a day (pending, as a backlog is), submitted in
+ * batches of a thousand with up to eight batches in flight; then the
+ * daemon is killed with SIGKILL and started again on its state_dir.  Prints
+ * the journal's bytes per pending job (written, and on disk) and how long
+ * the restart took until the daemon answered, with its own count of the
+ * replay.
+ */
+void
+bench_replay(long njobs)
+{
+	struct bconn	 c = { 0 };
+	struct obuf	 out = { 0 };
+	json_t		*r, *rec;
+	char		 head[96], jdir[160];
+	long		 sent = 0, acked = 0, n, i, recovered;
+	long long	 used;
+	double		 t0, submit_rate, took, replay_s;
+
+	njobs = (njobs + SLEEP_BATCH - 1) / SLEEP_BATCH * SLEEP_BATCH;
+	if ((c.fd = bench_connect()) == -1)
+		die("cannot connect: %s", strerror(errno));
+	t0 = now();
+	while (acked < njobs) {
+		while (c.inflight < 8 && sent < njobs) {
+			n = SLEEP_BATCH;
+			snprintf(head, sizeof(head), "{\"op\":\"submit\",\"jobs\":[");
+			obuf_add(&out, head, strlen(head));
+			for (i = 0; i < n; i++) {
+				snprintf(head, sizeof(head), "%s{\"type\":\"echo\","
+				    "\"delay\":86400,\"args\":{\"value\":%ld}}", i ? "," : "",
+				    sent + i);
+				obuf_add(&out, head, strlen(head));
+			}
+			obuf_add(&out, "]}\n", 3);
+			obuf_send(&out, c.fd);
+			c.inflight++;
+			sent += n;
+		}
+		if (read_lines(&c, replay_line, &acked) == 0)
+			usleep(1000);
+	}
+	submit_rate = njobs / (now() - t0);
+	close(c.fd);
+	free(c.buf);
+	free(out.p);
+	snprintf(jdir, sizeof(jdir), "%s/journal", bench_state_dir());
+
+	t0 = now();
+	bench_crash_restart();
+	used = journal_used_bytes(jdir);	/* as the crash left it */
+	r = call("{\"op\":\"ping\"}");
+	took = now() - t0;
+	rec = json_object_get(r, "recovered");
+	recovered = (long)json_integer_value(json_object_get(rec, "jobs"));
+	replay_s = json_number_value(json_object_get(rec, "seconds"));
+	json_decref(r);
+	if (used < 0)
+		die("cannot read the journal in %s", jdir);
+	if (recovered != njobs)
+		die("replay recovered %ld jobs of %ld", recovered, njobs);
+	printf("loom-bench scenario=replay jobs=%ld submit_per_s=%.0f "
+	    "journal_bytes_per_job=%.0f replay_s=%.3f restart_to_answer_s=%.3f\n",
+	    njobs, submit_rate, (double)used / njobs, replay_s, took);
+	printf("  %ld pending echo jobs: %.0f journal bytes each; after kill -9 "
+	    "the restart replayed them in %.3f s and answered %.3f s after it "
+	    "began\n", njobs, (double)used / njobs, replay_s, took);
 }

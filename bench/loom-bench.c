@@ -30,6 +30,9 @@
  *   limit [-n JOBS]
  *       JOBS echo jobs waiting on one limit of 1 behind a sleeping holder;
  *       when it ends, each release hands the limit on: time per release
+ *   replay [-n JOBS]
+ *       JOBS echo jobs delayed by a day, then kill -9 and a restart on the
+ *       same state_dir: journal bytes per pending job, replay time
  *   connections [-n CONNS] [-P PINGS]
  *       CONNS idle connections: daemon RSS per connection, and ping latency
  *       while they are held
@@ -63,6 +66,7 @@ usage(void)
 	    "  throughput   [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  latency      [-n JOBS] [-r RATE] [-t SECONDS]\n"
 	    "  sleepers     [-n JOBS] [-S SECONDS]\n"
+	    "  replay       [-n JOBS]\n"
 	    "  cpu          [-n JOBS] [-m MS]\n"
 	    "  fanout       [-n CHILDREN]\n"
 	    "  limit        [-n JOBS]\n"
@@ -172,6 +176,13 @@ main(int argc, char **argv)
 		snprintf(maxjobs, sizeof(maxjobs), "max_jobs=%ld", 2 * n + 1000);
 		bench_spawn(extra);
 		bench_limit(n);
+	} else if (strcmp(scenario, "replay") == 0) {
+		char	maxjobs[64], *extra[] = { "-o", maxjobs, NULL };
+
+		n = n ? n : 1000000;
+		snprintf(maxjobs, sizeof(maxjobs), "max_jobs=%ld", n + 1000);
+		bench_spawn(extra);
+		bench_replay(n);
 	} else if (strcmp(scenario, "connections") == 0) {
 		bench_connections(n ? n : 10000, pings);
 	} else if (strcmp(scenario, "beanstalkd") == 0) {

@@ -18,6 +18,7 @@ void	bench_sleepers(long njobs, double seconds);
 void	bench_cpu(long njobs, double job_ms);
 void	bench_fanout(long children);
 void	bench_limit(long njobs);
+void	bench_replay(long njobs);
 
 /* connections.c */
 void	bench_connections(long conns, long pings);

@@ -215,6 +215,55 @@ test_last_segment_without_header_is_removed(void **state)
 	got_free(&g);
 }
 
+/*
+ * Replay skips a segment's preallocated tail by asking where its data ends
+ * (SEEK_DATA/SEEK_HOLE) rather than reading every zero of it: bytes written
+ * far into that tail are still found, a record as damage, garbage as a torn
+ * end.
+ */
+static void
+test_bytes_deep_in_the_preallocated_tail_are_found(void **state)
+{
+	struct fixture			*fx = *state;
+	const uint64_t			 seg = 1u << 20;
+	struct journal_replay_stats	 rs;
+	struct journal_file		*jf;
+	struct got			 g = { 0 };
+	char				 path[PATH_MAX], err[1024];
+	unsigned char			*p;
+	size_t				 len, end;
+	int				 fd;
+
+	jf = reopen(fx, seg, &g, NULL);
+	append_range(jf, 0, 10, 10);
+	journal_file_close(jf);
+	path_of(fx, path, 1, "seg");
+	p = read_file(path, &len);
+	assert_int_equal(len, seg);
+	end = record_offset(p, len, 10);
+
+	/* A whole good record near the file's end, after a gap of zeros. */
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, p + HEADER, end - HEADER, seg - 8192),
+	    (ssize_t)(end - HEADER));
+	replay_fails(fx, false, err, sizeof(err));
+	assert_non_null(strstr(err, "0000000000000001.seg: bad record at offset"));
+
+	/* One byte of garbage at the very end instead: a torn end, cut. */
+	memset(p, 0, end - HEADER);
+	assert_int_equal(pwrite(fd, p, end - HEADER, seg - 8192),
+	    (ssize_t)(end - HEADER));
+	assert_int_equal(pwrite(fd, "\xa5", 1, seg - 1), 1);
+	close(fd);
+	free(p);
+	jf = reopen(fx, seg, &g, &rs);
+	assert_got_range(&g, 0, 10);
+	assert_int_equal(rs.torn, 1);
+	assert_int_equal(file_size(path), end);
+	journal_file_close(jf);
+	got_free(&g);
+}
+
 /* Damage. */
 
 static void
@@ -690,6 +739,7 @@ main(void)
 		T(test_second_loomd_is_refused),
 		T(test_torn_end_is_cut_wherever_the_crash_fell),
 		T(test_last_segment_without_header_is_removed),
+		T(test_bytes_deep_in_the_preallocated_tail_are_found),
 		T(test_damage_before_the_end_is_refused_with_file_and_offset),
 		T(test_repair_keeps_what_precedes_the_damage),
 		T(test_missing_segment_is_damage),

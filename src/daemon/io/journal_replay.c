@@ -53,6 +53,7 @@ struct jr_map {
 	int			 fd;
 	const unsigned char	*p;
 	uint64_t		 size;
+	uint64_t		 data_end;	/* past it, only zeros */
 };
 
 struct jr {
@@ -74,6 +75,25 @@ struct jr {
 	uint64_t			 lost_bytes;
 };
 
+/*
+ * Where the file's data ends: past it are holes, which read as zeros.  A
+ * preallocated segment's unwritten tail is one (ext4, XFS, tmpfs), so the
+ * scans for its zeros need not fault in every page of it.  The whole file
+ * where the filesystem cannot tell.
+ */
+static uint64_t
+jr_data_end(int fd, uint64_t size)
+{
+	off_t	data, end = 0;
+
+	for (;;) {
+		if ((data = lseek(fd, end, SEEK_DATA)) == -1)
+			return errno == ENXIO ? (uint64_t)end : size;
+		if ((end = lseek(fd, data, SEEK_HOLE)) == -1 || (uint64_t)end >= size)
+			return size;
+	}
+}
+
 static int
 jr_map_open(struct jr *r, const char *name, struct jr_map *m)
 {
@@ -81,11 +101,12 @@ jr_map_open(struct jr *r, const char *name, struct jr_map *m)
 	void		*p;
 
 	m->p = NULL;
-	m->size = 0;
+	m->size = m->data_end = 0;
 	m->fd = openat(r->jf->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (m->fd == -1 || fstat(m->fd, &st) == -1)
 		goto fail;
 	m->size = (uint64_t)st.st_size;
+	m->data_end = jr_data_end(m->fd, m->size);
 	if (m->size == 0)
 		return 0;
 	p = mmap(NULL, m->size, PROT_READ, MAP_SHARED, m->fd, 0);
@@ -150,6 +171,8 @@ jr_nonzero_end(const unsigned char *p, uint64_t from, uint64_t end)
 {
 	uint64_t	w;
 
+	if (end < from)
+		return from;
 	while (end > from && (end & 7) != 0 && p[end - 1] == 0)
 		end--;
 	while (end >= from + 8) {
@@ -183,7 +206,7 @@ jr_next_record(const struct jr_map *m, uint64_t from, uint64_t nz)
 static uint64_t
 jr_count_records(const struct jr_map *m, uint64_t from)
 {
-	uint64_t	nz = jr_nonzero_end(m->p, from, m->size), n = 0, o = from;
+	uint64_t	nz = jr_nonzero_end(m->p, from, m->data_end), n = 0, o = from;
 
 	while ((o = jr_next_record(m, o, nz)) != JR_NONE) {
 		n++;
@@ -200,7 +223,7 @@ jr_damage(struct jr *r, size_t i, const struct jr_map *m, uint64_t off,
 	r->bad_file = i;
 	r->bad_off = off;
 	snprintf(r->bad_why, sizeof(r->bad_why), "%s", why);
-	r->lost_bytes = (off == 0 ? m->size : jr_nonzero_end(m->p, off, m->size) - off);
+	r->lost_bytes = (off == 0 ? m->size : jr_nonzero_end(m->p, off, m->data_end) - off);
 	r->lost_records = jr_count_records(m, off == 0 ? JF_HEADER_SIZE : off + 1);
 	return 1;
 }
@@ -357,7 +380,7 @@ jr_read_file(struct jr *r, size_t i)
 		rc = jr_snapshot_end(r, i, &m, &h, limit, count, why);
 		goto out;
 	}
-	nz = jr_nonzero_end(m.p, f->data, m.size);
+	nz = jr_nonzero_end(m.p, f->data, m.data_end);
 	if (nz == f->data)
 		rc = 0;
 	else if (last && jr_next_record(&m, f->data + 1, nz) == JR_NONE)
