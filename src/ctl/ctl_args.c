@@ -16,21 +16,30 @@
 
 #include "loom/client.h"
 #include "ctl_args.h"
+#include "ctl_suggest.h"
+
+#define CTL_FILE_MAX	(64 * 1024 * 1024)	/* --args @FILE, --file */
 
 const char ctl_usage[] =
-"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] COMMAND [ARGS...]\n"
+"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] [--no-color] COMMAND [ARGS...]\n"
 "\n"
 "Commands:\n"
 "  ping                          check that loomd answers\n"
 "  submit TYPE [KEY=VALUE...]    submit a job; VALUE is JSON if it parses as\n"
 "                                JSON, otherwise a string\n"
-"      --args JSON               the whole args object (KEY=VALUE goes on top)\n"
+"      --args JSON|@FILE|-       the whole args object, given, from a file or\n"
+"                                from stdin (KEY=VALUE goes on top)\n"
 "      --name NAME  --queue Q  --priority N  --timeout S  --delay S\n"
 "      --retries N  --retry-delay S  --ttl S  --key KEY  --lock NAME\n"
-"      --after ID[,ID...]\n"
+"      --after ID[,ID...]  --limits NAME[,NAME...]\n"
 "      --wait                    wait until the job has finished; the exit\n"
-"                                status tells how it ended\n"
+"                                status tells how it ended (the job id goes\n"
+"                                to stderr at once)\n"
 "      --wait-timeout S          stop waiting after S (the job goes on)\n"
+"      --stream                  with --wait: print each child of a composite\n"
+"                                job as it finishes\n"
+"  submit --file FILE|-          submit a batch: one JSON job spec per line;\n"
+"                                prints one id per line\n"
 "  status ID                     show a job\n"
 "  result ID [--wait] [--timeout S]\n"
 "                                show a finished job; with --wait, wait for it\n"
@@ -41,6 +50,11 @@ const char ctl_usage[] =
 "  watch [ID | --queue Q]        print job events as they happen; with an ID,\n"
 "                                until that job has finished\n"
 "  stats                         show the daemon's counters\n"
+"  top [--once] [--interval S]   a live view of queues, workers and running\n"
+"                                jobs; q or Ctrl-C quits\n"
+"  queue list                    show the queues\n"
+"  queue pause|resume NAME       stop or restart a queue starting jobs\n"
+"  event get|set|clear NAME      show, set or clear a named event\n"
 "  request JSON                  send one request object, print the answer\n"
 "\n"
 "Options:\n"
@@ -48,12 +62,15 @@ const char ctl_usage[] =
 "                        else " LOOM_DEFAULT_SOCKET ")\n"
 "  -H, --host HOST:PORT  connect over TCP; [::1]:7433 for IPv6\n"
 "  --json                print the answers and events as JSON lines\n"
+"  --no-color            no colours (also when NO_COLOR is set, or the\n"
+"                        output is not a terminal)\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
 "S is a duration: seconds, or a number with ms, s, m, h or d.\n"
 "Exit status: 0 ok or job done; 1 job failed or request refused; 2 usage\n"
-"error; 3 job cancelled or timed out; 4 connection or protocol error.\n";
+"error; 3 job cancelled or timed out; 4 connection or protocol error;\n"
+"5 --wait-timeout ran out (the job goes on); 130 Ctrl-C while waiting.\n";
 
 enum ctl_opt {
 	OPT_ARGS,
@@ -74,6 +91,11 @@ enum ctl_opt {
 	OPT_STATE,
 	OPT_LIMIT,
 	OPT_BEFORE,
+	OPT_LIMITS,
+	OPT_STREAM,
+	OPT_FILE,
+	OPT_ONCE,
+	OPT_INTERVAL,
 	OPT_COUNT
 };
 
@@ -99,12 +121,18 @@ static const struct ctl_option {
 	[OPT_STATE] = { "state", 1 },
 	[OPT_LIMIT] = { "limit", 1 },
 	[OPT_BEFORE] = { "before", 1 },
+	[OPT_LIMITS] = { "limits", 1 },
+	[OPT_STREAM] = { "stream", 0 },
+	[OPT_FILE] = { "file", 1 },
+	[OPT_ONCE] = { "once", 0 },
+	[OPT_INTERVAL] = { "interval", 1 },
 };
 
 /* What the scan of argv found, for a command's build function. */
 struct ctl_parsed {
 	const char	*opt[OPT_COUNT];	/* value ("" for a flag), or NULL */
 	json_t		*after;			/* every --after value, in order */
+	json_t		*limits;		/* every --limits value */
 	char *const	*words;			/* after the command word */
 	int		 nwords;
 };
@@ -113,7 +141,8 @@ struct ctl_parsed {
 #define SUBMIT_OPTIONS	(O(OPT_ARGS) | O(OPT_NAME) | O(OPT_QUEUE) | \
 	O(OPT_PRIORITY) | O(OPT_TIMEOUT) | O(OPT_DELAY) | O(OPT_RETRIES) | \
 	O(OPT_RETRY_DELAY) | O(OPT_TTL) | O(OPT_KEY) | O(OPT_LOCK) | \
-	O(OPT_AFTER) | O(OPT_WAIT) | O(OPT_WAIT_TIMEOUT))
+	O(OPT_AFTER) | O(OPT_WAIT) | O(OPT_WAIT_TIMEOUT) | O(OPT_LIMITS) | \
+	O(OPT_STREAM) | O(OPT_FILE))
 
 typedef int (*ctl_build_fn)(struct ctl_invocation *, struct ctl_parsed *,
     char *, size_t);
@@ -130,6 +159,12 @@ static int	ctl_build_watch(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_request(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
+static int	ctl_build_top(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
+static int	ctl_build_queue(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
+static int	ctl_build_event(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
 
 static const struct ctl_command_entry {
 	const char		*name;
@@ -141,7 +176,7 @@ static const struct ctl_command_entry {
 	ctl_build_fn		 build;
 } ctl_commands[] = {
 	{ "ping", CTL_PING, "ping", 0, 0, 0, ctl_build_simple },
-	{ "submit", CTL_SUBMIT, "submit TYPE [KEY=VALUE...] [options]", 1, -1,
+	{ "submit", CTL_SUBMIT, "submit TYPE [KEY=VALUE...] [options]", 0, -1,
 	    SUBMIT_OPTIONS, ctl_build_submit },
 	{ "status", CTL_STATUS, "status ID", 1, 1, 0, ctl_build_job },
 	{ "result", CTL_RESULT, "result ID [--wait] [--timeout S]", 1, 1,
@@ -156,6 +191,17 @@ static const struct ctl_command_entry {
 	    ctl_build_watch },
 	{ "stats", CTL_STATS, "stats", 0, 0, 0, ctl_build_simple },
 	{ "request", CTL_REQUEST, "request JSON", 1, 1, 0, ctl_build_request },
+	{ "top", CTL_TOP, "top [--once] [--interval S]", 0, 0,
+	    O(OPT_ONCE) | O(OPT_INTERVAL), ctl_build_top },
+	{ "queue", CTL_QUEUE, "queue list | queue pause|resume NAME", 1, 2, 0,
+	    ctl_build_queue },
+	{ "event", CTL_EVENT, "event get|set|clear NAME", 2, 2, 0,
+	    ctl_build_event },
+};
+
+const char *const ctl_command_names[] = {
+	"ping", "submit", "status", "result", "cancel", "retry", "list", "watch",
+	"stats", "request", "top", "queue", "event", NULL
 };
 
 static const char *const ctl_states[] = {
@@ -335,11 +381,82 @@ ctl_build_simple(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	return 0;
 }
 
+/* A whole file, or stdin for "-", as a string; NULL with err set. */
+static char *
+ctl_slurp(const char *name, const char *what, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 len = 0, size = 0, n;
+
+	if (strcmp(name, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(name, "r")) == NULL) {
+		ctl_fail(err, errlen, "%s: cannot open %s: %s", what, name,
+		    strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (len + 1 >= size) {
+			size = size == 0 ? 4096 : size * 2;
+			if (size > CTL_FILE_MAX || (buf = realloc(buf, size)) == NULL)
+				break;
+		}
+		if ((n = fread(buf + len, 1, size - len - 1, f)) == 0)
+			break;
+		len += n;
+	}
+	if (buf == NULL || size > CTL_FILE_MAX || ferror(f)) {
+		ctl_fail(err, errlen, "%s: cannot read %s%s", what, name,
+		    size > CTL_FILE_MAX ? " (larger than 64 MiB)" : "");
+		free(buf);
+		buf = NULL;
+	} else
+		buf[len] = '\0';
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+/* --args JSON, --args @FILE or --args - (stdin): one JSON object. */
+static json_t *
+ctl_load_args(const char *opt, char *err, size_t errlen)
+{
+	json_error_t	 jerr;
+	json_t		*args;
+	const char	*from = NULL;
+	char		*text = NULL;
+
+	if (opt[0] == '@' || strcmp(opt, "-") == 0) {
+		from = opt[0] == '@' ? opt + 1 : "-";
+		if ((text = ctl_slurp(from, "--args", err, errlen)) == NULL)
+			return NULL;
+		opt = text;
+	}
+	args = json_loads(opt, JSON_DECODE_ANY, &jerr);
+	free(text);
+	if (args == NULL) {
+		if (from != NULL)
+			ctl_fail(err, errlen, "--args: %s:%d: not valid JSON: %s",
+			    strcmp(from, "-") == 0 ? "stdin" : from, jerr.line,
+			    jerr.text);
+		else
+			ctl_fail(err, errlen, "--args: not valid JSON: %s",
+			    jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(args)) {
+		json_decref(args);
+		ctl_fail(err, errlen, "--args must be a JSON object");
+		return NULL;
+	}
+	return args;
+}
+
 /* --args, then KEY=VALUE words on top. */
 static int
 ctl_build_args(struct ctl_parsed *p, json_t **out, char *err, size_t errlen)
 {
-	json_error_t	 jerr;
 	json_t		*args, *value;
 	const char	*word, *eq;
 	char		*key;
@@ -347,14 +464,8 @@ ctl_build_args(struct ctl_parsed *p, json_t **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if (p->opt[OPT_ARGS] != NULL) {
-		args = json_loads(p->opt[OPT_ARGS], JSON_DECODE_ANY, &jerr);
-		if (args == NULL)
-			return ctl_fail(err, errlen, "--args: not valid JSON: %s",
-			    jerr.text);
-		if (!json_is_object(args)) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "--args must be a JSON object");
-		}
+		if ((args = ctl_load_args(p->opt[OPT_ARGS], err, errlen)) == NULL)
+			return CTL_EXIT_USAGE;
 	} else
 		args = json_object();
 
@@ -423,6 +534,76 @@ ctl_build_after(json_t *job, json_t *values, char *err, size_t errlen)
 	return 0;
 }
 
+/* --limits a,b --limits c: ["a", "b", "c"]. */
+static int
+ctl_build_limits(json_t *job, json_t *values, char *err, size_t errlen)
+{
+	json_t	*names, *v, *name;
+	char	*copy, *tok, *save;
+	size_t	 i;
+
+	if (json_array_size(values) == 0)
+		return 0;
+	names = json_array();
+	json_array_foreach(values, i, v) {
+		if ((copy = strdup(json_string_value(v))) == NULL) {
+			json_decref(names);
+			return ctl_fail(err, errlen, "out of memory");
+		}
+		for (tok = strtok_r(copy, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save)) {
+			if ((name = json_string(tok)) == NULL) {
+				free(copy);
+				json_decref(names);
+				return ctl_fail(err, errlen, "--limits: not valid "
+				    "UTF-8");
+			}
+			json_array_append_new(names, name);
+		}
+		free(copy);
+	}
+	if (json_array_size(names) == 0) {
+		json_decref(names);
+		return ctl_fail(err, errlen, "--limits needs at least one name");
+	}
+	json_object_set_new(job, "limits", names);
+	return 0;
+}
+
+/* submit --file FILE: the specs as one batch, nothing else with them. */
+static int
+ctl_build_batch(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	const char	*name = p->opt[OPT_FILE];
+	json_t		*specs;
+	FILE		*f;
+	int		 i;
+
+	if (p->nwords > 0)
+		return ctl_fail(err, errlen, "submit --file takes no job type "
+		    "or KEY=VALUE: each line is a whole job spec");
+	for (i = 0; i < OPT_COUNT; i++) {
+		if (i != OPT_FILE && p->opt[i] != NULL)
+			return ctl_fail(err, errlen, "submit --file does not take "
+			    "--%s: put it in each spec", ctl_options[i].name);
+	}
+	if (strcmp(name, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(name, "r")) == NULL)
+		return ctl_fail(err, errlen, "--file: cannot open %s: %s", name,
+		    strerror(errno));
+	specs = ctl_read_specs(f, strcmp(name, "-") == 0 ? "stdin" : name,
+	    &inv->batch_lines, err, errlen);
+	if (f != stdin)
+		fclose(f);
+	if (specs == NULL)
+		return CTL_EXIT_USAGE;
+	inv->batch_file = name;
+	inv->request = json_pack("{ss so}", "op", "submit", "jobs", specs);
+	return 0;
+}
+
 static int
 ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
     size_t errlen)
@@ -430,10 +611,17 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	json_t	*job, *args;
 	int	 wait = p->opt[OPT_WAIT] != NULL;
 
+	if (p->opt[OPT_FILE] != NULL)
+		return ctl_build_batch(inv, p, err, errlen);
+	if (p->nwords == 0)
+		return ctl_fail(err, errlen, "submit needs a job type (usage: "
+		    "loomctl submit TYPE [KEY=VALUE...] [options])");
 	if (*p->words[0] == '\0')
 		return ctl_fail(err, errlen, "the job type is empty");
 	if (p->opt[OPT_WAIT_TIMEOUT] != NULL && !wait)
 		return ctl_fail(err, errlen, "--wait-timeout needs --wait");
+	if (p->opt[OPT_STREAM] != NULL && !wait)
+		return ctl_fail(err, errlen, "--stream needs --wait");
 
 	job = json_object();
 	inv->request = json_pack("{ss so}", "op", "submit", "job", job);
@@ -457,7 +645,8 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	    ctl_set_seconds(job, "ttl", p->opt[OPT_TTL], "ttl", 0, err, errlen) != 0 ||
 	    ctl_set_string(job, "key", p->opt[OPT_KEY], "key", err, errlen) != 0 ||
 	    ctl_set_string(job, "lock", p->opt[OPT_LOCK], "lock", err, errlen) != 0 ||
-	    ctl_build_after(job, p->after, err, errlen) != 0)
+	    ctl_build_after(job, p->after, err, errlen) != 0 ||
+	    ctl_build_limits(job, p->limits, err, errlen) != 0)
 		return CTL_EXIT_USAGE;
 
 	if (wait) {
@@ -465,9 +654,66 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 		if (ctl_set_seconds(inv->request, "timeout",
 		    p->opt[OPT_WAIT_TIMEOUT], "wait-timeout", 0, err, errlen) != 0)
 			return CTL_EXIT_USAGE;
+		if (p->opt[OPT_WAIT_TIMEOUT] != NULL)
+			ctl_parse_seconds(p->opt[OPT_WAIT_TIMEOUT],
+			    &inv->wait_timeout);
+		if (p->opt[OPT_STREAM] != NULL) {
+			json_object_set_new(inv->request, "stream", json_true());
+			inv->stream = 1;
+		}
 		inv->fate = 1;
 	}
 	return 0;
+}
+
+json_t *
+ctl_read_specs(FILE *f, const char *name, json_t **lines, char *err,
+    size_t errlen)
+{
+	json_error_t	 jerr;
+	json_t		*specs = json_array(), *spec;
+	char		*line = NULL, *p;
+	size_t		 size = 0;
+	ssize_t		 len;
+	long long	 n = 0;
+
+	*lines = json_array();
+	while ((len = getline(&line, &size, f)) != -1) {
+		n++;
+		for (p = line; isspace((unsigned char)*p); p++)
+			;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((spec = json_loads(p, 0, &jerr)) == NULL) {
+			ctl_fail(err, errlen, "%s:%lld: not a JSON job spec: %s",
+			    name, n, jerr.text);
+			goto fail;
+		}
+		if (!json_is_object(spec)) {
+			json_decref(spec);
+			ctl_fail(err, errlen, "%s:%lld: a job spec must be a JSON "
+			    "object", name, n);
+			goto fail;
+		}
+		json_array_append_new(specs, spec);
+		json_array_append_new(*lines, json_integer(n));
+	}
+	if (ferror(f)) {
+		ctl_fail(err, errlen, "%s: cannot read it", name);
+		goto fail;
+	}
+	if (json_array_size(specs) == 0) {
+		ctl_fail(err, errlen, "%s: no job specs in it", name);
+		goto fail;
+	}
+	free(line);
+	return specs;
+fail:
+	free(line);
+	json_decref(specs);
+	json_decref(*lines);
+	*lines = NULL;
+	return NULL;
 }
 
 /* status, result, cancel and retry: one job id and a few options. */
@@ -566,6 +812,86 @@ ctl_build_request(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	return 0;
 }
 
+static int
+ctl_build_top(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	double	v;
+
+	inv->once = p->opt[OPT_ONCE] != NULL;
+	inv->interval = 2;
+	if (p->opt[OPT_INTERVAL] != NULL) {
+		if (ctl_parse_seconds(p->opt[OPT_INTERVAL], &v) == -1 ||
+		    v < 0.1 || v > 3600)
+			return ctl_fail(err, errlen, "--interval: '%s' is not a "
+			    "duration from 100ms to 1h", p->opt[OPT_INTERVAL]);
+		inv->interval = v;
+	}
+	inv->request = json_pack("{ss}", "op", "stats");
+	return 0;
+}
+
+/* A verb of queue or event: one of verbs, or a usage error that suggests. */
+static int
+ctl_verb(struct ctl_invocation *inv, const char *word,
+    const char *const *verbs, char *err, size_t errlen)
+{
+	const char	*near;
+	size_t		 i;
+
+	for (i = 0; verbs[i] != NULL; i++) {
+		if (strcmp(word, verbs[i]) == 0) {
+			inv->sub = verbs[i];
+			return 0;
+		}
+	}
+	if ((near = ctl_suggest(word, verbs)) != NULL)
+		return ctl_fail(err, errlen, "unknown %s command '%s' (did you "
+		    "mean '%s'?)", inv->name, word, near);
+	return ctl_fail(err, errlen, "unknown %s command '%s' (usage: loomctl "
+	    "%s)", inv->name, word, inv->name[0] == 'q' ?
+	    "queue list | queue pause|resume NAME" : "event get|set|clear NAME");
+}
+
+static int
+ctl_build_queue(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	static const char *const verbs[] = { "list", "pause", "resume", NULL };
+	char	op[32];
+
+	if (ctl_verb(inv, p->words[0], verbs, err, errlen) != 0)
+		return CTL_EXIT_USAGE;
+	if (strcmp(inv->sub, "list") == 0) {
+		if (p->nwords != 1)
+			return ctl_fail(err, errlen, "queue list takes no name");
+		inv->request = json_pack("{ss}", "op", "stats");
+		return 0;
+	}
+	if (p->nwords != 2)
+		return ctl_fail(err, errlen, "queue %s needs a queue name",
+		    inv->sub);
+	snprintf(op, sizeof(op), "queue.%s", inv->sub);
+	inv->request = json_pack("{ss}", "op", op);
+	return ctl_set_string(inv->request, "name", p->words[1], "name", err,
+	    errlen);
+}
+
+static int
+ctl_build_event(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	static const char *const verbs[] = { "get", "set", "clear", NULL };
+	char	op[32];
+
+	if (ctl_verb(inv, p->words[0], verbs, err, errlen) != 0)
+		return CTL_EXIT_USAGE;
+	snprintf(op, sizeof(op), "event.%s", inv->sub);
+	inv->request = json_pack("{ss}", "op", op);
+	return ctl_set_string(inv->request, "name", p->words[1], "name", err,
+	    errlen);
+}
+
 static const struct ctl_command_entry *
 ctl_find_command(const char *name)
 {
@@ -601,6 +927,29 @@ ctl_set_target(struct ctl_invocation *inv, const char *prefix, const char *value
 		return ctl_fail(err, errlen, "out of memory");
 	}
 	return 0;
+}
+
+/* An unknown --option, with the nearest known one when it is near. */
+static int
+ctl_unknown_option(const char *arg, size_t len, char *err, size_t errlen)
+{
+	static const char *const globals[] = {
+		"socket", "host", "json", "no-color", "help", "version"
+	};
+	const char	*names[OPT_COUNT + 7], *near;
+	char		 word[64];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < OPT_COUNT; i++)
+		names[n++] = ctl_options[i].name;
+	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+		names[n++] = globals[i];
+	names[n] = NULL;
+	snprintf(word, sizeof(word), "%.*s", (int)len - 2, arg + 2);
+	if (len - 2 < sizeof(word) && (near = ctl_suggest(word, names)) != NULL)
+		return ctl_fail(err, errlen, "unknown option '%.*s' (did you mean "
+		    "'--%s'?)", (int)len, arg, near);
+	return ctl_fail(err, errlen, "unknown option '%.*s'", (int)len, arg);
 }
 
 /*
@@ -665,6 +1014,10 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 		inv->json = 1;
 		return 0;
 	}
+	if (len == 8 && strncmp(name, "no-color", 8) == 0 && value == NULL) {
+		inv->no_color = 1;
+		return 0;
+	}
 	if ((len == 6 && strncmp(name, "socket", 6) == 0) ||
 	    (len == 4 && strncmp(name, "host", 4) == 0)) {
 		if (value == NULL && *i + 1 >= argc)
@@ -680,7 +1033,7 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	}
 
 	if ((opt = ctl_find_option(name, len)) == -1)
-		return ctl_fail(err, errlen, "unknown option '%.*s'", (int)len + 2, arg);
+		return ctl_unknown_option(arg, len + 2, err, errlen);
 	if (!ctl_options[opt].value) {
 		if (value != NULL)
 			return ctl_fail(err, errlen, "--%s takes no value",
@@ -697,6 +1050,8 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	p->opt[opt] = value;
 	if (opt == OPT_AFTER)
 		json_array_append_new(p->after, json_string_nocheck(value));
+	if (opt == OPT_LIMITS)
+		json_array_append_new(p->limits, json_string_nocheck(value));
 	return 0;
 }
 
@@ -712,8 +1067,10 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 
 	memset(inv, 0, sizeof(*inv));
 	inv->watch_job = -1;
+	inv->wait_timeout = -1;
 	memset(&p, 0, sizeof(p));
 	p.after = json_array();
+	p.limits = json_array();
 	*err = '\0';
 
 	/* Scan everything so that -h and -V win over earlier mistakes. */
@@ -764,7 +1121,13 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 		goto out;
 	}
 	if ((cmd = ctl_find_command(words[0])) == NULL) {
-		rc = ctl_fail(err, errlen, "unknown command '%s'", words[0]);
+		const char	*near = ctl_suggest(words[0], ctl_command_names);
+
+		if (near != NULL)
+			rc = ctl_fail(err, errlen, "unknown command '%s' (did you "
+			    "mean '%s'?)", words[0], near);
+		else
+			rc = ctl_fail(err, errlen, "unknown command '%s'", words[0]);
 		goto out;
 	}
 	inv->command = cmd->command;
@@ -793,6 +1156,7 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 
 out:
 	json_decref(p.after);
+	json_decref(p.limits);
 	return rc;
 }
 
@@ -801,6 +1165,8 @@ ctl_invocation_clear(struct ctl_invocation *inv)
 {
 	free(inv->target);
 	json_decref(inv->request);
+	json_decref(inv->batch_lines);
 	memset(inv, 0, sizeof(*inv));
 	inv->watch_job = -1;
+	inv->wait_timeout = -1;
 }
