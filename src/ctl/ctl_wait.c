@@ -177,10 +177,10 @@ ctl_submit_stream(struct loom_client *c, const struct ctl_invocation *inv)
 			parent = json_object_get(json_object_get(msg, "job"), "parent");
 			if (job < 0 && json_is_integer(parent)) {
 				job = json_integer_value(parent);
+				ctl_on_interrupt(job);
 				fprintf(stderr, "job %lld running%s\n", job,
 				    isatty(STDERR_FILENO) ? "; waiting for it "
 				    "(Ctrl-C stops waiting, the job goes on)" : "");
-				ctl_on_interrupt(job);
 			}
 			if (inv->json)
 				ctl_print_json(stdout, msg);
@@ -233,7 +233,10 @@ ctl_submit_wait(struct loom_client *c, const struct ctl_invocation *inv)
 		return ctl_protocol_error("the answer has no job id");
 	}
 	id = json_integer_value(json_object_get(job, "id"));
-	/* At once, as systemd-run says its unit: the id is on record. */
+	/* At once, as systemd-run says its unit: the id is on record.  Ctrl-C
+	 * names it from before it is told, so that whoever reacts to the line
+	 * cannot interrupt before. */
+	ctl_on_interrupt(id);
 	fprintf(stderr, "job %lld %s%s\n", id, json_is_string(json_object_get(job,
 	    "state")) ? json_string_value(json_object_get(job, "state")) :
 	    "submitted", isatty(STDERR_FILENO) ? "; waiting for it (Ctrl-C "
