@@ -1,6 +1,7 @@
 /* loomctl against a real loomd: what it prints and how it exits. */
 #include "autoconf.h"
 
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include <signal.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
+#include <pty.h>
 
 #include <cmocka.h>
 
@@ -564,6 +567,104 @@ test_list_shows_parents(void **state)
 		fail_msg("no child of %lld in:\n%s", id, r.out);
 }
 
+/* How top is ended on its terminal. */
+enum top_end { TOP_Q, TOP_CTRL_C, TOP_SIGTERM };
+
+/*
+ * loomctl top on a pseudo-terminal until it has drawn a frame, then ended
+ * as asked: its output and wait status in r and *wstatus; the terminal's
+ * modes after it must be those before it, however it ended.
+ */
+static void
+top_on_a_terminal(struct run *r, const char *no_color, enum top_end end,
+    int *wstatus)
+{
+	struct winsize	 ws = { .ws_row = 30, .ws_col = 120 };
+	struct termios	 before, after;
+	struct pollfd	 pfd;
+	double		 deadline = now_seconds() + HARNESS_WAIT;
+	size_t		 len = 0;
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 master, slave, drawn = 0, waited = 0;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(openpty(&master, &slave, NULL, NULL, &ws), 0);
+	assert_int_equal(tcgetattr(slave, &before), 0);
+	if ((pid = fork()) == 0) {
+		setsid();
+		ioctl(slave, TIOCSCTTY, 0);
+		dup2(slave, STDIN_FILENO);
+		dup2(slave, STDOUT_FILENO);
+		dup2(slave, STDERR_FILENO);
+		if (no_color != NULL)
+			setenv("NO_COLOR", no_color, 1);
+		else
+			unsetenv("NO_COLOR");
+		execl(daemon_bin("loomctl"), "loomctl", "-s", d.sock, "top",
+		    "--interval", "0.2", (char *)NULL);
+		_exit(127);
+	}
+	pfd.fd = master;
+	pfd.events = POLLIN;
+	while (!waited) {
+		assert_true(now_seconds() < deadline);
+		if (poll(&pfd, 1, 100) > 0) {
+			n = read(master, r->out + len, sizeof(r->out) - 1 - len);
+			if (n > 0)
+				len += (size_t)n;
+		}
+		if (!drawn && strstr(r->out, "QUEUE") != NULL) {
+			drawn = 1;
+			if (end == TOP_Q)
+				assert_int_equal(write(master, "q", 1), 1);
+			else if (end == TOP_CTRL_C)
+				assert_int_equal(write(master, "\003", 1), 1);
+			else
+				assert_int_equal(kill(pid, SIGTERM), 0);
+		}
+		if (drawn && waitpid(pid, wstatus, WNOHANG) == pid)
+			waited = 1;
+	}
+	/* What it wrote last, still in the terminal's buffer. */
+	while (poll(&pfd, 1, 100) > 0 &&
+	    (n = read(master, r->out + len, sizeof(r->out) - 1 - len)) > 0)
+		len += (size_t)n;
+	assert_int_equal(tcgetattr(slave, &after), 0);
+	assert_int_equal(after.c_lflag, before.c_lflag);
+	assert_int_equal(after.c_iflag, before.c_iflag);
+	assert_int_equal(after.c_oflag, before.c_oflag);
+	/* The alternate screen was entered and left. */
+	assert_non_null(strstr(r->out, "\033[?1049h"));
+	assert_non_null(strstr(r->out, "\033[?1049l"));
+	close(master);
+	close(slave);
+}
+
+/* top on a terminal: quits on q or Ctrl-C (as a key), dies of SIGTERM,
+ * and leaves the terminal as it found it each time; paints unless
+ * NO_COLOR is set. */
+static void
+test_top_on_a_terminal_restores_it(void **state)
+{
+	struct run	r;
+	int		wstatus;
+
+	top_on_a_terminal(&r, NULL, TOP_Q, &wstatus);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+	assert_non_null(strstr(r.out, "\033[1mQUEUE\033[0m"));
+
+	top_on_a_terminal(&r, "1", TOP_CTRL_C, &wstatus);
+	assert_true(WIFEXITED(wstatus));
+	assert_int_equal(WEXITSTATUS(wstatus), 0);
+	assert_null(strstr(r.out, "\033[1m"));
+
+	top_on_a_terminal(&r, "", TOP_SIGTERM, &wstatus);
+	assert_true(WIFSIGNALED(wstatus));
+	assert_int_equal(WTERMSIG(wstatus), SIGTERM);
+}
+
 int
 main(void)
 {
@@ -582,6 +683,7 @@ main(void)
 		cmocka_unit_test(test_top_once_prints_a_frame),
 		cmocka_unit_test(test_queues_events_and_did_you_mean),
 		cmocka_unit_test(test_list_shows_parents),
+		cmocka_unit_test(test_top_on_a_terminal_restores_it),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
