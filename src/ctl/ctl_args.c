@@ -21,7 +21,8 @@
 #define CTL_FILE_MAX	(64 * 1024 * 1024)	/* --args @FILE, --file */
 
 const char ctl_usage[] =
-"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] [--no-color] COMMAND [ARGS...]\n"
+"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] [--no-color]\n"
+"               COMMAND [ARGS...]\n"
 "\n"
 "Commands:\n"
 "  ping                          check that loomd answers\n"

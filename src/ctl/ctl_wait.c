@@ -154,7 +154,7 @@ ctl_result_wait(struct loom_client *c, const struct ctl_invocation *inv)
 static int
 ctl_submit_stream(struct loom_client *c, const struct ctl_invocation *inv)
 {
-	json_t		*msg, *id;
+	json_t		*msg;
 	const json_t	*parent;
 	long long	 job = -1;
 	int		 rc;
@@ -165,7 +165,6 @@ ctl_submit_stream(struct loom_client *c, const struct ctl_invocation *inv)
 		fprintf(stderr, "loomctl: %s\n", loom_error(c));
 		return CTL_EXIT_CONNECTION;
 	}
-	id = json_incref(json_object_get(inv->request, "id"));
 	for (;;) {
 		if (loom_receive(c, &msg, -1) == -1) {
 			fprintf(stderr, "loomctl: %s\n", loom_error(c));
@@ -203,7 +202,6 @@ ctl_submit_stream(struct loom_client *c, const struct ctl_invocation *inv)
 		break;
 	}
 	ctl_interrupt_default();
-	json_decref(id);
 	return rc;
 }
 

@@ -107,7 +107,8 @@ ctl_hint_submit(struct loom_client *c, const struct ctl_invocation *inv,
 	const json_t	*job = json_object_get(inv->request, "job");
 	const char	*queue = json_string_value(json_object_get(job, "queue"));
 
-	if (!refused && queue != NULL && !inv->json)
+	/* A note for a person at a terminal; scripts pay no stats for it. */
+	if (!refused && queue != NULL && !inv->json && isatty(STDERR_FILENO))
 		ctl_hint_queue(c, queue, 0);
 	if (refused && strcmp(ctl_refused, "unknown_type") == 0)
 		ctl_hint_type(c, json_string_value(json_object_get(job, "type")));
