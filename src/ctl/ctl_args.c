@@ -16,9 +16,8 @@
 
 #include "loom/client.h"
 #include "ctl_args.h"
+#include "ctl_args_private.h"
 #include "ctl_suggest.h"
-
-#define CTL_FILE_MAX	(64 * 1024 * 1024)	/* --args @FILE, --file */
 
 const char ctl_usage[] =
 "usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] [--no-color]\n"
@@ -210,7 +209,7 @@ static const char *const ctl_states[] = {
 	"timed_out", NULL
 };
 
-static int __attribute__((format(printf, 3, 4)))
+int
 ctl_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	ap;
@@ -312,7 +311,7 @@ ctl_job_exit(const json_t *view)
 	return CTL_EXIT_CONNECTION;
 }
 
-static int
+int
 ctl_job_id(const char *s, const char *what, long long *out, char *err,
     size_t errlen)
 {
@@ -382,195 +381,6 @@ ctl_build_simple(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	return 0;
 }
 
-/* A whole file, or stdin for "-", as a string; NULL with err set. */
-static char *
-ctl_slurp(const char *name, const char *what, char *err, size_t errlen)
-{
-	FILE	*f;
-	char	*buf = NULL;
-	size_t	 len = 0, size = 0, n;
-
-	if (strcmp(name, "-") == 0)
-		f = stdin;
-	else if ((f = fopen(name, "r")) == NULL) {
-		ctl_fail(err, errlen, "%s: cannot open %s: %s", what, name,
-		    strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (len + 1 >= size) {
-			size = size == 0 ? 4096 : size * 2;
-			if (size > CTL_FILE_MAX || (buf = realloc(buf, size)) == NULL)
-				break;
-		}
-		if ((n = fread(buf + len, 1, size - len - 1, f)) == 0)
-			break;
-		len += n;
-	}
-	if (buf == NULL || size > CTL_FILE_MAX || ferror(f)) {
-		ctl_fail(err, errlen, "%s: cannot read %s%s", what, name,
-		    size > CTL_FILE_MAX ? " (larger than 64 MiB)" : "");
-		free(buf);
-		buf = NULL;
-	} else
-		buf[len] = '\0';
-	if (f != stdin)
-		fclose(f);
-	return buf;
-}
-
-/* --args JSON, --args @FILE or --args - (stdin): one JSON object. */
-static json_t *
-ctl_load_args(const char *opt, char *err, size_t errlen)
-{
-	json_error_t	 jerr;
-	json_t		*args;
-	const char	*from = NULL;
-	char		*text = NULL;
-
-	if (opt[0] == '@' || strcmp(opt, "-") == 0) {
-		from = opt[0] == '@' ? opt + 1 : "-";
-		if ((text = ctl_slurp(from, "--args", err, errlen)) == NULL)
-			return NULL;
-		opt = text;
-	}
-	args = json_loads(opt, JSON_DECODE_ANY, &jerr);
-	free(text);
-	if (args == NULL) {
-		if (from != NULL)
-			ctl_fail(err, errlen, "--args: %s:%d: not valid JSON: %s",
-			    strcmp(from, "-") == 0 ? "stdin" : from, jerr.line,
-			    jerr.text);
-		else
-			ctl_fail(err, errlen, "--args: not valid JSON: %s",
-			    jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(args)) {
-		json_decref(args);
-		ctl_fail(err, errlen, "--args must be a JSON object");
-		return NULL;
-	}
-	return args;
-}
-
-/* --args, then KEY=VALUE words on top. */
-static int
-ctl_build_args(struct ctl_parsed *p, json_t **out, char *err, size_t errlen)
-{
-	json_t		*args, *value;
-	const char	*word, *eq;
-	char		*key;
-	int		 i, rc;
-
-	*out = NULL;
-	if (p->opt[OPT_ARGS] != NULL) {
-		if ((args = ctl_load_args(p->opt[OPT_ARGS], err, errlen)) == NULL)
-			return CTL_EXIT_USAGE;
-	} else
-		args = json_object();
-
-	for (i = 1; i < p->nwords; i++) {
-		word = p->words[i];
-		if ((eq = strchr(word, '=')) == NULL) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "expected KEY=VALUE after the "
-			    "job type, got '%s'", word);
-		}
-		if (eq == word) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "'%s': the key is empty", word);
-		}
-		if ((value = ctl_parse_value(eq + 1)) == NULL) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "'%s': not valid UTF-8", word);
-		}
-		key = strndup(word, eq - word);
-		rc = key != NULL ? json_object_set_new(args, key, value) : -1;
-		free(key);
-		if (rc == -1) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "'%s': not valid UTF-8", word);
-		}
-	}
-	*out = args;
-	return 0;
-}
-
-static int
-ctl_build_after(json_t *job, json_t *values, char *err, size_t errlen)
-{
-	json_t		*ids, *v;
-	const char	*s;
-	char		*copy, *tok, *save;
-	long long	 id;
-	size_t		 i;
-	int		 rc = 0;
-
-	if (json_array_size(values) == 0)
-		return 0;
-	ids = json_array();
-	json_array_foreach(values, i, v) {
-		s = json_string_value(v);
-		if ((copy = strdup(s)) == NULL) {
-			rc = ctl_fail(err, errlen, "out of memory");
-			break;
-		}
-		for (tok = strtok_r(copy, ",", &save); tok != NULL && rc == 0;
-		    tok = strtok_r(NULL, ",", &save)) {
-			if ((rc = ctl_job_id(tok, "--after", &id, err, errlen)) == 0)
-				json_array_append_new(ids, json_integer(id));
-		}
-		free(copy);
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0 && json_array_size(ids) == 0)
-		rc = ctl_fail(err, errlen, "--after needs at least one job id");
-	if (rc != 0) {
-		json_decref(ids);
-		return rc;
-	}
-	json_object_set_new(job, "after", ids);
-	return 0;
-}
-
-/* --limits a,b --limits c: ["a", "b", "c"]. */
-static int
-ctl_build_limits(json_t *job, json_t *values, char *err, size_t errlen)
-{
-	json_t	*names, *v, *name;
-	char	*copy, *tok, *save;
-	size_t	 i;
-
-	if (json_array_size(values) == 0)
-		return 0;
-	names = json_array();
-	json_array_foreach(values, i, v) {
-		if ((copy = strdup(json_string_value(v))) == NULL) {
-			json_decref(names);
-			return ctl_fail(err, errlen, "out of memory");
-		}
-		for (tok = strtok_r(copy, ",", &save); tok != NULL;
-		    tok = strtok_r(NULL, ",", &save)) {
-			if ((name = json_string(tok)) == NULL) {
-				free(copy);
-				json_decref(names);
-				return ctl_fail(err, errlen, "--limits: not valid "
-				    "UTF-8");
-			}
-			json_array_append_new(names, name);
-		}
-		free(copy);
-	}
-	if (json_array_size(names) == 0) {
-		json_decref(names);
-		return ctl_fail(err, errlen, "--limits needs at least one name");
-	}
-	json_object_set_new(job, "limits", names);
-	return 0;
-}
-
 /* submit --file FILE: the specs as one batch, nothing else with them. */
 static int
 ctl_build_batch(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
@@ -632,7 +442,8 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	    ctl_set_integer(job, "priority", p->opt[OPT_PRIORITY], "priority",
 	    LLONG_MIN, LLONG_MAX, err, errlen) != 0)
 		return CTL_EXIT_USAGE;
-	if (ctl_build_args(p, &args, err, errlen) != 0)
+	if (ctl_spec_args(p->opt[OPT_ARGS], p->words + 1, p->nwords - 1, &args,
+	    err, errlen) != 0)
 		return CTL_EXIT_USAGE;
 	json_object_set_new(job, "args", args);
 	if (ctl_set_seconds(job, "delay", p->opt[OPT_DELAY], "delay", 0,
@@ -646,8 +457,8 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	    ctl_set_seconds(job, "ttl", p->opt[OPT_TTL], "ttl", 0, err, errlen) != 0 ||
 	    ctl_set_string(job, "key", p->opt[OPT_KEY], "key", err, errlen) != 0 ||
 	    ctl_set_string(job, "lock", p->opt[OPT_LOCK], "lock", err, errlen) != 0 ||
-	    ctl_build_after(job, p->after, err, errlen) != 0 ||
-	    ctl_build_limits(job, p->limits, err, errlen) != 0)
+	    ctl_spec_after(job, p->after, err, errlen) != 0 ||
+	    ctl_spec_limits(job, p->limits, err, errlen) != 0)
 		return CTL_EXIT_USAGE;
 
 	if (wait) {
@@ -665,56 +476,6 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 		inv->fate = 1;
 	}
 	return 0;
-}
-
-json_t *
-ctl_read_specs(FILE *f, const char *name, json_t **lines, char *err,
-    size_t errlen)
-{
-	json_error_t	 jerr;
-	json_t		*specs = json_array(), *spec;
-	char		*line = NULL, *p;
-	size_t		 size = 0;
-	ssize_t		 len;
-	long long	 n = 0;
-
-	*lines = json_array();
-	while ((len = getline(&line, &size, f)) != -1) {
-		n++;
-		for (p = line; isspace((unsigned char)*p); p++)
-			;
-		if (*p == '\0' || *p == '#')
-			continue;
-		if ((spec = json_loads(p, 0, &jerr)) == NULL) {
-			ctl_fail(err, errlen, "%s:%lld: not a JSON job spec: %s",
-			    name, n, jerr.text);
-			goto fail;
-		}
-		if (!json_is_object(spec)) {
-			json_decref(spec);
-			ctl_fail(err, errlen, "%s:%lld: a job spec must be a JSON "
-			    "object", name, n);
-			goto fail;
-		}
-		json_array_append_new(specs, spec);
-		json_array_append_new(*lines, json_integer(n));
-	}
-	if (ferror(f)) {
-		ctl_fail(err, errlen, "%s: cannot read it", name);
-		goto fail;
-	}
-	if (json_array_size(specs) == 0) {
-		ctl_fail(err, errlen, "%s: no job specs in it", name);
-		goto fail;
-	}
-	free(line);
-	return specs;
-fail:
-	free(line);
-	json_decref(specs);
-	json_decref(*lines);
-	*lines = NULL;
-	return NULL;
 }
 
 /* status, result, cancel and retry: one job id and a few options. */
