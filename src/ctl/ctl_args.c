@@ -507,7 +507,7 @@ static int
 ctl_build_list(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
     size_t errlen)
 {
-	const char	*state = p->opt[OPT_STATE];
+	const char	*state = p->opt[OPT_STATE], *near;
 	long long	 id;
 	size_t		 i;
 
@@ -517,6 +517,10 @@ ctl_build_list(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 			if (strcmp(state, ctl_states[i]) == 0)
 				break;
 		}
+		if (ctl_states[i] == NULL &&
+		    (near = ctl_suggest(state, ctl_states)) != NULL)
+			return ctl_fail(err, errlen, "--state: '%s' is not a state "
+			    "(did you mean '%s'?)", state, near);
 		if (ctl_states[i] == NULL) {
 			return ctl_fail(err, errlen, "--state: '%s' is not a state "
 			    "(pending, queued, running, done, failed, cancelled, "

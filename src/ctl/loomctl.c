@@ -280,6 +280,10 @@ ctl_watch(struct loom_client *c, const struct ctl_invocation *inv)
 
 	/* Each event should reach a pipe as soon as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (json_is_string(json_object_get(inv->request, "queue")) &&
+	    isatty(STDERR_FILENO))
+		ctl_hint_queue(c, json_string_value(json_object_get(inv->request,
+		    "queue")), 0);
 	if ((rc = ctl_call(c, inv->request, &answer, 0)) != 0)
 		return rc;
 	json_decref(answer);

@@ -309,6 +309,7 @@ test_usage_errors_exit_2_with_a_reason(void **state)
 		{ { "result", "1", "--timeout", "5" }, "--timeout needs --wait" },
 		{ { "cancel", "1", "--wait" }, "cancel does not take --wait" },
 		{ { "list", "--state", "finished" }, "'finished' is not a state" },
+		{ { "list", "--state", "runing" }, "(did you mean 'running'?)" },
 		{ { "list", "--limit", "0" }, "from 1 to 1000" },
 		{ { "list", "--limit", "1001" }, "from 1 to 1000" },
 		{ { "list", "--before", "x" }, "--before: 'x' is not a job id" },
