@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl_run.h"
 #include "ctl_suggest.h"
@@ -73,4 +74,19 @@ ctl_hint_queue(struct loom_client *c, const char *queue, int refuse)
 	}
 	json_decref(stats);
 	return rc;
+}
+
+/* A refused submit's type gets a suggestion; a new queue's name a note. */
+void
+ctl_hint_submit(struct loom_client *c, const struct ctl_invocation *inv,
+    int refused)
+{
+	const json_t	*job = json_object_get(inv->request, "job");
+	const char	*queue = json_string_value(json_object_get(job, "queue"));
+
+	/* A note for a person at a terminal; scripts pay no stats for it. */
+	if (!refused && queue != NULL && !inv->json && isatty(STDERR_FILENO))
+		ctl_hint_queue(c, queue, 0);
+	if (refused && strcmp(ctl_refused, "unknown_type") == 0)
+		ctl_hint_type(c, json_string_value(json_object_get(job, "type")));
 }

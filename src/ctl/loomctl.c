@@ -99,21 +99,6 @@ ctl_is_array(const json_t *v)
 	return json_is_array(v);
 }
 
-/* A refused submit's type gets a suggestion; a new queue's name a note. */
-void
-ctl_hint_submit(struct loom_client *c, const struct ctl_invocation *inv,
-    int refused)
-{
-	const json_t	*job = json_object_get(inv->request, "job");
-	const char	*queue = json_string_value(json_object_get(job, "queue"));
-
-	/* A note for a person at a terminal; scripts pay no stats for it. */
-	if (!refused && queue != NULL && !inv->json && isatty(STDERR_FILENO))
-		ctl_hint_queue(c, queue, 0);
-	if (refused && strcmp(ctl_refused, "unknown_type") == 0)
-		ctl_hint_type(c, json_string_value(json_object_get(job, "type")));
-}
-
 /* queue list, pause and resume; event get, set and clear. */
 static int
 ctl_operator(struct loom_client *c, const struct ctl_invocation *inv,
