@@ -23,6 +23,7 @@
 #include "ctl_top.h"
 
 #define CTL_TOP_JOBS	200	/* running jobs asked for in each frame */
+#define CTL_TOP_FAILED	5	/* and failed ones */
 
 static struct termios		ctl_saved;
 static char			ctl_errors[4096];
@@ -98,14 +99,38 @@ ctl_sample_clear(struct ctl_top_sample *s)
 {
 	json_decref(s->stats);
 	json_decref(s->running);
+	json_decref(s->failed);
 	memset(s, 0, sizeof(*s));
 }
 
-/* stats and the running jobs; 0, or the exit status (printed). */
+/* The jobs in a state, newest first: its list, or NULL with rc set. */
+static json_t *
+ctl_sample_jobs(struct loom_client *c, const char *state, int limit, int *rc)
+{
+	json_t	*list, *answer, *jobs;
+
+	list = json_pack("{ss ss si}", "op", "list", "state", state, "limit",
+	    limit);
+	*rc = ctl_call(c, list, &answer, 0);
+	json_decref(list);
+	if (*rc != 0)
+		return NULL;
+	jobs = json_incref(json_object_get(answer, "jobs"));
+	json_decref(answer);
+	if (!json_is_array(jobs)) {
+		json_decref(jobs);
+		*rc = ctl_protocol_error("list answered without its jobs");
+		return NULL;
+	}
+	return jobs;
+}
+
+/* stats, the running jobs and the last failures; 0, or the exit status
+ * (printed). */
 static int
 ctl_sample(struct loom_client *c, struct ctl_top_sample *s)
 {
-	json_t	*stats = json_pack("{ss}", "op", "stats"), *list, *answer;
+	json_t	*stats = json_pack("{ss}", "op", "stats"), *answer;
 	int	 rc;
 
 	memset(s, 0, sizeof(*s));
@@ -115,22 +140,17 @@ ctl_sample(struct loom_client *c, struct ctl_top_sample *s)
 		return rc;
 	s->stats = json_incref(json_object_get(answer, "stats"));
 	json_decref(answer);
-	list = json_pack("{ss ss si}", "op", "list", "state", "running", "limit",
-	    CTL_TOP_JOBS);
-	rc = ctl_call(c, list, &answer, 0);
-	json_decref(list);
-	if (rc != 0) {
+	if (!json_is_object(s->stats)) {
+		ctl_sample_clear(s);
+		return ctl_protocol_error("stats answered without its stats");
+	}
+	if ((s->running = ctl_sample_jobs(c, "running", CTL_TOP_JOBS, &rc)) ==
+	    NULL || (s->failed = ctl_sample_jobs(c, "failed", CTL_TOP_FAILED,
+	    &rc)) == NULL) {
 		ctl_sample_clear(s);
 		return rc;
 	}
-	s->running = json_incref(json_object_get(answer, "jobs"));
-	json_decref(answer);
 	s->now = ctl_epoch();
-	if (!json_is_object(s->stats) || !json_is_array(s->running)) {
-		ctl_sample_clear(s);
-		return ctl_protocol_error("stats or list answered without their "
-		    "members");
-	}
 	return 0;
 }
 

@@ -223,6 +223,48 @@ ctl_str(const json_t *obj, const char *key, const char *absent)
 	return s != NULL ? s : absent;
 }
 
+/* The last failures: when, and why, as people read an error. */
+static int
+ctl_top_failed(FILE *f, const struct ctl_top_sample *cur, int width)
+{
+	static const char *const header[] = {
+		"FAILED", "TYPE", "QUEUE", "AGO", "ERROR", NULL
+	};
+	struct ctl_table	*t;
+	const json_t		*job, *error, *at;
+	const char		*code, *message;
+	char			 buf[64], text[256], *p;
+	size_t			 i;
+
+	if (json_array_size(cur->failed) == 0)
+		return 0;
+	t = ctl_table_new(header, "rllr");
+	json_array_foreach(cur->failed, i, job) {
+		snprintf(buf, sizeof(buf), "%.0f", ctl_num(job, "id"));
+		ctl_table_cell(t, buf, "31");
+		ctl_table_cell(t, ctl_str(job, "type", "-"), NULL);
+		ctl_table_cell(t, ctl_str(job, "queue", "-"), NULL);
+		at = json_object_get(job, "finished_at");
+		ctl_table_cell(t, json_is_number(at) ? ctl_format_duration(buf,
+		    sizeof(buf), cur->now - json_number_value(at)) : "-", NULL);
+		error = json_object_get(job, "error");
+		code = ctl_str(error, "code", "failed");
+		message = ctl_str(error, "message", "");
+		/* One line each: control characters would break the frame. */
+		snprintf(text, sizeof(text), "%s%s%s", code, *message != '\0' ?
+		    ": " : "", message);
+		for (p = text; *p != '\0'; p++) {
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		}
+		ctl_table_cell(t, text, NULL);
+		ctl_table_end_row(t);
+	}
+	ctl_table_print(f, t, width);
+	fputc('\n', f);
+	return (int)json_array_size(cur->failed) + 2;
+}
+
 static void
 ctl_top_running(FILE *f, const struct ctl_top_sample *cur, int width, int rows)
 {
@@ -268,6 +310,10 @@ ctl_top_frame(FILE *f, const struct ctl_top_sample *cur,
 	used = ctl_top_summary(f, cur, width);
 	used += ctl_top_queues(f, cur, prev, width);
 	used += ctl_top_workers(f, cur, width);
+	/* Failures only if a few running jobs still fit below them. */
+	if (height == 0 || used + (int)json_array_size(cur->failed) + 2 + 4 <=
+	    height)
+		used += ctl_top_failed(f, cur, width);
 	if (height > 0) {
 		/* The header, and a line for "more" when they do not all fit. */
 		rows = height - used - 2;

@@ -12,13 +12,14 @@
 struct ctl_top_sample {
 	json_t	*stats;		/* stats' "stats" object */
 	json_t	*running;	/* views of running jobs, newest first */
+	json_t	*failed;	/* the last failed jobs, newest first, or NULL */
 	double	 now;		/* epoch seconds it was taken */
 };
 
 /*
  * A frame: a summary, the queues with their rates since prev (NULL: no
- * rates yet), the workers if stats has any, and the running jobs with age
- * and progress.  Lines are cut at width columns and the jobs at height
+ * rates yet), the workers if stats has any, the last failures with their
+ * error, and the running jobs with age and progress.  Lines are cut at width columns and the jobs at height
  * lines in all (0: no limit).
  */
 void	ctl_top_frame(FILE *, const struct ctl_top_sample *cur,

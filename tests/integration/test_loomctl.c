@@ -481,6 +481,9 @@ test_top_once_prints_a_frame(void **state)
 	char		 row[64];
 	long long	 id;
 
+	ctl(&r, "submit", "sleep", "seconds=0", "error=top saw it", "--wait",
+	    NULL);
+	assert_int_equal(r.status, 1);
 	ctl(&r, "submit", "sleep", "seconds=60", "--queue", "topq", "--name",
 	    "napping", NULL);
 	assert_int_equal(sscanf(r.out, "%lld", &id), 1);
@@ -494,6 +497,7 @@ test_top_once_prints_a_frame(void **state)
 	assert_non_null(strstr(r.out, row));
 	assert_non_null(strstr(r.out, "napping\n"));
 	assert_null(strstr(r.out, "\033["));	/* no colours into a pipe */
+	assert_non_null(strstr(r.out, "failed: top saw it\n"));
 
 	/* Not a terminal: one frame even without --once. */
 	ctl(&r, "top", NULL);

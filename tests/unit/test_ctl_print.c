@@ -439,7 +439,7 @@ top_load_stats(int submitted, int done, int failed, const char *more)
 static void
 test_a_top_frame(void **state)
 {
-	struct ctl_top_sample	 prev, cur;
+	struct ctl_top_sample	 prev = { 0 }, cur = { 0 };
 	struct capture		 c;
 
 	prev.stats = top_load_stats(100, 90, 1, "");
@@ -453,6 +453,9 @@ test_a_top_frame(void **state)
 	    "\"total\":4,\"message\":\"pass 2\"}},{\"id\":11,\"type\":\"sleep\","
 	    "\"queue\":\"default\",\"started_at\":1763699900},{\"id\":9,"
 	    "\"type\":\"sleep\",\"queue\":\"default\",\"started_at\":1763699000}]");
+	cur.failed = load("[{\"id\":8,\"type\":\"http\",\"queue\":\"default\","
+	    "\"finished_at\":1763699950,\"error\":{\"code\":\"http_error\","
+	    "\"message\":\"connect:\\nrefused\"}}]");
 	cur.now = 1763700010;
 
 	ctl_top_frame(capture_start(&c), &cur, &prev, 0, 0);
@@ -468,12 +471,16 @@ test_a_top_frame(void **state)
 	    "WORKER  NAME     TYPES   RUNNING  CONNECTED\n"
 	    "w1      resizer  resize      2/8  20.0s\n"
 	    "\n"
+	    "FAILED  TYPE  QUEUE      AGO  ERROR\n"
+	    "     8  http  default  1m00s  http_error: connect: refused\n"
+	    "\n"
 	    "ID  TYPE    QUEUE       AGE  PROGRESS        NAME\n"
 	    "12  resize  default   12.0s  3/4 75% pass 2  big\n"
 	    "11  sleep   default   1m50s  -\n"
 	    " 9  sleep   default  16m50s  -\n");
 
-	/* No rates without an earlier sample; the jobs fit the height. */
+	/* No rates without an earlier sample; the jobs fit the height, and
+	 * the failures give way to them. */
 	ctl_top_frame(capture_start(&c), &cur, NULL, 40, 14);
 	capture_check(&c,
 	    "loomd 1.1.0  pid 42  up 1h02m05s  rss 10\n"
@@ -494,6 +501,7 @@ test_a_top_frame(void **state)
 	json_decref(prev.running);
 	json_decref(cur.stats);
 	json_decref(cur.running);
+	json_decref(cur.failed);
 }
 
 static void
