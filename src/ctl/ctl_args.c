@@ -199,10 +199,6 @@ static const struct ctl_command_entry {
 	    ctl_build_event },
 };
 
-const char *const ctl_command_names[] = {
-	"ping", "submit", "status", "result", "cancel", "retry", "list", "watch",
-	"stats", "request", "top", "queue", "event", NULL
-};
 
 static const char *const ctl_states[] = {
 	"pending", "queued", "running", "done", "failed", "cancelled",
@@ -670,6 +666,20 @@ ctl_find_command(const char *name)
 	return NULL;
 }
 
+const char *const *
+ctl_command_names(void)
+{
+	static const char	*names[sizeof(ctl_commands) /
+				    sizeof(ctl_commands[0]) + 1];
+	size_t			 i;
+
+	if (names[0] == NULL) {
+		for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
+			names[i] = ctl_commands[i].name;
+	}
+	return names;
+}
+
 static int
 ctl_find_option(const char *name, size_t len)
 {
@@ -887,7 +897,7 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 		goto out;
 	}
 	if ((cmd = ctl_find_command(words[0])) == NULL) {
-		const char	*near = ctl_suggest(words[0], ctl_command_names);
+		const char	*near = ctl_suggest(words[0], ctl_command_names());
 
 		if (near != NULL)
 			rc = ctl_fail(err, errlen, "unknown command '%s' (did you "

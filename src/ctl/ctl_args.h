@@ -87,8 +87,8 @@ int		 ctl_job_exit(const json_t *view);
 json_t		*ctl_read_specs(FILE *, const char *name, json_t **lines,
 		    char *err, size_t errlen);
 
-/* The command words, for "did you mean" and the completions' tests. */
-extern const char *const ctl_command_names[];
+/* The command words, from the command table, ending with NULL. */
+const char *const *ctl_command_names(void);
 
 extern const char ctl_usage[];
 

@@ -32,6 +32,8 @@ fi
 # The daemon as the completion sees it: two queues, two jobs.
 loomctl() {
 	case "$*" in
+	-h)
+		"$real" -h ;;
 	*"queue list"*)
 		printf 'QUEUE    WAITING\ndefault        0\nimages         3\n' ;;
 	*"list --limit"*)
@@ -69,10 +71,16 @@ expect 'clear get set ' event ''
 expect '--interval ' top --int
 expect '--no-color ' --no
 
-# Every command the usage lists can be completed.
+# Every command the usage lists can be completed (the completion reads
+# them from loomctl -h, so that it follows the binary).
 if [ -x "$real" ]; then
-	for c in $("$real" -h | awk '/^Commands:/ { on = 1; next }
-	    /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' | sort -u); do
+	usage=$("$real" -h | awk '/^Commands:/ { on = 1; next }
+	    /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' | sort -u)
+	case " $(echo $usage) " in
+	*" submit "*" top "*) ;;
+	*) fail "the usage's commands were not found in loomctl -h: $usage" ;;
+	esac
+	for c in $usage; do
 		case " $(complete_words '') " in
 		*" $c "*) ;;
 		*) fail "the usage's command '$c' is not completed" ;;

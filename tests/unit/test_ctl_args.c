@@ -563,17 +563,17 @@ test_did_you_mean(void **state)
 	assert_null(ctl_suggest("x", words));
 
 	/* Each command word is known, and a typo of it comes back to it. */
-	for (i = 0; ctl_command_names[i] != NULL; i++) {
+	for (i = 0; ctl_command_names()[i] != NULL; i++) {
 		struct ctl_invocation	 inv;
 		char			 typo[32];
 
-		snprintf(typo, sizeof(typo), "%sx", ctl_command_names[i]);
+		snprintf(typo, sizeof(typo), "%sx", ctl_command_names()[i]);
 		assert_int_equal(parse(&inv, typo), CTL_EXIT_USAGE);
 		if (strstr(errbuf, "did you mean") == NULL ||
-		    strstr(errbuf, ctl_command_names[i]) == NULL)
+		    strstr(errbuf, ctl_command_names()[i]) == NULL)
 			fail_msg("%s: %s", typo, errbuf);
 		ctl_invocation_clear(&inv);
-		assert_non_null(strstr(ctl_usage, ctl_command_names[i]));
+		assert_non_null(strstr(ctl_usage, ctl_command_names()[i]));
 	}
 
 	{
