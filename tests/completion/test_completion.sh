@@ -76,10 +76,12 @@ expect '--no-color ' --no
 if [ -x "$real" ]; then
 	usage=$("$real" -h | awk '/^Commands:/ { on = 1; next }
 	    /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' | sort -u)
-	case " $(echo $usage) " in
-	*" submit "*" top "*) ;;
-	*) fail "the usage's commands were not found in loomctl -h: $usage" ;;
-	esac
+	for c in submit top queue; do
+		case " $(echo $usage) " in
+		*" $c "*) ;;
+		*) fail "'$c' is not among the usage's commands: $(echo $usage)" ;;
+		esac
+	done
 	for c in $usage; do
 		case " $(complete_words '') " in
 		*" $c "*) ;;
