@@ -11,8 +11,12 @@
 #include "loom/client.h"
 #include "ctl_args.h"
 
+/* What ctl_call prints of the answer as JSON: nothing, all, or only a
+ * refusal (a first request whose success is not the command's answer). */
+enum { CTL_JSON_NONE = 0, CTL_JSON_ALL = 1, CTL_JSON_REFUSAL = 2 };
+
 /* Send the request; 0 with *answer if it is ok, else the exit status
- * (the error has been printed).  print_json prints the answer as it is. */
+ * (the error has been printed).  print_json: what to print as it is. */
 int	ctl_call(struct loom_client *, json_t *request, json_t **answer,
 	    int print_json);
 int	ctl_protocol_error(const char *what);

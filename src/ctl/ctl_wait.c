@@ -219,7 +219,8 @@ ctl_submit_wait(struct loom_client *c, const struct ctl_invocation *inv)
 	json_object_del(request, "wait");
 	json_object_del(request, "timeout");
 	ctl_hint_submit(c, inv, 0);
-	rc = ctl_call(c, request, &answer, 0);
+	rc = ctl_call(c, request, &answer, inv->json ? CTL_JSON_REFUSAL :
+	    CTL_JSON_NONE);
 	json_decref(request);
 	if (rc == CTL_EXIT_FAILED)
 		ctl_hint_submit(c, inv, 1);

@@ -59,7 +59,8 @@ ctl_call(struct loom_client *c, json_t *request, json_t **answer,
 		return CTL_EXIT_CONNECTION;
 	}
 	ok = json_object_get(*answer, "ok");
-	if (print_json)
+	if (print_json == CTL_JSON_ALL ||
+	    (print_json == CTL_JSON_REFUSAL && !json_is_true(ok)))
 		ctl_print_json(stdout, *answer);
 	if (!json_is_boolean(ok)) {
 		json_decref(*answer);

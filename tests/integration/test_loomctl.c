@@ -364,6 +364,15 @@ test_submit_wait_names_the_job_at_once_and_when_it_gives_up(void **state)
 	    json_object_get(j, "error"), "detail"), "job")), id);
 	json_decref(j);
 	cancel(id);
+
+	/* A refused submit is printed as the server answered it. */
+	ctl(&r, "--json", "submit", "sleep", "seconds=-1", "--wait", NULL);
+	assert_int_equal(r.status, 1);
+	j = json_loads(r.out, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_str(json_object_get(j, "error"), "code"),
+	    "bad_request");
+	json_decref(j);
 }
 
 /* Ctrl-C stops the wait, not the job, and says so. */
