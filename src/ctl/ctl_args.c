@@ -16,21 +16,30 @@
 
 #include "loom/client.h"
 #include "ctl_args.h"
+#include "ctl_args_private.h"
+#include "ctl_suggest.h"
 
 const char ctl_usage[] =
-"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] COMMAND [ARGS...]\n"
+"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] [--no-color]\n"
+"               COMMAND [ARGS...]\n"
 "\n"
 "Commands:\n"
 "  ping                          check that loomd answers\n"
 "  submit TYPE [KEY=VALUE...]    submit a job; VALUE is JSON if it parses as\n"
 "                                JSON, otherwise a string\n"
-"      --args JSON               the whole args object (KEY=VALUE goes on top)\n"
+"      --args JSON|@FILE|-       the whole args object, given, from a file or\n"
+"                                from stdin (KEY=VALUE goes on top)\n"
 "      --name NAME  --queue Q  --priority N  --timeout S  --delay S\n"
 "      --retries N  --retry-delay S  --ttl S  --key KEY  --lock NAME\n"
-"      --after ID[,ID...]\n"
+"      --after ID[,ID...]  --limits NAME[,NAME...]\n"
 "      --wait                    wait until the job has finished; the exit\n"
-"                                status tells how it ended\n"
+"                                status tells how it ended (the job id goes\n"
+"                                to stderr at once)\n"
 "      --wait-timeout S          stop waiting after S (the job goes on)\n"
+"      --stream                  with --wait: print each child of a composite\n"
+"                                job as it finishes\n"
+"  submit --file FILE|-          submit a batch: one JSON job spec per line;\n"
+"                                prints one id per line\n"
 "  status ID                     show a job\n"
 "  result ID [--wait] [--timeout S]\n"
 "                                show a finished job; with --wait, wait for it\n"
@@ -41,6 +50,11 @@ const char ctl_usage[] =
 "  watch [ID | --queue Q]        print job events as they happen; with an ID,\n"
 "                                until that job has finished\n"
 "  stats                         show the daemon's counters\n"
+"  top [--once] [--interval S]   a live view of queues, workers and running\n"
+"                                jobs; q or Ctrl-C quits\n"
+"  queue list                    show the queues\n"
+"  queue pause|resume NAME       stop or restart a queue starting jobs\n"
+"  event get|set|clear NAME      show, set or clear a named event\n"
 "  request JSON                  send one request object, print the answer\n"
 "\n"
 "Options:\n"
@@ -48,12 +62,15 @@ const char ctl_usage[] =
 "                        else " LOOM_DEFAULT_SOCKET ")\n"
 "  -H, --host HOST:PORT  connect over TCP; [::1]:7433 for IPv6\n"
 "  --json                print the answers and events as JSON lines\n"
+"  --no-color            no colours (also when NO_COLOR is set, or the\n"
+"                        output is not a terminal)\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
 "S is a duration: seconds, or a number with ms, s, m, h or d.\n"
 "Exit status: 0 ok or job done; 1 job failed or request refused; 2 usage\n"
-"error; 3 job cancelled or timed out; 4 connection or protocol error.\n";
+"error; 3 job cancelled or timed out; 4 connection or protocol error;\n"
+"5 --wait-timeout ran out (the job goes on); 130 Ctrl-C while waiting.\n";
 
 enum ctl_opt {
 	OPT_ARGS,
@@ -74,6 +91,11 @@ enum ctl_opt {
 	OPT_STATE,
 	OPT_LIMIT,
 	OPT_BEFORE,
+	OPT_LIMITS,
+	OPT_STREAM,
+	OPT_FILE,
+	OPT_ONCE,
+	OPT_INTERVAL,
 	OPT_COUNT
 };
 
@@ -99,12 +121,18 @@ static const struct ctl_option {
 	[OPT_STATE] = { "state", 1 },
 	[OPT_LIMIT] = { "limit", 1 },
 	[OPT_BEFORE] = { "before", 1 },
+	[OPT_LIMITS] = { "limits", 1 },
+	[OPT_STREAM] = { "stream", 0 },
+	[OPT_FILE] = { "file", 1 },
+	[OPT_ONCE] = { "once", 0 },
+	[OPT_INTERVAL] = { "interval", 1 },
 };
 
 /* What the scan of argv found, for a command's build function. */
 struct ctl_parsed {
 	const char	*opt[OPT_COUNT];	/* value ("" for a flag), or NULL */
 	json_t		*after;			/* every --after value, in order */
+	json_t		*limits;		/* every --limits value */
 	char *const	*words;			/* after the command word */
 	int		 nwords;
 };
@@ -113,7 +141,8 @@ struct ctl_parsed {
 #define SUBMIT_OPTIONS	(O(OPT_ARGS) | O(OPT_NAME) | O(OPT_QUEUE) | \
 	O(OPT_PRIORITY) | O(OPT_TIMEOUT) | O(OPT_DELAY) | O(OPT_RETRIES) | \
 	O(OPT_RETRY_DELAY) | O(OPT_TTL) | O(OPT_KEY) | O(OPT_LOCK) | \
-	O(OPT_AFTER) | O(OPT_WAIT) | O(OPT_WAIT_TIMEOUT))
+	O(OPT_AFTER) | O(OPT_WAIT) | O(OPT_WAIT_TIMEOUT) | O(OPT_LIMITS) | \
+	O(OPT_STREAM) | O(OPT_FILE))
 
 typedef int (*ctl_build_fn)(struct ctl_invocation *, struct ctl_parsed *,
     char *, size_t);
@@ -130,6 +159,12 @@ static int	ctl_build_watch(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_request(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
+static int	ctl_build_top(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
+static int	ctl_build_queue(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
+static int	ctl_build_event(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
 
 static const struct ctl_command_entry {
 	const char		*name;
@@ -141,7 +176,7 @@ static const struct ctl_command_entry {
 	ctl_build_fn		 build;
 } ctl_commands[] = {
 	{ "ping", CTL_PING, "ping", 0, 0, 0, ctl_build_simple },
-	{ "submit", CTL_SUBMIT, "submit TYPE [KEY=VALUE...] [options]", 1, -1,
+	{ "submit", CTL_SUBMIT, "submit TYPE [KEY=VALUE...] [options]", 0, -1,
 	    SUBMIT_OPTIONS, ctl_build_submit },
 	{ "status", CTL_STATUS, "status ID", 1, 1, 0, ctl_build_job },
 	{ "result", CTL_RESULT, "result ID [--wait] [--timeout S]", 1, 1,
@@ -156,14 +191,21 @@ static const struct ctl_command_entry {
 	    ctl_build_watch },
 	{ "stats", CTL_STATS, "stats", 0, 0, 0, ctl_build_simple },
 	{ "request", CTL_REQUEST, "request JSON", 1, 1, 0, ctl_build_request },
+	{ "top", CTL_TOP, "top [--once] [--interval S]", 0, 0,
+	    O(OPT_ONCE) | O(OPT_INTERVAL), ctl_build_top },
+	{ "queue", CTL_QUEUE, "queue list | queue pause|resume NAME", 1, 2, 0,
+	    ctl_build_queue },
+	{ "event", CTL_EVENT, "event get|set|clear NAME", 2, 2, 0,
+	    ctl_build_event },
 };
+
 
 static const char *const ctl_states[] = {
 	"pending", "queued", "running", "done", "failed", "cancelled",
 	"timed_out", NULL
 };
 
-static int __attribute__((format(printf, 3, 4)))
+int
 ctl_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	ap;
@@ -265,7 +307,7 @@ ctl_job_exit(const json_t *view)
 	return CTL_EXIT_CONNECTION;
 }
 
-static int
+int
 ctl_job_id(const char *s, const char *what, long long *out, char *err,
     size_t errlen)
 {
@@ -335,91 +377,37 @@ ctl_build_simple(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	return 0;
 }
 
-/* --args, then KEY=VALUE words on top. */
+/* submit --file FILE: the specs as one batch, nothing else with them. */
 static int
-ctl_build_args(struct ctl_parsed *p, json_t **out, char *err, size_t errlen)
+ctl_build_batch(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
 {
-	json_error_t	 jerr;
-	json_t		*args, *value;
-	const char	*word, *eq;
-	char		*key;
-	int		 i, rc;
+	const char	*name = p->opt[OPT_FILE];
+	json_t		*specs;
+	FILE		*f;
+	int		 i;
 
-	*out = NULL;
-	if (p->opt[OPT_ARGS] != NULL) {
-		args = json_loads(p->opt[OPT_ARGS], JSON_DECODE_ANY, &jerr);
-		if (args == NULL)
-			return ctl_fail(err, errlen, "--args: not valid JSON: %s",
-			    jerr.text);
-		if (!json_is_object(args)) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "--args must be a JSON object");
-		}
-	} else
-		args = json_object();
-
-	for (i = 1; i < p->nwords; i++) {
-		word = p->words[i];
-		if ((eq = strchr(word, '=')) == NULL) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "expected KEY=VALUE after the "
-			    "job type, got '%s'", word);
-		}
-		if (eq == word) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "'%s': the key is empty", word);
-		}
-		if ((value = ctl_parse_value(eq + 1)) == NULL) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "'%s': not valid UTF-8", word);
-		}
-		key = strndup(word, eq - word);
-		rc = key != NULL ? json_object_set_new(args, key, value) : -1;
-		free(key);
-		if (rc == -1) {
-			json_decref(args);
-			return ctl_fail(err, errlen, "'%s': not valid UTF-8", word);
-		}
+	if (p->nwords > 0)
+		return ctl_fail(err, errlen, "submit --file takes no job type "
+		    "or KEY=VALUE: each line is a whole job spec");
+	for (i = 0; i < OPT_COUNT; i++) {
+		if (i != OPT_FILE && p->opt[i] != NULL)
+			return ctl_fail(err, errlen, "submit --file does not take "
+			    "--%s: put it in each spec", ctl_options[i].name);
 	}
-	*out = args;
-	return 0;
-}
-
-static int
-ctl_build_after(json_t *job, json_t *values, char *err, size_t errlen)
-{
-	json_t		*ids, *v;
-	const char	*s;
-	char		*copy, *tok, *save;
-	long long	 id;
-	size_t		 i;
-	int		 rc = 0;
-
-	if (json_array_size(values) == 0)
-		return 0;
-	ids = json_array();
-	json_array_foreach(values, i, v) {
-		s = json_string_value(v);
-		if ((copy = strdup(s)) == NULL) {
-			rc = ctl_fail(err, errlen, "out of memory");
-			break;
-		}
-		for (tok = strtok_r(copy, ",", &save); tok != NULL && rc == 0;
-		    tok = strtok_r(NULL, ",", &save)) {
-			if ((rc = ctl_job_id(tok, "--after", &id, err, errlen)) == 0)
-				json_array_append_new(ids, json_integer(id));
-		}
-		free(copy);
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0 && json_array_size(ids) == 0)
-		rc = ctl_fail(err, errlen, "--after needs at least one job id");
-	if (rc != 0) {
-		json_decref(ids);
-		return rc;
-	}
-	json_object_set_new(job, "after", ids);
+	if (strcmp(name, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(name, "r")) == NULL)
+		return ctl_fail(err, errlen, "--file: cannot open %s: %s", name,
+		    strerror(errno));
+	specs = ctl_read_specs(f, strcmp(name, "-") == 0 ? "stdin" : name,
+	    &inv->batch_lines, err, errlen);
+	if (f != stdin)
+		fclose(f);
+	if (specs == NULL)
+		return CTL_EXIT_USAGE;
+	inv->batch_file = name;
+	inv->request = json_pack("{ss so}", "op", "submit", "jobs", specs);
 	return 0;
 }
 
@@ -430,10 +418,17 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	json_t	*job, *args;
 	int	 wait = p->opt[OPT_WAIT] != NULL;
 
+	if (p->opt[OPT_FILE] != NULL)
+		return ctl_build_batch(inv, p, err, errlen);
+	if (p->nwords == 0)
+		return ctl_fail(err, errlen, "submit needs a job type (usage: "
+		    "loomctl submit TYPE [KEY=VALUE...] [options])");
 	if (*p->words[0] == '\0')
 		return ctl_fail(err, errlen, "the job type is empty");
 	if (p->opt[OPT_WAIT_TIMEOUT] != NULL && !wait)
 		return ctl_fail(err, errlen, "--wait-timeout needs --wait");
+	if (p->opt[OPT_STREAM] != NULL && !wait)
+		return ctl_fail(err, errlen, "--stream needs --wait");
 
 	job = json_object();
 	inv->request = json_pack("{ss so}", "op", "submit", "job", job);
@@ -443,7 +438,8 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	    ctl_set_integer(job, "priority", p->opt[OPT_PRIORITY], "priority",
 	    LLONG_MIN, LLONG_MAX, err, errlen) != 0)
 		return CTL_EXIT_USAGE;
-	if (ctl_build_args(p, &args, err, errlen) != 0)
+	if (ctl_spec_args(p->opt[OPT_ARGS], p->words + 1, p->nwords - 1, &args,
+	    err, errlen) != 0)
 		return CTL_EXIT_USAGE;
 	json_object_set_new(job, "args", args);
 	if (ctl_set_seconds(job, "delay", p->opt[OPT_DELAY], "delay", 0,
@@ -457,7 +453,8 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	    ctl_set_seconds(job, "ttl", p->opt[OPT_TTL], "ttl", 0, err, errlen) != 0 ||
 	    ctl_set_string(job, "key", p->opt[OPT_KEY], "key", err, errlen) != 0 ||
 	    ctl_set_string(job, "lock", p->opt[OPT_LOCK], "lock", err, errlen) != 0 ||
-	    ctl_build_after(job, p->after, err, errlen) != 0)
+	    ctl_spec_after(job, p->after, err, errlen) != 0 ||
+	    ctl_spec_limits(job, p->limits, err, errlen) != 0)
 		return CTL_EXIT_USAGE;
 
 	if (wait) {
@@ -465,6 +462,13 @@ ctl_build_submit(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 		if (ctl_set_seconds(inv->request, "timeout",
 		    p->opt[OPT_WAIT_TIMEOUT], "wait-timeout", 0, err, errlen) != 0)
 			return CTL_EXIT_USAGE;
+		if (p->opt[OPT_WAIT_TIMEOUT] != NULL)
+			ctl_parse_seconds(p->opt[OPT_WAIT_TIMEOUT],
+			    &inv->wait_timeout);
+		if (p->opt[OPT_STREAM] != NULL) {
+			json_object_set_new(inv->request, "stream", json_true());
+			inv->stream = 1;
+		}
 		inv->fate = 1;
 	}
 	return 0;
@@ -499,7 +503,7 @@ static int
 ctl_build_list(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
     size_t errlen)
 {
-	const char	*state = p->opt[OPT_STATE];
+	const char	*state = p->opt[OPT_STATE], *near;
 	long long	 id;
 	size_t		 i;
 
@@ -509,6 +513,10 @@ ctl_build_list(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 			if (strcmp(state, ctl_states[i]) == 0)
 				break;
 		}
+		if (ctl_states[i] == NULL &&
+		    (near = ctl_suggest(state, ctl_states)) != NULL)
+			return ctl_fail(err, errlen, "--state: '%s' is not a state "
+			    "(did you mean '%s'?)", state, near);
 		if (ctl_states[i] == NULL) {
 			return ctl_fail(err, errlen, "--state: '%s' is not a state "
 			    "(pending, queued, running, done, failed, cancelled, "
@@ -566,6 +574,86 @@ ctl_build_request(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
 	return 0;
 }
 
+static int
+ctl_build_top(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	double	v;
+
+	inv->once = p->opt[OPT_ONCE] != NULL;
+	inv->interval = 2;
+	if (p->opt[OPT_INTERVAL] != NULL) {
+		if (ctl_parse_seconds(p->opt[OPT_INTERVAL], &v) == -1 ||
+		    v < 0.1 || v > 3600)
+			return ctl_fail(err, errlen, "--interval: '%s' is not a "
+			    "duration from 100ms to 1h", p->opt[OPT_INTERVAL]);
+		inv->interval = v;
+	}
+	inv->request = json_pack("{ss}", "op", "stats");
+	return 0;
+}
+
+/* A verb of queue or event: one of verbs, or a usage error that suggests. */
+static int
+ctl_verb(struct ctl_invocation *inv, const char *word,
+    const char *const *verbs, char *err, size_t errlen)
+{
+	const char	*near;
+	size_t		 i;
+
+	for (i = 0; verbs[i] != NULL; i++) {
+		if (strcmp(word, verbs[i]) == 0) {
+			inv->sub = verbs[i];
+			return 0;
+		}
+	}
+	if ((near = ctl_suggest(word, verbs)) != NULL)
+		return ctl_fail(err, errlen, "unknown %s command '%s' (did you "
+		    "mean '%s'?)", inv->name, word, near);
+	return ctl_fail(err, errlen, "unknown %s command '%s' (usage: loomctl "
+	    "%s)", inv->name, word, inv->name[0] == 'q' ?
+	    "queue list | queue pause|resume NAME" : "event get|set|clear NAME");
+}
+
+static int
+ctl_build_queue(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	static const char *const verbs[] = { "list", "pause", "resume", NULL };
+	char	op[32];
+
+	if (ctl_verb(inv, p->words[0], verbs, err, errlen) != 0)
+		return CTL_EXIT_USAGE;
+	if (strcmp(inv->sub, "list") == 0) {
+		if (p->nwords != 1)
+			return ctl_fail(err, errlen, "queue list takes no name");
+		inv->request = json_pack("{ss}", "op", "stats");
+		return 0;
+	}
+	if (p->nwords != 2)
+		return ctl_fail(err, errlen, "queue %s needs a queue name",
+		    inv->sub);
+	snprintf(op, sizeof(op), "queue.%s", inv->sub);
+	inv->request = json_pack("{ss}", "op", op);
+	return ctl_set_string(inv->request, "name", p->words[1], "name", err,
+	    errlen);
+}
+
+static int
+ctl_build_event(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	static const char *const verbs[] = { "get", "set", "clear", NULL };
+	char	op[32];
+
+	if (ctl_verb(inv, p->words[0], verbs, err, errlen) != 0)
+		return CTL_EXIT_USAGE;
+	snprintf(op, sizeof(op), "event.%s", inv->sub);
+	inv->request = json_pack("{ss}", "op", op);
+	return ctl_set_string(inv->request, "name", p->words[1], "name", err,
+	    errlen);
+}
+
 static const struct ctl_command_entry *
 ctl_find_command(const char *name)
 {
@@ -576,6 +664,20 @@ ctl_find_command(const char *name)
 			return &ctl_commands[i];
 	}
 	return NULL;
+}
+
+const char *const *
+ctl_command_names(void)
+{
+	static const char	*names[sizeof(ctl_commands) /
+				    sizeof(ctl_commands[0]) + 1];
+	size_t			 i;
+
+	if (names[0] == NULL) {
+		for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
+			names[i] = ctl_commands[i].name;
+	}
+	return names;
 }
 
 static int
@@ -601,6 +703,29 @@ ctl_set_target(struct ctl_invocation *inv, const char *prefix, const char *value
 		return ctl_fail(err, errlen, "out of memory");
 	}
 	return 0;
+}
+
+/* An unknown --option, with the nearest known one when it is near. */
+static int
+ctl_unknown_option(const char *arg, size_t len, char *err, size_t errlen)
+{
+	static const char *const globals[] = {
+		"socket", "host", "json", "no-color", "help", "version"
+	};
+	const char	*names[OPT_COUNT + 7], *near;
+	char		 word[64];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < OPT_COUNT; i++)
+		names[n++] = ctl_options[i].name;
+	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+		names[n++] = globals[i];
+	names[n] = NULL;
+	snprintf(word, sizeof(word), "%.*s", (int)len - 2, arg + 2);
+	if (len - 2 < sizeof(word) && (near = ctl_suggest(word, names)) != NULL)
+		return ctl_fail(err, errlen, "unknown option '%.*s' (did you mean "
+		    "'--%s'?)", (int)len, arg, near);
+	return ctl_fail(err, errlen, "unknown option '%.*s'", (int)len, arg);
 }
 
 /*
@@ -665,6 +790,10 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 		inv->json = 1;
 		return 0;
 	}
+	if (len == 8 && strncmp(name, "no-color", 8) == 0 && value == NULL) {
+		inv->no_color = 1;
+		return 0;
+	}
 	if ((len == 6 && strncmp(name, "socket", 6) == 0) ||
 	    (len == 4 && strncmp(name, "host", 4) == 0)) {
 		if (value == NULL && *i + 1 >= argc)
@@ -680,7 +809,7 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	}
 
 	if ((opt = ctl_find_option(name, len)) == -1)
-		return ctl_fail(err, errlen, "unknown option '%.*s'", (int)len + 2, arg);
+		return ctl_unknown_option(arg, len + 2, err, errlen);
 	if (!ctl_options[opt].value) {
 		if (value != NULL)
 			return ctl_fail(err, errlen, "--%s takes no value",
@@ -697,6 +826,8 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	p->opt[opt] = value;
 	if (opt == OPT_AFTER)
 		json_array_append_new(p->after, json_string_nocheck(value));
+	if (opt == OPT_LIMITS)
+		json_array_append_new(p->limits, json_string_nocheck(value));
 	return 0;
 }
 
@@ -712,8 +843,10 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 
 	memset(inv, 0, sizeof(*inv));
 	inv->watch_job = -1;
+	inv->wait_timeout = -1;
 	memset(&p, 0, sizeof(p));
 	p.after = json_array();
+	p.limits = json_array();
 	*err = '\0';
 
 	/* Scan everything so that -h and -V win over earlier mistakes. */
@@ -764,7 +897,13 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 		goto out;
 	}
 	if ((cmd = ctl_find_command(words[0])) == NULL) {
-		rc = ctl_fail(err, errlen, "unknown command '%s'", words[0]);
+		const char	*near = ctl_suggest(words[0], ctl_command_names());
+
+		if (near != NULL)
+			rc = ctl_fail(err, errlen, "unknown command '%s' (did you "
+			    "mean '%s'?)", words[0], near);
+		else
+			rc = ctl_fail(err, errlen, "unknown command '%s'", words[0]);
 		goto out;
 	}
 	inv->command = cmd->command;
@@ -793,6 +932,7 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 
 out:
 	json_decref(p.after);
+	json_decref(p.limits);
 	return rc;
 }
 
@@ -801,6 +941,8 @@ ctl_invocation_clear(struct ctl_invocation *inv)
 {
 	free(inv->target);
 	json_decref(inv->request);
+	json_decref(inv->batch_lines);
 	memset(inv, 0, sizeof(*inv));
 	inv->watch_job = -1;
+	inv->wait_timeout = -1;
 }

@@ -15,6 +15,10 @@
 
 #define CTL_EVENT_RESULT_MAX	120	/* bytes of a result on an event line */
 
+int	ctl_color;
+
+static void	ctl_paint(FILE *, const char *sgr, const char *text);
+
 struct ctl_row {
 	char	*label;
 	char	*value;
@@ -113,14 +117,174 @@ ctl_rows_print(FILE *f, struct ctl_rows *r, int indent)
 	for (i = 0; i < r->n; i++) {
 		if (*r->rows[i].value == '\0')
 			fprintf(f, "%*s%s\n", indent, "", r->rows[i].label);
-		else
-			fprintf(f, "%*s%-*s  %s\n", indent, "", (int)width,
-			    r->rows[i].label, r->rows[i].value);
+		else {
+			fprintf(f, "%*s%-*s  ", indent, "", (int)width,
+			    r->rows[i].label);
+			ctl_paint(f, strcmp(r->rows[i].label, "state") == 0 ?
+			    ctl_state_sgr(r->rows[i].value) : NULL,
+			    r->rows[i].value);
+			fputc('\n', f);
+		}
 		free(r->rows[i].label);
 		free(r->rows[i].value);
 	}
 	free(r->rows);
 	memset(r, 0, sizeof(*r));
+}
+
+int
+ctl_color_wanted(int no_color_option, const char *no_color_env, int is_tty)
+{
+	if (no_color_option || !is_tty)
+		return 0;
+	return no_color_env == NULL || *no_color_env == '\0';
+}
+
+const char *
+ctl_state_sgr(const char *state)
+{
+	static const struct {
+		const char	*state;
+		const char	*sgr;
+	} colors[] = {
+		{ "done", "32" },		/* green */
+		{ "failed", "31" },		/* red */
+		{ "timed_out", "31" },
+		{ "cancelled", "33" },		/* yellow */
+		{ "running", "36" },		/* cyan */
+		{ "pending", "2" },		/* dim */
+	};
+	size_t	i;
+
+	if (state == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(colors) / sizeof(colors[0]); i++) {
+		if (strcmp(colors[i].state, state) == 0)
+			return colors[i].sgr;
+	}
+	return NULL;
+}
+
+/* text, painted when colours are on. */
+static void
+ctl_paint(FILE *f, const char *sgr, const char *text)
+{
+	if (ctl_color && sgr != NULL)
+		fprintf(f, "\033[%sm%s\033[0m", sgr, text);
+	else
+		fputs(text, f);
+}
+
+/* Tables ---------------------------------------------------------------- */
+
+struct ctl_cell {
+	char		*text;
+	const char	*sgr;
+};
+
+struct ctl_table {
+	size_t		 ncols;
+	const char	*align;
+	struct ctl_cell	*cells;		/* row after row, the header first */
+	size_t		 n;		/* cells so far */
+	size_t		 size;
+};
+
+static void
+ctl_table_push(struct ctl_table *t, const char *text, const char *sgr)
+{
+	if (t->n == t->size) {
+		t->size = t->size == 0 ? 64 : t->size * 2;
+		t->cells = reallocarray(t->cells, t->size, sizeof(*t->cells));
+		if (t->cells == NULL)
+			abort();
+	}
+	t->cells[t->n].text = ctl_xstrdup(text);
+	t->cells[t->n].sgr = sgr;
+	t->n++;
+}
+
+struct ctl_table *
+ctl_table_new(const char *const *header, const char *align)
+{
+	struct ctl_table	*t;
+	size_t			 i;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		abort();
+	while (header[t->ncols] != NULL)
+		t->ncols++;
+	t->align = align != NULL ? align : "";
+	for (i = 0; i < t->ncols; i++)
+		ctl_table_push(t, header[i], "1");	/* bold */
+	return t;
+}
+
+void
+ctl_table_cell(struct ctl_table *t, const char *text, const char *sgr)
+{
+	ctl_table_push(t, text, sgr);
+}
+
+void
+ctl_table_end_row(struct ctl_table *t)
+{
+	while (t->n % t->ncols != 0)
+		ctl_table_push(t, "", NULL);
+}
+
+/* One row; no padding after its last non-empty cell, nothing past width. */
+static void
+ctl_table_row(FILE *f, const struct ctl_table *t, const struct ctl_cell *row,
+    const size_t *widths, int width)
+{
+	size_t	col, last, len, pad, at = 0, used = 0, room;
+	char	buf[1024];
+
+	for (last = t->ncols - 1; last > 0 && *row[last].text == '\0'; last--)
+		;
+	for (col = 0; col <= last; col++) {
+		len = strlen(row[col].text);
+		pad = widths[col] - len;
+		if (col < strlen(t->align) && t->align[col] == 'r')
+			at += pad;		/* the text starts after its padding */
+		if (width > 0 && at >= (size_t)width)
+			break;
+		fprintf(f, "%*s", (int)(at - used), "");
+		room = width > 0 ? (size_t)width - at : len;
+		if (len > room) {
+			snprintf(buf, sizeof(buf), "%.*s", (int)room, row[col].text);
+			ctl_paint(f, row[col].sgr, buf);
+			break;
+		}
+		ctl_paint(f, row[col].sgr, row[col].text);
+		used = at + len;
+		at += len + 2;
+		if (!(col < strlen(t->align) && t->align[col] == 'r'))
+			at += pad;
+	}
+	fputc('\n', f);
+}
+
+void
+ctl_table_print(FILE *f, struct ctl_table *t, int width)
+{
+	size_t	*widths, i, len;
+
+	ctl_table_end_row(t);
+	if ((widths = calloc(t->ncols, sizeof(*widths))) == NULL)
+		abort();
+	for (i = 0; i < t->n; i++) {
+		if ((len = strlen(t->cells[i].text)) > widths[i % t->ncols])
+			widths[i % t->ncols] = len;
+	}
+	for (i = 0; i < t->n; i += t->ncols)
+		ctl_table_row(f, t, t->cells + i, widths, width);
+	for (i = 0; i < t->n; i++)
+		free(t->cells[i].text);
+	free(widths);
+	free(t->cells);
+	free(t);
 }
 
 const char *
@@ -290,7 +454,7 @@ ctl_print_view(FILE *f, const json_t *view)
 	static const char *const shown[] = {
 		"id", "type", "name", "queue", "priority", "state", "attempt",
 		"parent", "children", "created_at", "started_at", "finished_at",
-		"result", "error", NULL
+		"result", "error", "last_error", NULL
 	};
 	struct ctl_rows	 r = { 0 };
 	const json_t	*v, *created, *started, *finished;
@@ -322,6 +486,8 @@ ctl_print_view(FILE *f, const json_t *view)
 		if ((extra = ctl_error_extra(v)) != NULL)
 			ctl_rows_add(&r, "detail", extra);
 	}
+	if ((v = json_object_get(view, "last_error")) != NULL)
+		ctl_rows_add(&r, "last error", ctl_error_text(v));
 
 	/* Whatever a newer server adds. */
 	json_object_foreach((json_t *)view, key, v) {
@@ -335,105 +501,150 @@ ctl_print_view(FILE *f, const json_t *view)
 	ctl_rows_print(f, &r, 0);
 }
 
-enum {
-	COL_ID,
-	COL_STATE,
-	COL_TYPE,
-	COL_QUEUE,
-	COL_ATTEMPT,
-	COL_CREATED,
-	COL_RAN,
-	COL_NAME,
-	COL_COUNT
-};
-
+/* How long a job ran: until it finished, or until now if it runs. */
 static char *
-ctl_list_cell(const json_t *job, int col)
+ctl_run_time(const json_t *job, double now)
 {
-	const json_t	*v, *started, *finished;
-	char		 buf[64];
+	const json_t	*started = json_object_get(job, "started_at");
+	const json_t	*finished = json_object_get(job, "finished_at");
+	const char	*state = json_string_value(json_object_get(job, "state"));
+	char		 buf[32];
+	double		 end;
 
-	switch (col) {
-	case COL_ID:
-	case COL_STATE:
-	case COL_TYPE:
-	case COL_QUEUE:
-	case COL_ATTEMPT:
-	case COL_NAME: {
-		static const char *const keys[COL_COUNT] = {
-			[COL_ID] = "id", [COL_STATE] = "state", [COL_TYPE] = "type",
-			[COL_QUEUE] = "queue", [COL_ATTEMPT] = "attempt",
-			[COL_NAME] = "name",
-		};
+	if (!json_is_number(started))
+		return ctl_xstrdup("-");
+	if (json_is_number(finished))
+		end = json_number_value(finished);
+	else if (state != NULL && strcmp(state, "running") == 0 && now > 0)
+		end = now;
+	else
+		return ctl_xstrdup("-");
+	return ctl_xstrdup(ctl_format_duration(buf, sizeof(buf),
+	    end - json_number_value(started)));
+}
 
-		v = json_object_get(job, keys[col]);
-		return v != NULL ? ctl_value_text(v) : ctl_xstrdup(col ==
-		    COL_NAME ? "" : "-");
-	}
-	case COL_CREATED:
-		v = json_object_get(job, "created_at");
-		if (!json_is_number(v))
-			return ctl_xstrdup("-");
-		return ctl_xstrdup(ctl_format_time(buf, sizeof(buf),
-		    json_number_value(v), 0));
-	case COL_RAN:
-		started = json_object_get(job, "started_at");
-		finished = json_object_get(job, "finished_at");
-		if (!json_is_number(started) || !json_is_number(finished))
-			return ctl_xstrdup("-");
-		return ctl_xstrdup(ctl_format_duration(buf, sizeof(buf),
-		    json_number_value(finished) - json_number_value(started)));
-	}
-	return ctl_xstrdup("");
+/* A member as a cell: "-" when absent. */
+static void
+ctl_member_cell(struct ctl_table *t, const json_t *job, const char *key,
+    const char *absent)
+{
+	const json_t	*v = json_object_get(job, key);
+	char		*s = v != NULL ? ctl_value_text(v) : ctl_xstrdup(absent);
+
+	ctl_table_cell(t, s, NULL);
+	free(s);
 }
 
 void
-ctl_print_list(FILE *f, const json_t *jobs, const json_t *next)
+ctl_print_list(FILE *f, const json_t *jobs, const json_t *next, double now)
 {
-	static const char *const header[COL_COUNT] = {
-		"ID", "STATE", "TYPE", "QUEUE", "ATTEMPT", "CREATED", "RAN", "NAME"
+	static const char *const header[] = {
+		"ID", "STATE", "TYPE", "QUEUE", "PARENT", "ATTEMPT", "CREATED",
+		"TIME", "NAME", NULL
 	};
-	size_t	 n = json_array_size(jobs), i, len, width[COL_COUNT];
-	char	**cells;
-	int	 col, last;
+	struct ctl_table	*t = ctl_table_new(header, NULL);
+	const json_t		*job, *v;
+	const char		*state;
+	char			 buf[64], *s;
+	size_t			 i;
 
-	if ((cells = calloc((n + 1) * COL_COUNT, sizeof(*cells))) == NULL)
-		abort();
-	for (col = 0; col < COL_COUNT; col++) {
-		cells[col] = ctl_xstrdup(header[col]);
-		width[col] = strlen(header[col]);
+	json_array_foreach(jobs, i, job) {
+		ctl_member_cell(t, job, "id", "-");
+		state = json_string_value(json_object_get(job, "state"));
+		ctl_member_cell(t, job, "state", "-");
+		t->cells[t->n - 1].sgr = ctl_state_sgr(state);
+		ctl_member_cell(t, job, "type", "-");
+		ctl_member_cell(t, job, "queue", "-");
+		ctl_member_cell(t, job, "parent", "-");
+		ctl_member_cell(t, job, "attempt", "-");
+		v = json_object_get(job, "created_at");
+		ctl_table_cell(t, json_is_number(v) ? ctl_format_time(buf,
+		    sizeof(buf), json_number_value(v), 0) : "-", NULL);
+		s = ctl_run_time(job, now);
+		ctl_table_cell(t, s, NULL);
+		free(s);
+		ctl_member_cell(t, job, "name", "");
+		ctl_table_end_row(t);
 	}
-	for (i = 0; i < n; i++) {
-		for (col = 0; col < COL_COUNT; col++) {
-			cells[(i + 1) * COL_COUNT + col] =
-			    ctl_list_cell(json_array_get(jobs, i), col);
-			len = strlen(cells[(i + 1) * COL_COUNT + col]);
-			if (len > width[col])
-				width[col] = len;
-		}
-	}
-	for (i = 0; i <= n; i++) {
-		/* No padding after the last cell: an empty name leaves none. */
-		for (last = COL_COUNT - 1; last > 0; last--) {
-			if (*cells[i * COL_COUNT + last] != '\0')
-				break;
-		}
-		for (col = 0; col < COL_COUNT; col++) {
-			if (col < last)
-				fprintf(f, "%-*s  ", (int)width[col],
-				    cells[i * COL_COUNT + col]);
-			else if (col == last)
-				fprintf(f, "%s\n", cells[i * COL_COUNT + col]);
-			free(cells[i * COL_COUNT + col]);
-		}
-	}
-	free(cells);
+	ctl_table_print(f, t, 0);
 	if (next != NULL && !json_is_null(next)) {
-		char	*s = ctl_value_text(next);
-
+		s = ctl_value_text(next);
 		fprintf(f, "more: list --before %s\n", s);
 		free(s);
 	}
+}
+
+static void
+ctl_count_cell(struct ctl_table *t, const json_t *obj, const char *key)
+{
+	const json_t	*v = json_object_get(obj, key);
+	char		*s = v != NULL ? ctl_value_text(v) : ctl_xstrdup("-");
+
+	ctl_table_cell(t, s, NULL);
+	free(s);
+}
+
+void
+ctl_print_queues(FILE *f, const json_t *stats)
+{
+	static const char *const header[] = {
+		"QUEUE", "WAITING", "RUNNING", "CONCURRENCY", "SUBMITTED", "DONE",
+		"FAILED", "CANCELLED", "TIMED_OUT", "STATE", NULL
+	};
+	const json_t		*queues = json_object_get(stats, "queues"), *q;
+	struct ctl_table	*t = ctl_table_new(header, "lrrrrrrrr");
+	const char		*name;
+	int			 paused;
+
+	json_object_foreach((json_t *)queues, name, q) {
+		ctl_table_cell(t, name, NULL);
+		ctl_count_cell(t, q, "depth");
+		ctl_count_cell(t, q, "running");
+		if (json_integer_value(json_object_get(q, "concurrency")) == 0)
+			ctl_table_cell(t, "-", NULL);
+		else
+			ctl_count_cell(t, q, "concurrency");
+		ctl_count_cell(t, q, "submitted");
+		ctl_count_cell(t, q, "done");
+		ctl_count_cell(t, q, "failed");
+		ctl_count_cell(t, q, "cancelled");
+		ctl_count_cell(t, q, "timed_out");
+		paused = json_is_true(json_object_get(q, "paused"));
+		ctl_table_cell(t, paused ? "paused" : "", paused ? "33" : NULL);
+		ctl_table_end_row(t);
+	}
+	ctl_table_print(f, t, 0);
+}
+
+void
+ctl_print_event_state(FILE *f, const json_t *event)
+{
+	const json_t	*waiters = json_object_get(event, "waiters");
+	char		*name = ctl_value_text(json_object_get(event, "name"));
+	int		 set = json_is_true(json_object_get(event, "set"));
+
+	fprintf(f, "%s ", name);
+	ctl_paint(f, set ? "32" : NULL, set ? "set" : "clear");
+	if (json_is_integer(waiters))
+		fprintf(f, ", %lld waiting", (long long)json_integer_value(waiters));
+	fputc('\n', f);
+	free(name);
+}
+
+void
+ctl_print_queue_state(FILE *f, const json_t *queue)
+{
+	char	*name = ctl_value_text(json_object_get(queue, "name"));
+	char	*pending = ctl_value_text(json_object_get(queue, "pending"));
+	char	*running = ctl_value_text(json_object_get(queue, "running"));
+	int	 paused = json_is_true(json_object_get(queue, "paused"));
+
+	fprintf(f, "%s ", name);
+	ctl_paint(f, paused ? "33" : "32", paused ? "paused" : "running");
+	fprintf(f, ": %s waiting, %s running\n", pending, running);
+	free(name);
+	free(pending);
+	free(running);
 }
 
 /* A leaf for stats: scalars, empty containers, arrays of scalars. */
@@ -525,10 +736,13 @@ ctl_view_time(const json_t *view)
 	return NULL;
 }
 
+/* An event's line, at the time of the change when the event says it. */
 static void
-ctl_print_job_line(FILE *f, const char *what, const json_t *view)
+ctl_print_job_line(FILE *f, const char *what, const json_t *view,
+    const json_t *event_at)
 {
-	const json_t	*at = ctl_view_time(view), *v;
+	const json_t	*at = json_is_number(event_at) ? event_at :
+			    ctl_view_time(view), *v;
 	char		 when[64], *id, *state, *type, *s;
 	size_t		 len;
 
@@ -539,7 +753,9 @@ ctl_print_job_line(FILE *f, const char *what, const json_t *view)
 	id = ctl_value_text(json_object_get(view, "id"));
 	state = ctl_value_text(json_object_get(view, "state"));
 	type = ctl_value_text(json_object_get(view, "type"));
-	fprintf(f, "%s %s %s %s %s", when, what, id, state, type);
+	fprintf(f, "%s %s %s ", when, what, id);
+	ctl_paint(f, ctl_state_sgr(state), state);
+	fprintf(f, " %s", type);
 	free(id);
 	free(state);
 	free(type);
@@ -565,6 +781,11 @@ ctl_print_job_line(FILE *f, const char *what, const json_t *view)
 		s = ctl_error_text(v);
 		fprintf(f, " error=%s", s);
 		free(s);
+	} else if ((v = json_object_get(view, "last_error")) != NULL) {
+		/* Why the job waits for another attempt. */
+		s = ctl_error_text(v);
+		fprintf(f, " last_error=%s", s);
+		free(s);
 	}
 	fputc('\n', f);
 }
@@ -578,14 +799,14 @@ ctl_print_event(FILE *f, const json_t *event)
 	char		 what[64];
 
 	if (kind != NULL && strcmp(kind, "job") == 0 && json_is_object(job)) {
-		ctl_print_job_line(f, "job", job);
+		ctl_print_job_line(f, "job", job, json_object_get(event, "at"));
 		return;
 	}
 	if (kind != NULL && strcmp(kind, "child") == 0 && json_is_object(job) &&
 	    json_is_integer(index)) {
 		snprintf(what, sizeof(what), "child[%lld]",
 		    (long long)json_integer_value(index));
-		ctl_print_job_line(f, what, job);
+		ctl_print_job_line(f, what, job, json_object_get(event, "at"));
 		return;
 	}
 	ctl_print_json(f, event);

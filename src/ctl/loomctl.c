@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loom/client.h"
 #include "ctl_args.h"
 #include "ctl_print.h"
+#include "ctl_run.h"
 
-static double
+double
 ctl_now(void)
 {
 	struct timespec	ts;
@@ -24,7 +26,18 @@ ctl_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int
+double
+ctl_epoch(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+char	ctl_refused[64];
+
+int
 ctl_protocol_error(const char *what)
 {
 	fprintf(stderr, "loomctl: protocol error: %s\n", what);
@@ -35,7 +48,7 @@ ctl_protocol_error(const char *what)
  * Send the request and check the answer's shape.  Returns 0 with *answer
  * when it is ok, else the exit status (the error has been printed).
  */
-static int
+int
 ctl_call(struct loom_client *c, json_t *request, json_t **answer,
     int print_json)
 {
@@ -46,7 +59,8 @@ ctl_call(struct loom_client *c, json_t *request, json_t **answer,
 		return CTL_EXIT_CONNECTION;
 	}
 	ok = json_object_get(*answer, "ok");
-	if (print_json)
+	if (print_json == CTL_JSON_ALL ||
+	    (print_json == CTL_JSON_REFUSAL && !json_is_true(ok)))
 		ctl_print_json(stdout, *answer);
 	if (!json_is_boolean(ok)) {
 		json_decref(*answer);
@@ -54,6 +68,9 @@ ctl_call(struct loom_client *c, json_t *request, json_t **answer,
 		return ctl_protocol_error("the answer has no \"ok\" member");
 	}
 	if (json_is_false(ok)) {
+		snprintf(ctl_refused, sizeof(ctl_refused), "%s",
+		    json_string_value(json_object_get(json_object_get(*answer,
+		    "error"), "code")) ?: "");
 		ctl_print_error(stderr, *answer);
 		json_decref(*answer);
 		*answer = NULL;
@@ -83,6 +100,33 @@ ctl_is_array(const json_t *v)
 	return json_is_array(v);
 }
 
+/* queue list, pause and resume; event get, set and clear. */
+static int
+ctl_operator(struct loom_client *c, const struct ctl_invocation *inv,
+    json_t *answer)
+{
+	const json_t	*v;
+
+	if (inv->command == CTL_QUEUE && strcmp(inv->sub, "list") == 0) {
+		if ((v = json_object_get(answer, "stats")) == NULL)
+			return ctl_protocol_error("the answer has no stats");
+		if (!inv->json)
+			ctl_print_queues(stdout, v);
+		return 0;
+	}
+	v = json_object_get(answer, inv->command == CTL_QUEUE ? "queue" : "event");
+	if (!json_is_object(v))
+		return ctl_protocol_error(inv->command == CTL_QUEUE ?
+		    "the answer has no queue" : "the answer has no event");
+	if (inv->json)
+		return 0;
+	if (inv->command == CTL_QUEUE)
+		ctl_print_queue_state(stdout, v);
+	else
+		ctl_print_event_state(stdout, v);
+	return 0;
+}
+
 static int
 ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 {
@@ -91,9 +135,18 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 	double		 start = ctl_now();
 	int		 rc;
 
+	if (inv->command == CTL_SUBMIT)
+		ctl_hint_submit(c, inv, 0);
+	if (inv->command == CTL_QUEUE && strcmp(inv->sub, "list") != 0 &&
+	    (rc = ctl_hint_queue(c, json_string_value(json_object_get(
+	    inv->request, "name")), 1)) != 0)
+		return rc;
+
 	/* A raw request's answer is printed as it is, refused or not. */
 	rc = ctl_call(c, inv->request, &answer,
 	    inv->json || inv->command == CTL_REQUEST);
+	if (rc == CTL_EXIT_FAILED && inv->command == CTL_SUBMIT)
+		ctl_hint_submit(c, inv, 1);
 	if (rc != 0)
 		return rc;
 
@@ -123,7 +176,12 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 		if ((jobs = ctl_member(answer, "jobs", ctl_is_array)) == NULL)
 			rc = ctl_protocol_error("the answer has no job list");
 		else if (!inv->json)
-			ctl_print_list(stdout, jobs, json_object_get(answer, "next"));
+			ctl_print_list(stdout, jobs, json_object_get(answer, "next"),
+			    ctl_epoch());
+		if (jobs != NULL && json_array_size(jobs) == 0 &&
+		    json_is_string(json_object_get(inv->request, "queue")))
+			ctl_hint_queue(c, json_string_value(json_object_get(
+			    inv->request, "queue")), 0);
 		break;
 	case CTL_STATS:
 		if (json_object_get(answer, "stats") == NULL)
@@ -134,6 +192,10 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 	case CTL_PING:
 		if (!inv->json)
 			ctl_print_ping(stdout, answer, ctl_now() - start);
+		break;
+	case CTL_QUEUE:
+	case CTL_EVENT:
+		rc = ctl_operator(c, inv, answer);
 		break;
 	default:
 		break;
@@ -204,6 +266,10 @@ ctl_watch(struct loom_client *c, const struct ctl_invocation *inv)
 
 	/* Each event should reach a pipe as soon as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (json_is_string(json_object_get(inv->request, "queue")) &&
+	    isatty(STDERR_FILENO))
+		ctl_hint_queue(c, json_string_value(json_object_get(inv->request,
+		    "queue")), 0);
 	if ((rc = ctl_call(c, inv->request, &answer, 0)) != 0)
 		return rc;
 	json_decref(answer);
@@ -247,6 +313,8 @@ main(int argc, char **argv)
 		    LOOM_PROTOCOL_VERSION);
 		goto out;
 	}
+	ctl_color = ctl_color_wanted(inv.no_color, getenv("NO_COLOR"),
+	    isatty(STDOUT_FILENO));
 
 	if ((c = loom_connect(inv.target, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "loomctl: cannot connect: %s\n", err);
@@ -255,6 +323,15 @@ main(int argc, char **argv)
 	}
 	if (inv.command == CTL_WATCH)
 		rc = ctl_watch(c, &inv);
+	else if (inv.command == CTL_TOP)
+		rc = ctl_top(c, &inv);
+	else if (inv.command == CTL_SUBMIT && inv.batch_file != NULL)
+		rc = ctl_submit_batch(c, &inv);
+	else if (inv.command == CTL_SUBMIT && inv.fate)
+		rc = ctl_submit_wait(c, &inv);
+	else if (inv.command == CTL_RESULT && json_is_true(json_object_get(
+	    inv.request, "wait")))
+		rc = ctl_result_wait(c, &inv);
 	else
 		rc = ctl_run(c, &inv);
 	loom_close(c);

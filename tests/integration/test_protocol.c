@@ -183,6 +183,8 @@ test_status_result_and_cancel_from_another_connection(void **state)
 	r = client_call(&b, "{\"op\":\"result\",\"id\":4,\"job\":%lld,\"wait\":true,"
 	    "\"timeout\":0.05}", (long long)id);
 	assert_string_equal(reply_error_code(r), "timeout");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "detail"), "job")), id);
 	json_decref(r);
 
 	/* a waiter on A, a cancel from B: both answered once it is cancelled */
@@ -321,6 +323,113 @@ test_watch_everything_and_by_queue(void **state)
 	json_decref(r);
 	client_close(&all);
 	client_close(&q);
+	client_close(&c);
+}
+
+/*
+ * Events carry the time of their change ("at"): a delayed job's queued
+ * event is as late as its delay, and a retry's pending event shows the
+ * error that caused it and no start of an attempt yet to come.  Each state
+ * of each attempt is told once.
+ */
+static void
+test_watch_events_have_their_own_times(void **state)
+{
+	struct client	 w, c;
+	json_t		*r, *job;
+	const char	*states[9];
+	double		 at[9], created = 0;
+	int		 n = 0;
+
+	client_connect(&w, &d);
+	client_connect(&c, &d);
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":1,\"queue\":\"times\"}"));
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
+	    "\"queue\":\"times\",\"delay\":0.3,\"retries\":1,\"retry_delay\":0.3,"
+	    "\"args\":{\"seconds\":0,\"error\":\"boom\"}}}");
+	json_decref(r);
+	for (;;) {
+		assert_true(n < 9);
+		r = client_recv(&w, HARNESS_WAIT);
+		job = reply_job(r);
+		states[n] = strcmp(reply_job_state(r), "pending") == 0 ? "pending" :
+		    strcmp(reply_job_state(r), "queued") == 0 ? "queued" :
+		    strcmp(reply_job_state(r), "running") == 0 ? "running" :
+		    strcmp(reply_job_state(r), "failed") == 0 ? "failed" : "other";
+		assert_true(json_is_number(json_object_get(r, "at")));
+		at[n] = json_number_value(json_object_get(r, "at"));
+		created = json_number_value(json_object_get(job, "created_at"));
+		if (n > 0)
+			assert_true(at[n] >= at[n - 1]);
+		if (strcmp(states[n], "pending") == 0 && n > 0) {
+			/* Waiting for attempt 2: attempt 1's error, no start. */
+			assert_null(json_object_get(job, "started_at"));
+			assert_string_equal(json_str(json_object_get(job,
+			    "last_error"), "message"), "boom");
+		}
+		json_decref(r);
+		if (strcmp(states[n++], "failed") == 0)
+			break;
+	}
+	assert_int_equal(n, 7);
+	assert_string_equal(states[0], "pending");
+	assert_string_equal(states[1], "queued");
+	assert_string_equal(states[2], "running");
+	assert_string_equal(states[3], "pending");
+	assert_string_equal(states[4], "queued");
+	assert_string_equal(states[5], "running");
+	assert_string_equal(states[6], "failed");
+	/* Queued when the delay was over, not when it was created; again
+	 * when the retry's delay was. */
+	assert_true(at[0] - created < 0.29);
+	assert_true(at[1] - created >= 0.29);
+	assert_true(at[4] - at[3] >= 0.29);
+	client_close(&w);
+	client_close(&c);
+}
+
+/* A submit whose wait runs out names the jobs that go on: a client that
+ * waited has seen no ticket, and would otherwise not know their ids. */
+static void
+test_a_wait_that_runs_out_names_the_jobs(void **state)
+{
+	struct client	 c;
+	json_t		*r, *detail, *ids;
+	json_int_t	 id, first;
+
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"wait\":true,"
+	    "\"timeout\":0.05,\"job\":{\"type\":\"sleep\",\"args\":{\"seconds\":60}}}");
+	assert_string_equal(reply_error_code(r), "timeout");
+	detail = json_object_get(json_object_get(r, "error"), "detail");
+	id = json_integer_value(json_object_get(detail, "job"));
+	assert_true(id > 0);
+	assert_non_null(strstr(json_str(json_object_get(r, "error"), "message"),
+	    "goes on"));
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"status\",\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_job_state(r), "running");
+	assert_string_equal(json_str(reply_job(r), "type"), "sleep");
+	json_decref(r);
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}",
+	    (long long)id));
+
+	/* A batch: every id, in the order of the specs. */
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":2,\"wait\":true,"
+	    "\"timeout\":0.05,\"jobs\":[{\"type\":\"echo\"},{\"type\":\"sleep\","
+	    "\"args\":{\"seconds\":60}}]}");
+	assert_string_equal(reply_error_code(r), "timeout");
+	ids = json_object_get(json_object_get(json_object_get(r, "error"),
+	    "detail"), "jobs");
+	assert_int_equal(json_array_size(ids), 2);
+	first = json_integer_value(json_array_get(ids, 0));
+	assert_int_equal(json_integer_value(json_array_get(ids, 1)), first + 1);
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"status\",\"job\":%lld}", (long long)first);
+	assert_string_equal(json_str(reply_job(r), "type"), "echo");
+	json_decref(r);
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}",
+	    (long long)first + 1));
 	client_close(&c);
 }
 
@@ -565,6 +674,8 @@ main(void)
 		cmocka_unit_test(test_watch_of_a_finished_job_sends_its_last_state),
 		cmocka_unit_test(test_watch_everything_and_by_queue),
 		cmocka_unit_test(test_watch_sees_each_state_once),
+		cmocka_unit_test(test_a_wait_that_runs_out_names_the_jobs),
+		cmocka_unit_test(test_watch_events_have_their_own_times),
 		cmocka_unit_test(test_list_filters_and_pages_newest_first),
 		cmocka_unit_test(test_list_writes_times_as_every_answer_does),
 		cmocka_unit_test(test_stats_reports_jobs_loops_executor_connections),

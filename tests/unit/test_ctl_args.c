@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ctl_args.h"
+#include "ctl_suggest.h"
 
 #define MAX_ARGS	32
 
@@ -262,7 +264,27 @@ test_usage_errors_exit_2_with_a_reason(void **state)
 		{ { "status", "abc" }, "'abc' is not a job id" },
 		{ { "status", "-1" }, "unknown option '-1'" },
 		{ { "status", "99999999999999999999" }, "is not a job id" },
-		{ { "submit" }, "too few arguments to submit" },
+		{ { "submit" }, "submit needs a job type" },
+		{ { "sumbit", "echo" }, "unknown command 'sumbit' (did you mean 'submit'?)" },
+		{ { "--queu", "q", "list" }, "unknown option '--queu' (did you mean '--queue'?)" },
+		{ { "--no-colour", "ping" }, "did you mean '--no-color'?" },
+		{ { "queue" }, "too few arguments to queue" },
+		{ { "queue", "lsit" }, "unknown queue command 'lsit' (did you mean 'list'?)" },
+		{ { "queue", "stop", "q" }, "unknown queue command 'stop' (usage:" },
+		{ { "queue", "pause" }, "queue pause needs a queue name" },
+		{ { "queue", "list", "q" }, "queue list takes no name" },
+		{ { "event", "sett", "go" }, "did you mean 'set'?" },
+		{ { "event", "set" }, "too few arguments to event" },
+		{ { "top", "--interval", "0" }, "--interval: '0' is not a duration from 100ms" },
+		{ { "top", "x" }, "too many arguments to top" },
+		{ { "list", "--once" }, "list does not take --once" },
+		{ { "submit", "echo", "--stream" }, "--stream needs --wait" },
+		{ { "submit", "echo", "--limits", "," }, "--limits needs at least one name" },
+		{ { "submit", "echo", "--args", "@/nonexistent/args.json" },
+		    "--args: cannot open /nonexistent/args.json" },
+		{ { "submit", "echo", "--file", "x" }, "submit --file takes no job type" },
+		{ { "submit", "--file", "x", "--wait" }, "submit --file does not take --wait" },
+		{ { "submit", "--file", "/nonexistent/specs" }, "--file: cannot open" },
 		{ { "submit", "" }, "the job type is empty" },
 		{ { "submit", "echo", "value" }, "expected KEY=VALUE" },
 		{ { "submit", "echo", "=1" }, "the key is empty" },
@@ -287,6 +309,7 @@ test_usage_errors_exit_2_with_a_reason(void **state)
 		{ { "result", "1", "--timeout", "5" }, "--timeout needs --wait" },
 		{ { "cancel", "1", "--wait" }, "cancel does not take --wait" },
 		{ { "list", "--state", "finished" }, "'finished' is not a state" },
+		{ { "list", "--state", "runing" }, "(did you mean 'running'?)" },
 		{ { "list", "--limit", "0" }, "from 1 to 1000" },
 		{ { "list", "--limit", "1001" }, "from 1 to 1000" },
 		{ { "list", "--before", "x" }, "--before: 'x' is not a job id" },
@@ -392,6 +415,177 @@ test_a_job_state_is_an_exit_status(void **state)
 	assert_int_equal(ctl_job_exit(NULL), CTL_EXIT_CONNECTION);
 }
 
+static void
+test_new_submit_options(void **state)
+{
+	struct ctl_invocation	 inv;
+	char			 path[] = "/tmp/test_ctl_args.XXXXXX";
+	FILE			*f;
+	int			 fd;
+
+	assert_int_equal(parse(&inv, "submit", "echo", "--limits", "db,net",
+	    "--limits", "cpu"), 0);
+	assert_request(&inv, "{\"op\":\"submit\",\"job\":{\"type\":\"echo\","
+	    "\"args\":{},\"limits\":[\"db\",\"net\",\"cpu\"]}}");
+	ctl_invocation_clear(&inv);
+
+	assert_int_equal(parse(&inv, "submit", "gather", "--wait", "--stream",
+	    "--wait-timeout", "2m"), 0);
+	assert_request(&inv, "{\"op\":\"submit\",\"wait\":true,\"stream\":true,"
+	    "\"timeout\":120,\"job\":{\"type\":\"gather\",\"args\":{}}}");
+	assert_int_equal(inv.stream, 1);
+	assert_true(inv.wait_timeout == 120);
+	ctl_invocation_clear(&inv);
+
+	/* --args @FILE: a file's JSON object, KEY=VALUE still on top. */
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	fputs("{\"value\": {\"deep\": [1, 2]},\n \"n\": 1}\n", f);
+	fclose(f);
+	{
+		char	arg[64];
+
+		snprintf(arg, sizeof(arg), "@%s", path);
+		assert_int_equal(parse(&inv, "submit", "echo", "--args", arg,
+		    "n=2"), 0);
+		assert_request(&inv, "{\"op\":\"submit\",\"job\":{\"type\":"
+		    "\"echo\",\"args\":{\"value\":{\"deep\":[1,2]},\"n\":2}}}");
+		ctl_invocation_clear(&inv);
+
+		/* A bad file says where. */
+		assert_non_null(f = fopen(path, "w"));
+		fputs("{\n\"a\": }\n", f);
+		fclose(f);
+		assert_int_equal(parse(&inv, "submit", "echo", "--args", arg),
+		    CTL_EXIT_USAGE);
+		assert_non_null(strstr(errbuf, ":2: not valid JSON"));
+		ctl_invocation_clear(&inv);
+	}
+	unlink(path);
+}
+
+/* A file of specs: one object a line; comments and blank lines skipped. */
+static void
+test_specs_from_a_file(void **state)
+{
+	static const char good[] = "{\"type\":\"echo\"}\n\n# a comment\n"
+	    "  {\"type\":\"sleep\",\"args\":{\"seconds\":1}}\n";
+	json_t	*specs, *lines;
+	FILE	*f;
+	char	 err[256];
+
+	assert_non_null(f = fmemopen((void *)good, sizeof(good) - 1, "r"));
+	specs = ctl_read_specs(f, "specs", &lines, err, sizeof(err));
+	fclose(f);
+	assert_non_null(specs);
+	assert_int_equal(json_array_size(specs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(specs,
+	    1), "type")), "sleep");
+	assert_int_equal(json_integer_value(json_array_get(lines, 0)), 1);
+	assert_int_equal(json_integer_value(json_array_get(lines, 1)), 4);
+	json_decref(specs);
+	json_decref(lines);
+
+	assert_non_null(f = fmemopen("{\"type\":\"echo\"}\n[1]\n", 20, "r"));
+	assert_null(ctl_read_specs(f, "specs", &lines, err, sizeof(err)));
+	fclose(f);
+	assert_string_equal(err, "specs:2: a job spec must be a JSON object");
+	assert_non_null(f = fmemopen("\n\n{\"type\":", 11, "r"));
+	assert_null(ctl_read_specs(f, "in", &lines, err, sizeof(err)));
+	fclose(f);
+	assert_non_null(strstr(err, "in:3: not a JSON job spec"));
+	assert_non_null(f = fmemopen("# nothing\n", 10, "r"));
+	assert_null(ctl_read_specs(f, "in", &lines, err, sizeof(err)));
+	fclose(f);
+	assert_string_equal(err, "in: no job specs in it");
+}
+
+static void
+test_operator_commands(void **state)
+{
+	struct ctl_invocation	inv;
+
+	assert_int_equal(parse(&inv, "queue", "pause", "mail"), 0);
+	assert_request(&inv, "{\"op\":\"queue.pause\",\"name\":\"mail\"}");
+	assert_int_equal(inv.command, CTL_QUEUE);
+	assert_string_equal(inv.sub, "pause");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "queue", "resume", "mail"), 0);
+	assert_request(&inv, "{\"op\":\"queue.resume\",\"name\":\"mail\"}");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "queue", "list"), 0);
+	assert_request(&inv, "{\"op\":\"stats\"}");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "event", "set", "go"), 0);
+	assert_request(&inv, "{\"op\":\"event.set\",\"name\":\"go\"}");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "event", "clear", "go"), 0);
+	assert_request(&inv, "{\"op\":\"event.clear\",\"name\":\"go\"}");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "event", "get", "go"), 0);
+	assert_request(&inv, "{\"op\":\"event.get\",\"name\":\"go\"}");
+	ctl_invocation_clear(&inv);
+
+	assert_int_equal(parse(&inv, "top"), 0);
+	assert_int_equal(inv.command, CTL_TOP);
+	assert_int_equal(inv.once, 0);
+	assert_true(inv.interval == 2);
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "--no-color", "top", "--once",
+	    "--interval", "500ms"), 0);
+	assert_int_equal(inv.once, 1);
+	assert_int_equal(inv.no_color, 1);
+	assert_true(inv.interval == 0.5);
+	ctl_invocation_clear(&inv);
+}
+
+static void
+test_did_you_mean(void **state)
+{
+	static const char *const words[] = {
+		"default", "mail", "images", "reports", NULL
+	};
+	size_t	i;
+
+	assert_int_equal(ctl_edit_distance("", ""), 0);
+	assert_int_equal(ctl_edit_distance("mail", "mail"), 0);
+	assert_int_equal(ctl_edit_distance("mial", "mail"), 1);	/* a swap */
+	assert_int_equal(ctl_edit_distance("kitten", "sitting"), 3);
+	assert_int_equal(ctl_edit_distance("", "abc"), 3);
+
+	assert_string_equal(ctl_suggest("mial", words), "mail");
+	assert_string_equal(ctl_suggest("imgaes", words), "images");
+	assert_string_equal(ctl_suggest("defualt", words), "default");
+	assert_string_equal(ctl_suggest("rep", words), "reports");	/* prefix */
+	assert_null(ctl_suggest("mail", words));	/* not mistyped */
+	assert_null(ctl_suggest("zzzz", words));
+	assert_null(ctl_suggest("", words));
+	assert_null(ctl_suggest("x", words));
+
+	/* Each command word is known, and a typo of it comes back to it. */
+	for (i = 0; ctl_command_names()[i] != NULL; i++) {
+		struct ctl_invocation	 inv;
+		char			 typo[32];
+
+		snprintf(typo, sizeof(typo), "%sx", ctl_command_names()[i]);
+		assert_int_equal(parse(&inv, typo), CTL_EXIT_USAGE);
+		if (strstr(errbuf, "did you mean") == NULL ||
+		    strstr(errbuf, ctl_command_names()[i]) == NULL)
+			fail_msg("%s: %s", typo, errbuf);
+		ctl_invocation_clear(&inv);
+		assert_non_null(strstr(ctl_usage, ctl_command_names()[i]));
+	}
+
+	{
+		json_t	*queues = json_pack("{s{} s{}}", "default", "mail");
+
+		assert_string_equal(ctl_suggest_key("mal", queues), "mail");
+		assert_null(ctl_suggest_key("other", queues));
+		assert_null(ctl_suggest_key("x", NULL));
+		json_decref(queues);
+	}
+}
+
 int
 main(void)
 {
@@ -409,6 +603,10 @@ main(void)
 		cmocka_unit_test(test_help_and_version_win_over_mistakes),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_a_job_state_is_an_exit_status),
+		cmocka_unit_test(test_new_submit_options),
+		cmocka_unit_test(test_specs_from_a_file),
+		cmocka_unit_test(test_operator_commands),
+		cmocka_unit_test(test_did_you_mean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ctl_print.h"
+#include "ctl_top.h"
 
 /* Capture what a print function writes. */
 struct capture {
@@ -155,24 +156,28 @@ test_a_list_is_aligned_columns(void **state)
 	struct capture	 c;
 	json_t		*jobs = load("[{\"id\":19,\"state\":\"running\",\"type\":\"sumsq\","
 	    "\"queue\":\"default\",\"attempt\":1,\"created_at\":1763700000.123,"
-	    "\"started_at\":1763700001},{\"id\":7,\"state\":\"done\",\"type\":\"echo\","
+	    "\"started_at\":1763700001,\"parent\":3},{\"id\":8,\"state\":"
+	    "\"queued\",\"type\":\"echo\",\"queue\":\"q\",\"attempt\":0,"
+	    "\"created_at\":1763700000},{\"id\":7,\"state\":\"done\",\"type\":\"echo\","
 	    "\"queue\":\"q\",\"attempt\":1,\"created_at\":1763700000,"
 	    "\"started_at\":1763700000,\"finished_at\":1763700000.25,"
 	    "\"name\":\"my job\"}]");
 	json_t		*next = json_integer(6);
 
-	ctl_print_list(capture_start(&c), jobs, next);
+	/* A running job's time runs until now; a queued one has none. */
+	ctl_print_list(capture_start(&c), jobs, next, 1763700126);
 	capture_check(&c,
-	    "ID  STATE    TYPE   QUEUE    ATTEMPT  CREATED               RAN    NAME\n"
-	    "19  running  sumsq  default  1        2025-11-21T04:40:00Z  -\n"
-	    "7   done     echo   q        1        2025-11-21T04:40:00Z  250ms  my job\n"
+	    "ID  STATE    TYPE   QUEUE    PARENT  ATTEMPT  CREATED               TIME   NAME\n"
+	    "19  running  sumsq  default  3       1        2025-11-21T04:40:00Z  2m05s\n"
+	    "8   queued   echo   q        -       0        2025-11-21T04:40:00Z  -\n"
+	    "7   done     echo   q        -       1        2025-11-21T04:40:00Z  250ms  my job\n"
 	    "more: list --before 6\n");
 	json_decref(next);
 
 	json_decref(jobs);
 	jobs = json_array();
-	ctl_print_list(capture_start(&c), jobs, json_null());
-	capture_check(&c, "ID  STATE  TYPE  QUEUE  ATTEMPT  CREATED  RAN  NAME\n");
+	ctl_print_list(capture_start(&c), jobs, json_null(), 0);
+	capture_check(&c, "ID  STATE  TYPE  QUEUE  PARENT  ATTEMPT  CREATED  TIME  NAME\n");
 	json_decref(jobs);
 }
 
@@ -234,6 +239,12 @@ test_events_are_one_line_each(void **state)
 		  "\"type\":\"echo\",\"state\":\"done\",\"finished_at\":1763700004.75,"
 		  "\"result\":1}}",
 		  "2025-11-21T04:40:04.750Z child[1] 19 done echo result=1\n" },
+		/* The time of the change, and why a retry waits. */
+		{ "{\"event\":\"job\",\"at\":1763700003.5,\"job\":{\"id\":17,"
+		  "\"type\":\"sleep\",\"state\":\"pending\",\"attempt\":1,"
+		  "\"created_at\":1763700000.123,\"last_error\":{\"code\":\"failed\","
+		  "\"message\":\"boom\"}}}",
+		  "2025-11-21T04:40:03.500Z job 17 pending sleep last_error=failed: boom\n" },
 		{ "{\"event\":\"other\",\"x\":1}", "{\"event\":\"other\",\"x\":1}\n" },
 		{ "{\"event\":\"job\",\"job\":{\"id\":1}}", "- job 1 - -\n" },
 	};
@@ -319,6 +330,199 @@ test_accepted_ping_and_json(void **state)
 	json_decref(j);
 }
 
+/* Colours: on a terminal only, and never with NO_COLOR or --no-color. */
+static void
+test_colours_follow_no_color_and_the_terminal(void **state)
+{
+	struct capture	 c;
+	json_t		*jobs;
+
+	assert_true(ctl_color_wanted(0, NULL, 1));
+	assert_true(ctl_color_wanted(0, "", 1));	/* empty: as unset */
+	assert_false(ctl_color_wanted(0, "1", 1));
+	assert_false(ctl_color_wanted(0, "no", 1));
+	assert_false(ctl_color_wanted(1, NULL, 1));
+	assert_false(ctl_color_wanted(0, NULL, 0));
+	assert_string_equal(ctl_state_sgr("done"), "32");
+	assert_string_equal(ctl_state_sgr("failed"), "31");
+	assert_null(ctl_state_sgr("queued"));
+
+	/* Painted cells keep their columns: the padding is outside. */
+	jobs = load("[{\"id\":1,\"state\":\"failed\",\"type\":\"echo\","
+	    "\"queue\":\"q\",\"attempt\":1}]");
+	ctl_color = 1;
+	ctl_print_list(capture_start(&c), jobs, NULL, 0);
+	ctl_color = 0;
+	capture_check(&c,
+	    "\033[1mID\033[0m  \033[1mSTATE\033[0m   \033[1mTYPE\033[0m  "
+	    "\033[1mQUEUE\033[0m  \033[1mPARENT\033[0m  \033[1mATTEMPT\033[0m  "
+	    "\033[1mCREATED\033[0m  \033[1mTIME\033[0m  \033[1mNAME\033[0m\n"
+	    "1   \033[31mfailed\033[0m  echo  q      -       1        -        -\n");
+	json_decref(jobs);
+}
+
+static void
+test_a_table_aligns_right_and_cuts_at_the_width(void **state)
+{
+	static const char *const header[] = { "NAME", "N", "NOTE", NULL };
+	struct capture		 c;
+	struct ctl_table	*t;
+
+	t = ctl_table_new(header, "lr");
+	ctl_table_cell(t, "a", NULL);
+	ctl_table_cell(t, "1234", NULL);
+	ctl_table_cell(t, "long note here", NULL);
+	ctl_table_end_row(t);
+	ctl_table_cell(t, "bb", NULL);
+	ctl_table_cell(t, "5", NULL);
+	ctl_table_end_row(t);
+	ctl_table_print(capture_start(&c), t, 16);
+	capture_check(&c,
+	    "NAME     N  NOTE\n"
+	    "a     1234  long\n"
+	    "bb       5\n");
+}
+
+static void
+test_queues_events_and_queue_answers(void **state)
+{
+	struct capture	 c;
+	json_t		*j;
+
+	j = load("{\"queues\":{\"default\":{\"depth\":3,\"running\":1,"
+	    "\"concurrency\":0,\"paused\":false,\"submitted\":10,\"done\":5,"
+	    "\"failed\":1,\"cancelled\":0,\"timed_out\":0},\"mail\":{\"depth\":0,"
+	    "\"running\":0,\"concurrency\":2,\"paused\":true,\"submitted\":0,"
+	    "\"done\":0,\"failed\":0,\"cancelled\":0,\"timed_out\":0}}}");
+	ctl_print_queues(capture_start(&c), j);
+	capture_check(&c,
+	    "QUEUE    WAITING  RUNNING  CONCURRENCY  SUBMITTED  DONE  FAILED  "
+	    "CANCELLED  TIMED_OUT  STATE\n"
+	    "default        3        1            -         10     5       1  "
+	    "        0          0\n"
+	    "mail           0        0            2          0     0       0  "
+	    "        0          0  paused\n");
+	json_decref(j);
+
+	j = load("{\"name\":\"go\",\"set\":false,\"waiters\":2}");
+	ctl_print_event_state(capture_start(&c), j);
+	capture_check(&c, "go clear, 2 waiting\n");
+	json_decref(j);
+
+	j = load("{\"name\":\"mail\",\"paused\":true,\"pending\":4,\"running\":1}");
+	ctl_print_queue_state(capture_start(&c), j);
+	capture_check(&c, "mail paused: 4 waiting, 1 running\n");
+	json_decref(j);
+}
+
+static const char top_stats[] =
+    "{\"version\":\"1.1.0\",\"pid\":42,\"uptime\":3725,\"rss_bytes\":10485760,"
+    "\"jobs\":{\"pending\":1,\"queued\":2,\"running\":3},"
+    "\"queues\":{\"default\":{\"depth\":2,\"running\":3,\"concurrency\":0,"
+    "\"paused\":false,\"submitted\":%d,\"done\":%d,\"failed\":%d,"
+    "\"timed_out\":0},\"mail\":{\"depth\":1,\"running\":0,\"concurrency\":4,"
+    "\"paused\":true,\"submitted\":0,\"done\":0,\"failed\":0,\"timed_out\":0}},"
+    "\"loops\":[{\"lag_ms\":0.25},{\"lag_ms\":1.5}],"
+    "\"executor\":{\"threads\":2,\"running\":1,\"queued\":0},"
+    "\"connections\":{\"current\":4}%s}";
+
+static json_t *
+top_load_stats(int submitted, int done, int failed, const char *more)
+{
+	char	buf[2048];
+
+	snprintf(buf, sizeof(buf), top_stats, submitted, done, failed, more);
+	return load(buf);
+}
+
+/* One frame of top: summary, queues with rates, workers, running jobs. */
+static void
+test_a_top_frame(void **state)
+{
+	struct ctl_top_sample	 prev = { 0 }, cur = { 0 };
+	struct capture		 c;
+
+	prev.stats = top_load_stats(100, 90, 1, "");
+	prev.running = load("[]");
+	prev.now = 1763700000;
+	cur.stats = top_load_stats(120, 100, 3, ",\"workers\":[{\"id\":\"w1\","
+	    "\"name\":\"resizer\",\"types\":[\"resize\"],\"concurrency\":8,"
+	    "\"running\":2,\"connected_at\":1763699990}]");
+	cur.running = load("[{\"id\":12,\"type\":\"resize\",\"queue\":\"default\","
+	    "\"started_at\":1763699998,\"name\":\"big\",\"progress\":{\"done\":3,"
+	    "\"total\":4,\"message\":\"pass 2\"}},{\"id\":11,\"type\":\"sleep\","
+	    "\"queue\":\"default\",\"started_at\":1763699900},{\"id\":9,"
+	    "\"type\":\"sleep\",\"queue\":\"default\",\"started_at\":1763699000}]");
+	cur.failed = load("[{\"id\":8,\"type\":\"http\",\"queue\":\"default\","
+	    "\"finished_at\":1763699950,\"error\":{\"code\":\"http_error\","
+	    "\"message\":\"connect:\\nrefused\"}}]");
+	cur.now = 1763700010;
+
+	ctl_top_frame(capture_start(&c), &cur, &prev, 0, 0);
+	capture_check(&c,
+	    "loomd 1.1.0  pid 42  up 1h02m05s  rss 10.0MiB  2025-11-21T04:40:10Z\n"
+	    "jobs 3 running, 2 queued, 1 pending  connections 4  executor 1/2 busy, "
+	    "0 queued  lag 1.5ms\n"
+	    "\n"
+	    "QUEUE    WAITING  RUNNING  CONC  IN/S  DONE/S  FAIL/S  DONE  FAILED\n"
+	    "default        2        3     -   2.0     1.0     0.2   100       3\n"
+	    "mail           1        0     4   0.0     0.0     0.0     0       0  paused\n"
+	    "\n"
+	    "WORKER  NAME     TYPES   RUNNING  CONNECTED\n"
+	    "w1      resizer  resize      2/8  20.0s\n"
+	    "\n"
+	    "FAILED  TYPE  QUEUE      AGO  ERROR\n"
+	    "     8  http  default  1m00s  http_error: connect: refused\n"
+	    "\n"
+	    "ID  TYPE    QUEUE       AGE  PROGRESS        NAME\n"
+	    "12  resize  default   12.0s  3/4 75% pass 2  big\n"
+	    "11  sleep   default   1m50s  -\n"
+	    " 9  sleep   default  16m50s  -\n");
+
+	/* No rates without an earlier sample; the jobs fit the height, and
+	 * the failures give way to them. */
+	ctl_top_frame(capture_start(&c), &cur, NULL, 40, 14);
+	capture_check(&c,
+	    "loomd 1.1.0  pid 42  up 1h02m05s  rss 10\n"
+	    "jobs 3 running, 2 queued, 1 pending  con\n"
+	    "\n"
+	    "QUEUE    WAITING  RUNNING  CONC  IN/S  D\n"
+	    "default        2        3     -     -\n"
+	    "mail           1        0     4     -\n"
+	    "\n"
+	    "WORKER  NAME     TYPES   RUNNING  CONNEC\n"
+	    "w1      resizer  resize      2/8  20.0s\n"
+	    "\n"
+	    "ID  TYPE    QUEUE      AGE  PROGRESS\n"
+	    "12  resize  default  12.0s  3/4 75% pass\n"
+	    "11  sleep   default  1m50s  -\n"
+	    "... 1 more running\n");
+	json_decref(prev.stats);
+	json_decref(prev.running);
+	json_decref(cur.stats);
+	json_decref(cur.running);
+	json_decref(cur.failed);
+}
+
+static void
+test_progress_reads_done_of_total(void **state)
+{
+	json_t	*p;
+	char	*s;
+
+	p = load("{\"done\":1,\"total\":3}");
+	s = ctl_top_progress(p);
+	assert_string_equal(s, "1/3 33%");
+	free(s);
+	json_decref(p);
+	p = load("{\"message\":\"warming up\"}");
+	s = ctl_top_progress(p);
+	assert_string_equal(s, "warming up");
+	free(s);
+	json_decref(p);
+	assert_null(ctl_top_progress(NULL));
+}
+
 int
 main(void)
 {
@@ -334,6 +538,11 @@ main(void)
 		cmocka_unit_test(test_a_long_result_is_cut_on_an_event_line),
 		cmocka_unit_test(test_errors_name_code_message_and_path_once),
 		cmocka_unit_test(test_accepted_ping_and_json),
+		cmocka_unit_test(test_colours_follow_no_color_and_the_terminal),
+		cmocka_unit_test(test_a_table_aligns_right_and_cuts_at_the_width),
+		cmocka_unit_test(test_queues_events_and_queue_answers),
+		cmocka_unit_test(test_a_top_frame),
+		cmocka_unit_test(test_progress_reads_done_of_total),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

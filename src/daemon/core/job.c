@@ -368,6 +368,7 @@ job_fail(struct job *job, struct error *error)
 		job_unadmit(job);
 		queue_reserve(job->queue, 1, NULL);	/* waiting again */
 		job->counted = true;
+		job->started_ns = 0;	/* the next attempt's, as after retry */
 		job->due_ns = now_epoch_ns() + (int64_t)(wait * 1e9);
 		job_set_state(job, JOB_PENDING);
 		job_arm_timer(job, wait);

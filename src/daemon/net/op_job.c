@@ -246,7 +246,8 @@ submit_free(struct submit *s)
 
 /* Hand every job over; a ticket for each unless the answer waits. */
 static json_t *
-submit_jobs(struct request *r, struct submit *s, struct future **futures)
+submit_jobs(struct request *r, struct submit *s, struct future **futures,
+    uint64_t *ids)
 {
 	const struct job_outcome	*o;
 	struct stream			*st = NULL;
@@ -261,8 +262,10 @@ submit_jobs(struct request *r, struct submit *s, struct future **futures)
 			job_listen(s->jobs[i], &stream_listener, stream_ref(&st, r));
 		job_submit(s->jobs[i], &id, &futures[i]);
 		s->jobs[i] = NULL;
-		if (s->wait)
+		if (s->wait) {
+			ids[i] = id;
 			continue;
+		}
 		/* A job that finished at once (an echo on this loop) says so. */
 		o = job_outcome(futures[i]);
 		json_array_append_new(tickets, json_pack("{s:I,s:s}", "id",
@@ -296,6 +299,7 @@ op_submit(struct request *r)
 	struct error	  e = { 0 };
 	struct future	**futures, *one_future;
 	json_t		 *tickets;
+	uint64_t	 *ids = NULL;
 	size_t		  i;
 
 	if (submit_read(r, &s, &e) == -1 || submit_admit(&s, &e) == -1) {
@@ -307,7 +311,9 @@ op_submit(struct request *r)
 	/* A waiting batch keeps its futures; one job that answers now needs none. */
 	futures = s.batch || (s.wait && s.stream) ? xcalloc(s.n, sizeof(*futures)) :
 	    &one_future;
-	tickets = submit_jobs(r, &s, futures);
+	if (s.wait)
+		ids = xcalloc(s.n, sizeof(*ids));
+	tickets = submit_jobs(r, &s, futures, ids);
 	/* Done at once (an echo here) and nothing to wait for: answer now.
 	 * Else the answer waits for the jobs, or for the records of their
 	 * submission to be durable. */
@@ -321,7 +327,7 @@ op_submit(struct request *r)
 			futures = xmalloc(sizeof(*futures));
 			futures[0] = one_future;
 		}
-		wait_start(r, futures, s.n, s.batch, s.timeout);
+		wait_start(r, futures, ids, s.n, s.batch, s.timeout);
 		return;
 	} else {
 		for (i = 0; i < s.n; i++)
@@ -330,6 +336,7 @@ op_submit(struct request *r)
 	}
 	if (futures != &one_future)
 		free(futures);
+	free(ids);
 }
 
 /* status and retry: asked of the job's owner --------------------------- */
@@ -472,7 +479,7 @@ op_result(struct request *r)
 	struct error	 e = { 0 };
 	struct future	*f, **futures;
 	struct loop	*owner;
-	uint64_t	 id;
+	uint64_t	 id, *ids;
 	bool		 wait = false;
 	double		 timeout = 0;
 
@@ -495,7 +502,9 @@ op_result(struct request *r)
 	}
 	futures = xmalloc(sizeof(*futures));
 	futures[0] = f;
-	wait_start(r, futures, 1, false, timeout);
+	ids = xmalloc(sizeof(*ids));
+	ids[0] = id;
+	wait_start(r, futures, ids, 1, false, timeout);
 }
 
 /* cancel ---------------------------------------------------------------- */
@@ -507,7 +516,7 @@ op_cancel(struct request *r)
 	struct future	*f, **futures;
 	struct loop	*owner;
 	const char	*reason = "cancelled by request";
-	uint64_t	 id;
+	uint64_t	 id, *ids;
 
 	if (request_job_id(r, &id, &e) == -1 ||
 	    field_string(r->msg, "", "reason", FIELD_OPTIONAL, 1024, &reason, &e) == -1) {
@@ -528,7 +537,9 @@ op_cancel(struct request *r)
 	/* Answer once the job is terminal: the owner's hook stops it. */
 	futures = xmalloc(sizeof(*futures));
 	futures[0] = f;
-	wait_start(r, futures, 1, false, 0);
+	ids = xmalloc(sizeof(*ids));
+	ids[0] = id;
+	wait_start(r, futures, ids, 1, false, 0);
 	future_cancel(f, reason);
 }
 

@@ -60,7 +60,7 @@ op_watch(struct request *r)
 	/* A job that finished before the watch began: its last event now. */
 	if (f != NULL) {
 		if ((o = job_outcome(f)) != NULL) {
-			event = watch_event_text(o->view, o->view_len, &len);
+			event = watch_event_text(o->view, o->view_len, 0, &len);
 			conn_send_text(r->conn, event, len);
 			free(event);
 		}

@@ -53,9 +53,10 @@ void	reply_views(struct conn *, json_t *id, struct future *const *, size_t n,
 	    bool batch);
 void	reply_not_found(struct request *, uint64_t id);
 
-/* wait.c: a request answered when its jobs finish; takes the futures. */
-void	wait_start(struct request *, struct future **, size_t n, bool batch,
-	    double timeout);
+/* wait.c: a request answered when its jobs finish; takes the futures and
+ * the jobs' ids (what a timeout answer names). */
+void	wait_start(struct request *, struct future **, uint64_t *ids, size_t n,
+	    bool batch, double timeout);
 void	wait_end_all(struct conn *);
 
 /* op_job.c */

@@ -21,6 +21,7 @@ struct proto_wait {
 	struct conn		*conn;
 	json_t			*id;
 	struct future		**futures;
+	uint64_t		 *ids;
 	size_t			 n;
 	size_t			 remaining;
 	unsigned int		 refs;
@@ -42,6 +43,7 @@ wait_unref(struct proto_wait *w)
 	for (i = 0; i < w->n; i++)
 		future_unref(w->futures[i]);
 	free(w->futures);
+	free(w->ids);
 	json_decref(w->id);
 	conn_unref(w->conn);
 	free(w);
@@ -91,19 +93,40 @@ wait_done(struct future *f, void *arg)
 	wait_unref(w);
 }
 
+/*
+ * The jobs go on; the answer names them, so that a client that submitted
+ * with wait learns the ids it would otherwise never have seen:
+ * detail {"job":ID}, or {"jobs":[ID...]} for a batch.
+ */
 static void
 wait_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct proto_wait	*w = arg;
+	struct error		 e = { 0 };
+	json_t			*ids;
+	size_t			 i;
 
 	w->timed = false;
-	reply_fail(w->conn, w->id, "timeout", "the wait timed out; the job goes on");
+	if (w->batch) {
+		error_set(&e, "timeout", "the wait timed out; the jobs go on");
+		ids = json_array();
+		for (i = 0; i < w->n; i++)
+			json_array_append_new(ids, json_integer(w->ids[i]));
+		error_set_detail(&e, json_pack("{s:o}", "jobs", ids));
+	} else {
+		error_set(&e, "timeout", "the wait timed out; job %llu goes on",
+		    (unsigned long long)w->ids[0]);
+		error_set_detail(&e, json_pack("{s:I}", "job",
+		    (json_int_t)w->ids[0]));
+	}
+	reply_error(w->conn, w->id, &e);
+	error_clear(&e);
 	wait_end(w);
 }
 
 void
-wait_start(struct request *r, struct future **futures, size_t n, bool batch,
-    double timeout)
+wait_start(struct request *r, struct future **futures, uint64_t *ids, size_t n,
+    bool batch, double timeout)
 {
 	struct proto_wait	*w = xcalloc(1, sizeof(*w));
 	struct timeval		 tv;
@@ -113,6 +136,7 @@ wait_start(struct request *r, struct future **futures, size_t n, bool batch,
 	conn_ref(w->conn);
 	w->id = json_incref(r->id);
 	w->futures = futures;
+	w->ids = ids;
 	w->n = w->remaining = n;
 	w->batch = batch;
 	w->refs = 1 + n;

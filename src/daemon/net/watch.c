@@ -18,6 +18,7 @@
 #include "net/shard.h"
 #include "net/watch.h"
 #include "runtime/loop.h"
+#include "runtime/textbuf.h"
 #include "runtime/util.h"
 
 struct watch_filter {
@@ -54,17 +55,27 @@ watch_matches(const struct watch_filter *w, uint64_t job, const char *queue)
 	return w->queue == NULL || strcmp(w->queue, queue) == 0;
 }
 
+/*
+ * "at" is the time of the change itself: a view's times are those of its
+ * milestones (created, started, finished), so the event of a job that
+ * became queued after a delay, or pending for a retry, would otherwise
+ * carry none of its own.
+ */
 char *
-watch_event_text(const char *view, size_t len, size_t *outlen)
+watch_event_text(const char *view, size_t len, int64_t at_ns, size_t *outlen)
 {
-	static const char	 head[] = "{\"event\":\"job\",\"job\":";
-	char			*text = xmalloc(sizeof(head) - 1 + len + 3);
+	struct textbuf	tb = { 0 };
 
-	memcpy(text, head, sizeof(head) - 1);
-	memcpy(text + sizeof(head) - 1, view, len);
-	memcpy(text + sizeof(head) - 1 + len, "}\n", 3);	/* and the NUL */
-	*outlen = sizeof(head) - 1 + len + 2;
-	return text;
+	textbuf_lit(&tb, "{\"event\":\"job\",");
+	if (at_ns > 0) {
+		textbuf_lit(&tb, "\"at\":");
+		textbuf_time_ns(&tb, at_ns);
+		textbuf_lit(&tb, ",");
+	}
+	textbuf_lit(&tb, "\"job\":");
+	textbuf_add(&tb, view, len);
+	textbuf_lit(&tb, "}\n");
+	return textbuf_steal(&tb, outlen);
 }
 
 static void
@@ -111,7 +122,7 @@ watch_event_new(const char *view, size_t len, uint64_t job, const char *queue)
 	atomic_init(&we->refs, 1);
 	we->job = job;
 	we->queue = xstrdup(queue);
-	we->text = watch_event_text(view, len, &we->len);
+	we->text = watch_event_text(view, len, now_epoch_ns(), &we->len);
 	return we;
 }
 

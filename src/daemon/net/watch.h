@@ -15,8 +15,10 @@ struct watch_filter;
 
 /* Subscribe to the job-state seam (at start, before the loops run). */
 void	watch_init(void);
-/* {"event":"job","job":VIEW}\n from the view's text, allocated. */
-char	*watch_event_text(const char *view, size_t len, size_t *outlen);
+/* {"event":"job","at":T,"job":VIEW}\n from the view's text, allocated;
+ * at_ns is when the change happened (0: unknown, no "at"). */
+char	*watch_event_text(const char *view, size_t len, int64_t at_ns,
+	    size_t *outlen);
 
 /* On the connection's loop; `filters` is the connection's list. */
 void	watch_add(struct conn *, struct watch_filter **filters, uint64_t job,
