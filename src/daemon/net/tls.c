@@ -77,7 +77,8 @@ tls_load_files(SSL_CTX *ctx, const struct config_tls *t, char *err,
 		    tls_reason(why, sizeof(why)));
 		return -1;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, t->key_file, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, t->key_file, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
 		snprintf(err, errlen, "tls.key_file '%s': %s", t->key_file,
 		    tls_reason(why, sizeof(why)));
 		return -1;
@@ -298,7 +299,7 @@ tls_established(struct tls_conn *t, int fd)
 		    tls_peer(fd, peer, sizeof(peer)));
 	log_debug("tls: %s: %s %s%s%s", tls_peer(fd, peer, sizeof(peer)),
 	    SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl),
-	    t->peer_cn != NULL ? ", client " : "",
+	    t->peer_cn != NULL ? ", client certificate CN " : "",
 	    t->peer_cn != NULL ? t->peer_cn : "");
 }
 
