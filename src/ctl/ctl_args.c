@@ -18,7 +18,8 @@
 #include "ctl_args.h"
 
 const char ctl_usage[] =
-"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] COMMAND [ARGS...]\n"
+"usage: loomctl [-s SOCKET | -H HOST:PORT | -H tls://HOST:PORT] [--json]\n"
+"               COMMAND [ARGS...]\n"
 "\n"
 "Commands:\n"
 "  ping                          check that loomd answers\n"
@@ -47,6 +48,11 @@ const char ctl_usage[] =
 "  -s, --socket SOCKET   connect to a Unix socket (default: $LOOMD_SOCKET,\n"
 "                        else " LOOM_DEFAULT_SOCKET ")\n"
 "  -H, --host HOST:PORT  connect over TCP; [::1]:7433 for IPv6\n"
+"  -H tls://HOST:PORT    connect over TLS (default port " LOOM_DEFAULT_TLS_PORT "); the\n"
+"                        server's certificate must name HOST\n"
+"  --ca-file FILE        trust these CAs for TLS (default: the system's)\n"
+"  --cert FILE           a client certificate for TLS, PEM\n"
+"  --cert-key FILE       its key (default: in the --cert file)\n"
 "  --json                print the answers and events as JSON lines\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
@@ -595,6 +601,9 @@ static int
 ctl_set_target(struct ctl_invocation *inv, const char *prefix, const char *value,
     char *err, size_t errlen)
 {
+	/* -H tls://HOST:PORT is a target as it stands. */
+	if (strcmp(prefix, "tcp:") == 0 && strncmp(value, "tls://", 6) == 0)
+		prefix = "";
 	free(inv->target);
 	if (asprintf(&inv->target, "%s%s", prefix, value) == -1) {
 		inv->target = NULL;
@@ -663,6 +672,21 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	}
 	if (len == 4 && strncmp(name, "json", 4) == 0 && value == NULL) {
 		inv->json = 1;
+		return 0;
+	}
+	if ((len == 7 && strncmp(name, "ca-file", 7) == 0) ||
+	    (len == 4 && strncmp(name, "cert", 4) == 0) ||
+	    (len == 8 && strncmp(name, "cert-key", 8) == 0)) {
+		if (value == NULL && *i + 1 >= argc)
+			return ctl_fail(err, errlen, "%s needs a value", arg);
+		if (value == NULL)
+			value = argv[++*i];
+		if (len == 7)
+			inv->ca_file = value;
+		else if (len == 4)
+			inv->cert_file = value;
+		else
+			inv->key_file = value;
 		return 0;
 	}
 	if ((len == 6 && strncmp(name, "socket", 6) == 0) ||
@@ -757,6 +781,17 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 			rc = ctl_fail(err, errlen, "out of memory");
 			goto out;
 		}
+	}
+	if ((inv->ca_file != NULL || inv->cert_file != NULL ||
+	    inv->key_file != NULL) && strncmp(inv->target, "tls:", 4) != 0) {
+		rc = ctl_fail(err, errlen, "--%s is for TLS: -H tls://HOST:PORT",
+		    inv->ca_file != NULL ? "ca-file" : inv->cert_file != NULL ?
+		    "cert" : "cert-key");
+		goto out;
+	}
+	if (inv->key_file != NULL && inv->cert_file == NULL) {
+		rc = ctl_fail(err, errlen, "--cert-key goes with --cert");
+		goto out;
 	}
 
 	if (nwords == 0) {

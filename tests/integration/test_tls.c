@@ -119,7 +119,7 @@ write_text(const char *name, const char *text)
 
 /*
  * ca.pem signs server.pem (CN localhost, serial 100) and server2.pem
- * (serial 200, the same key); other-ca.pem signs other-server.pem and
+ * (serial 200, the same key) and elsewhere.pem (for another name); other-ca.pem signs other-server.pem and
  * stranger.pem (a client); client-ca.pem signs client.pem (CN worker-1).
  */
 static int
@@ -146,6 +146,9 @@ setup_certs(void **state)
 	X509_free(x);
 	write_pem("server2.pem", x = make_cert(key, "localhost", ca, ca_key, san,
 	    200), NULL);
+	X509_free(x);
+	write_pem("elsewhere.pem", x = make_cert(key, "elsewhere", ca, ca_key,
+	    "DNS:elsewhere", 600), NULL);
 	X509_free(x);
 	write_pem("other-server.key", NULL, other_key);
 	write_pem("other-server.pem", x = make_cert(other_key, "localhost", other,
@@ -652,6 +655,101 @@ test_loomd_t_names_a_certificate_or_key_that_does_not_load(void **state)
 	assert_non_null(strstr(out, ": cannot read '"));
 }
 
+/* loomctl: its exit status, and what it printed in out. */
+static int
+loomctl(const char *args, char *out, size_t len)
+{
+	char	cmd[2048];
+	FILE	*p;
+	size_t	n;
+	int	status;
+
+	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", daemon_bin("loomctl"), args);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_loomctl_speaks_tls_and_checks_the_server(void **state)
+{
+	struct daemon	d;
+	char		args[1024], out[4096];
+
+	tls_daemon_start(&d, NULL);
+	snprintf(args, sizeof(args), "-H tls://localhost:%d --ca-file %s submit "
+	    "echo value=41 --wait", d.tls_port, path_of("ca.pem"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "result    41"));
+	/* By address: the certificate names 127.0.0.1 too. */
+	snprintf(args, sizeof(args), "-H tls://127.0.0.1:%d --ca-file %s --json "
+	    "ping", d.tls_port, path_of("ca.pem"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"ok\":true"));
+	snprintf(args, sizeof(args), "-H tls://localhost:%d --ca-file %s ping",
+	    d.tls_port, path_of("other-ca.pem"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "certificate does not verify"));
+	/* Plain TCP options do not take TLS files. */
+	snprintf(args, sizeof(args), "-H localhost:%d --ca-file %s ping", d.port,
+	    path_of("ca.pem"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 2);
+	daemon_stop(&d);
+}
+
+static void
+test_loomctl_refuses_a_certificate_for_another_name(void **state)
+{
+	struct daemon_opts	opts = {
+		.socket_activation = true,
+		.tls_activation = true,
+	};
+	struct daemon		d;
+	char			config[512], args[1024], out[4096];
+
+	snprintf(config, sizeof(config), "[tls]\ncert_file = %s\nkey_file = %s\n",
+	    path_of("elsewhere.pem"), path_of("server.key"));
+	opts.config = config;
+	daemon_start_with(&d, &opts);
+	snprintf(args, sizeof(args), "-H tls://localhost:%d --ca-file %s ping",
+	    d.tls_port, path_of("ca.pem"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "hostname mismatch"));
+	snprintf(args, sizeof(args), "-H tls://127.0.0.1:%d --ca-file %s ping",
+	    d.tls_port, path_of("ca.pem"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "IP address mismatch"));
+	daemon_stop(&d);
+}
+
+static void
+test_loomctl_presents_a_client_certificate(void **state)
+{
+	struct daemon	d;
+	char		extra[256], args[1024], out[4096];
+
+	snprintf(extra, sizeof(extra), "client_ca_file = %s\n",
+	    path_of("client-ca.pem"));
+	tls_daemon_start(&d, extra);
+	snprintf(args, sizeof(args), "-H tls://localhost:%d --ca-file %s --cert %s "
+	    "--cert-key %s ping", d.tls_port, path_of("ca.pem"), path_of("client.pem"),
+	    path_of("client.key"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 0);
+	assert_true(daemon_log_contains(&d, "client certificate CN worker-1"));
+	snprintf(args, sizeof(args), "-H tls://localhost:%d --ca-file %s ping",
+	    d.tls_port, path_of("ca.pem"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 4);
+	snprintf(args, sizeof(args), "-H tls://localhost:%d --ca-file %s --cert %s "
+	    "--cert-key %s ping", d.tls_port, path_of("ca.pem"), path_of("client.pem"),
+	    path_of("nothing.key"));
+	assert_int_equal(loomctl(args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "nothing.key: No such file"));
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -665,6 +763,9 @@ main(void)
 		cmocka_unit_test(test_plain_json_on_a_tls_port_is_dropped_without_harm),
 		cmocka_unit_test(test_a_silent_client_goes_after_the_handshake_timeout),
 		cmocka_unit_test(test_loomd_t_names_a_certificate_or_key_that_does_not_load),
+		cmocka_unit_test(test_loomctl_speaks_tls_and_checks_the_server),
+		cmocka_unit_test(test_loomctl_refuses_a_certificate_for_another_name),
+		cmocka_unit_test(test_loomctl_presents_a_client_certificate),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
