@@ -346,6 +346,7 @@ tls_read(void *arg, int fd, void *buf, size_t len)
 	struct tls_conn	*t = arg;
 	size_t		 got = 0, n;
 	ssize_t		 rc = 0;
+	int		 saved;
 
 	t->ended = false;	/* it comes again from SSL_read */
 	ERR_clear_error();
@@ -356,8 +357,11 @@ tls_read(void *arg, int fd, void *buf, size_t len)
 		}
 		got += n;
 	}
-	if (!t->ready && SSL_is_init_finished(t->ssl))
+	if (!t->ready && SSL_is_init_finished(t->ssl)) {
+		saved = errno;		/* the result's, not the log's */
 		tls_established(t, fd);
+		errno = saved;
+	}
 	if (got == 0)
 		return rc;
 	/* The end, or an error, after data: told at the next read. */
