@@ -1,7 +1,7 @@
 /*
  * Server TLS.  A connection's SSL object reads and writes its socket
- * directly (no memory BIOs, no copies); the connection's own events wait
- * for what OpenSSL wants, which may be the other direction.  Idle
+ * directly (no memory BIOs, no copies), reading ahead; the connection's
+ * own events wait for what OpenSSL wants, which may be the other direction.  Idle
  * connections cost little: the context sets SSL_MODE_RELEASE_BUFFERS, so
  * an SSL keeps no record buffers between reads, and there are no session
  * caches or tickets (loomd's clients do not resume).
@@ -39,6 +39,7 @@ struct tls_conn {
 	bool	 ready;		/* handshake done */
 	bool	 failed;	/* a fatal error: no close_notify */
 	bool	 ended;		/* seen behind data already returned */
+	bool	 full;		/* the last read filled its buffer */
 };
 
 /* The context new connections use; swapped whole under the lock. */
@@ -127,6 +128,9 @@ tls_build(const struct config_tls *t, char *err, size_t errlen)
 	    SSL_OP_NO_TICKET);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* A read takes what the socket has, not a record's header then its
+	 * body: one system call where there were two per record. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"loomd", 5);
@@ -362,6 +366,7 @@ tls_read(void *arg, int fd, void *buf, size_t len)
 		tls_established(t, fd);
 		errno = saved;
 	}
+	t->full = got == len;
 	if (got == 0)
 		return rc;
 	/* The end, or an error, after data: told at the next read. */
@@ -397,7 +402,11 @@ tls_pending(const void *arg)
 {
 	const struct tls_conn	*t = arg;
 
-	return t->ended || (t->ssl != NULL && SSL_pending(t->ssl) > 0);
+	/* Read ahead, records may wait in OpenSSL's buffer; but after a read
+	 * that stopped for want of bytes, what waits there is a partial record,
+	 * which only the socket can complete. */
+	return t->ended || (t->ssl != NULL && (SSL_pending(t->ssl) > 0 ||
+	    (t->full && SSL_has_pending(t->ssl))));
 }
 
 static bool
