@@ -14,6 +14,8 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -429,6 +431,84 @@ test_large_and_pipelined_messages_cross_intact(void **state)
 	daemon_stop(&d);
 }
 
+/*
+ * A client that writes without reading until the socket is full: the
+ * daemon stops reading it once its answers pile up (the bytes TLS read
+ * ahead wait in OpenSSL meanwhile), then goes on as the client reads.
+ * Every answer comes, in order.
+ */
+static void
+test_a_client_that_reads_late_gets_every_answer(void **state)
+{
+	struct tls_opts		 o = { .ca = path_of("ca.pem") };
+	struct tls_client	 t;
+	struct daemon		 d;
+	struct pollfd		 pfd;
+	size_t			 n = 8000, pad = 3000, sent = 0, got = 0, len = 0;
+	size_t			 off = 0, w, linelen, k;
+	char			*out, *nl, expect[64];
+	bool			 blocked = false;
+
+	tls_daemon_start(&d, NULL);
+	assert_true(tls_connect(&t, &d, &o));
+	SSL_set_mode(t.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* n pings whose answers (their ids) are pad bytes each: 9 MB. */
+	assert_non_null(out = malloc(n * (pad + 64)));
+	for (k = 0; k < n; k++) {
+		len += (size_t)sprintf(out + len, "{\"op\":\"ping\",\"id\":\"%06zu", k);
+		memset(out + len, 'x', pad);
+		len += pad;
+		len += (size_t)sprintf(out + len, "\"}\n");
+	}
+	assert_int_equal(fcntl(t.fd, F_SETFL, O_NONBLOCK), 0);
+	while (got < n) {
+		if (off < len) {
+			if (SSL_write_ex(t.ssl, out + off, len - off, &w) == 1)
+				off += w;
+			else {
+				assert_int_equal(SSL_get_error(t.ssl, 0),
+				    SSL_ERROR_WANT_WRITE);
+				ERR_clear_error();
+				pfd.fd = t.fd;
+				pfd.events = POLLOUT;
+				if (!blocked && poll(&pfd, 1, 500) == 0)
+					blocked = true;
+			}
+		}
+		/* Read nothing until the daemon stops reading: our writes make
+		 * no progress for a while (it then has megabytes to write). */
+		if (!blocked && off < len)
+			continue;
+		while (SSL_read_ex(t.ssl, t.buf + t.len, sizeof(t.buf) - t.len,
+		    &w) == 1) {
+			t.len += w;
+			while ((nl = memchr(t.buf, '\n', t.len)) != NULL) {
+				linelen = (size_t)(nl - t.buf);
+				snprintf(expect, sizeof(expect), "\"id\":\"%06zu", got);
+				assert_non_null(memmem(t.buf, linelen, expect,
+				    strlen(expect)));
+				got++;
+				memmove(t.buf, nl + 1, t.len - linelen - 1);
+				t.len -= linelen + 1;
+			}
+		}
+		assert_int_equal(SSL_get_error(t.ssl, 0), SSL_ERROR_WANT_READ);
+		ERR_clear_error();
+		if (got == n)
+			break;
+		pfd.fd = t.fd;
+		pfd.events = POLLIN | (off < len ? POLLOUT : 0);
+		assert_true(poll(&pfd, 1, (int)(HARNESS_WAIT * 1000)) > 0);
+		sent = off;
+	}
+	assert_true(blocked);
+	assert_int_equal(sent, len);
+	free(out);
+	tls_close(&t);
+	daemon_stop(&d);
+}
+
 static void
 test_a_server_certificate_from_an_untrusted_ca_fails_to_verify(void **state)
 {
@@ -756,6 +836,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_trusted_client_submits_and_waits_for_a_job),
 		cmocka_unit_test(test_large_and_pipelined_messages_cross_intact),
+		cmocka_unit_test(test_a_client_that_reads_late_gets_every_answer),
 		cmocka_unit_test(test_a_server_certificate_from_an_untrusted_ca_fails_to_verify),
 		cmocka_unit_test(test_client_certificates_are_required_and_their_cn_is_seen),
 		cmocka_unit_test(test_a_reload_replaces_the_certificate_for_new_connections),
