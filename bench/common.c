@@ -26,6 +26,9 @@ const char	*opt_loomd = "./loomd";
 const char	*opt_socket;
 const char	*opt_tcp;
 bool		 opt_spawn_tcp;
+bool		 opt_spawn_tls;
+const char	*opt_tls;
+bool		 bench_tls;
 pid_t		 daemon_pid;
 const char	*opt_loomd_args[16];
 
@@ -111,6 +114,36 @@ bench_connect(void)
 	return opt_tcp != NULL ? connect_tcp(opt_tcp) : connect_unix(opt_socket);
 }
 
+int
+bench_connect_tls_fd(void)
+{
+	if (opt_tls == NULL)
+		die("no TLS listener");
+	return connect_tcp(opt_tls);
+}
+
+void
+bconn_open(struct bconn *c)
+{
+	memset(c, 0, sizeof(*c));
+	if ((c->fd = bench_tls ? bench_connect_tls_fd() : bench_connect()) == -1)
+		die("cannot connect: %s", strerror(errno));
+	if (bench_tls)
+		c->ssl = tls_wrap(c->fd);
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+}
+
+void
+bconn_close(struct bconn *c)
+{
+	if (c->ssl != NULL)
+		tls_free(c->ssl);
+	close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
 long
 bench_raise_nofile(long want)
 {
@@ -153,7 +186,9 @@ free_port(void)
 void
 bench_spawn(char *const extra[])
 {
-	static char	sock[128], listen[64], tcp[64], state[160];
+	static char	sock[128], listen[64], tcp[64], state[160], tls[64];
+	static char	tls_listen[96], cert_opt[200], key_opt[200];
+	char		cert[160], key[160];
 	const char	*argv[72];
 	int		argc = 0, i, fd;
 	double		deadline;
@@ -178,6 +213,19 @@ bench_spawn(char *const extra[])
 		snprintf(listen, sizeof(listen), "%s", tcp);
 		argv[argc++] = "-l";
 		argv[argc++] = listen;
+	}
+	if (opt_spawn_tls) {
+		tls_make_cert(tmpdir, cert, key, sizeof(cert));
+		snprintf(tls, sizeof(tls), "127.0.0.1:%d", free_port());
+		snprintf(tls_listen, sizeof(tls_listen), "tls_listen=%s", tls);
+		snprintf(cert_opt, sizeof(cert_opt), "tls.cert_file=%s", cert);
+		snprintf(key_opt, sizeof(key_opt), "tls.key_file=%s", key);
+		argv[argc++] = "-o";
+		argv[argc++] = tls_listen;
+		argv[argc++] = "-o";
+		argv[argc++] = cert_opt;
+		argv[argc++] = "-o";
+		argv[argc++] = key_opt;
 	}
 	argv[argc++] = "-o";
 	argv[argc++] = "log_level=warning";
@@ -207,6 +255,8 @@ bench_spawn(char *const extra[])
 	close(fd);
 	if (opt_spawn_tcp)
 		opt_tcp = tcp;
+	if (opt_spawn_tls)
+		opt_tls = tls;
 }
 
 /*
@@ -252,6 +302,7 @@ bench_stop(void)
 	daemon_pid = 0;
 	opt_socket = NULL;
 	opt_tcp = NULL;
+	opt_tls = NULL;
 }
 
 long
@@ -339,6 +390,48 @@ obuf_send(struct obuf *o, int fd)
 	o->len = 0;
 }
 
+void
+obuf_send_conn(struct obuf *o, struct bconn *c)
+{
+	size_t	off = 0;
+	ssize_t	n;
+
+	if (c->ssl == NULL) {
+		obuf_send(o, c->fd);
+		return;
+	}
+	while (off < o->len) {
+		if ((n = tls_send(c->ssl, o->p + off, o->len - off)) > 0)
+			off += (size_t)n;
+		else if (n == -1 && errno == EAGAIN)
+			usleep(100);
+		else
+			die("TLS send: %s", n == 0 ? "the server closed a "
+			    "connection" : strerror(errno));
+	}
+	o->len = 0;
+}
+
+/* Every record TLS can give now: it may hold more than the socket shows. */
+static ssize_t
+read_tls(struct bconn *c)
+{
+	size_t	got = 0;
+	ssize_t	n;
+
+	for (;;) {
+		if (c->cap - c->len - got < 16384) {
+			c->cap *= 2;
+			if ((c->buf = realloc(c->buf, c->cap)) == NULL)
+				die("out of memory");
+		}
+		n = tls_recv(c->ssl, c->buf + c->len + got, c->cap - c->len - got);
+		if (n <= 0)
+			return got > 0 ? (ssize_t)got : n;
+		got += (size_t)n;
+	}
+}
+
 size_t
 read_lines(struct bconn *c, void (*line)(struct bconn *, char *, size_t, void *),
     void *arg)
@@ -352,7 +445,10 @@ read_lines(struct bconn *c, void (*line)(struct bconn *, char *, size_t, void *)
 		if ((c->buf = realloc(c->buf, c->cap)) == NULL)
 			die("out of memory");
 	}
-	n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+	if (c->ssl != NULL)
+		n = read_tls(c);
+	else
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
 	if (n == 0)
 		die("the server closed a connection");
 	if (n == -1) {

@@ -19,6 +19,12 @@ extern const char	*opt_loomd;	/* the binary to start (-d) */
 extern const char	*opt_socket;	/* Unix socket (-s) */
 extern const char	*opt_tcp;	/* HOST:PORT (-H) */
 extern bool		 opt_spawn_tcp;	/* our own daemon listens on loopback TCP (-T) */
+/* Our own daemon also listens with TLS, on a certificate made at start
+ * (tls.c); opt_tls is then its HOST:PORT, and bench_tls makes the pipelined
+ * scenarios connect there. */
+extern bool		 opt_spawn_tls;
+extern const char	*opt_tls;
+extern bool		 bench_tls;
 extern pid_t		 daemon_pid;	/* for RSS (-p, or our own) */
 extern const char	*opt_loomd_args[16];	/* -o KEY=VALUE for our own */
 
@@ -40,9 +46,12 @@ int	 bench_connect(void);
 /* At least `want` descriptors, as far as the hard limit allows; the limit. */
 long	 bench_raise_nofile(long want);
 
+struct ssl_st;
+
 /* A connection as the pipelined scenarios see it. */
 struct bconn {
-	int	 fd;
+	int		 fd;
+	struct ssl_st	*ssl;	/* TLS over fd, or NULL */
 	char	*buf;
 	size_t	 len;
 	size_t	 cap;
@@ -58,6 +67,21 @@ struct obuf {
 };
 void	 obuf_add(struct obuf *, const void *, size_t);
 void	 obuf_send(struct obuf *, int fd);	/* all of it, then empty */
+void	 obuf_send_conn(struct obuf *, struct bconn *);	/* TLS or not */
+/* Open c (TLS if bench_tls), non-blocking; close it. */
+void	 bconn_open(struct bconn *);
+void	 bconn_close(struct bconn *);
+
+/* tls.c: a self-signed certificate and key for localhost, made in dir. */
+void	 tls_make_cert(const char *dir, char *cert, char *key, size_t len);
+/* TLS over a connected blocking socket, the handshake done. */
+struct ssl_st *tls_wrap(int fd);
+/* As recv() and send() on a non-blocking socket: -1 EAGAIN to wait. */
+ssize_t	 tls_recv(struct ssl_st *, void *, size_t);
+ssize_t	 tls_send(struct ssl_st *, const void *, size_t);
+void	 tls_free(struct ssl_st *);
+/* A blocking connection to opt_tls. */
+int	 bench_connect_tls_fd(void);
 
 void	 send_all(int fd, const void *, size_t);
 /* Read what is there; call line() for each complete line (without "\n").

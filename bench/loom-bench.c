@@ -44,6 +44,9 @@
  *   http [-c CONNS] [-w INFLIGHT] [-t SECONDS]
  *       like throughput, with http GETs of a small page from a server in
  *       this process (one thread, no keep-alive: a connection per request)
+ *   tls [-c CONNS] [-w INFLIGHT] [-t SECONDS] [-n IDLE]
+ *       throughput over plain TCP, then over TLS, on one daemon; then
+ *       IDLE idle connections' daemon RSS over each
  */
 #include "autoconf.h"
 
@@ -73,7 +76,8 @@ usage(void)
 	    "  connections  [-n CONNS] [-P PINGS]\n"
 	    "  beanstalkd   -H HOST:PORT [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  exec         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
-	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n");
+	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
+	    "  tls          [-c CONNS] [-w INFLIGHT] [-t SECONDS] [-n IDLE]\n");
 	exit(2);
 }
 
@@ -189,6 +193,11 @@ main(int argc, char **argv)
 		bench_beanstalkd(conns, inflight, seconds > 0 ? seconds : 5);
 	} else if (strcmp(scenario, "exec") == 0) {
 		bench_exec(conns, inflight, seconds > 0 ? seconds : 5);
+	} else if (strcmp(scenario, "tls") == 0) {
+		if (opt_socket != NULL || opt_tcp != NULL)
+			die("tls starts its own daemons: no -s or -H");
+		bench_tls_compare(conns, inflight, seconds > 0 ? seconds : 5,
+		    n ? n : 1000);
 	} else if (strcmp(scenario, "http") == 0) {
 		bench_http(conns, inflight, seconds > 0 ? seconds : 5);
 	} else

@@ -135,7 +135,7 @@ pipeline_read(struct pipeline *p, struct bconn *c)
 {
 	read_lines(c, pipeline_line, p);
 	if (p->out.len > 0)
-		obuf_send(&p->out, c->fd);
+		obuf_send_conn(&p->out, c);
 }
 
 /* Cycles per second over `seconds`, after a one-second warm-up. */
@@ -151,9 +151,7 @@ pipeline_run(const struct cycle_proto *proto, int conns, int inflight,
 	int			 ep = epoll_create1(EPOLL_CLOEXEC), i, j, n;
 
 	for (i = 0; i < conns; i++) {
-		if ((c[i].fd = bench_connect()) == -1)
-			die("cannot connect: %s", strerror(errno));
-		fcntl(c[i].fd, F_SETFL, O_NONBLOCK);
+		bconn_open(&c[i]);
 		ev.events = EPOLLIN;
 		ev.data.ptr = &c[i];
 		epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev);
@@ -161,7 +159,7 @@ pipeline_run(const struct cycle_proto *proto, int conns, int inflight,
 	for (i = 0; i < conns; i++) {
 		for (j = 0; j < inflight; j++)
 			proto->start(&c[i], &p.out);
-		obuf_send(&p.out, c[i].fd);
+		obuf_send_conn(&p.out, &c[i]);
 		c[i].inflight = inflight;
 	}
 	t0 = now();
@@ -211,10 +209,8 @@ pipeline_run(const struct cycle_proto *proto, int conns, int inflight,
 		    "cycle\n", proto->name, conns, inflight, counted / (end - start),
 		    counted, end - start, cpu > 0 ? cpu / counted * 1e6 : -1.0);
 	}
-	for (i = 0; i < conns; i++) {
-		close(c[i].fd);
-		free(c[i].buf);
-	}
+	for (i = 0; i < conns; i++)
+		bconn_close(&c[i]);
 	free(c);
 	free(p.out.p);
 	close(ep);

@@ -22,5 +22,6 @@ void	bench_replay(long njobs);
 
 /* connections.c */
 void	bench_connections(long conns, long pings);
+void	bench_tls_compare(int conns, int inflight, double seconds, long idle);
 
 #endif

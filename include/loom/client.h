@@ -49,6 +49,7 @@ extern "C" {
 #define LOOM_PROTOCOL_VERSION	1
 #define LOOM_DEFAULT_SOCKET	"/run/loomd/loomd.sock"
 #define LOOM_DEFAULT_PORT	"7433"
+#define LOOM_DEFAULT_TLS_PORT	"7434"
 
 struct loom_client;
 
@@ -59,11 +60,39 @@ struct loom_client;
  *                                                 an IPv4 address or an IPv6
  *                                                 address in brackets
  *                                                 ("[::1]:7433")
- * A TCP target without ":PORT" uses LOOM_DEFAULT_PORT.  Returns a client, or
- * NULL with a message in err (errlen bytes, always terminated; err may be
- * NULL) and errno set.
+ *   "tls://HOST:PORT", or "tls:HOST:PORT"         TLS over TCP, the server's
+ *                                                 certificate checked against
+ *                                                 the system's CA store and
+ *                                                 HOST (see loom_connect_tls)
+ * A TCP target without ":PORT" uses LOOM_DEFAULT_PORT, a TLS one
+ * LOOM_DEFAULT_TLS_PORT.  Returns a client, or NULL with a message in err
+ * (errlen bytes, always terminated; err may be NULL) and errno set.
  */
 struct loom_client *loom_connect(const char *target, char *err, size_t errlen);
+
+/*
+ * TLS settings.  Zero them, then set what differs from the defaults.  The
+ * server's certificate must chain to a trusted CA and name the host
+ * connected to (a DNS name, or an IP address in its subjectAltName), or
+ * the handshake fails (errno EPROTO, err saying why).  TLS 1.2 or later.
+ */
+struct loom_tls_options {
+	const char	*ca_file;	/* trusted CAs, PEM; NULL: the system's store */
+	const char	*cert_file;	/* a client certificate (PEM, with its chain),
+					 * for servers with tls.client_ca_file; NULL:
+					 * none */
+	const char	*key_file;	/* its key, PEM; NULL: in cert_file */
+	const char	*server_name;	/* the name to check instead of the host */
+	double		 timeout;	/* for the handshake, seconds; <= 0: 30 */
+};
+
+/* loom_connect() with these settings for a TLS target (NULL: defaults). */
+struct loom_client *loom_connect_with(const char *target,
+		    const struct loom_tls_options *, char *err, size_t errlen);
+
+/* TLS to host and port (as loom_connect_tcp), then the handshake. */
+struct loom_client *loom_connect_tls(const char *host, const char *port,
+		    const struct loom_tls_options *, char *err, size_t errlen);
 
 /* Connect to a Unix stream socket at path. */
 struct loom_client *loom_connect_unix(const char *path, char *err, size_t errlen);

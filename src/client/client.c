@@ -44,6 +44,8 @@ TAILQ_HEAD(client_queue, client_msg);
 
 struct loom_client {
 	int			 fd;
+	struct client_tls	*tls;		/* NULL: the plain socket */
+	short			 tls_events;	/* what TLS waits for after EAGAIN */
 
 	char			*in;		/* unparsed input is in[start, end) */
 	size_t			 start;
@@ -192,6 +194,25 @@ client_reserve(struct loom_client *c)
 	return 0;
 }
 
+/* The socket's bytes, or TLS's (then EAGAIN says what to wait for). */
+static ssize_t
+client_recv(struct loom_client *c, void *buf, size_t len)
+{
+	c->tls_events = POLLIN;
+	if (c->tls != NULL)
+		return client_tls_read(c->tls, buf, len, &c->tls_events);
+	return recv(c->fd, buf, len, MSG_DONTWAIT);
+}
+
+static ssize_t
+client_send_some(struct loom_client *c, const void *buf, size_t len)
+{
+	c->tls_events = POLLOUT;
+	if (c->tls != NULL)
+		return client_tls_write(c->tls, buf, len, &c->tls_events);
+	return send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /*
  * One recv() into the input buffer: 1 if it read data or saw the end, 0 if
  * nothing was ready, -1 if the connection failed.
@@ -208,7 +229,7 @@ client_read_some(struct loom_client *c)
 	if (want > CLIENT_READ_MAX)
 		want = CLIENT_READ_MAX;
 	for (;;) {
-		n = recv(c->fd, c->in + c->end, want, MSG_DONTWAIT);
+		n = client_recv(c, c->in + c->end, want);
 		if (n > 0) {
 			c->end += n;
 			return 1;
@@ -223,6 +244,8 @@ client_read_some(struct loom_client *c)
 			return 0;
 		if (errno == ECONNRESET)
 			return client_die(c, ECONNRESET, "connection reset by server");
+		if (errno == EPROTO && c->tls != NULL)
+			return client_die(c, EPROTO, "TLS error from the server");
 		return client_die(c, errno, "read: %s", strerror(errno));
 	}
 }
@@ -409,7 +432,7 @@ client_next(struct loom_client *c, json_t **msg, int64_t deadline)
 		r = client_read_some(c);
 		if (r == -1)
 			return -1;
-		if (r == 0 && client_poll(c, POLLIN, deadline) == -1)
+		if (r == 0 && client_poll(c, c->tls_events, deadline) == -1)
 			return -1;
 	}
 }
@@ -497,7 +520,7 @@ client_write(struct loom_client *c, const char *buf, size_t len, int64_t deadlin
 	int	revents;
 
 	while (off < len) {
-		n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = client_send_some(c, buf + off, len - off);
 		if (n > 0) {
 			off += n;
 			continue;
@@ -514,7 +537,8 @@ client_write(struct loom_client *c, const char *buf, size_t len, int64_t deadlin
 			}
 			return client_die(c, errno, "write: %s", strerror(errno));
 		}
-		revents = client_poll(c, POLLOUT | (c->eof ? 0 : POLLIN), deadline);
+		revents = client_poll(c, c->tls_events | (c->eof ? 0 : POLLIN),
+		    deadline);
 		if (revents == -1) {
 			if (errno == ETIMEDOUT && off > 0) {
 				return client_die(c, ETIMEDOUT, "timed out in the "
@@ -656,6 +680,10 @@ loom_pending(struct loom_client *c)
 	json_t	*msg;
 	int	 r;
 
+	/* What TLS holds already would not make the socket readable. */
+	while (c->tls != NULL && !c->dead && !c->eof &&
+	    client_tls_pending(c->tls) && client_read_some(c) == 1)
+		;
 	/* Parse what is buffered so a blank line does not count. */
 	while ((r = client_parse_line(c, &msg)) == 1) {
 		if (client_abandoned(c, msg))
@@ -690,10 +718,17 @@ loom_close(struct loom_client *c)
 		json_decref(m->json);
 		free(m);
 	}
+	client_tls_close(c->tls);
 	close(c->fd);
 	free(c->abandoned);
 	free(c->in);
 	free(c);
+}
+
+void
+client_set_tls(struct loom_client *c, struct client_tls *t)
+{
+	c->tls = t;
 }
 
 struct loom_client *

@@ -1,7 +1,7 @@
 /*
- * libloomclient: making the connection.  A target names a Unix socket or a
- * TCP address; whatever the route, the result is a connected stream socket
- * handed to loom_attach().
+ * libloomclient: making the connection.  A target names a Unix socket, a
+ * TCP address or a TLS one; whatever the route, the result is a connected
+ * stream socket handed to loom_attach(), with TLS over it for the last.
  */
 #include "autoconf.h"
 
@@ -189,12 +189,35 @@ loom_connect_tcp(const char *host, const char *port, char *err, size_t errlen)
 	return client_attach_new(fd, err, errlen);
 }
 
-/* "HOST:PORT", "[V6]:PORT", "HOST" (default port). */
-static struct loom_client *
-client_connect_hostport(const char *s, char *err, size_t errlen)
+struct loom_client *
+loom_connect_tls(const char *host, const char *port,
+    const struct loom_tls_options *options, char *err, size_t errlen)
 {
 	struct loom_client	*c;
-	const char		*start = s, *end, *colon, *port = LOOM_DEFAULT_PORT;
+	struct client_tls	*t;
+	int			 saved;
+
+	if ((c = loom_connect_tcp(host, port, err, errlen)) == NULL)
+		return NULL;
+	if ((t = client_tls_open(loom_fd(c), host, options, err, errlen)) == NULL) {
+		saved = errno;
+		loom_close(c);
+		errno = saved;
+		return NULL;
+	}
+	client_set_tls(c, t);
+	return c;
+}
+
+/* "HOST:PORT", "[V6]:PORT", "HOST" (default port); TLS if options. */
+static struct loom_client *
+client_connect_hostport(const char *s, const struct loom_tls_options *options,
+    char *err, size_t errlen)
+{
+	struct loom_client	*c;
+	const char		*start = s, *end, *colon;
+	const char		*port = options != NULL ? LOOM_DEFAULT_TLS_PORT :
+				    LOOM_DEFAULT_PORT;
 	char			*host;
 	size_t			 hostlen;
 
@@ -218,7 +241,7 @@ client_connect_hostport(const char *s, char *err, size_t errlen)
 		if (colon != NULL && strchr(s, ':') != colon) {
 			errno = EINVAL;
 			client_errbuf(err, errlen, "%s: an IPv6 address needs "
-			    "brackets, as in [::1]:%s", s, LOOM_DEFAULT_PORT);
+			    "brackets, as in [::1]:%s", s, port);
 			return NULL;
 		}
 		if (colon != NULL) {
@@ -240,24 +263,42 @@ client_connect_hostport(const char *s, char *err, size_t errlen)
 		client_errbuf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c = loom_connect_tcp(host, port, err, errlen);
+	if (options != NULL)
+		c = loom_connect_tls(host, port, options, err, errlen);
+	else
+		c = loom_connect_tcp(host, port, err, errlen);
 	free(host);
 	return c;
 }
 
 struct loom_client *
-loom_connect(const char *target, char *err, size_t errlen)
+loom_connect_with(const char *target, const struct loom_tls_options *options,
+    char *err, size_t errlen)
 {
+	static const struct loom_tls_options	defaults;
+	const struct loom_tls_options		*tls =
+						    options != NULL ? options : &defaults;
+
 	if (target == NULL || *target == '\0') {
 		errno = EINVAL;
 		client_errbuf(err, errlen, "empty target");
 		return NULL;
 	}
+	if (strncmp(target, "tls://", 6) == 0)
+		return client_connect_hostport(target + 6, tls, err, errlen);
+	if (strncmp(target, "tls:", 4) == 0)
+		return client_connect_hostport(target + 4, tls, err, errlen);
 	if (strncmp(target, "unix:", 5) == 0)
 		return loom_connect_unix(target + 5, err, errlen);
 	if (strncmp(target, "tcp:", 4) == 0)
-		return client_connect_hostport(target + 4, err, errlen);
+		return client_connect_hostport(target + 4, NULL, err, errlen);
 	if (strchr(target, '/') != NULL)
 		return loom_connect_unix(target, err, errlen);
-	return client_connect_hostport(target, err, errlen);
+	return client_connect_hostport(target, NULL, err, errlen);
+}
+
+struct loom_client *
+loom_connect(const char *target, char *err, size_t errlen)
+{
+	return loom_connect_with(target, NULL, err, errlen);
 }

@@ -19,9 +19,13 @@
 #include "ctl_args_private.h"
 #include "ctl_suggest.h"
 
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 const char ctl_usage[] =
-"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] [--no-color]\n"
-"               COMMAND [ARGS...]\n"
+"usage: loomctl [-s SOCKET | -H HOST:PORT | -H tls://HOST:PORT] [--json]\n"
+"               [--no-color] COMMAND [ARGS...]\n"
 "\n"
 "Commands:\n"
 "  ping                          check that loomd answers\n"
@@ -61,6 +65,11 @@ const char ctl_usage[] =
 "  -s, --socket SOCKET   connect to a Unix socket (default: $LOOMD_SOCKET,\n"
 "                        else " LOOM_DEFAULT_SOCKET ")\n"
 "  -H, --host HOST:PORT  connect over TCP; [::1]:7433 for IPv6\n"
+"  -H tls://HOST:PORT    connect over TLS (default port " LOOM_DEFAULT_TLS_PORT "); the\n"
+"                        server's certificate must name HOST\n"
+"  --ca-file FILE        trust these CAs for TLS (default: the system's)\n"
+"  --cert FILE           a client certificate for TLS, PEM\n"
+"  --cert-key FILE       its key (default: in the --cert file)\n"
 "  --json                print the answers and events as JSON lines\n"
 "  --no-color            no colours (also when NO_COLOR is set, or the\n"
 "                        output is not a terminal)\n"
@@ -697,6 +706,9 @@ static int
 ctl_set_target(struct ctl_invocation *inv, const char *prefix, const char *value,
     char *err, size_t errlen)
 {
+	/* -H tls://HOST:PORT is a target as it stands. */
+	if (strcmp(prefix, "tcp:") == 0 && strncmp(value, "tls://", 6) == 0)
+		prefix = "";
 	free(inv->target);
 	if (asprintf(&inv->target, "%s%s", prefix, value) == -1) {
 		inv->target = NULL;
@@ -710,15 +722,16 @@ static int
 ctl_unknown_option(const char *arg, size_t len, char *err, size_t errlen)
 {
 	static const char *const globals[] = {
-		"socket", "host", "json", "no-color", "help", "version"
+		"socket", "host", "json", "no-color", "ca-file", "cert",
+		"cert-key", "help", "version"
 	};
-	const char	*names[OPT_COUNT + 7], *near;
+	const char	*names[OPT_COUNT + nitems(globals) + 1], *near;
 	char		 word[64];
 	size_t		 i, n = 0;
 
 	for (i = 0; i < OPT_COUNT; i++)
 		names[n++] = ctl_options[i].name;
-	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+	for (i = 0; i < nitems(globals); i++)
 		names[n++] = globals[i];
 	names[n] = NULL;
 	snprintf(word, sizeof(word), "%.*s", (int)len - 2, arg + 2);
@@ -792,6 +805,21 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	}
 	if (len == 8 && strncmp(name, "no-color", 8) == 0 && value == NULL) {
 		inv->no_color = 1;
+		return 0;
+	}
+	if ((len == 7 && strncmp(name, "ca-file", 7) == 0) ||
+	    (len == 4 && strncmp(name, "cert", 4) == 0) ||
+	    (len == 8 && strncmp(name, "cert-key", 8) == 0)) {
+		if (value == NULL && *i + 1 >= argc)
+			return ctl_fail(err, errlen, "%s needs a value", arg);
+		if (value == NULL)
+			value = argv[++*i];
+		if (len == 7)
+			inv->ca_file = value;
+		else if (len == 4)
+			inv->cert_file = value;
+		else
+			inv->key_file = value;
 		return 0;
 	}
 	if ((len == 6 && strncmp(name, "socket", 6) == 0) ||
@@ -890,6 +918,17 @@ ctl_parse(struct ctl_invocation *inv, int argc, char *const argv[],
 			rc = ctl_fail(err, errlen, "out of memory");
 			goto out;
 		}
+	}
+	if ((inv->ca_file != NULL || inv->cert_file != NULL ||
+	    inv->key_file != NULL) && strncmp(inv->target, "tls:", 4) != 0) {
+		rc = ctl_fail(err, errlen, "--%s is for TLS: -H tls://HOST:PORT",
+		    inv->ca_file != NULL ? "ca-file" : inv->cert_file != NULL ?
+		    "cert" : "cert-key");
+		goto out;
+	}
+	if (inv->key_file != NULL && inv->cert_file == NULL) {
+		rc = ctl_fail(err, errlen, "--cert-key goes with --cert");
+		goto out;
 	}
 
 	if (nwords == 0) {

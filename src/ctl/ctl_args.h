@@ -42,6 +42,11 @@ struct ctl_invocation {
 	enum ctl_command	 command;
 	const char		*name;		/* the command word */
 	char			*target;	/* for loom_connect() */
+	/* --ca-file, --cert, --cert-key: for a tls:// target (argv's strings;
+	 * --key is submit's idempotency key). */
+	const char		*ca_file;
+	const char		*cert_file;
+	const char		*key_file;
 	int			 json;		/* --json: print raw lines */
 	int			 help;		/* -h: print the usage, nothing else */
 	int			 version;	/* -V */

@@ -294,6 +294,7 @@ int
 main(int argc, char **argv)
 {
 	struct ctl_invocation	 inv;
+	struct loom_tls_options	 tls;
 	struct loom_client	*c;
 	char			 err[512];
 	int			 rc;
@@ -316,7 +317,11 @@ main(int argc, char **argv)
 	ctl_color = ctl_color_wanted(inv.no_color, getenv("NO_COLOR"),
 	    isatty(STDOUT_FILENO));
 
-	if ((c = loom_connect(inv.target, err, sizeof(err))) == NULL) {
+	memset(&tls, 0, sizeof(tls));
+	tls.ca_file = inv.ca_file;
+	tls.cert_file = inv.cert_file;
+	tls.key_file = inv.key_file;
+	if ((c = loom_connect_with(inv.target, &tls, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "loomctl: cannot connect: %s\n", err);
 		rc = CTL_EXIT_CONNECTION;
 		goto out;

@@ -258,7 +258,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The acceptor's part (net/server.c): count it, hand it to a loop. */
 	atomic_fetch_add(&conn_counts.current, 1);
 	if (conn_handoff(loomd.loops[conversations % loomd.nloops], sv[0],
-	    &proto_handler) == -1)
+	    CONN_UNIX, NULL, &proto_handler) == -1)
 		abort();
 	converse(sv[1], (const char *)data, size);
 	conversations++;

@@ -157,22 +157,31 @@ notify_open(struct daemon *d, char *path, size_t len)
 	return fd;
 }
 
+/* A TCP listener on 127.0.0.1, on a port the kernel picks: *port. */
+static int
+activation_tcp(int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
 /* The listeners systemd would pass: TCP on a port the kernel picks, Unix at d->sock. */
 static void
 activation_open(struct daemon *d, int *tcp, int *un)
 {
-	struct sockaddr_in	sin;
 	struct sockaddr_un	sun;
-	socklen_t		len = sizeof(sin);
 
-	*tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(*tcp, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(*tcp, 64), 0);
-	assert_int_equal(getsockname(*tcp, (struct sockaddr *)&sin, &len), 0);
-	d->port = ntohs(sin.sin_port);
+	*tcp = activation_tcp(&d->port);
 
 	*un = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	memset(&sun, 0, sizeof(sun));
@@ -183,21 +192,27 @@ activation_open(struct daemon *d, int *tcp, int *un)
 	assert_int_equal(listen(*un, 64), 0);
 }
 
-/* In the child: listeners at 3 and 4, and the variables sd_listen_fds reads. */
+/* In the child: listeners at 3, 4 (and 5: TLS), and the variables
+ * sd_listen_fds reads. */
 static void
-activation_pass(int tcp, int un)
+activation_pass(int tcp, int un, int tls)
 {
 	char	pid[32];
-	int	t = fcntl(tcp, F_DUPFD, 10), u = fcntl(un, F_DUPFD, 10);
+	int	t = fcntl(tcp, F_DUPFD, 10), u = fcntl(un, F_DUPFD, 10), s = -1;
 
-	if (t == -1 || u == -1 || dup2(t, 3) == -1 || dup2(u, 4) == -1)
+	if (tls != -1 && (s = fcntl(tls, F_DUPFD, 10)) == -1)
+		_exit(126);
+	if (t == -1 || u == -1 || dup2(t, 3) == -1 || dup2(u, 4) == -1 ||
+	    (s != -1 && dup2(s, 5) == -1))
 		_exit(126);
 	close(t);
 	close(u);
+	if (s != -1)
+		close(s);
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	setenv("LISTEN_PID", pid, 1);
-	setenv("LISTEN_FDS", "2", 1);
-	setenv("LISTEN_FDNAMES", "tcp:unix", 1);
+	setenv("LISTEN_FDS", s != -1 ? "3" : "2", 1);
+	setenv("LISTEN_FDNAMES", s != -1 ? "tcp:unix:tls" : "tcp:unix", 1);
 }
 
 void
@@ -206,7 +221,7 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 	char		 unused[128], notify_path[128], state_dir[160];
 	const char	*argv[64];
 	double		 deadline;
-	int		 argc = 0, fd, status, i, tcp = -1, un = -1;
+	int		 argc = 0, fd, status, i, tcp = -1, un = -1, tls = -1;
 	bool		 notify = opts->notify || opts->socket_activation;
 	char		*msg;
 	pid_t		 parent;
@@ -229,6 +244,8 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 	argv[argc++] = opts->config != NULL ? d->conf : "/dev/null";
 	if (opts->socket_activation) {
 		activation_open(d, &tcp, &un);
+		if (opts->tls_activation)
+			tls = activation_tcp(&d->tls_port);
 		snprintf(unused, sizeof(unused), "%s/unused.sock", d->dir);
 		argv[argc++] = "-u";
 		argv[argc++] = unused;
@@ -269,7 +286,7 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 		for (i = 0; opts->env != NULL && opts->env[i] != NULL; i++)
 			putenv((char *)opts->env[i]);
 		if (opts->socket_activation)
-			activation_pass(tcp, un);
+			activation_pass(tcp, un, tls);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -278,6 +295,8 @@ daemon_start_with(struct daemon *d, const struct daemon_opts *opts)
 		close(tcp);
 	if (un != -1)
 		close(un);
+	if (tls != -1)
+		close(tls);
 
 	if (notify) {
 		msg = daemon_notify_wait(d, "READY=1");

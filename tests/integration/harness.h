@@ -24,6 +24,7 @@ struct daemon {
 	char	log[128];
 	char	conf[128];	/* the -c file, when one was written */
 	int	port;		/* TCP, with socket_activation; else 0 */
+	int	tls_port;	/* TLS, with tls_activation; else 0 */
 	int	notify_fd;	/* our end of its NOTIFY_SOCKET, or -1 */
 };
 
@@ -38,6 +39,10 @@ struct daemon_opts {
 	 * to a TCP listener: a port is never picked, released and bound again,
 	 * which another process could take in between. */
 	bool			 socket_activation;
+	/* With socket_activation, a third listener on another port the
+	 * harness holds, named "tls" (FileDescriptorName=tls), which loomd
+	 * serves with TLS: the config must give [tls] cert_file and key_file. */
+	bool			 tls_activation;
 	const char *const	*env;		/* NULL-ended NAME=VALUE to add */
 	/* A state_dir that outlives the daemon (restarts); else <dir>/state. */
 	const char		*state_dir;

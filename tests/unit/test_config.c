@@ -167,6 +167,13 @@ assert_same_settings(const struct config *a, const struct config *b)
 	assert_int_equal(a->http.max_body, b->http.max_body);
 	assert_true(a->http.timeout == b->http.timeout);
 	assert_int_equal(a->http.per_host, b->http.per_host);
+	for (i = 0; a->tls_listen[i] != NULL || b->tls_listen[i] != NULL; i++)
+		assert_same_string(a->tls_listen[i], b->tls_listen[i]);
+	assert_same_string(a->tls.cert_file, b->tls.cert_file);
+	assert_same_string(a->tls.key_file, b->tls.key_file);
+	assert_int_equal(a->tls.min_version, b->tls.min_version);
+	assert_same_string(a->tls.client_ca_file, b->tls.client_ca_file);
+	assert_true(a->tls.handshake_timeout == b->tls.handshake_timeout);
 }
 
 static void
@@ -978,7 +985,8 @@ test_every_key_is_documented(void **state)
 		"files_root", "shutdown_grace", "kill_grace", "idle_timeout",
 		"user", "group", "concurrency", "max_pending", "argv", "allow_args",
 		"allow_env", "cwd", "timeout", "max_output", "ca_file", "max_body",
-		"per_host", "user_agent",
+		"per_host", "user_agent", "tls_listen", "cert_file", "key_file",
+		"min_version", "client_ca_file", "handshake_timeout",
 	};
 	static const char *const files[] = { SHIPPED_CONF, MAN_PAGE };
 	char		 buf[65536], want[128];
@@ -1183,6 +1191,44 @@ test_diff_names_each_changed_key_with_both_values(void **state)
 	config_free(b);
 }
 
+/* TLS needs a certificate and its key; the [tls] keys are diffed too. */
+static void
+test_tls_listen_wants_a_certificate_and_key(void **state)
+{
+	struct config		*cfg = config_new(), *b;
+	struct diff_seen	 seen = { .n = 0 };
+	char			 err[512];
+
+	override(cfg, "tls_listen=127.0.0.1:7434, [::1]:7434");
+	assert_argv(cfg->tls_listen, (const char *[]){ "127.0.0.1:7434",
+	    "[::1]:7434", NULL });
+	assert_check_fails(cfg, "-o tls_listen=127.0.0.1:7434, [::1]:7434: "
+	    "tls.cert_file and tls.key_file are required");
+	override(cfg, "tls_listen=");
+	override(cfg, "tls.cert_file=/x.pem");
+	assert_check_fails(cfg, "-o tls.cert_file=/x.pem: tls.cert_file and "
+	    "tls.key_file go together");
+	override(cfg, "tls.key_file=/x.key");
+	override(cfg, "tls_listen=127.0.0.1:7434");
+	assert_int_equal(config_check(cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->tls.min_version, CONFIG_TLS_1_2);
+	override(cfg, "tls.min_version=1.3");
+	assert_int_equal(cfg->tls.min_version, CONFIG_TLS_1_3);
+	assert_int_equal(config_override(cfg, "tls.min_version=1.1", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "1.1"));
+
+	b = load("[tls]\nmin_version = 1.2\nhandshake_timeout = 3s\n");
+	config_diff(b, cfg, diff_record, &seen);
+	assert_int_equal(seen.n, 5);
+	assert_string_equal(seen.lines[0], "tls_listen: '' -> '127.0.0.1:7434'");
+	assert_string_equal(seen.lines[1], "tls.cert_file: '' -> '/x.pem'");
+	assert_string_equal(seen.lines[3], "tls.min_version: 1.2 -> 1.3");
+	assert_string_equal(seen.lines[4], "tls.handshake_timeout: 3s -> 10s");
+	config_free(b);
+	config_free(cfg);
+}
+
 static void
 test_keep_copies_a_global_key(void **state)
 {
@@ -1247,6 +1293,7 @@ main(void)
 		cmocka_unit_test(test_build_reads_the_file_then_the_assignments),
 		cmocka_unit_test(test_build_checks_what_the_config_names_exists),
 		cmocka_unit_test(test_diff_names_each_changed_key_with_both_values),
+		cmocka_unit_test(test_tls_listen_wants_a_certificate_and_key),
 		cmocka_unit_test(test_keep_copies_a_global_key),
 	};
 

@@ -155,6 +155,15 @@ test_global_options_go_anywhere(void **state)
 	assert_int_equal(parse(&inv, "--socket=loomd.sock", "ping"), 0);
 	assert_string_equal(inv.target, "unix:loomd.sock");
 	ctl_invocation_clear(&inv);
+
+	/* TLS: the target as given, and the files for it. */
+	assert_int_equal(parse(&inv, "-H", "tls://h:7434", "ping", "--ca-file",
+	    "ca.pem", "--cert=c.pem", "--cert-key", "c.key"), 0);
+	assert_string_equal(inv.target, "tls://h:7434");
+	assert_string_equal(inv.ca_file, "ca.pem");
+	assert_string_equal(inv.cert_file, "c.pem");
+	assert_string_equal(inv.key_file, "c.key");
+	ctl_invocation_clear(&inv);
 }
 
 static void
@@ -324,6 +333,12 @@ test_usage_errors_exit_2_with_a_reason(void **state)
 		{ { "--bogus=1", "ping" }, "unknown option '--bogus'" },
 		{ { "-x", "ping" }, "unknown option '-x'" },
 		{ { "--json=yes", "ping" }, "unknown option '--json'" },
+		{ { "-H", "h:1", "--ca-file", "ca.pem", "ping" },
+		  "--ca-file is for TLS" },
+		{ { "--cert", "c.pem", "ping" }, "--cert is for TLS" },
+		{ { "-H", "tls://h:1", "--cert-key", "k.pem", "ping" },
+		  "--cert-key goes with --cert" },
+		{ { "-H", "tls://h:1", "ping", "--ca-file" }, "--ca-file needs a value" },
 	};
 	struct ctl_invocation	 inv;
 	char			*argv[10];

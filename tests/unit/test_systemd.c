@@ -119,6 +119,10 @@ test_listen_fds_are_for_this_process_only(void **state)
 	set_listen_env(pid, "2");
 	assert_int_equal(systemd_own_listen_fds(err, sizeof(err)), 2);
 	assert_true(fcntl(SYSTEMD_LISTEN_FDS_START, F_GETFD) & FD_CLOEXEC);
+	/* Their names (FileDescriptorName=) stay known: "tls" is a TLS one. */
+	assert_string_equal(systemd_listen_fd_name(0), "a");
+	assert_string_equal(systemd_listen_fd_name(1), "b");
+	assert_string_equal(systemd_listen_fd_name(2), "");
 	/* Taken once: the variables are gone, so no child inherits them. */
 	assert_null(getenv("LISTEN_PID"));
 	assert_null(getenv("LISTEN_FDS"));

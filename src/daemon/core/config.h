@@ -60,6 +60,20 @@ struct config_http {
 	char		*user_agent;	/* NULL: none sent */
 };
 
+/* [tls]: the server side of tls_listen */
+struct config_tls {
+	char		*cert_file;	/* PEM, the chain after the certificate */
+	char		*key_file;
+	int		 min_version;	/* enum config_tls_version */
+	char		*client_ca_file;	/* NULL: no client certificates */
+	double		 handshake_timeout;
+};
+
+enum config_tls_version {
+	CONFIG_TLS_1_2,
+	CONFIG_TLS_1_3,
+};
+
 struct config {
 	char		*path;			/* the file read, or NULL */
 
@@ -67,6 +81,7 @@ struct config {
 	unsigned int	 executor_threads;	/* 0: one per CPU */
 	size_t		 executor_queue;
 	char		**listen;		/* "HOST:PORT", NULL-ended; empty: none */
+	char		**tls_listen;		/* "HOST:PORT", NULL-ended; empty: none */
 	char		*unix_socket;		/* NULL or "": none */
 	mode_t		 unix_socket_mode;
 	char		*state_dir;
@@ -98,6 +113,7 @@ struct config {
 	struct config_command	*commands;
 	size_t			 ncommands;
 	struct config_http	 http;
+	struct config_tls	 tls;
 
 	/* Where each key was set, for messages (service/config*.c). */
 	struct config_origin	*origins;

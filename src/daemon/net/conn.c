@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/loomd.h"
 #include "net/conn.h"
+#include "net/conn_io.h"
 #include "net/shard.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -42,6 +43,11 @@ struct conn {
 	bool			 flush_queued;
 	bool			 write_waiting;	/* EV_WRITE added */
 	bool			 broken;	/* close at the next flush */
+	bool			 read_on_write;	/* the transport reads once writable */
+	bool			 write_on_read;	/* and writes once readable */
+	enum conn_transport	 transport;
+	const struct conn_io	*io;
+	void			*io_state;
 	struct loop_event	 rev;
 	struct loop_event	 wev;
 	char			*in;		/* a partial line, if any */
@@ -53,6 +59,7 @@ struct conn {
 	size_t			 out_cap;
 	unsigned int		 pending;
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
+	uint64_t		 opened_ns;	/* for the TLS handshake's bound */
 	struct net_shard	*shard;
 	const struct conn_handler *handler;
 	/* The protocol's state for this connection (handler->state_size). */
@@ -66,12 +73,34 @@ static void	conn_out_text(struct conn *, const char *, size_t);
 static void	conn_out_done(struct conn *);
 static bool	conn_drained(const struct conn *);
 static void	conn_idle_arm(struct net_shard *);
+static void	conn_read(struct conn *);
+static void	conn_flush(struct conn *);
+
+/* The plain socket: what the kernel says is what the connection gets. */
+static ssize_t
+conn_plain_read(void *state, int fd, void *buf, size_t len)
+{
+	return read(fd, buf, len);
+}
+
+static ssize_t
+conn_plain_write(void *state, int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL);
+}
+
+static const struct conn_io	conn_plain = {
+	.read = conn_plain_read,
+	.write = conn_plain_write,
+};
 
 struct conn_counts	conn_counts;
 
 /* A socket on its way to a loop. */
 struct conn_handoff {
 	int				 fd;
+	enum conn_transport		 transport;
+	const struct conn_io		*io;
 	const struct conn_handler	*handler;
 };
 
@@ -82,16 +111,22 @@ conn_start(void *arg)
 	const struct conn_handler	*handler = h->handler;
 	struct shard			*sh = shard_current();
 	struct loop			*loop = sh->loop;
+	const struct conn_io		*io = h->io != NULL ? h->io : &conn_plain;
+	enum conn_transport		 transport = h->transport;
 	int				 fd = h->fd;
+	void				*io_state = NULL;
 	struct conn			*c;
 
 	free(h);
+	if (io->open != NULL && (io_state = io->open(fd)) == NULL)
+		goto fail;	/* it said why */
 	if ((c = calloc(1, sizeof(*c) + handler->state_size)) == NULL) {
 		log_warn("connection");
-		close(fd);
-		atomic_fetch_sub(&conn_counts.current, 1);
-		return;
+		goto fail;
 	}
+	c->io = io;
+	c->io_state = io_state;
+	c->transport = transport;
 	c->loop = loop;
 	c->shard = sh->net;
 	c->fd = fd;
@@ -102,18 +137,29 @@ conn_start(void *arg)
 	loop_event_assign(&c->wev, loop, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	event_add(&c->rev.ev, NULL);
 	c->reading = true;
-	c->active_ns = now_ns();
+	c->active_ns = c->opened_ns = now_ns();
 	TAILQ_INSERT_TAIL(&c->shard->conns, c, entry);
 	atomic_fetch_add(&c->shard->connections, 1);
 	conn_idle_arm(c->shard);
+	return;
+fail:
+	if (io_state != NULL) {
+		io->close(io_state, fd);
+		io->free(io_state);
+	}
+	close(fd);
+	atomic_fetch_sub(&conn_counts.current, 1);
 }
 
 int
-conn_handoff(struct loop *loop, int fd, const struct conn_handler *handler)
+conn_handoff(struct loop *loop, int fd, enum conn_transport transport,
+    const struct conn_io *io, const struct conn_handler *handler)
 {
 	struct conn_handoff	*h = xmalloc(sizeof(*h));
 
 	h->fd = fd;
+	h->transport = transport;
+	h->io = io;
 	h->handler = handler;
 	if (loop_post(loop, conn_start, h) == -1) {
 		free(h);
@@ -133,6 +179,8 @@ conn_unref(struct conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	if (c->io->free != NULL)
+		c->io->free(c->io_state);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -154,6 +202,42 @@ void *
 conn_state(struct conn *c)
 {
 	return c->state;
+}
+
+enum conn_transport
+conn_transport(const struct conn *c)
+{
+	return c->transport;
+}
+
+const char *
+conn_peer_cn(const struct conn *c)
+{
+	return c->io->peer_cn != NULL ? c->io->peer_cn(c->io_state) : NULL;
+}
+
+/* Input the transport holds already: the socket will not say so. */
+static void
+conn_read_held(struct conn *c)
+{
+	if (c->reading && c->io->pending != NULL && c->io->pending(c->io_state))
+		event_active(&c->rev.ev, EV_READ, 0);
+}
+
+/* What the transport waits for after EAGAIN, if not the obvious one. */
+static short
+conn_io_want(const struct conn *c, short obvious)
+{
+	return c->io->want != NULL ? c->io->want(c->io_state) : obvious;
+}
+
+static void
+conn_wait_writable(struct conn *c)
+{
+	if (!c->write_waiting) {
+		c->write_waiting = true;
+		event_add(&c->wev.ev, NULL);
+	}
 }
 
 /* Nothing in flight: no request, nothing the protocol keeps it for. */
@@ -180,9 +264,10 @@ conn_update_reading(struct conn *c)
 	if (want == c->reading)
 		return;
 	c->reading = want;
-	if (want)
+	if (want) {
 		event_add(&c->rev.ev, NULL);
-	else
+		conn_read_held(c);
+	} else if (!c->write_on_read)
 		event_del(&c->rev.ev);
 }
 
@@ -302,7 +387,20 @@ static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	ssize_t		 n;
+	bool		 read_too = c->read_on_write;
+
+	c->read_on_write = false;
+	conn_ref(c);
+	conn_flush(c);
+	if (read_too && !c->dead)
+		conn_read(c);
+	conn_unref(c);
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	ssize_t	n;
 
 	c->flush_queued = false;
 	if (c->broken) {
@@ -310,8 +408,8 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	while (c->out_off < c->out_len) {
-		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-		    MSG_NOSIGNAL);
+		n = c->io->write(c->io_state, c->fd, c->out + c->out_off,
+		    c->out_len - c->out_off);
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			continue;
@@ -319,10 +417,12 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!c->write_waiting) {
-				c->write_waiting = true;
-				event_add(&c->wev.ev, NULL);
-			}
+			if (conn_io_want(c, EV_WRITE) == EV_READ) {
+				/* TLS reads before it can write on. */
+				c->write_on_read = true;
+				event_add(&c->rev.ev, NULL);
+			} else
+				conn_wait_writable(c);
 			conn_update_reading(c);
 			return;
 		}
@@ -337,7 +437,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		c->out = NULL;
 		c->out_cap = 0;
 	}
-	if (c->write_waiting) {
+	if (c->write_waiting && !c->read_on_write) {
 		c->write_waiting = false;
 		event_del(&c->wev.ev);
 	}
@@ -458,14 +558,37 @@ static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+
+	conn_ref(c);
+	if (c->write_on_read) {
+		c->write_on_read = false;
+		conn_flush(c);
+	}
+	if (!c->dead) {
+		if (c->reading)
+			conn_read(c);
+		else if (!c->write_on_read)
+			event_del(&c->rev.ev);	/* it was there for the write */
+	}
+	conn_unref(c);
+}
+
+static void
+conn_read(struct conn *c)
+{
 	char		**bufp = &c->shard->buf, *buf;
 	size_t		 len, used;
 	ssize_t		 n;
 
 	if (*bufp == NULL)
 		*bufp = xmalloc(CONN_READ_CHUNK);
-	n = read(c->fd, *bufp, CONN_READ_CHUNK);
+	n = c->io->read(c->io_state, c->fd, *bufp, CONN_READ_CHUNK);
 	if (n == -1) {
+		if (errno == EAGAIN && conn_io_want(c, EV_READ) == EV_WRITE) {
+			/* TLS writes before it can read on. */
+			c->read_on_write = true;
+			conn_wait_writable(c);
+		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
 		conn_close(c);
@@ -504,6 +627,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (!c->dead) {
 		conn_in_keep(c, buf, len, used);
 		conn_update_reading(c);
+		conn_read_held(c);
 	}
 	conn_unref(c);
 }
@@ -516,6 +640,8 @@ conn_close(struct conn *c)
 	c->dead = true;
 	event_del(&c->rev.ev);
 	event_del(&c->wev.ev);
+	if (c->io->close != NULL)
+		c->io->close(c->io_state, c->fd);
 	close(c->fd);
 	c->fd = -1;
 	TAILQ_REMOVE(&c->shard->conns, c, entry);
@@ -659,6 +785,23 @@ conn_drain(int stage)
  * it (or a second) after its time.  It reads the setting each time: a reload
  * turns it on or off.
  */
+/* TLS connections that have not finished their handshake in time go. */
+static void
+conn_handshake_sweep(struct net_shard *ns, uint64_t now)
+{
+	double		 limit = loomd.config->tls.handshake_timeout;
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->io->ready != NULL && !c->io->ready(c->io_state) &&
+		    now - c->opened_ns >= (uint64_t)(limit * 1e9)) {
+			log_info("tls: no handshake within %gs: closing", limit);
+			conn_close(c);
+		}
+	}
+}
+
 static void
 conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -668,6 +811,7 @@ conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 	struct conn		*c, *next;
 
 	ns->idle_armed = false;
+	conn_handshake_sweep(ns, now);
 	if (idle > 0) {
 		for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
 			next = TAILQ_NEXT(c, entry);

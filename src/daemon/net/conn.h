@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/conn_io.h"
+
 struct conn;
 struct loop;
 
@@ -45,14 +47,27 @@ struct conn_handler {
 	void		(*closed)(struct conn *, void *state);
 };
 
-/* On the main thread: hand an accepted socket to a loop. */
-int		 conn_handoff(struct loop *, int fd, const struct conn_handler *);
+/*
+ * On the main thread: hand an accepted socket to a loop, with its transport
+ * (NULL: the plain socket; &tls_io: TLS).
+ */
+int		 conn_handoff(struct loop *, int fd, enum conn_transport,
+		     const struct conn_io *, const struct conn_handler *);
 
 void		 conn_ref(struct conn *);
 void		 conn_unref(struct conn *);
 bool		 conn_alive(const struct conn *);
 struct loop	*conn_loop(const struct conn *);
 void		*conn_state(struct conn *);
+/* Unix socket, TCP or TLS: TLS counts as TCP for auth_tcp. */
+enum conn_transport conn_transport(const struct conn *);
+/*
+ * The CN of the client certificate a TLS connection presented and
+ * tls.client_ca_file verified; NULL on other connections.  Known before the
+ * first line is read (the handshake comes first), and kept until the
+ * connection is freed.
+ */
+const char	*conn_peer_cn(const struct conn *);
 
 /* A request that answers later: started, then answered. */
 void		 conn_request_start(struct conn *);

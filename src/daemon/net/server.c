@@ -29,6 +29,7 @@
 #include "core/loomd.h"
 #include "runtime/loop.h"
 #include "net/server.h"
+#include "net/tls.h"
 #include "runtime/util.h"
 
 #define SERVER_LISTENERS_MAX	16
@@ -37,7 +38,7 @@
 
 struct listener {
 	int		 fd;
-	bool		 tcp;
+	enum conn_transport transport;
 	struct event	*ev;
 	char		*path;		/* Unix socket file to remove */
 	char		 name[128];
@@ -90,17 +91,20 @@ server_accept(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		if (atomic_load(&conn_counts.current) >= loomd.config->max_connections) {
-			(void)!send(fd, server_handler->refusal,
-			    strlen(server_handler->refusal), MSG_NOSIGNAL);
+			/* Plain text would be noise to a TLS client: it just closes. */
+			if (l->transport != CONN_TLS)
+				(void)!send(fd, server_handler->refusal,
+				    strlen(server_handler->refusal), MSG_NOSIGNAL);
 			close(fd);
 			atomic_fetch_add(&conn_counts.rejected, 1);
 			continue;
 		}
-		if (l->tcp)
+		if (l->transport != CONN_UNIX)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		atomic_fetch_add(&conn_counts.current, 1);
 		atomic_fetch_add(&conn_counts.total, 1);
 		if (conn_handoff(loomd.loops[next_loop++ % loomd.nloops], fd,
+		    l->transport, l->transport == CONN_TLS ? &tls_io : NULL,
 		    server_handler) == -1) {
 			close(fd);
 			atomic_fetch_sub(&conn_counts.current, 1);
@@ -109,11 +113,17 @@ server_accept(evutil_socket_t lfd, short what, void *arg)
 }
 
 static int
-server_add(struct event_base *base, int fd, bool tcp, const char *name,
-    const char *path, char *err, size_t errlen)
+server_add(struct event_base *base, int fd, enum conn_transport transport,
+    const char *name, const char *path, char *err, size_t errlen)
 {
 	struct listener	*l;
 
+	if (transport == CONN_TLS && !tls_server_loaded()) {
+		snprintf(err, errlen, "%s: TLS needs tls.cert_file and "
+		    "tls.key_file", name);
+		close(fd);
+		return -1;
+	}
 	if (nlisteners == SERVER_LISTENERS_MAX) {
 		snprintf(err, errlen, "too many listeners (at most %d)",
 		    SERVER_LISTENERS_MAX);
@@ -122,7 +132,7 @@ server_add(struct event_base *base, int fd, bool tcp, const char *name,
 	}
 	l = &listeners[nlisteners++];
 	l->fd = fd;
-	l->tcp = tcp;
+	l->transport = transport;
 	l->path = path != NULL ? xstrdup(path) : NULL;
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->ev = event_new(base, fd, EV_READ | EV_PERSIST, server_accept, l);
@@ -155,15 +165,16 @@ server_split(const char *spec, char *host, size_t hostlen, char *port,
 }
 
 static int
-server_listen_tcp(struct event_base *base, const char *spec, char *err,
-    size_t errlen)
+server_listen_tcp(struct event_base *base, const char *spec, bool tls,
+    char *err, size_t errlen)
 {
+	const char	*key = tls ? "tls_listen" : "listen";
 	struct addrinfo	 hints, *res, *ai;
 	char		 host[256], port[32], name[300];
 	int		 fd = -1, one = 1, rc;
 
 	if (server_split(spec, host, sizeof(host), port, sizeof(port)) == -1) {
-		snprintf(err, errlen, "listen %s: not HOST:PORT", spec);
+		snprintf(err, errlen, "%s %s: not HOST:PORT", key, spec);
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -171,7 +182,7 @@ server_listen_tcp(struct event_base *base, const char *spec, char *err,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(*host ? host : NULL, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "listen %s: %s", spec, gai_strerror(rc));
+		snprintf(err, errlen, "%s %s: %s", key, spec, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -184,15 +195,16 @@ server_listen_tcp(struct event_base *base, const char *spec, char *err,
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(fd, SERVER_BACKLOG) == 0)
 			break;
-		snprintf(err, errlen, "listen %s: %s", spec, strerror(errno));
+		snprintf(err, errlen, "%s %s: %s", key, spec, strerror(errno));
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
 	if (fd == -1)
 		return -1;
-	snprintf(name, sizeof(name), "tcp %s", spec);
-	return server_add(base, fd, true, name, NULL, err, errlen);
+	snprintf(name, sizeof(name), "%s %s", tls ? "tls" : "tcp", spec);
+	return server_add(base, fd, tls ? CONN_TLS : CONN_TCP, name, NULL, err,
+	    errlen);
 }
 
 /* Is something serving on this socket file?  Then it is not ours to remove. */
@@ -253,7 +265,7 @@ server_listen_unix(struct event_base *base, const char *path, mode_t mode,
 		return -1;
 	}
 	snprintf(name, sizeof(name), "unix %s", path);
-	return server_add(base, fd, false, name, path, err, errlen);
+	return server_add(base, fd, CONN_UNIX, name, path, err, errlen);
 }
 
 void
@@ -270,7 +282,12 @@ server_listen(struct event_base *base, const struct config *cfg, char *err,
 
 	pause_timer = evtimer_new(base, server_resume, NULL);
 	for (i = 0; cfg->listen != NULL && cfg->listen[i] != NULL; i++) {
-		if (server_listen_tcp(base, cfg->listen[i], err, errlen) == -1)
+		if (server_listen_tcp(base, cfg->listen[i], false, err, errlen) == -1)
+			return -1;
+	}
+	for (i = 0; cfg->tls_listen != NULL && cfg->tls_listen[i] != NULL; i++) {
+		if (server_listen_tcp(base, cfg->tls_listen[i], true, err,
+		    errlen) == -1)
 			return -1;
 	}
 	if (cfg->unix_socket != NULL && *cfg->unix_socket != '\0' &&
@@ -306,11 +323,16 @@ server_close(void)
 
 /*
  * A listener passed by systemd (socket activation): a listening stream
- * socket, TCP or Unix.  Its socket file belongs to systemd: never removed.
+ * socket, TCP or Unix, or TCP for TLS (its FileDescriptorName is "tls").
+ * Its socket file belongs to systemd: never removed.
  */
 int
-server_adopt(struct event_base *base, int fd, char *err, size_t errlen)
+server_adopt(struct event_base *base, int fd, bool tls, char *err,
+    size_t errlen)
 {
+	enum conn_transport	 tcp = tls ? CONN_TLS : CONN_TCP;
+	const char		*proto = tls ? "tls" : "tcp";
+
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss), optlen;
 	char			 host[INET6_ADDRSTRLEN], name[300];
@@ -345,19 +367,28 @@ server_adopt(struct event_base *base, int fd, char *err, size_t errlen)
 		snprintf(name, sizeof(name), "unix %s (from systemd)",
 		    ((struct sockaddr_un *)&ss)->sun_path[0] != '\0' ?
 		    ((struct sockaddr_un *)&ss)->sun_path : "(abstract)");
-		return server_add(base, fd, false, name, NULL, err, errlen);
+		if (tls)
+			break;
+		return server_add(base, fd, CONN_UNIX, name, NULL, err, errlen);
 	case AF_INET:
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host,
 		    sizeof(host));
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		snprintf(name, sizeof(name), "tcp %s:%d (from systemd)", host, port);
-		return server_add(base, fd, true, name, NULL, err, errlen);
+		snprintf(name, sizeof(name), "%s %s:%d (from systemd)", proto, host,
+		    port);
+		return server_add(base, fd, tcp, name, NULL, err, errlen);
 	case AF_INET6:
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
 		    sizeof(host));
 		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		snprintf(name, sizeof(name), "tcp [%s]:%d (from systemd)", host, port);
-		return server_add(base, fd, true, name, NULL, err, errlen);
+		snprintf(name, sizeof(name), "%s [%s]:%d (from systemd)", proto,
+		    host, port);
+		return server_add(base, fd, tcp, name, NULL, err, errlen);
+	}
+	if (tls) {
+		snprintf(err, errlen, "socket activation: descriptor %d is named "
+		    "tls but is not a TCP socket", fd);
+		return -1;
 	}
 	snprintf(err, errlen, "socket activation: descriptor %d: address family "
 	    "%d is not TCP or Unix", fd, (int)ss.ss_family);

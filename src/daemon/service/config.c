@@ -89,6 +89,8 @@ config_section_base(struct config *cfg, const struct config_section *sec,
 		return cfg;
 	case SECTION_HTTP:
 		return &cfg->http;
+	case SECTION_TLS:
+		return &cfg->tls;
 	case SECTION_QUEUE:
 		if ((found = (void *)config_find_queue(cfg, name)) != NULL)
 			return found;
@@ -156,6 +158,10 @@ config_new(void)
 	cfg->http.timeout = 30;
 	cfg->http.per_host = 8;
 	cfg->http.user_agent = xstrdup("loomd/" PACKAGE_VERSION);
+
+	cfg->tls_listen = xcalloc(1, sizeof(*cfg->tls_listen));
+	cfg->tls.min_version = CONFIG_TLS_1_2;
+	cfg->tls.handshake_timeout = 10;
 	return cfg;
 }
 
@@ -168,6 +174,7 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->path);
 	strv_free(cfg->listen);
+	strv_free(cfg->tls_listen);
 	free(cfg->unix_socket);
 	free(cfg->state_dir);
 	free(cfg->files_root);
@@ -189,6 +196,9 @@ config_free(struct config *cfg)
 	free(cfg->commands);
 	free(cfg->http.ca_file);
 	free(cfg->http.user_agent);
+	free(cfg->tls.cert_file);
+	free(cfg->tls.key_file);
+	free(cfg->tls.client_ca_file);
 	for (i = 0; i < cfg->norigins; i++) {
 		free(cfg->origins[i].key);
 		free(cfg->origins[i].where);
@@ -200,12 +210,22 @@ config_free(struct config *cfg)
 int
 config_check(struct config *cfg, char *err, size_t errlen)
 {
+	bool	tls = cfg->tls_listen != NULL && cfg->tls_listen[0] != NULL;
 	size_t	i;
 
-	if ((cfg->listen == NULL || cfg->listen[0] == NULL) &&
+	if ((cfg->listen == NULL || cfg->listen[0] == NULL) && !tls &&
 	    (cfg->unix_socket == NULL || *cfg->unix_socket == '\0')) {
 		return config_fail(err, errlen, "no listener: listen and unix_socket "
 		    "are both empty");
+	}
+	if (tls && (cfg->tls.cert_file == NULL || cfg->tls.key_file == NULL)) {
+		return config_fail(err, errlen, "%s: tls.cert_file and tls.key_file "
+		    "are required", config_origin(cfg, "tls_listen"));
+	}
+	if ((cfg->tls.cert_file == NULL) != (cfg->tls.key_file == NULL)) {
+		return config_fail(err, errlen, "%s: tls.cert_file and tls.key_file "
+		    "go together", config_origin(cfg, cfg->tls.cert_file != NULL ?
+		    "tls.cert_file" : "tls.key_file"));
 	}
 	for (i = 0; i < cfg->nlimits; i++) {
 		if (cfg->limits[i].concurrency == 0) {

@@ -42,6 +42,20 @@ config_count(const struct config *cfg, enum config_section_id id)
 	}
 }
 
+/* The struct of an unnamed section ([http], [tls]) or the global keys. */
+static const void *
+config_unnamed(const struct config *cfg, enum config_section_id id)
+{
+	switch (id) {
+	case SECTION_HTTP:
+		return &cfg->http;
+	case SECTION_TLS:
+		return &cfg->tls;
+	default:
+		return cfg;
+	}
+}
+
 /* The entry of a named section with this name, or NULL. */
 static void *
 config_find_named(const struct config *cfg, enum config_section_id id,
@@ -89,10 +103,8 @@ config_diff(const struct config *a, const struct config *b, config_diff_fn fn,
 		if (!sec->named) {
 			snprintf(prefix, sizeof(prefix), "%s%s", sec->name,
 			    *sec->name != '\0' ? "." : "");
-			config_diff_keys(sec, prefix,
-			    sec->id == SECTION_HTTP ? (const void *)&a->http : a,
-			    sec->id == SECTION_HTTP ? (const void *)&b->http : b,
-			    fn, arg);
+			config_diff_keys(sec, prefix, config_unnamed(a, sec->id),
+			    config_unnamed(b, sec->id), fn, arg);
 			continue;
 		}
 		for (i = 0; i < config_count(a, sec->id); i++) {

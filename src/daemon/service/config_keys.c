@@ -14,6 +14,7 @@
 #define CONFIG_DURATION_MAX	1e9	/* about 31 years: fits any timer */
 
 static const char *const config_sync_modes[] = { "always", "batch", "off", NULL };
+static const char *const config_tls_versions[] = { "1.2", "1.3", NULL };
 
 #define G(f)	offsetof(struct config, f)
 static const struct config_key config_global_keys[] = {
@@ -21,6 +22,7 @@ static const struct config_key config_global_keys[] = {
 	{ "executor_threads", CONFIG_UINT, G(executor_threads), CONFIG_AUTO, 0, 256, NULL },
 	{ "executor_queue", CONFIG_COUNT, G(executor_queue), 0, 1, 1e8, NULL },
 	{ "listen", CONFIG_LISTEN, G(listen), 0, 0, 0, NULL },
+	{ "tls_listen", CONFIG_LISTEN, G(tls_listen), 0, 0, 0, NULL },
 	{ "unix_socket", CONFIG_STRING, G(unix_socket), CONFIG_SOCKET, 0, 0, NULL },
 	{ "unix_socket_mode", CONFIG_MODE, G(unix_socket_mode), 0, 0, 0777, NULL },
 	{ "state_dir", CONFIG_STRING, G(state_dir), CONFIG_NONEMPTY, 0, 0, NULL },
@@ -59,6 +61,17 @@ static const struct config_key config_http_keys[] = {
 };
 #undef H
 
+#define T(f)	offsetof(struct config_tls, f)
+static const struct config_key config_tls_keys[] = {
+	{ "cert_file", CONFIG_STRING, T(cert_file), 0, 0, 0, NULL },
+	{ "key_file", CONFIG_STRING, T(key_file), 0, 0, 0, NULL },
+	{ "min_version", CONFIG_CHOICE, T(min_version), 0, 0, 0, config_tls_versions },
+	{ "client_ca_file", CONFIG_STRING, T(client_ca_file), 0, 0, 0, NULL },
+	{ "handshake_timeout", CONFIG_DURATION, T(handshake_timeout), CONFIG_POSITIVE,
+	    0, 3600, NULL },
+};
+#undef T
+
 #define Q(f)	offsetof(struct config_queue, f)
 static const struct config_key config_queue_keys[] = {
 	{ "concurrency", CONFIG_UINT, Q(concurrency), 0, 0, 1e6, NULL },
@@ -87,6 +100,7 @@ static const struct config_key config_command_keys[] = {
 const struct config_section config_sections[] = {
 	{ "", SECTION_GLOBAL, false, config_global_keys, nitems(config_global_keys) },
 	{ "http", SECTION_HTTP, false, config_http_keys, nitems(config_http_keys) },
+	{ "tls", SECTION_TLS, false, config_tls_keys, nitems(config_tls_keys) },
 	{ "queue", SECTION_QUEUE, true, config_queue_keys, nitems(config_queue_keys) },
 	{ "limit", SECTION_LIMIT, true, config_limit_keys, nitems(config_limit_keys) },
 	{ "command", SECTION_COMMAND, true, config_command_keys,

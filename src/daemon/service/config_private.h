@@ -63,6 +63,7 @@ union config_value {
 enum config_section_id {
 	SECTION_GLOBAL,
 	SECTION_HTTP,
+	SECTION_TLS,
 	SECTION_QUEUE,
 	SECTION_LIMIT,
 	SECTION_COMMAND,

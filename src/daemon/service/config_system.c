@@ -1,6 +1,6 @@
 /*
  * What the configuration names on this machine: the programs of commands,
- * [http] ca_file, files_root, and the users and groups.  Checked once
+ * [http] ca_file, the files of [tls], files_root, and the users and groups.  Checked once
  * everything is read, so that `loomd -t`, start-up and a reload refuse a
  * configuration whose jobs could only fail, and say which line is at fault.
  */
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "runtime/util.h"
 #include "service/config_private.h"
 
 /* The message for key, after where it was set. */
@@ -107,6 +108,26 @@ config_check_ids(const struct config *cfg, const char *section,
 	return 0;
 }
 
+/* The files of [tls]: their contents are the TLS context's to judge. */
+static int
+config_check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"tls.cert_file", "tls.key_file", "tls.client_ca_file",
+	};
+	const char	*paths[] = {
+		cfg->tls.cert_file, cfg->tls.key_file, cfg->tls.client_ca_file,
+	};
+	size_t		 i;
+
+	for (i = 0; i < nitems(keys); i++) {
+		if (paths[i] != NULL && config_check_readable(cfg, keys[i], paths[i],
+		    err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 config_check_system(const struct config *cfg, char *err, size_t errlen)
 {
@@ -121,6 +142,8 @@ config_check_system(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	if (cfg->http.ca_file != NULL && config_check_readable(cfg, "http.ca_file",
 	    cfg->http.ca_file, err, errlen) == -1)
+		return -1;
+	if (config_check_tls(cfg, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < cfg->ncommands; i++) {
 		cmd = &cfg->commands[i];

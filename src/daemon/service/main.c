@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/loomd.h"
 #include "net/server.h"
+#include "net/tls.h"
 #include "runtime/executor.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -168,11 +169,13 @@ listen_all(struct event_base *base, const struct config *cfg, char *err,
 	if (n == 0)
 		return server_listen(base, cfg, err, errlen);
 	for (i = 0; i < n; i++) {
-		if (server_adopt(base, SYSTEMD_LISTEN_FDS_START + i, err, errlen) == -1)
+		if (server_adopt(base, SYSTEMD_LISTEN_FDS_START + i,
+		    strcmp(systemd_listen_fd_name(i), "tls") == 0, err,
+		    errlen) == -1)
 			return -1;
 	}
-	log_info("socket activation: %d listener%s from systemd; listen and "
-	    "unix_socket are not used", n, n == 1 ? "" : "s");
+	log_info("socket activation: %d listener%s from systemd; listen, "
+	    "tls_listen and unix_socket are not used", n, n == 1 ? "" : "s");
 	return 0;
 }
 
@@ -338,6 +341,14 @@ main(int argc, char **argv)
 	int			 sfd;
 
 	cfg = load_config(argc, argv, &src, &check_only);
+	/* The certificate and key are read, so a bad one is caught now. */
+	if (check_only && cfg->tls.cert_file != NULL &&
+	    tls_server_check(&cfg->tls, err, sizeof(err)) == -1) {
+		fprintf(stderr, "loomd: %s\n", err);
+		config_free(cfg);
+		source_free(&src);
+		return 1;
+	}
 	if (check_only) {
 		printf("loomd: configuration %s is valid\n",
 		    cfg->path != NULL ? cfg->path : "(built-in defaults)");
@@ -357,6 +368,16 @@ main(int argc, char **argv)
 	loomd.config = cfg;
 	loomd.started_at = now_epoch();
 
+	/* Before privileges go: the key may be readable by root alone. */
+	if (cfg->tls.cert_file != NULL &&
+	    tls_server_load(&cfg->tls, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		config_free(cfg);
+		source_free(&src);
+		close(sfd);
+		return 1;
+	}
+
 	/* Listen first, then drop privileges: no thread has started yet. */
 	if ((ms.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -365,6 +386,7 @@ main(int argc, char **argv)
 	    state_open(cfg->state_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		server_close();
+		tls_server_free();
 		event_base_free(ms.base);
 		config_free(cfg);
 		source_free(&src);
@@ -389,6 +411,7 @@ main(int argc, char **argv)
 	event_base_free(ms.base);
 	config_free((struct config *)loomd.config);
 	reload_free();
+	tls_server_free();
 	source_free(&src);
 	close(sfd);
 	return 0;

@@ -28,13 +28,15 @@
 #include "runtime/loop.h"
 #include "core/queue.h"
 #include "core/sem.h"
+#include "net/tls.h"
 #include "service/reload.h"
 #include "service/systemd.h"
 #include "runtime/util.h"
 
 /* What only a restart changes: threads, listeners, files, the user. */
 static const char *const reload_restart_keys[] = {
-	"loops", "executor_threads", "executor_queue", "listen", "unix_socket",
+	"loops", "executor_threads", "executor_queue", "listen", "tls_listen",
+	"unix_socket",
 	"unix_socket_mode", "state_dir", "user", "group", "journal", "journal_sync",
 	"journal_sync_interval", "journal_max_bytes", "journal_repair",
 };
@@ -154,6 +156,30 @@ reload_retire(struct config *old)
 		reload_retired_put(r);
 }
 
+/*
+ * The server's certificate and key, read again even if the names did not
+ * change (a renewed certificate).  New connections get the new context;
+ * those open keep theirs.  If it cannot be built nothing changes.
+ */
+static int
+reload_tls(const struct config *cfg)
+{
+	char	err[1024];
+
+	if (cfg->tls.cert_file == NULL) {
+		if (tls_server_loaded())
+			log_warnx("reload: tls.cert_file is no longer set; the TLS "
+			    "listeners keep the certificate they have until a "
+			    "restart");
+		return 0;
+	}
+	if (tls_server_load(&cfg->tls, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; nothing changed", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 reload_run(const char *path, char *const *assignments, size_t n)
 {
@@ -178,6 +204,11 @@ reload_run(const char *path, char *const *assignments, size_t n)
 	config_diff(old, cfg, reload_find_restart, &rd);
 	for (i = 0; i < rd.nkept; i++)
 		config_keep(cfg, old, rd.kept[i]);
+	if (reload_tls(cfg) == -1) {
+		config_free(cfg);
+		systemd_notify("READY=1");
+		return -1;
+	}
 	reload_queues(cfg, old);
 	log_set_level(cfg->log_level);
 	log_set_target(cfg->log_target);

@@ -28,6 +28,35 @@
 #include "runtime/util.h"
 
 static char	*notify_path;	/* NOTIFY_SOCKET, read once; NULL: none */
+static char	*listen_names;	/* LISTEN_FDNAMES, read once; NULL: none */
+
+/* Kept before the variable goes: the names say what each listener is for. */
+static void
+systemd_keep_names(void)
+{
+	const char	*names = getenv("LISTEN_FDNAMES");
+
+	free(listen_names);
+	listen_names = names != NULL ? xstrdup(names) : NULL;
+}
+
+const char *
+systemd_listen_fd_name(int i)
+{
+	static char	 name[256];
+	const char	*p = listen_names, *end;
+
+	for (; p != NULL && i > 0; i--) {
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	}
+	if (p == NULL)
+		return "";
+	end = strchr(p, ':');
+	snprintf(name, sizeof(name), "%.*s", end != NULL ? (int)(end - p) :
+	    (int)strlen(p), p);
+	return name;
+}
 
 void
 systemd_init(void)
@@ -132,6 +161,7 @@ systemd_own_listen_fds(char *err, size_t errlen)
 	/* Meant for our parent, say, and inherited: not ours. */
 	if (pid != (long long)getpid())
 		goto out;
+	systemd_keep_names();
 	for (fd = SYSTEMD_LISTEN_FDS_START; fd < SYSTEMD_LISTEN_FDS_START + n; fd++) {
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
 			snprintf(err, errlen, "LISTEN_FDS: descriptor %d: %s", fd,
@@ -152,8 +182,12 @@ int
 systemd_listen_fds(char *err, size_t errlen)
 {
 #ifdef HAVE_LIBSYSTEMD
-	int	n = sd_listen_fds(1);
+	int	n;
 
+	if (getenv("LISTEN_PID") != NULL &&
+	    strtoll(getenv("LISTEN_PID"), NULL, 10) == (long long)getpid())
+		systemd_keep_names();
+	n = sd_listen_fds(1);
 	if (n < 0)
 		snprintf(err, errlen, "LISTEN_FDS: %s", strerror(-n));
 	unsetenv("LISTEN_FDNAMES");

@@ -25,6 +25,11 @@ void	systemd_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * LISTEN_* variables are removed so that no child sees them.
  */
 int	systemd_listen_fds(char *err, size_t errlen);
+/*
+ * The FileDescriptorName of the i-th of them (from 0), as LISTEN_FDNAMES
+ * gave it before systemd_listen_fds() removed it; "" if none was given.
+ */
+const char *systemd_listen_fd_name(int i);
 /* WATCHDOG_USEC when it is meant for this process, else 0. */
 uint64_t systemd_watchdog_usec(void);
 
