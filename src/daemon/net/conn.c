@@ -42,6 +42,7 @@ struct conn {
 	bool			 flush_queued;
 	bool			 write_waiting;	/* EV_WRITE added */
 	bool			 broken;	/* close at the next flush */
+	bool			 ending;	/* conn_end(): close once flushed */
 	struct loop_event	 rev;
 	struct loop_event	 wev;
 	char			*in;		/* a partial line, if any */
@@ -66,6 +67,7 @@ static void	conn_out_text(struct conn *, const char *, size_t);
 static void	conn_out_done(struct conn *);
 static bool	conn_drained(const struct conn *);
 static void	conn_idle_arm(struct net_shard *);
+static void	conn_schedule_flush(struct conn *);
 
 struct conn_counts	conn_counts;
 
@@ -156,6 +158,28 @@ conn_state(struct conn *c)
 	return c->state;
 }
 
+int
+conn_fd(const struct conn *c)
+{
+	return c->fd;
+}
+
+void
+conn_end(struct conn *c)
+{
+	if (c->dead || c->ending)
+		return;
+	c->ending = true;
+	if (c->reading) {
+		c->reading = false;
+		event_del(&c->rev.ev);
+	}
+	if (c->out_len == c->out_off)
+		conn_close(c);
+	else
+		conn_schedule_flush(c);
+}
+
 /* Nothing in flight: no request, nothing the protocol keeps it for. */
 static bool
 conn_idle(const struct conn *c)
@@ -169,7 +193,7 @@ conn_update_reading(struct conn *c)
 {
 	bool	want;
 
-	if (c->dead || c->eof)
+	if (c->dead || c->eof || c->ending)
 		return;
 	if (c->reading)
 		want = c->out_len - c->out_off <= CONN_OUT_HIGH &&
@@ -341,6 +365,10 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		c->write_waiting = false;
 		event_del(&c->wev.ev);
 	}
+	if (c->ending) {
+		conn_close(c);
+		return;
+	}
 	conn_update_reading(c);
 	conn_maybe_finish(c);
 }
@@ -366,7 +394,7 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 	size_t	 start = 0, len;
 	char	*line, *nl;
 
-	while (start < buflen && !c->dead) {
+	while (start < buflen && !c->dead && !c->ending) {
 		line = buf + start;
 		nl = memchr(line, '\n', buflen - start);
 		if (c->discarding) {

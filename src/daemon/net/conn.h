@@ -53,6 +53,10 @@ void		 conn_unref(struct conn *);
 bool		 conn_alive(const struct conn *);
 struct loop	*conn_loop(const struct conn *);
 void		*conn_state(struct conn *);
+int		 conn_fd(const struct conn *);	/* for the peer's address */
+/* Read no more (nor handle what was read); close once the answers
+ * already written have gone out. */
+void		 conn_end(struct conn *);
 
 /* A request that answers later: started, then answered. */
 void		 conn_request_start(struct conn *);

@@ -364,6 +364,18 @@ server_adopt(struct event_base *base, int fd, char *err, size_t errlen)
 	return -1;
 }
 
+bool
+server_has_tcp(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].tcp)
+			return true;
+	}
+	return false;
+}
+
 /* The Unix socket file we made, if any: for chown when dropping privileges. */
 const char *
 server_unix_path(void)

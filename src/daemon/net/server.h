@@ -6,6 +6,8 @@
 #ifndef LOOM_SERVER_H
 #define LOOM_SERVER_H
 
+#include <stdbool.h>
+
 #include <event2/event.h>
 
 struct config;
@@ -18,6 +20,7 @@ int	server_listen(struct event_base *, const struct config *, char *err, size_t 
 /* Take a listener passed by systemd's socket activation instead. */
 int	server_adopt(struct event_base *, int fd, char *err, size_t errlen);
 const char *server_unix_path(void);	/* the socket file we bound, or NULL */
+bool	server_has_tcp(void);		/* a TCP listener, configured or passed */
 void	server_close(void);	/* stop accepting; remove the socket file */
 
 #endif
