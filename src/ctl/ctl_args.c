@@ -18,7 +18,8 @@
 #include "ctl_args.h"
 
 const char ctl_usage[] =
-"usage: loomctl [-s SOCKET | -H HOST:PORT] [--json] COMMAND [ARGS...]\n"
+"usage: loomctl [-s SOCKET | -H HOST:PORT] [--token-file FILE] [--json]\n"
+"               COMMAND [ARGS...]\n"
 "\n"
 "Commands:\n"
 "  ping                          check that loomd answers\n"
@@ -42,11 +43,15 @@ const char ctl_usage[] =
 "                                until that job has finished\n"
 "  stats                         show the daemon's counters\n"
 "  request JSON                  send one request object, print the answer\n"
+"  token new NAME                print a fresh secret for a token NAME and its\n"
+"                                lines for loomd.conf (connects to nothing)\n"
 "\n"
 "Options:\n"
 "  -s, --socket SOCKET   connect to a Unix socket (default: $LOOMD_SOCKET,\n"
 "                        else " LOOM_DEFAULT_SOCKET ")\n"
 "  -H, --host HOST:PORT  connect over TCP; [::1]:7433 for IPv6\n"
+"  --token-file FILE     authenticate with the token secret in FILE (default:\n"
+"                        the secret in $LOOM_TOKEN, if set)\n"
 "  --json                print the answers and events as JSON lines\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
@@ -130,6 +135,8 @@ static int	ctl_build_watch(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_request(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
+static int	ctl_build_token(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
 
 static const struct ctl_command_entry {
 	const char		*name;
@@ -156,6 +163,7 @@ static const struct ctl_command_entry {
 	    ctl_build_watch },
 	{ "stats", CTL_STATS, "stats", 0, 0, 0, ctl_build_simple },
 	{ "request", CTL_REQUEST, "request JSON", 1, 1, 0, ctl_build_request },
+	{ "token", CTL_TOKEN_NEW, "token new NAME", 2, 2, 0, ctl_build_token },
 };
 
 static const char *const ctl_states[] = {
@@ -591,6 +599,29 @@ ctl_find_option(const char *name, size_t len)
 	return -1;
 }
 
+/* token new NAME: a name as loomd.conf takes it for [token.NAME]. */
+static int
+ctl_build_token(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	const char	*name = p->words[1];
+	size_t		 len = strlen(name);
+
+	if (strcmp(p->words[0], "new") != 0)
+		return ctl_fail(err, errlen, "token: unknown subcommand '%s' "
+		    "(usage: loomctl token new NAME)", p->words[0]);
+	if (len == 0 || len > 64 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+		return ctl_fail(err, errlen, "token new: bad name '%s': use 1 to 64 "
+		    "letters, digits, '_' or '-'", name);
+	if (strcmp(name, "unix") == 0 || strcmp(name, "anonymous") == 0)
+		return ctl_fail(err, errlen, "token new: the name '%s' is taken "
+		    "(it is the owner of jobs without a token)", name);
+	if ((inv->token_name = strdup(name)) == NULL)
+		return ctl_fail(err, errlen, "out of memory");
+	return 0;
+}
+
 static int
 ctl_set_target(struct ctl_invocation *inv, const char *prefix, const char *value,
     char *err, size_t errlen)
@@ -663,6 +694,16 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	}
 	if (len == 4 && strncmp(name, "json", 4) == 0 && value == NULL) {
 		inv->json = 1;
+		return 0;
+	}
+	if (len == 10 && strncmp(name, "token-file", 10) == 0) {
+		if (value == NULL && *i + 1 >= argc)
+			return ctl_fail(err, errlen, "%s needs a value", arg);
+		if (value == NULL)
+			value = argv[++*i];
+		free(inv->token_file);
+		if ((inv->token_file = strdup(value)) == NULL)
+			return ctl_fail(err, errlen, "out of memory");
 		return 0;
 	}
 	if ((len == 6 && strncmp(name, "socket", 6) == 0) ||
@@ -800,6 +841,8 @@ void
 ctl_invocation_clear(struct ctl_invocation *inv)
 {
 	free(inv->target);
+	free(inv->token_file);
+	free(inv->token_name);
 	json_decref(inv->request);
 	memset(inv, 0, sizeof(*inv));
 	inv->watch_job = -1;

@@ -30,6 +30,7 @@ enum ctl_command {
 	CTL_WATCH,
 	CTL_STATS,
 	CTL_REQUEST,
+	CTL_TOKEN_NEW,		/* local: print a fresh secret, no connection */
 };
 
 struct ctl_invocation {
@@ -42,6 +43,8 @@ struct ctl_invocation {
 	int			 fate;		/* the answer is a finished job whose
 						 * state is the exit status */
 	long long		 watch_job;	/* watch ID, or -1 */
+	char			*token_file;	/* --token-file: the secret's file */
+	char			*token_name;	/* token new NAME */
 	json_t			*request;	/* without an id */
 };
 

@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 #include "loom/client.h"
 #include "ctl_args.h"
 #include "ctl_print.h"
+#include "ctl_token.h"
+
+#define CTL_AUTH_TIMEOUT	30	/* seconds for the auth op's answer */
 
 static double
 ctl_now(void)
@@ -224,6 +228,25 @@ ctl_watch(struct loom_client *c, const struct ctl_invocation *inv)
 	}
 }
 
+/* --token-file, else $LOOM_TOKEN: prove the token before anything else. */
+static int
+ctl_auth(struct loom_client *c, const struct ctl_invocation *inv)
+{
+	const char	*secret = getenv("LOOM_TOKEN");
+	int		 rc;
+
+	if (inv->token_file != NULL)
+		rc = loom_auth_file(c, inv->token_file, CTL_AUTH_TIMEOUT);
+	else if (secret != NULL && *secret != '\0')
+		rc = loom_auth(c, secret, CTL_AUTH_TIMEOUT);
+	else
+		return CTL_EXIT_OK;
+	if (rc == 0)
+		return CTL_EXIT_OK;
+	fprintf(stderr, "loomctl: %s\n", loom_error(c));
+	return errno == EACCES ? CTL_EXIT_FAILED : CTL_EXIT_CONNECTION;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -248,14 +271,20 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if (inv.command == CTL_TOKEN_NEW) {
+		rc = ctl_token_new(inv.token_name, stdout);
+		goto out;
+	}
+
 	if ((c = loom_connect(inv.target, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "loomctl: cannot connect: %s\n", err);
 		rc = CTL_EXIT_CONNECTION;
 		goto out;
 	}
-	if (inv.command == CTL_WATCH)
+	rc = ctl_auth(c, &inv);
+	if (rc == CTL_EXIT_OK && inv.command == CTL_WATCH)
 		rc = ctl_watch(c, &inv);
-	else
+	else if (rc == CTL_EXIT_OK)
 		rc = ctl_run(c, &inv);
 	loom_close(c);
 

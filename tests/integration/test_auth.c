@@ -534,6 +534,82 @@ test_the_owner_survives_a_restart(void **state)
 	state_dir_remove(dir);
 }
 
+/* sh -c cmd: its output (stdout and stderr) and exit status. */
+static int
+run_shell(const char *cmd, char *out, size_t len)
+{
+	FILE	*p;
+	size_t	 n;
+	int	 status;
+
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* loomctl sends its token from --token-file or LOOM_TOKEN. */
+static void
+test_loomctl_authenticates_with_its_token(void **state)
+{
+	char	secret[160], cmd[1024], out[4096];
+	FILE	*f;
+
+	snprintf(secret, sizeof(secret), "%s/reader.token", d.dir);
+	assert_non_null(f = fopen(secret, "w"));
+	fputs(READER "\n", f);
+	assert_int_equal(fclose(f), 0);
+
+	snprintf(cmd, sizeof(cmd), "%s -H 127.0.0.1:%d stats 2>&1",
+	    daemon_bin("loomctl"), d.port);
+	assert_int_equal(run_shell(cmd, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "unauthorized"));
+	snprintf(cmd, sizeof(cmd), "%s -H 127.0.0.1:%d --token-file %s --json "
+	    "stats 2>&1", daemon_bin("loomctl"), d.port, secret);
+	assert_int_equal(run_shell(cmd, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"stats\""));
+	snprintf(cmd, sizeof(cmd), "LOOM_TOKEN=" SUBMIT_B " %s -H 127.0.0.1:%d "
+	    "submit echo value=1 --wait --json 2>&1", daemon_bin("loomctl"), d.port);
+	assert_int_equal(run_shell(cmd, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"owner\":\"b\""));
+	snprintf(cmd, sizeof(cmd), "LOOM_TOKEN=wrong %s -H 127.0.0.1:%d ping 2>&1",
+	    daemon_bin("loomctl"), d.port);
+	assert_int_equal(run_shell(cmd, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "loomctl: auth: unauthorized: no token has "
+	    "this secret"));
+	unlink(secret);
+}
+
+/* loomctl token new: its lines let its secret in. */
+static void
+test_a_new_token_works_as_printed(void **state)
+{
+	struct daemon_opts	 opts = { .socket_activation = true };
+	struct daemon		 own;
+	struct client		 c;
+	char			 cmd[512], out[4096], secret[128], conf[1024];
+	const char		*lines;
+	json_t			*r;
+
+	snprintf(cmd, sizeof(cmd), "%s token new deploy", daemon_bin("loomctl"));
+	assert_int_equal(run_shell(cmd, out, sizeof(out)), 0);
+	assert_int_equal(sscanf(strchr(out, '\n') + 1, "%127s", secret), 1);
+	assert_int_equal(strlen(secret), 64);
+	assert_non_null(lines = strstr(out, "[token.deploy]\nsecret_sha256 = "));
+	assert_null(strstr(lines, secret));
+	snprintf(conf, sizeof(conf), "%s", lines);
+	opts.config = conf;
+	daemon_start_with(&own, &opts);
+	client_connect_tcp(&c, &own);
+	r = client_call(&c, "{\"op\":\"auth\",\"token\":\"%s\"}", secret);
+	assert_string_equal(json_str(json_object_get(r, "auth"), "name"), "deploy");
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&own);
+}
+
 int
 main(void)
 {
@@ -548,6 +624,8 @@ main(void)
 		cmocka_unit_test(test_tcp_without_tokens_is_refused),
 		cmocka_unit_test(test_max_result_ttl_caps_a_jobs_ttl),
 		cmocka_unit_test(test_the_owner_survives_a_restart),
+		cmocka_unit_test(test_loomctl_authenticates_with_its_token),
+		cmocka_unit_test(test_a_new_token_works_as_printed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
