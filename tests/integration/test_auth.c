@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -534,6 +535,45 @@ test_the_owner_survives_a_restart(void **state)
 	state_dir_remove(dir);
 }
 
+/* A reload that removes a token ends the rights of its connections. */
+static void
+test_a_reload_takes_a_removed_token_away(void **state)
+{
+	struct daemon_opts	 opts = {
+		.socket_activation = true,
+		.config = tokens_conf,
+	};
+	struct daemon		 own, shared = d;
+	struct client		 reader, root;
+	char			 conf[2048], *cut;
+
+	daemon_start_with(&d, &opts);
+	own = d;
+	connect_as(&reader, READER);
+	connect_as(&root, ADMIN);
+	assert_string_equal(call_code(&reader, "{\"op\":\"stats\"%s}", ""), "");
+	/* The same file without [token.reader]. */
+	snprintf(conf, sizeof(conf), "%s", tokens_conf);
+	assert_non_null(cut = strstr(conf, "[token.reader]"));
+	memmove(cut, strstr(cut, "[token.a]"), strlen(strstr(cut, "[token.a]")) + 1);
+	daemon_write_config(&own, conf);
+	daemon_signal(&own, SIGHUP);
+	free(daemon_notify_wait(&own, "RELOADING=1"));
+	free(daemon_notify_wait(&own, "READY=1"));
+	assert_string_equal(call_code(&reader, "{\"op\":\"stats\"%s}", ""),
+	    "unauthorized");
+	assert_true(daemon_log_contains(&own, "token reader was removed or "
+	    "changed by a reload"));
+	assert_string_equal(call_code(&reader, "{\"op\":\"auth\",\"token\":\"%s\"}",
+	    READER), "unauthorized");
+	/* Other tokens keep theirs. */
+	assert_string_equal(call_code(&root, "{\"op\":\"stats\"%s}", ""), "");
+	client_close(&reader);
+	client_close(&root);
+	daemon_stop(&d);
+	d = shared;
+}
+
 /* sh -c cmd: its output (stdout and stderr) and exit status. */
 static int
 run_shell(const char *cmd, char *out, size_t len)
@@ -624,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_tcp_without_tokens_is_refused),
 		cmocka_unit_test(test_max_result_ttl_caps_a_jobs_ttl),
 		cmocka_unit_test(test_the_owner_survives_a_restart),
+		cmocka_unit_test(test_a_reload_takes_a_removed_token_away),
 		cmocka_unit_test(test_loomctl_authenticates_with_its_token),
 		cmocka_unit_test(test_a_new_token_works_as_printed),
 	};
