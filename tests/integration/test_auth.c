@@ -288,6 +288,12 @@ test_a_submit_token_sees_only_its_own_jobs(void **state)
 	for (i = 0; i < json_array_size(jobs); i++)
 		assert_string_equal(json_str(json_array_get(jobs, i), "owner"), "b");
 	json_decref(r);
+	/* Nor may b wait for it: its outcome would tell. */
+	r = client_call(&b, "{\"op\":\"submit\",\"job\":{\"type\":\"echo\","
+	    "\"after\":[%lld,%lld]}}", (long long)theirs, (long long)mine);
+	assert_string_equal(reply_error_code(r), "not_found");
+	assert_string_equal(reply_error_path(r), "job.after[1]");
+	json_decref(r);
 	/* a's own key gives a its own job back. */
 	assert_int_equal(submit_sleep(&a, ",\"key\":\"nightly\""), mine);
 	assert_string_equal(call_code(&a, "{\"op\":\"status\",\"job\":%s}", job), "");

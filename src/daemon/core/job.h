@@ -136,6 +136,8 @@ void		 job_tell_child(struct job *, size_t index, const struct job_outcome *);
 struct job	*job_parse(const json_t *spec, const char *base, struct error *);
 void		 job_discard(struct job *);
 bool		 job_has_delay(const struct job *);
+/* The ids its spec's `after` names. */
+size_t		 job_after(const struct job *, const uint64_t **ids);
 /* Who submits it (before job_submit; its children inherit it). */
 void		 job_set_principal(struct job *, struct principal *);
 /*

@@ -132,6 +132,13 @@ job_has_delay(const struct job *job)
 	return job->state == JOB_PENDING;
 }
 
+size_t
+job_after(const struct job *job, const uint64_t **ids)
+{
+	*ids = job->spec->after;
+	return job->spec->nafter;
+}
+
 void
 job_set_principal(struct job *job, struct principal *p)
 {

@@ -228,6 +228,45 @@ submit_command_allowed(const char *command, void *arg)
 	return false;
 }
 
+/* The spec's path, for an error about it. */
+static void
+submit_path(struct submit *s, size_t i, const char *below, struct error *e)
+{
+	char	path[64];
+
+	if (s->batch)
+		snprintf(path, sizeof(path), "jobs[%zu]%s", i, below);
+	else
+		snprintf(path, sizeof(path), "job%s", below);
+	error_set_path(e, path);
+}
+
+/*
+ * A token that sees only its own jobs may wait only for its own: another's
+ * job in `after` is one it does not know of (its outcome would tell).
+ */
+static int
+submit_after_own(struct request *r, struct submit *s, size_t i,
+    struct error *e)
+{
+	const uint64_t	*after;
+	size_t		 n, j;
+	char		 below[48];
+
+	if (r->rights.roles & (ROLE_READ | ROLE_ADMIN))
+		return 0;
+	n = job_after(s->jobs[i], &after);
+	for (j = 0; j < n; j++) {
+		if (registry_principal(after[j]) == r->rights.principal)
+			continue;
+		error_set(e, "not_found", "no job %llu", (unsigned long long)after[j]);
+		snprintf(below, sizeof(below), ".after[%zu]", j);
+		submit_path(s, i, below, e);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Who submits the jobs, and whether it may: a token without admin runs
  * only the exec commands it lists, children of composites included.
@@ -243,17 +282,13 @@ submit_owner(struct request *r, struct submit *s, struct error *e)
 		job_set_principal(s->jobs[i], r->rights.principal);
 		if (t == NULL || (r->rights.roles & ROLE_ADMIN))
 			continue;
+		if (submit_after_own(r, s, i, e) == -1)
+			return -1;
 		if ((denied = job_command_denied(s->jobs[i], submit_command_allowed,
 		    (void *)t)) != NULL) {
 			error_set(e, "forbidden", "token %s may not run command \"%s\" "
 			    "(see its commands)", t->name, denied);
-			if (s->batch) {
-				char	path[32];
-
-				snprintf(path, sizeof(path), "jobs[%zu]", i);
-				error_set_path(e, path);
-			} else
-				error_set_path(e, "job");
+			submit_path(s, i, "", e);
 			return -1;
 		}
 	}
