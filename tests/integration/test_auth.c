@@ -580,6 +580,36 @@ test_a_reload_takes_a_removed_token_away(void **state)
 	d = shared;
 }
 
+/* auth_timeout: a connection that never authenticates does not stay. */
+static void
+test_an_unauthenticated_connection_times_out(void **state)
+{
+	static const char *const quick[] = { "-o", "auth_timeout=0.3", NULL };
+	struct daemon_opts	 opts = {
+		.socket_activation = true,
+		.config = tokens_conf,
+		.extra = quick,
+	};
+	struct daemon		 shared = d;
+	struct client		 idle, known, local;
+
+	daemon_start_with(&d, &opts);
+	client_connect_tcp(&idle, &d);
+	connect_as(&known, READER);
+	client_connect(&local, &d);
+	assert_null(client_recv_or_eof(&idle, HARNESS_WAIT));
+	assert_true(daemon_log_contains(&d, "not authenticated after 0.3s "
+	    "(auth_timeout): closing"));
+	/* Those with rights stay. */
+	assert_string_equal(call_code(&known, "{\"op\":\"stats\"%s}", ""), "");
+	assert_string_equal(call_code(&local, "{\"op\":\"stats\"%s}", ""), "");
+	client_close(&idle);
+	client_close(&known);
+	client_close(&local);
+	daemon_stop(&d);
+	d = shared;
+}
+
 /* sh -c cmd: its output (stdout and stderr) and exit status. */
 static int
 run_shell(const char *cmd, char *out, size_t len)
@@ -671,6 +701,7 @@ main(void)
 		cmocka_unit_test(test_max_result_ttl_caps_a_jobs_ttl),
 		cmocka_unit_test(test_the_owner_survives_a_restart),
 		cmocka_unit_test(test_a_reload_takes_a_removed_token_away),
+		cmocka_unit_test(test_an_unauthenticated_connection_times_out),
 		cmocka_unit_test(test_loomctl_authenticates_with_its_token),
 		cmocka_unit_test(test_a_new_token_works_as_printed),
 	};

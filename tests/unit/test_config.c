@@ -168,6 +168,7 @@ assert_same_settings(const struct config *a, const struct config *b)
 	assert_int_equal(a->unix_socket_roles, b->unix_socket_roles);
 	assert_int_equal(a->token_max_jobs, b->token_max_jobs);
 	assert_true(a->max_result_ttl == b->max_result_ttl);
+	assert_true(a->auth_timeout == b->auth_timeout);
 	assert_same_string(a->http.ca_file, b->http.ca_file);
 	assert_int_equal(a->http.max_body, b->http.max_body);
 	assert_true(a->http.timeout == b->http.timeout);
@@ -190,6 +191,7 @@ test_defaults_are_the_documented_ones(void **state)
 	assert_int_equal(cfg->unix_socket_roles, ROLE_ADMIN);
 	assert_int_equal(cfg->token_max_jobs, 100000);
 	assert_true(cfg->max_result_ttl == 0);
+	assert_true(cfg->auth_timeout == 30);
 	assert_int_equal(cfg->ntokens, 0);
 	assert_string_equal(cfg->unix_socket, "/run/loomd/loomd.sock");
 	assert_int_equal(cfg->unix_socket_mode, 0660);
@@ -990,7 +992,8 @@ test_every_key_is_documented(void **state)
 		"user", "group", "concurrency", "max_pending", "argv", "allow_args",
 		"allow_env", "cwd", "timeout", "max_output", "ca_file", "max_body",
 		"per_host", "user_agent", "auth_tcp", "unix_socket_roles",
-		"token_max_jobs", "max_result_ttl", "secret_sha256", "secret_file",
+		"token_max_jobs", "max_result_ttl", "auth_timeout", "secret_sha256",
+		"secret_file",
 		"roles", "commands", "cert_cn",
 	};
 	static const char *const files[] = { SHIPPED_CONF, MAN_PAGE };

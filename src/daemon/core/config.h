@@ -119,6 +119,7 @@ struct config {
 	unsigned int	 unix_socket_roles;	/* ROLE_* for the Unix socket */
 	size_t		 token_max_jobs;	/* a token's share of max_jobs */
 	double		 max_result_ttl;	/* caps a job's ttl; 0: no cap */
+	double		 auth_timeout;		/* to authenticate; 0: no limit */
 
 	struct config_queue	*queues;
 	size_t			 nqueues;

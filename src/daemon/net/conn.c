@@ -54,6 +54,7 @@ struct conn {
 	size_t			 out_cap;
 	unsigned int		 pending;
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
+	uint64_t		 opened_ns;
 	struct net_shard	*shard;
 	const struct conn_handler *handler;
 	/* The protocol's state for this connection (handler->state_size). */
@@ -104,7 +105,7 @@ conn_start(void *arg)
 	loop_event_assign(&c->wev, loop, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	event_add(&c->rev.ev, NULL);
 	c->reading = true;
-	c->active_ns = now_ns();
+	c->active_ns = c->opened_ns = now_ns();
 	TAILQ_INSERT_TAIL(&c->shard->conns, c, entry);
 	atomic_fetch_add(&c->shard->connections, 1);
 	conn_idle_arm(c->shard);
@@ -696,15 +697,15 @@ conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 	struct conn		*c, *next;
 
 	ns->idle_armed = false;
-	if (idle > 0) {
-		for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, entry);
-			if (conn_idle(c) && c->out_len == c->out_off &&
-			    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
-				log_debug("connection idle for %gs: closing", idle);
-				conn_close(c);
-			}
-		}
+	for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (idle > 0 && conn_idle(c) && c->out_len == c->out_off &&
+		    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
+			log_debug("connection idle for %gs: closing", idle);
+			conn_close(c);
+		} else if (!c->ending && c->handler->stale != NULL &&
+		    c->handler->stale(c, c->state, now - c->opened_ns))
+			conn_end(c);
 	}
 	conn_idle_arm(ns);
 }

@@ -42,6 +42,9 @@ struct conn_handler {
 	void		(*overlong)(struct conn *, void *state, size_t max);
 	/* Something besides requests keeps the connection (watches). */
 	bool		(*busy)(const struct conn *, const void *state);
+	/* Open this long (ns), it should go (never authenticated); may be
+	 * NULL.  Asked by the sweep that closes idle connections. */
+	bool		(*stale)(const struct conn *, void *state, uint64_t age_ns);
 	void		(*closed)(struct conn *, void *state);
 };
 

@@ -260,6 +260,25 @@ proto_busy(const struct conn *c, const void *state)
 	return pc->watches != NULL;
 }
 
+/* auth_timeout: a connection that must authenticate and has not, goes. */
+static bool
+proto_stale(const struct conn *c, void *state, uint64_t age_ns)
+{
+	struct proto_conn	*pc = state;
+	double			 limit = loomd.config->auth_timeout;
+	struct auth_rights	 ar;
+
+	if (limit == 0 || age_ns < (uint64_t)(limit * 1e9) ||
+	    pc->auth.principal != NULL)
+		return false;
+	auth_rights(&pc->auth, &ar);
+	if (ar.roles != 0)
+		return false;
+	log_info("connection from %s: not authenticated after %gs "
+	    "(auth_timeout): closing", pc->auth.peer, limit);
+	return true;
+}
+
 static void
 proto_closed(struct conn *c, void *state)
 {
@@ -277,5 +296,6 @@ const struct conn_handler proto_handler = {
 	.line = proto_line,
 	.overlong = proto_overlong,
 	.busy = proto_busy,
+	.stale = proto_stale,
 	.closed = proto_closed,
 };

@@ -165,6 +165,7 @@ config_new(void)
 	cfg->unix_socket_roles = ROLE_ADMIN;
 	cfg->token_max_jobs = 100000;
 	cfg->max_result_ttl = 0;
+	cfg->auth_timeout = 30;
 
 	cfg->http.max_body = 1024 * 1024;
 	cfg->http.timeout = 30;

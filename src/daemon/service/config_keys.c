@@ -52,6 +52,8 @@ static const struct config_key config_global_keys[] = {
 	{ "token_max_jobs", CONFIG_COUNT, G(token_max_jobs), 0, 0, 1e9, NULL },
 	{ "max_result_ttl", CONFIG_DURATION, G(max_result_ttl), 0, 0,
 	    CONFIG_DURATION_MAX, NULL },
+	{ "auth_timeout", CONFIG_DURATION, G(auth_timeout), 0, 0,
+	    CONFIG_DURATION_MAX, NULL },
 };
 #undef G
 
