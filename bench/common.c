@@ -173,6 +173,9 @@ bench_spawn(char *const extra[])
 		snprintf(listen, sizeof(listen), "%s", tcp);
 		argv[argc++] = "-l";
 		argv[argc++] = listen;
+		/* Its own loopback port, for the protocol's cost without auth. */
+		argv[argc++] = "-o";
+		argv[argc++] = "auth_tcp=none";
 	}
 	argv[argc++] = "-o";
 	argv[argc++] = "log_level=warning";
