@@ -155,6 +155,17 @@ auth_token_by_secret(const char *secret, size_t len, unsigned char *digest)
 }
 
 const struct config_token *
+auth_find_secret(const char *secret, size_t len)
+{
+	const struct config_token	*t;
+	unsigned char			 digest[TOKEN_DIGEST_LEN];
+
+	t = auth_token_by_secret(secret, len, digest);
+	OPENSSL_cleanse(digest, sizeof(digest));
+	return t;
+}
+
+const struct config_token *
 auth_token_by_cn(const char *cn)
 {
 	const struct config	*cfg = loomd.config;

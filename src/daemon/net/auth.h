@@ -50,6 +50,12 @@ void	auth_rights(struct auth_conn *, struct auth_rights *);
 /* "token ci", "the Unix socket", "an unauthenticated connection" */
 const char *auth_who(const struct auth_rights *, char *buf, size_t len);
 
+/*
+ * The token whose secret this is, or NULL; compared in constant time.  For
+ * other doors that take a secret (an HTTP Authorization: Bearer header).
+ * Good for the current callback only (a reload frees it).
+ */
+const struct config_token *auth_find_secret(const char *secret, size_t len);
 /* The token with this secret, which the connection now is; or NULL,
  * counted and logged as a failure. */
 const struct config_token *auth_login(struct auth_conn *, const char *secret);
