@@ -28,6 +28,16 @@ ctl_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* An answer's error code, or "". */
+static const char *
+ctl_error_code(const json_t *answer)
+{
+	const char	*code = json_string_value(json_object_get(
+			    json_object_get(answer, "error"), "code"));
+
+	return code != NULL ? code : "";
+}
+
 static int
 ctl_protocol_error(const char *what)
 {
@@ -59,6 +69,9 @@ ctl_call(struct loom_client *c, json_t *request, json_t **answer,
 	}
 	if (json_is_false(ok)) {
 		ctl_print_error(stderr, *answer);
+		if (strcmp(ctl_error_code(*answer), "unauthorized") == 0)
+			fprintf(stderr, "loomctl: give a token with --token-file "
+			    "FILE or LOOM_TOKEN\n");
 		json_decref(*answer);
 		*answer = NULL;
 		return CTL_EXIT_FAILED;

@@ -642,6 +642,8 @@ test_loomctl_authenticates_with_its_token(void **state)
 	    daemon_bin("loomctl"), d.port);
 	assert_int_equal(run_shell(cmd, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "unauthorized"));
+	assert_non_null(strstr(out, "give a token with --token-file FILE or "
+	    "LOOM_TOKEN"));
 	snprintf(cmd, sizeof(cmd), "%s -H 127.0.0.1:%d --token-file %s --json "
 	    "stats 2>&1", daemon_bin("loomctl"), d.port, secret);
 	assert_int_equal(run_shell(cmd, out, sizeof(out)), 0);
