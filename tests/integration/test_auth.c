@@ -610,6 +610,41 @@ test_an_unauthenticated_connection_times_out(void **state)
 	d = shared;
 }
 
+/* unix_socket_roles: the socket's trust can be less than admin, or none. */
+static void
+test_the_unix_socket_has_its_roles(void **state)
+{
+	static const char *const readonly[] = {
+		"-o", "unix_socket_roles=read", NULL,
+	};
+	static const char *const none[] = { "-o", "unix_socket_roles=", NULL };
+	struct daemon_opts	 opts = { .config = tokens_conf, .extra = readonly };
+	struct daemon		 own;
+	struct client		 c;
+
+	daemon_start_with(&own, &opts);
+	client_connect(&c, &own);
+	assert_string_equal(call_code(&c, "{\"op\":\"stats\"%s}", ""), "");
+	assert_string_equal(call_code(&c, "{\"op\":\"submit\",\"job\":{\"type\":"
+	    "\"echo\"}%s}", ""), "forbidden");
+	/* A token's roles replace the socket's. */
+	assert_string_equal(call_code(&c, "{\"op\":\"auth\",\"token\":\"%s\"}",
+	    SUBMIT_A), "");
+	assert_string_equal(call_code(&c, "{\"op\":\"submit\",\"job\":{\"type\":"
+	    "\"echo\"}%s}", ""), "");
+	assert_string_equal(call_code(&c, "{\"op\":\"stats\"%s}", ""), "forbidden");
+	client_close(&c);
+	daemon_stop(&own);
+
+	opts.extra = none;
+	daemon_start_with(&own, &opts);
+	client_connect(&c, &own);
+	assert_string_equal(call_code(&c, "{\"op\":\"ping\"%s}", ""), "");
+	assert_string_equal(call_code(&c, "{\"op\":\"list\"%s}", ""), "unauthorized");
+	client_close(&c);
+	daemon_stop(&own);
+}
+
 /* sh -c cmd: its output (stdout and stderr) and exit status. */
 static int
 run_shell(const char *cmd, char *out, size_t len)
@@ -704,6 +739,7 @@ main(void)
 		cmocka_unit_test(test_the_owner_survives_a_restart),
 		cmocka_unit_test(test_a_reload_takes_a_removed_token_away),
 		cmocka_unit_test(test_an_unauthenticated_connection_times_out),
+		cmocka_unit_test(test_the_unix_socket_has_its_roles),
 		cmocka_unit_test(test_loomctl_authenticates_with_its_token),
 		cmocka_unit_test(test_a_new_token_works_as_printed),
 	};
