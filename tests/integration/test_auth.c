@@ -288,7 +288,12 @@ test_a_submit_token_sees_only_its_own_jobs(void **state)
 	for (i = 0; i < json_array_size(jobs); i++)
 		assert_string_equal(json_str(json_array_get(jobs, i), "owner"), "b");
 	json_decref(r);
-	/* Nor may b wait for it: its outcome would tell. */
+	/* Its own it may cancel. */
+	r = client_call(&b, "{\"op\":\"cancel\",\"id\":\"c\",\"job\":%lld}",
+	    (long long)keyed);
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	/* b may not wait for a's job either: its outcome would tell. */
 	r = client_call(&b, "{\"op\":\"submit\",\"job\":{\"type\":\"echo\","
 	    "\"after\":[%lld,%lld]}}", (long long)theirs, (long long)mine);
 	assert_string_equal(reply_error_code(r), "not_found");
@@ -310,8 +315,6 @@ test_a_submit_token_sees_only_its_own_jobs(void **state)
 	/* The Unix socket (admin) sees both, with their owners. */
 	r = client_call(&u, "{\"op\":\"status\",\"job\":%lld}", (long long)keyed);
 	assert_string_equal(json_str(reply_job(r), "owner"), "b");
-	json_decref(r);
-	r = client_call(&u, "{\"op\":\"cancel\",\"job\":%lld}", (long long)keyed);
 	json_decref(r);
 	client_close(&a);
 	client_close(&b);
