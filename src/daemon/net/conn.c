@@ -29,6 +29,7 @@
 #define CONN_OUT_HIGH		(4 * 1024 * 1024)	/* stop reading above */
 #define CONN_OUT_LOW		(1024 * 1024)		/* and resume below */
 #define CONN_PENDING_MAX	65536			/* requests awaiting answers */
+#define CONN_END_GRACE_NS	(5 * 1000000000ULL)	/* conn_end()'s flush, at most */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -55,6 +56,7 @@ struct conn {
 	unsigned int		 pending;
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
 	uint64_t		 opened_ns;
+	uint64_t		 ending_ns;	/* when conn_end() was called */
 	struct net_shard	*shard;
 	const struct conn_handler *handler;
 	/* The protocol's state for this connection (handler->state_size). */
@@ -171,6 +173,7 @@ conn_end(struct conn *c)
 	if (c->dead || c->ending)
 		return;
 	c->ending = true;
+	c->ending_ns = now_ns();
 	if (c->reading) {
 		c->reading = false;
 		event_del(&c->rev.ev);
@@ -702,6 +705,9 @@ conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 		if (idle > 0 && conn_idle(c) && c->out_len == c->out_off &&
 		    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
 			log_debug("connection idle for %gs: closing", idle);
+			conn_close(c);
+		} else if (c->ending && now - c->ending_ns >= CONN_END_GRACE_NS) {
+			/* A peer that does not read its last answer loses it. */
 			conn_close(c);
 		} else if (!c->ending && c->handler->stale != NULL &&
 		    c->handler->stale(c, c->state, now - c->opened_ns))
