@@ -213,6 +213,9 @@ bench_spawn(char *const extra[])
 		snprintf(listen, sizeof(listen), "%s", tcp);
 		argv[argc++] = "-l";
 		argv[argc++] = listen;
+		/* Its own loopback port, for the protocol's cost without auth. */
+		argv[argc++] = "-o";
+		argv[argc++] = "auth_tcp=none";
 	}
 	if (opt_spawn_tls) {
 		tls_make_cert(tmpdir, cert, key, sizeof(cert));

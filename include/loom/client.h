@@ -112,6 +112,18 @@ struct loom_client *loom_connect_tcp(const char *host, const char *port,
  */
 struct loom_client *loom_attach(int fd, char *err, size_t errlen);
 
+/*
+ * Authenticate the connection as a token (loomd's auth op), as a client on
+ * TCP must before anything but ping: 0, or -1 with loom_error() saying why
+ * ("auth: unauthorized: ...") and errno EACCES if the server refused.
+ * loom_auth_file() reads the secret from a file (a trailing newline is not
+ * part of it).  The secret is never kept.
+ */
+int		 loom_auth(struct loom_client *, const char *secret,
+		    double timeout);
+int		 loom_auth_file(struct loom_client *, const char *path,
+		    double timeout);
+
 /* Close the connection and free the client and anything still queued.
  * NULL is allowed. */
 void		 loom_close(struct loom_client *);

@@ -743,3 +743,15 @@ client_new(int fd)
 	TAILQ_INIT(&c->queue);
 	return c;
 }
+
+int
+client_fail_text(struct loom_client *c, int err, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+	errno = err;
+	return -1;
+}

@@ -24,8 +24,8 @@
 #endif
 
 const char ctl_usage[] =
-"usage: loomctl [-s SOCKET | -H HOST:PORT | -H tls://HOST:PORT] [--json]\n"
-"               [--no-color] COMMAND [ARGS...]\n"
+"usage: loomctl [-s SOCKET | -H HOST:PORT | -H tls://HOST:PORT]\n"
+"               [--token-file FILE] [--json] [--no-color] COMMAND [ARGS...]\n"
 "\n"
 "Commands:\n"
 "  ping                          check that loomd answers\n"
@@ -60,6 +60,8 @@ const char ctl_usage[] =
 "  queue pause|resume NAME       stop or restart a queue starting jobs\n"
 "  event get|set|clear NAME      show, set or clear a named event\n"
 "  request JSON                  send one request object, print the answer\n"
+"  token new NAME                print a fresh secret for a token NAME and its\n"
+"                                lines for loomd.conf (connects to nothing)\n"
 "\n"
 "Options:\n"
 "  -s, --socket SOCKET   connect to a Unix socket (default: $LOOMD_SOCKET,\n"
@@ -70,6 +72,8 @@ const char ctl_usage[] =
 "  --ca-file FILE        trust these CAs for TLS (default: the system's)\n"
 "  --cert FILE           a client certificate for TLS, PEM\n"
 "  --cert-key FILE       its key (default: in the --cert file)\n"
+"  --token-file FILE     authenticate with the token secret in FILE (default:\n"
+"                        the secret in $LOOM_TOKEN, if set)\n"
 "  --json                print the answers and events as JSON lines\n"
 "  --no-color            no colours (also when NO_COLOR is set, or the\n"
 "                        output is not a terminal)\n"
@@ -168,6 +172,8 @@ static int	ctl_build_watch(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_request(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
+static int	ctl_build_token(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
 static int	ctl_build_top(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_queue(struct ctl_invocation *, struct ctl_parsed *,
@@ -206,6 +212,7 @@ static const struct ctl_command_entry {
 	    ctl_build_queue },
 	{ "event", CTL_EVENT, "event get|set|clear NAME", 2, 2, 0,
 	    ctl_build_event },
+	{ "token", CTL_TOKEN_NEW, "token new NAME", 2, 2, 0, ctl_build_token },
 };
 
 
@@ -702,6 +709,29 @@ ctl_find_option(const char *name, size_t len)
 	return -1;
 }
 
+/* token new NAME: a name as loomd.conf takes it for [token.NAME]. */
+static int
+ctl_build_token(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	const char	*name = p->words[1];
+	size_t		 len = strlen(name);
+
+	if (strcmp(p->words[0], "new") != 0)
+		return ctl_fail(err, errlen, "token: unknown subcommand '%s' "
+		    "(usage: loomctl token new NAME)", p->words[0]);
+	if (len == 0 || len > 64 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+		return ctl_fail(err, errlen, "token new: bad name '%s': use 1 to 64 "
+		    "letters, digits, '_' or '-'", name);
+	if (strcmp(name, "unix") == 0 || strcmp(name, "anonymous") == 0)
+		return ctl_fail(err, errlen, "token new: the name '%s' is taken "
+		    "(it is the owner of jobs without a token)", name);
+	if ((inv->token_name = strdup(name)) == NULL)
+		return ctl_fail(err, errlen, "out of memory");
+	return 0;
+}
+
 static int
 ctl_set_target(struct ctl_invocation *inv, const char *prefix, const char *value,
     char *err, size_t errlen)
@@ -723,7 +753,7 @@ ctl_unknown_option(const char *arg, size_t len, char *err, size_t errlen)
 {
 	static const char *const globals[] = {
 		"socket", "host", "json", "no-color", "ca-file", "cert",
-		"cert-key", "help", "version"
+		"cert-key", "token-file", "help", "version"
 	};
 	const char	*names[OPT_COUNT + nitems(globals) + 1], *near;
 	char		 word[64];
@@ -805,6 +835,16 @@ ctl_scan_option(struct ctl_invocation *inv, struct ctl_parsed *p, int argc,
 	}
 	if (len == 8 && strncmp(name, "no-color", 8) == 0 && value == NULL) {
 		inv->no_color = 1;
+		return 0;
+	}
+	if (len == 10 && strncmp(name, "token-file", 10) == 0) {
+		if (value == NULL && *i + 1 >= argc)
+			return ctl_fail(err, errlen, "%s needs a value", arg);
+		if (value == NULL)
+			value = argv[++*i];
+		free(inv->token_file);
+		if ((inv->token_file = strdup(value)) == NULL)
+			return ctl_fail(err, errlen, "out of memory");
 		return 0;
 	}
 	if ((len == 7 && strncmp(name, "ca-file", 7) == 0) ||
@@ -979,6 +1019,8 @@ void
 ctl_invocation_clear(struct ctl_invocation *inv)
 {
 	free(inv->target);
+	free(inv->token_file);
+	free(inv->token_name);
 	json_decref(inv->request);
 	json_decref(inv->batch_lines);
 	memset(inv, 0, sizeof(*inv));

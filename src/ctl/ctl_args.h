@@ -36,6 +36,7 @@ enum ctl_command {
 	CTL_TOP,
 	CTL_QUEUE,		/* queue list|pause|resume */
 	CTL_EVENT,		/* event set|clear|get */
+	CTL_TOKEN_NEW,		/* local: print a fresh secret, no connection */
 };
 
 struct ctl_invocation {
@@ -53,6 +54,8 @@ struct ctl_invocation {
 	int			 fate;		/* the answer is a finished job whose
 						 * state is the exit status */
 	long long		 watch_job;	/* watch ID, or -1 */
+	char			*token_file;	/* --token-file: the secret's file */
+	char			*token_name;	/* token new NAME */
 	json_t			*request;	/* without an id */
 	int			 no_color;	/* --no-color */
 	const char		*sub;		/* queue and event: the verb */

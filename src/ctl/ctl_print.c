@@ -448,11 +448,11 @@ void
 ctl_print_view(FILE *f, const json_t *view)
 {
 	static const char *const plain[] = {
-		"id", "type", "name", "queue", "priority", "state", "attempt",
-		"parent", NULL
+		"id", "type", "name", "queue", "owner", "priority", "state",
+		"attempt", "parent", NULL
 	};
 	static const char *const shown[] = {
-		"id", "type", "name", "queue", "priority", "state", "attempt",
+		"id", "type", "name", "queue", "owner", "priority", "state", "attempt",
 		"parent", "children", "created_at", "started_at", "finished_at",
 		"result", "error", "last_error", NULL
 	};

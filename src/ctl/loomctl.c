@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include "ctl_args.h"
 #include "ctl_print.h"
 #include "ctl_run.h"
+#include "ctl_token.h"
+
+#define CTL_AUTH_TIMEOUT	30	/* seconds for the auth op's answer */
 
 double
 ctl_now(void)
@@ -36,6 +40,16 @@ ctl_epoch(void)
 }
 
 char	ctl_refused[64];
+
+/* An answer's error code, or "". */
+static const char *
+ctl_error_code(const json_t *answer)
+{
+	const char	*code = json_string_value(json_object_get(
+			    json_object_get(answer, "error"), "code"));
+
+	return code != NULL ? code : "";
+}
 
 int
 ctl_protocol_error(const char *what)
@@ -72,6 +86,9 @@ ctl_call(struct loom_client *c, json_t *request, json_t **answer,
 		    json_string_value(json_object_get(json_object_get(*answer,
 		    "error"), "code")) ?: "");
 		ctl_print_error(stderr, *answer);
+		if (strcmp(ctl_error_code(*answer), "unauthorized") == 0)
+			fprintf(stderr, "loomctl: give a token with --token-file "
+			    "FILE or LOOM_TOKEN\n");
 		json_decref(*answer);
 		*answer = NULL;
 		return CTL_EXIT_FAILED;
@@ -290,6 +307,25 @@ ctl_watch(struct loom_client *c, const struct ctl_invocation *inv)
 	}
 }
 
+/* --token-file, else $LOOM_TOKEN: prove the token before anything else. */
+static int
+ctl_auth(struct loom_client *c, const struct ctl_invocation *inv)
+{
+	const char	*secret = getenv("LOOM_TOKEN");
+	int		 rc;
+
+	if (inv->token_file != NULL)
+		rc = loom_auth_file(c, inv->token_file, CTL_AUTH_TIMEOUT);
+	else if (secret != NULL && *secret != '\0')
+		rc = loom_auth(c, secret, CTL_AUTH_TIMEOUT);
+	else
+		return CTL_EXIT_OK;
+	if (rc == 0)
+		return CTL_EXIT_OK;
+	fprintf(stderr, "loomctl: %s\n", loom_error(c));
+	return errno == EACCES ? CTL_EXIT_FAILED : CTL_EXIT_CONNECTION;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,6 +353,11 @@ main(int argc, char **argv)
 	ctl_color = ctl_color_wanted(inv.no_color, getenv("NO_COLOR"),
 	    isatty(STDOUT_FILENO));
 
+	if (inv.command == CTL_TOKEN_NEW) {
+		rc = ctl_token_new(inv.token_name, stdout);
+		goto out;
+	}
+
 	memset(&tls, 0, sizeof(tls));
 	tls.ca_file = inv.ca_file;
 	tls.cert_file = inv.cert_file;
@@ -326,8 +367,11 @@ main(int argc, char **argv)
 		rc = CTL_EXIT_CONNECTION;
 		goto out;
 	}
-	if (inv.command == CTL_WATCH)
+	rc = ctl_auth(c, &inv);
+	if (rc == CTL_EXIT_OK && inv.command == CTL_WATCH)
 		rc = ctl_watch(c, &inv);
+	else if (rc != CTL_EXIT_OK)
+		;
 	else if (inv.command == CTL_TOP)
 		rc = ctl_top(c, &inv);
 	else if (inv.command == CTL_SUBMIT && inv.batch_file != NULL)

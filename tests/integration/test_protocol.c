@@ -52,11 +52,16 @@ test_ping_answers_version_and_uptime(void **state)
 	client_close(&c);
 }
 
-/* TCP on a listener the harness binds and passes, as systemd would. */
+/* TCP on a listener the harness binds and passes, as systemd would; ping
+ * needs no token. */
 static void
 test_ping_over_tcp(void **state)
 {
-	struct daemon_opts	 opts = { .socket_activation = true };
+	static const char *const token[] = {
+		"-o", "token.ci.secret_sha256=2bb80d537b1da3e38bd30361aa855686"
+		"bde0eacd7162fef6a25fe97bf527a25b", "-o", "token.ci.roles=read", NULL,
+	};
+	struct daemon_opts	 opts = { .socket_activation = true, .extra = token };
 	struct daemon		 own;
 	struct client		 c;
 	json_t			*r;

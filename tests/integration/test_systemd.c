@@ -104,7 +104,9 @@ test_the_watchdog_is_fed_while_the_loops_answer(void **state)
 static void
 test_socket_activation_takes_the_passed_listeners(void **state)
 {
-	struct daemon_opts	 opts = { .socket_activation = true };
+	static const char *const open_tcp[] = { "-o", "auth_tcp=none", NULL };
+	struct daemon_opts	 opts = { .socket_activation = true,
+				    .extra = open_tcp };
 	struct daemon		 d;
 	struct client		 c;
 	struct stat		 st;

@@ -189,8 +189,9 @@ teardown_certs(void **state)
 /* A daemon ---------------------------------------------------------------- */
 
 /* loomd with a TLS listener; extra_tls: more lines for [tls]. */
+/* With `top` before the [tls] section: the default is auth_tcp = none. */
 static void
-tls_daemon_start(struct daemon *d, const char *extra_tls)
+tls_daemon_start_with(struct daemon *d, const char *top, const char *extra_tls)
 {
 	struct daemon_opts	opts = {
 		.socket_activation = true,
@@ -198,12 +199,19 @@ tls_daemon_start(struct daemon *d, const char *extra_tls)
 	};
 	char			config[1024];
 
-	snprintf(config, sizeof(config), "[tls]\ncert_file = %s\nkey_file = %s\n%s",
+	snprintf(config, sizeof(config), "%s[tls]\ncert_file = %s\n"
+	    "key_file = %s\n%s", top != NULL ? top : "auth_tcp = none\n",
 	    path_of("server.pem"), path_of("server.key"),
 	    extra_tls != NULL ? extra_tls : "");
 	opts.config = config;
 	daemon_start_with(d, &opts);
 	assert_true(d->tls_port > 0);
+}
+
+static void
+tls_daemon_start(struct daemon *d, const char *extra_tls)
+{
+	tls_daemon_start_with(d, NULL, extra_tls);
 }
 
 /* The daemon still answers, on its Unix socket. */
@@ -578,6 +586,52 @@ test_client_certificates_are_required_and_their_cn_is_seen(void **state)
 	daemon_stop(&d);
 }
 
+/*
+ * A verified client certificate whose CN a token names (cert_cn) is that
+ * token, with no auth op; another CN is nobody until it authenticates.
+ */
+static void
+test_a_certificate_cn_names_its_token(void **state)
+{
+	struct tls_opts		 worker = { .ca = path_of("ca.pem"),
+				     .cert = path_of("client.pem"),
+				     .key = path_of("client.key") };
+	struct tls_client	 t;
+	struct daemon		 d;
+	char			 extra[512];
+	json_t			*r;
+
+	snprintf(extra, sizeof(extra), "client_ca_file = %s\n"
+	    "[token.reader]\nroles = read\ncert_cn = worker-1\n",
+	    path_of("client-ca.pem"));
+	tls_daemon_start_with(&d, "", extra);
+	assert_true(tls_connect(&t, &d, &worker));
+	r = tls_call(&t, "{\"op\":\"stats\"}\n");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = tls_call(&t, "{\"op\":\"submit\",\"type\":\"echo\","
+	    "\"args\":{\"value\":1}}\n");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r,
+	    "error"), "code")), "forbidden");
+	json_decref(r);
+	tls_close(&t);
+	daemon_stop(&d);
+
+	/* The same certificate, and no token names worker-1. */
+	snprintf(extra, sizeof(extra), "client_ca_file = %s\n"
+	    "[token.reader]\nroles = read\ncert_cn = worker-2\n",
+	    path_of("client-ca.pem"));
+	tls_daemon_start_with(&d, "", extra);
+	assert_true(tls_connect(&t, &d, &worker));
+	r = tls_call(&t, "{\"op\":\"stats\"}\n");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r,
+	    "error"), "code")), "unauthorized");
+	json_decref(r);
+	tls_close(&t);
+	assert_true(daemon_log_contains(&d, "no token has certificate CN"));
+	daemon_stop(&d);
+}
+
 /* SIGHUP reads the files again: new connections get the new certificate. */
 static void
 test_a_reload_replaces_the_certificate_for_new_connections(void **state)
@@ -790,8 +844,9 @@ test_loomctl_refuses_a_certificate_for_another_name(void **state)
 	struct daemon		d;
 	char			config[512], args[1024], out[4096];
 
-	snprintf(config, sizeof(config), "[tls]\ncert_file = %s\nkey_file = %s\n",
-	    path_of("elsewhere.pem"), path_of("server.key"));
+	snprintf(config, sizeof(config), "auth_tcp = none\n[tls]\n"
+	    "cert_file = %s\nkey_file = %s\n", path_of("elsewhere.pem"),
+	    path_of("server.key"));
 	opts.config = config;
 	daemon_start_with(&d, &opts);
 	snprintf(args, sizeof(args), "-H tls://localhost:%d --ca-file %s ping",
@@ -839,6 +894,7 @@ main(void)
 		cmocka_unit_test(test_a_client_that_reads_late_gets_every_answer),
 		cmocka_unit_test(test_a_server_certificate_from_an_untrusted_ca_fails_to_verify),
 		cmocka_unit_test(test_client_certificates_are_required_and_their_cn_is_seen),
+		cmocka_unit_test(test_a_certificate_cn_names_its_token),
 		cmocka_unit_test(test_a_reload_replaces_the_certificate_for_new_connections),
 		cmocka_unit_test(test_min_version_1_3_refuses_a_1_2_client),
 		cmocka_unit_test(test_plain_json_on_a_tls_port_is_dropped_without_harm),

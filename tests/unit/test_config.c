@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 #include "core/config.h"
+#include "core/principal.h"
 #include "runtime/log.h"
 #include "runtime/util.h"
 
@@ -163,6 +164,11 @@ assert_same_settings(const struct config *a, const struct config *b)
 	assert_true(a->idle_timeout == b->idle_timeout);
 	assert_same_string(a->user, b->user);
 	assert_same_string(a->group, b->group);
+	assert_int_equal(a->auth_tcp, b->auth_tcp);
+	assert_int_equal(a->unix_socket_roles, b->unix_socket_roles);
+	assert_int_equal(a->token_max_jobs, b->token_max_jobs);
+	assert_true(a->max_result_ttl == b->max_result_ttl);
+	assert_true(a->auth_timeout == b->auth_timeout);
 	assert_same_string(a->http.ca_file, b->http.ca_file);
 	assert_int_equal(a->http.max_body, b->http.max_body);
 	assert_true(a->http.timeout == b->http.timeout);
@@ -186,7 +192,14 @@ test_defaults_are_the_documented_ones(void **state)
 	assert_int_equal(cfg->loops, 0);
 	assert_int_equal(cfg->executor_threads, 0);
 	assert_int_equal(cfg->executor_queue, 10000);
-	assert_argv(cfg->listen, (const char *[]){ "127.0.0.1:7433", NULL });
+	/* TCP only when configured, and then with tokens. */
+	assert_argv(cfg->listen, (const char *[]){ NULL });
+	assert_int_equal(cfg->auth_tcp, AUTH_TCP_TOKEN);
+	assert_int_equal(cfg->unix_socket_roles, ROLE_ADMIN);
+	assert_int_equal(cfg->token_max_jobs, 100000);
+	assert_true(cfg->max_result_ttl == 0);
+	assert_true(cfg->auth_timeout == 30);
+	assert_int_equal(cfg->ntokens, 0);
 	assert_string_equal(cfg->unix_socket, "/run/loomd/loomd.sock");
 	assert_int_equal(cfg->unix_socket_mode, 0660);
 	assert_string_equal(cfg->state_dir, "/var/lib/loomd");
@@ -325,9 +338,9 @@ static void
 test_unknown_section_is_an_error(void **state)
 {
 	assert_load_fails("loops = 1\n[server]\n", "2: [server]: unknown section "
-	    "(use [http], [queue.NAME], [limit.NAME] or [command.NAME])");
+	    "(use [http], [queue.NAME], [limit.NAME], [command.NAME] or [token.NAME])");
 	assert_load_fails("[]\n", "1: []: unknown section "
-	    "(use [http], [queue.NAME], [limit.NAME] or [command.NAME])");
+	    "(use [http], [queue.NAME], [limit.NAME], [command.NAME] or [token.NAME])");
 }
 
 static void
@@ -864,7 +877,7 @@ test_bad_overrides_say_what_is_wrong(void **state)
 	assert_override_fails("frob=1", "-o frob=1: unknown key");
 	assert_override_fails("loops=x", "-o loops=x: 'x' is not auto or a whole number");
 	assert_override_fails("server.port=1", "-o server.port=1: unknown section "
-	    "'server' (use http, queue.NAME, limit.NAME or command.NAME)");
+	    "'server' (use http, queue.NAME, limit.NAME, command.NAME or token.NAME)");
 	assert_override_fails("queue.concurrency=2",
 	    "-o queue.concurrency=2: needs a key, as in queue.NAME.KEY");
 	assert_override_fails("queue.a.b.concurrency=2",
@@ -986,7 +999,10 @@ test_every_key_is_documented(void **state)
 		"user", "group", "concurrency", "max_pending", "argv", "allow_args",
 		"allow_env", "cwd", "timeout", "max_output", "ca_file", "max_body",
 		"per_host", "user_agent", "tls_listen", "cert_file", "key_file",
-		"min_version", "client_ca_file", "handshake_timeout",
+		"min_version", "client_ca_file", "handshake_timeout", "auth_tcp",
+		"unix_socket_roles", "token_max_jobs", "max_result_ttl",
+		"auth_timeout", "secret_sha256", "secret_file", "roles", "commands",
+		"cert_cn",
 	};
 	static const char *const files[] = { SHIPPED_CONF, MAN_PAGE };
 	char		 buf[65536], want[128];
@@ -1247,11 +1263,210 @@ test_keep_copies_a_global_key(void **state)
 	config_free(b);
 }
 
+/* Tokens ---------------------------------------------------------------- */
+
+/* SHA-256 of "secret", as sha256sum prints it. */
+#define SECRET_HEX	"2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+
+static void
+test_a_token_section_reads_its_keys(void **state)
+{
+	struct config			*cfg;
+	const struct config_token	*t;
+	char				 err[512];
+	char				 upper[] = SECRET_HEX;
+	char				 text[1024];
+	size_t				 i;
+
+	for (i = 0; upper[i] != '\0'; i++)
+		if (upper[i] >= 'a' && upper[i] <= 'f')
+			upper[i] -= 'a' - 'A';
+	snprintf(text, sizeof(text), "[command.backup]\nargv = /bin/true\n"
+	    "[token.ci]\nsecret_sha256 = %s\nroles = submit, read\n"
+	    "commands = backup\nmax_jobs = 5\ncert_cn = ci.example\n", upper);
+	cfg = load(text);
+	if (config_check(cfg, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	assert_int_equal(cfg->ntokens, 1);
+	assert_non_null(t = config_find_token(cfg, "ci"));
+	assert_null(config_find_token(cfg, "cd"));
+	assert_string_equal(t->secret_sha256, SECRET_HEX);	/* lower case */
+	assert_true(t->has_digest);
+	assert_int_equal(t->digest[0], 0x2b);
+	assert_int_equal(t->digest[31], 0x5b);
+	assert_int_equal(t->roles, ROLE_SUBMIT | ROLE_READ);
+	assert_argv(t->commands, (const char *[]){ "backup", NULL });
+	assert_int_equal(t->max_jobs, 5);
+	assert_string_equal(t->cert_cn, "ci.example");
+	config_free(cfg);
+}
+
+static void
+test_token_values_are_checked_naming_the_key(void **state)
+{
+	assert_load_fails("[token.ci]\nroles = reader\n", "2: roles: 'reader' is "
+	    "not a role (use read, submit, work, control or admin)");
+	assert_load_fails("[token.ci]\nroles = read, read\n", "2: roles: 'read' "
+	    "is listed twice");
+	assert_load_fails("[token.ci]\nsecret_sha256 = abc\n", "2: secret_sha256: "
+	    "is not a SHA-256 in hex (64 digits 0-9 a-f, as sha256sum prints it)");
+	assert_load_fails("[token.ci]\ncommands = a, b.c\n", "2: commands: 'b.c' "
+	    "is not a name: use 1 to 64 letters, digits, '_' or '-'");
+	assert_load_fails("unix_socket_roles = root\n", "1: unix_socket_roles: "
+	    "'root' is not a role (use read, submit, work, control or admin)");
+	assert_load_fails("auth_tcp = maybe\n", "1: auth_tcp: 'maybe' is not one "
+	    "of token, none");
+}
+
+static void
+test_token_checks_across_keys(void **state)
+{
+	struct config	*cfg;
+	char		 want[512];
+
+	cfg = load("[token.ci]\nsecret_sha256 = " SECRET_HEX "\n");
+	snprintf(want, sizeof(want), "token.ci.roles: is required (any of read, "
+	    "submit, work, control, admin)");
+	assert_check_fails(cfg, want);
+	config_free(cfg);
+
+	cfg = load("[token.ci]\nroles = read\n");
+	assert_check_fails(cfg, "token.ci: needs secret_sha256 or secret_file "
+	    "(or cert_cn for a client certificate)");
+	config_free(cfg);
+
+	cfg = load("[token.ci]\nroles = read\nsecret_sha256 = " SECRET_HEX "\n"
+	    "secret_file = /etc/x\n");
+	snprintf(want, sizeof(want), "%s:4: secret_file: give secret_sha256 or "
+	    "secret_file, not both", conf);
+	assert_check_fails(cfg, want);
+	config_free(cfg);
+
+	cfg = load("[token.ci]\nroles = submit\nsecret_sha256 = " SECRET_HEX "\n"
+	    "commands = backup\n");
+	snprintf(want, sizeof(want), "%s:4: commands: no [command.backup] is "
+	    "configured", conf);
+	assert_check_fails(cfg, want);
+	config_free(cfg);
+
+	cfg = load("[token.unix]\nroles = read\nsecret_sha256 = " SECRET_HEX "\n");
+	assert_check_fails(cfg, "token.unix: the name is reserved (jobs of Unix "
+	    "socket and unauthenticated connections carry it as their owner)");
+	config_free(cfg);
+
+	cfg = load("[token.a]\nroles = read\nsecret_sha256 = " SECRET_HEX "\n"
+	    "[token.b]\nroles = admin\nsecret_sha256 = " SECRET_HEX "\n");
+	snprintf(want, sizeof(want), "%s:6: secret_sha256: token.a has the same "
+	    "secret; each token needs its own", conf);
+	assert_check_fails(cfg, want);
+	config_free(cfg);
+}
+
+/* The safe default: no TCP without tokens, unless auth_tcp = none. */
+static void
+test_tcp_without_tokens_is_refused(void **state)
+{
+	struct config	*cfg;
+	char		 err[512], want[512];
+
+	cfg = load("listen = 127.0.0.1:7433\n");
+	snprintf(want, sizeof(want), "%s:1: listen: a TCP listener needs a "
+	    "[token.NAME] section, since auth_tcp = token: add one (`loomctl "
+	    "token new NAME` prints a secret and its lines), or set auth_tcp = "
+	    "none to let in anyone who reaches the port, or listen on the Unix "
+	    "socket only", conf);
+	assert_check_fails(cfg, want);
+	override(cfg, "auth_tcp=none");
+	assert_int_equal(config_check(cfg, err, sizeof(err)), 0);
+	config_free(cfg);
+
+	cfg = load("listen = 127.0.0.1:7433\n[token.ci]\nroles = read\n"
+	    "secret_sha256 = " SECRET_HEX "\n");
+	if (config_check(cfg, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	config_free(cfg);
+}
+
+static void
+write_secret(const char *path, const char *text, mode_t mode)
+{
+	FILE	*f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* A secret file: mode 0600 or stricter; its digest, without the newline. */
+static void
+test_a_secret_file_must_be_private(void **state)
+{
+	struct config	*cfg;
+	char		 secret[128], text[512], err[1024], want[1024];
+
+	snprintf(secret, sizeof(secret), "%s/ci.token", dir);
+	snprintf(text, sizeof(text), "[token.ci]\nroles = read\nsecret_file = %s\n",
+	    secret);
+	write_secret(secret, "secret\n", 0644);
+	write_conf(text);
+	assert_null(config_build(conf, NULL, 0, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:3: secret_file: '%s' has mode 0644: "
+	    "others may read or change the secret; chmod 600 it", conf, secret);
+	assert_string_equal(err, want);
+
+	assert_int_equal(chmod(secret, 0600), 0);
+	if ((cfg = config_build(conf, NULL, 0, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	assert_true(cfg->tokens[0].has_digest);
+	assert_int_equal(cfg->tokens[0].digest[0], 0x2b);	/* of "secret" */
+	assert_int_equal(cfg->tokens[0].digest[31], 0x5b);
+	config_free(cfg);
+
+	write_secret(secret, "\n", 0400);
+	assert_null(config_build(conf, NULL, 0, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:3: secret_file: '%s' is empty", conf,
+	    secret);
+	assert_string_equal(err, want);
+	unlink(secret);
+	assert_null(config_build(conf, NULL, 0, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:3: secret_file: cannot read '%s': No "
+	    "such file or directory", conf, secret);
+	assert_string_equal(err, want);
+}
+
+/* A reload's log says a token's secret changed, never what it is. */
+static void
+test_diff_hides_digests(void **state)
+{
+	struct config		*a = load("[token.ci]\nroles = read\nsecret_sha256 = "
+				    SECRET_HEX "\n");
+	struct config		*b = load("[token.ci]\nroles = read, submit\n"
+				    "secret_sha256 = 0000000000000000000000000000000000"
+				    "000000000000000000000000000000\n");
+	struct diff_seen	 seen = { .n = 0 };
+
+	config_diff(a, b, diff_record, &seen);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.lines[0], "token.ci.secret_sha256: (a digest) -> "
+	    "(another digest)");
+	assert_string_equal(seen.lines[1], "token.ci.roles: 'read' -> "
+	    "'read, submit'");
+	config_free(a);
+	config_free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_are_the_documented_ones),
+		cmocka_unit_test(test_a_token_section_reads_its_keys),
+		cmocka_unit_test(test_token_values_are_checked_naming_the_key),
+		cmocka_unit_test(test_token_checks_across_keys),
+		cmocka_unit_test(test_tcp_without_tokens_is_refused),
+		cmocka_unit_test(test_a_secret_file_must_be_private),
+		cmocka_unit_test(test_diff_hides_digests),
 		cmocka_unit_test(test_a_file_sets_keys_of_every_section),
 		cmocka_unit_test(test_find_by_name_returns_null_for_strangers),
 		cmocka_unit_test(test_an_empty_named_section_exists_with_defaults),

@@ -167,6 +167,41 @@ test_global_options_go_anywhere(void **state)
 }
 
 static void
+test_token_file_and_token_new(void **state)
+{
+	struct ctl_invocation	inv;
+
+	assert_int_equal(parse(&inv, "-H", "h:1", "status", "3", "--token-file",
+	    "/etc/ci.token"), 0);
+	assert_string_equal(inv.token_file, "/etc/ci.token");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "--token-file=t", "ping"), 0);
+	assert_string_equal(inv.token_file, "t");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "ping", "--token-file"), CTL_EXIT_USAGE);
+	assert_string_equal(errbuf, "--token-file needs a value");
+	ctl_invocation_clear(&inv);
+
+	assert_int_equal(parse(&inv, "token", "new", "ci-2"), 0);
+	assert_int_equal(inv.command, CTL_TOKEN_NEW);
+	assert_string_equal(inv.token_name, "ci-2");
+	assert_null(inv.request);
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "token", "old", "ci"), CTL_EXIT_USAGE);
+	assert_string_equal(errbuf, "token: unknown subcommand 'old' (usage: "
+	    "loomctl token new NAME)");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "token", "new", "c.i"), CTL_EXIT_USAGE);
+	assert_string_equal(errbuf, "token new: bad name 'c.i': use 1 to 64 "
+	    "letters, digits, '_' or '-'");
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "token", "new", "unix"), CTL_EXIT_USAGE);
+	ctl_invocation_clear(&inv);
+	assert_int_equal(parse(&inv, "token", "new"), CTL_EXIT_USAGE);
+	ctl_invocation_clear(&inv);
+}
+
+static void
 test_the_target_defaults_to_the_environment_then_the_system_socket(void **state)
 {
 	struct ctl_invocation	inv;
@@ -617,6 +652,7 @@ main(void)
 		cmocka_unit_test(test_usage_errors_exit_2_with_a_reason),
 		cmocka_unit_test(test_help_and_version_win_over_mistakes),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_token_file_and_token_new),
 		cmocka_unit_test(test_a_job_state_is_an_exit_status),
 		cmocka_unit_test(test_new_submit_options),
 		cmocka_unit_test(test_specs_from_a_file),

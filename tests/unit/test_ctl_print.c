@@ -89,8 +89,8 @@ test_a_done_job_view(void **state)
 {
 	struct capture	 c;
 	json_t		*view = load("{\"id\":17,\"type\":\"sleep\",\"name\":\"nap\","
-	    "\"queue\":\"default\",\"priority\":0,\"state\":\"done\",\"attempt\":1,"
-	    "\"created_at\":1763700000.123,\"started_at\":1763700000.125,"
+	    "\"queue\":\"default\",\"owner\":\"ci\",\"priority\":0,\"state\":\"done\","
+	    "\"attempt\":1,\"created_at\":1763700000.123,\"started_at\":1763700000.125,"
 	    "\"finished_at\":1763700002.625,\"parent\":12,\"children\":[18,19],"
 	    "\"result\":{\"a\":[1,\"x\"]}}");
 
@@ -100,6 +100,7 @@ test_a_done_job_view(void **state)
 	    "type      sleep\n"
 	    "name      nap\n"
 	    "queue     default\n"
+	    "owner     ci\n"
 	    "priority  0\n"
 	    "state     done\n"
 	    "attempt   1\n"

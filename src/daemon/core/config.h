@@ -51,6 +51,31 @@ struct config_command {
 	char		*group;
 };
 
+/* auth_tcp: whether TCP connections must authenticate. */
+enum auth_tcp {
+	AUTH_TCP_TOKEN,		/* with a [token.NAME]'s secret (the auth op) */
+	AUTH_TCP_NONE,		/* anyone who reaches the port is admin */
+};
+
+#define TOKEN_DIGEST_LEN	32	/* SHA-256 */
+
+/*
+ * [token.NAME]: a client's identity on the network.  The secret is known
+ * only by its digest: secret_sha256 as given, or that of secret_file's
+ * contents, read when the configuration is built (and on each reload).
+ */
+struct config_token {
+	char		*name;
+	char		*secret_sha256;	/* hex, as given; or NULL */
+	char		*secret_file;	/* or NULL */
+	unsigned int	 roles;		/* ROLE_* of core/principal.h */
+	char		**commands;	/* exec commands it may run; NULL: none */
+	size_t		 max_jobs;	/* its share; 0: token_max_jobs */
+	char		*cert_cn;	/* a client certificate's CN that is it */
+	unsigned char	 digest[TOKEN_DIGEST_LEN];
+	bool		 has_digest;	/* else only cert_cn identifies it */
+};
+
 /* [http] */
 struct config_http {
 	char		*ca_file;
@@ -105,6 +130,11 @@ struct config {
 	double		 idle_timeout;		/* 0: off */
 	char		*user;
 	char		*group;
+	int		 auth_tcp;		/* enum auth_tcp */
+	unsigned int	 unix_socket_roles;	/* ROLE_* for the Unix socket */
+	size_t		 token_max_jobs;	/* a token's share of max_jobs */
+	double		 max_result_ttl;	/* caps a job's ttl; 0: no cap */
+	double		 auth_timeout;		/* to authenticate; 0: no limit */
 
 	struct config_queue	*queues;
 	size_t			 nqueues;
@@ -114,6 +144,8 @@ struct config {
 	size_t			 ncommands;
 	struct config_http	 http;
 	struct config_tls	 tls;
+	struct config_token	*tokens;
+	size_t			 ntokens;
 
 	/* Where each key was set, for messages (service/config*.c). */
 	struct config_origin	*origins;
@@ -171,6 +203,7 @@ int		 config_keep(struct config *dst, const struct config *src,
 const struct config_queue   *config_find_queue(const struct config *, const char *);
 const struct config_limit   *config_find_limit(const struct config *, const char *);
 const struct config_command *config_find_command(const struct config *, const char *);
+const struct config_token   *config_find_token(const struct config *, const char *);
 
 /* 1 to CONFIG_NAME_MAX of A-Z a-z 0-9 _ -: no dots, so -o keys split cleanly. */
 bool		 config_name_valid(const char *);

@@ -97,7 +97,8 @@ job_expire(struct job *job)
 	job_publish(JOB_EVENT_EXPIRE, job, NULL);
 	/* The key before the id: see registry_key_claim(). */
 	if (job->spec->key != NULL)
-		registry_key_release(job->spec->key, job->reg.id);
+		registry_key_release(job->reg.principal, job->spec->key,
+		    job->reg.id);
 	registry_remove(&job->reg);
 	TAILQ_REMOVE(&sh->jobs, job, entry);
 	atomic_fetch_sub_explicit(&sh->states[job->state], 1, memory_order_relaxed);

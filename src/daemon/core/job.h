@@ -21,6 +21,7 @@ struct config;
 struct future;
 struct job;
 struct loop;
+struct principal;
 
 enum job_runs {
 	JOB_RUNS_LOOP,		/* start/cancel on the owner loop */
@@ -60,6 +61,10 @@ struct job_type {
 	void		(*cancel)(struct job *, void *parsed);
 	/* Composites: how many jobs they will create below them, in all. */
 	size_t		(*descendants)(const void *parsed);
+	/* Composites: their children's specs (so a token's rights reach them). */
+	const struct job_spec *const *(*children)(const void *parsed, size_t *n);
+	/* exec: the configured command it runs (a token's `commands`). */
+	const char	*(*command)(const void *parsed);
 };
 
 /* The types jobs may name: registered before the loops start. */
@@ -131,6 +136,16 @@ void		 job_tell_child(struct job *, size_t index, const struct job_outcome *);
 struct job	*job_parse(const json_t *spec, const char *base, struct error *);
 void		 job_discard(struct job *);
 bool		 job_has_delay(const struct job *);
+/* The ids its spec's `after` names. */
+size_t		 job_after(const struct job *, const uint64_t **ids);
+/* Who submits it (before job_submit; its children inherit it). */
+void		 job_set_principal(struct job *, struct principal *);
+/*
+ * The first exec command in the job or below it (a composite's children)
+ * that allowed() refuses, or NULL if none is.
+ */
+const char	*job_command_denied(const struct job *,
+		     bool (*allowed)(const char *command, void *), void *arg);
 bool		 job_uses_executor(const struct job *);
 /* The jobs these specs make, children included (for max_jobs). */
 size_t		 job_count(struct job *const *, size_t);
@@ -161,8 +176,11 @@ bool		 job_child_restored(struct job *parent, size_t index, uint64_t *id,
  * carries), as JSON text. */
 char		*job_view_text(const struct job *, size_t *len);
 bool		 job_finished(const struct job *);
-bool		 job_matches(const struct job *, int state, const char *queue);
+/* only: that principal's jobs (NULL: anyone's). */
+bool		 job_matches(const struct job *, int state, const char *queue,
+		     const struct principal *only);
 const char	*job_queue(const struct job *);
+const struct principal *job_principal(const struct job *);	/* or NULL */
 const char	*job_type_name(const struct job *);
 enum job_state	 job_state(const struct job *);
 unsigned int	 job_attempt(const struct job *);	/* 0 until it first runs */
@@ -181,8 +199,9 @@ struct job_listing {
 	}		*views;
 	size_t		 n;
 };
-void		 job_collect(int state, const char *queue, uint64_t before,
-		     size_t limit, struct job_listing *);
+void		 job_collect(int state, const char *queue,
+		     const struct principal *only, uint64_t before, size_t limit,
+		     struct job_listing *);
 void		 job_listing_free(struct job_listing *);
 /* Counts by state over every loop, for `stats`. */
 void		 job_count_states(unsigned long counts[JOB_NSTATES]);

@@ -13,6 +13,7 @@
 #include "core/job_private.h"
 #include "core/jobrecord.h"
 #include "core/loomd.h"
+#include "core/principal.h"
 #include "runtime/textbuf.h"
 #include "runtime/util.h"
 
@@ -94,6 +95,9 @@ put_submit(struct textbuf *tb, const struct job *job, uint32_t version)
 	put_u32(tb, job->index);
 	put_u64(tb, (uint64_t)job->created_ns);
 	put_bytes(tb, job->spec->text, job->spec->text_len);
+	if (job->reg.principal != NULL)
+		put_bytes(tb, job->reg.principal->name,
+		    strlen(job->reg.principal->name));
 }
 
 static void
@@ -268,6 +272,12 @@ job_record_read(const void *payload, size_t len, struct job_record *rec)
 		rec->index = get_u32(&r);
 		rec->created_ns = (int64_t)get_u64(&r);
 		rec->spec = get_bytes(&r, &rec->spec_len);
+		/* Records of older versions end with the spec. */
+		if (!r.bad && r.left > 0) {
+			rec->owner = get_bytes(&r, &rec->owner_len);
+			if (rec->owner_len == 0 || rec->owner_len > 64)
+				r.bad = true;
+		}
 		break;
 	case JOB_RECORD_STATE:
 	case JOB_RECORD_FINISH:

@@ -6,7 +6,8 @@
  * records reached storage in.
  *
  *   SUBMIT  on the submitting loop, before the job is handed over: the spec
- *           as JSON text, its parent and index, when it was made
+ *           as JSON text, its parent and index, when it was made, and who
+ *           submitted it (added after the spec: older records end there)
  *   STATE   pending (a retry, with its due time), queued, running (attempt)
  *   FINISH  the terminal view (result and error in it), when it expires
  *
@@ -51,6 +52,8 @@ struct job_record {
 	int64_t			 created_ns;
 	const char		*spec;		/* JSON text, not NUL-ended */
 	size_t			 spec_len;
+	const char		*owner;		/* not NUL-ended; NULL: not recorded */
+	size_t			 owner_len;
 	/* STATE and FINISH */
 	enum job_state		 state;
 	uint32_t		 attempt;

@@ -162,6 +162,9 @@ job_spec_options(struct job_spec *s, const json_t *spec, const char *base,
 	    job_on_interrupt, &on_interrupt, e) == -1)
 		return -1;
 	s->fail_interrupted = on_interrupt == 1;
+	/* max_result_ttl bounds what finished jobs may hold, for everyone. */
+	if (loomd.config->max_result_ttl > 0 && s->ttl > loomd.config->max_result_ttl)
+		s->ttl = loomd.config->max_result_ttl;
 	if (key != NULL && *key == '\0')
 		return fields_fail(e, base, "key", "must not be empty");
 	s->name = name != NULL ? xstrdup(name) : NULL;
@@ -284,6 +287,35 @@ job_spec_tree_size(const struct job_spec *s)
 {
 	return 1 + (s->type->descendants != NULL ?
 	    s->type->descendants(s->parsed) : 0);
+}
+
+static const char *
+job_spec_command_denied(const struct job_spec *s,
+    bool (*allowed)(const char *, void *), void *arg)
+{
+	const struct job_spec *const	*kids;
+	const char			*cmd;
+	size_t				 n, i;
+
+	if (s->type->command != NULL &&
+	    (cmd = s->type->command(s->parsed)) != NULL && !allowed(cmd, arg))
+		return cmd;
+	if (s->type->children == NULL)
+		return NULL;
+	kids = s->type->children(s->parsed, &n);
+	for (i = 0; i < n; i++) {
+		/* Depth is bounded by JOB_DEPTH_MAX, checked at parse. */
+		if ((cmd = job_spec_command_denied(kids[i], allowed, arg)) != NULL)
+			return cmd;
+	}
+	return NULL;
+}
+
+const char *
+job_command_denied(const struct job *job, bool (*allowed)(const char *, void *),
+    void *arg)
+{
+	return job_spec_command_denied(job->spec, allowed, arg);
 }
 
 bool

@@ -16,6 +16,7 @@
 #include "core/job.h"
 #include "core/job_private.h"
 #include "core/loomd.h"
+#include "core/principal.h"
 #include "core/queue.h"
 #include "runtime/future.h"
 #include "runtime/log.h"
@@ -140,6 +141,10 @@ job_render(const struct job *job, const json_t *result, struct textbuf *tbp)
 	}
 	textbuf_lit(&tb, ",\"queue\":");
 	textbuf_string(&tb, queue_name(job->queue));
+	if (job->reg.principal != NULL) {
+		textbuf_lit(&tb, ",\"owner\":");
+		textbuf_string(&tb, job->reg.principal->name);
+	}
 	textbuf_lit(&tb, ",\"priority\":");
 	textbuf_i64(&tb, s->priority);
 	textbuf_lit(&tb, ",\"state\":\"");
@@ -264,16 +269,24 @@ job_attempt(const struct job *job)
 	return job->attempt;
 }
 
+const struct principal *
+job_principal(const struct job *job)
+{
+	return job->reg.principal;
+}
+
 bool
-job_matches(const struct job *job, int state, const char *queue)
+job_matches(const struct job *job, int state, const char *queue,
+    const struct principal *only)
 {
 	return (state < 0 || (int)job->state == state) &&
-	    (queue == NULL || strcmp(queue, queue_name(job->queue)) == 0);
+	    (queue == NULL || strcmp(queue, queue_name(job->queue)) == 0) &&
+	    (only == NULL || job->reg.principal == only);
 }
 
 void
-job_collect(int state, const char *queue, uint64_t before, size_t limit,
-    struct job_listing *out)
+job_collect(int state, const char *queue, const struct principal *only,
+    uint64_t before, size_t limit, struct job_listing *out)
 {
 	struct job_list		*list = &shard_current()->jobs;
 	struct textbuf		 tb = { 0 };
@@ -286,7 +299,7 @@ job_collect(int state, const char *queue, uint64_t before, size_t limit,
 		if (out->n >= limit)
 			break;
 		if ((before != 0 && job->reg.id >= before) ||
-		    !job_matches(job, state, queue))
+		    !job_matches(job, state, queue, only))
 			continue;
 		if (out->n == cap) {
 			cap = cap != 0 ? 2 * cap : 16;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/principal.h"
 #include "core/registry.h"
 #include "runtime/future.h"
 #include "runtime/hashmap.h"
@@ -136,6 +137,8 @@ registry_insert(struct registry_link *link)
 	hashmap_add_u64(&s->ids, &link->entry, link->id);
 	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_add(&total, 1);
+	if (link->principal != NULL)
+		atomic_fetch_add(&link->principal->jobs, 1);
 }
 
 void
@@ -143,10 +146,16 @@ registry_remove(struct registry_link *link)
 {
 	struct registry_shard	*s = registry_shard_of(link->id);
 
+	bool			 removed;
+
 	pthread_mutex_lock(&s->lock);
-	if (hashmap_remove(&s->ids, &link->entry))
-		atomic_fetch_sub(&total, 1);
+	removed = hashmap_remove(&s->ids, &link->entry);
 	pthread_mutex_unlock(&s->lock);
+	if (!removed)
+		return;
+	atomic_fetch_sub(&total, 1);
+	if (link->principal != NULL)
+		atomic_fetch_sub(&link->principal->jobs, 1);
 }
 
 static struct registry_link *
@@ -186,6 +195,20 @@ registry_lookup(uint64_t id, struct loop **owner, struct future **future)
 	return link != NULL;
 }
 
+const struct principal *
+registry_principal(uint64_t id)
+{
+	struct registry_shard	*s = registry_shard_of(id);
+	struct registry_link	*link;
+	const struct principal	*p = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if ((link = shard_find(s, id)) != NULL)
+		p = link->principal;
+	pthread_mutex_unlock(&s->lock);
+	return p;
+}
+
 struct job *
 registry_job(uint64_t id)
 {
@@ -206,14 +229,32 @@ registry_count(void)
 	return atomic_load(&total);
 }
 
+/* A key as the table has it: its principal's name, a '/', the key. */
+static char *
+registry_key_scoped(const struct principal *p, const char *key, char *buf,
+    size_t size)
+{
+	const char	*scope = p != NULL ? p->name : "";
+	size_t		 slen = strlen(scope), klen = strlen(key);
+	char		*s = slen + klen + 2 <= size ? buf : xmalloc(slen + klen + 2);
+
+	memcpy(s, scope, slen);
+	s[slen] = '/';
+	memcpy(s + slen + 1, key, klen + 1);
+	return s;
+}
+
 uint64_t
-registry_key_claim(const char *key, uint64_t id)
+registry_key_claim(const struct principal *p, const char *rawkey, uint64_t id)
 {
 	struct hashmap_entry	*e;
 	struct key_entry	*k;
-	size_t			 len = strlen(key);
+	char			 buf[256], *key;
+	size_t			 len;
 	uint64_t		 holder = 0;
 
+	key = registry_key_scoped(p, rawkey, buf, sizeof(buf));
+	len = strlen(key);
 	pthread_mutex_lock(&keys_lock);
 	if ((e = hashmap_find(&keys, key)) != NULL)
 		holder = hashmap_item(e, struct key_entry, entry)->id;
@@ -224,15 +265,19 @@ registry_key_claim(const char *key, uint64_t id)
 		hashmap_add(&keys, &k->entry, k->key);
 	}
 	pthread_mutex_unlock(&keys_lock);
+	if (key != buf)
+		free(key);
 	return holder;
 }
 
 void
-registry_key_release(const char *key, uint64_t id)
+registry_key_release(const struct principal *p, const char *rawkey, uint64_t id)
 {
 	struct hashmap_entry	*e;
 	struct key_entry	*k = NULL;
+	char			 buf[256], *key;
 
+	key = registry_key_scoped(p, rawkey, buf, sizeof(buf));
 	pthread_mutex_lock(&keys_lock);
 	if ((e = hashmap_find(&keys, key)) != NULL &&
 	    (k = hashmap_item(e, struct key_entry, entry))->id == id)
@@ -241,4 +286,6 @@ registry_key_release(const char *key, uint64_t id)
 		k = NULL;
 	pthread_mutex_unlock(&keys_lock);
 	free(k);
+	if (key != buf)
+		free(key);
 }

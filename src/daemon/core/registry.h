@@ -15,6 +15,7 @@
 struct future;
 struct job;
 struct loop;
+struct principal;
 
 /* Embedded in each job; immutable from insertion to removal, but for the
  * future, which a retry replaces (under the shard's lock). */
@@ -23,6 +24,7 @@ struct registry_link {
 	struct job		*job;
 	struct loop		*owner;
 	struct future		*future;
+	struct principal	*principal;	/* who submitted it; or NULL */
 	struct hashmap_entry	 entry;		/* its shard's map */
 };
 
@@ -42,6 +44,8 @@ struct future	*registry_set_future(struct registry_link *, struct future *);
 void		 registry_remove(struct registry_link *);
 /* Any thread: the owner and a new reference to the job's future. */
 bool		 registry_lookup(uint64_t id, struct loop **owner, struct future **);
+/* Any thread: who submitted the job (NULL: unknown, or no such job). */
+const struct principal *registry_principal(uint64_t id);
 /* Owner loop only: the job, or NULL if it is gone or not ours. */
 struct job	*registry_job(uint64_t id);
 size_t		 registry_count(void);
@@ -50,10 +54,13 @@ size_t		 registry_count(void);
  * Idempotency keys: the id of the job holding `key`, or 0 if it is now
  * `id`'s.  A holder claims its key before it registers its id, and releases
  * it before it removes its id: for a moment the holder can be unknown to
- * registry_lookup() (job_key_taken claims again).
+ * registry_lookup() (job_key_taken claims again).  Keys are scoped by
+ * principal: one principal's key never names another's job.
  */
-uint64_t	 registry_key_claim(const char *key, uint64_t id);
-void		 registry_key_release(const char *key, uint64_t id);
+uint64_t	 registry_key_claim(const struct principal *, const char *key,
+		     uint64_t id);
+void		 registry_key_release(const struct principal *, const char *key,
+		     uint64_t id);
 
 void		 registry_init(void);
 void		 registry_free(void);

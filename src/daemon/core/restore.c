@@ -16,6 +16,7 @@
 #include "core/job_private.h"
 #include "core/jobrecord.h"
 #include "core/loomd.h"
+#include "core/principal.h"
 #include "core/queue.h"
 #include "core/registry.h"
 #include "core/restore.h"
@@ -166,12 +167,16 @@ job_restore(const struct job_restore *jr, struct error *e)
 		job->nchildren = jr->nchildren;
 		job->restored = true;
 	}
+	/* Jobs from before owners were recorded came from trusted clients. */
+	job->reg.principal = principal_get(jr->owner != NULL ? jr->owner :
+	    PRINCIPAL_UNIX);
 	owner = job_place(job);
 	job->reg.owner = owner->loop;
 	job->reg.future = future_new(owner->loop);
 	future_set_cancel_hook(job->reg.future, job_cancel_hook, NULL, job);
 	if (job->spec->key != NULL &&
-	    (holder = registry_key_claim(job->spec->key, jr->id)) != 0)
+	    (holder = registry_key_claim(job->reg.principal, job->spec->key,
+	    jr->id)) != 0)
 		log_warnx("job %llu: key held by job %llu as well",
 		    (unsigned long long)jr->id, (unsigned long long)holder);
 	if (!job_state_terminal(job->state)) {

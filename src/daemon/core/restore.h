@@ -16,6 +16,7 @@ struct job_restore {
 	uint32_t	 version;
 	const char	*spec;		/* JSON text */
 	size_t		 spec_len;
+	const char	*owner;		/* who submitted it; NULL: "unix" */
 	uint64_t	 parent;
 	uint32_t	 index;
 	int64_t		 created_ns;

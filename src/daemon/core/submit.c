@@ -132,6 +132,19 @@ job_has_delay(const struct job *job)
 	return job->state == JOB_PENDING;
 }
 
+size_t
+job_after(const struct job *job, const uint64_t **ids)
+{
+	*ids = job->spec->after;
+	return job->spec->nafter;
+}
+
+void
+job_set_principal(struct job *job, struct principal *p)
+{
+	job->reg.principal = p;
+}
+
 bool
 job_uses_executor(const struct job *job)
 {
@@ -226,7 +239,8 @@ job_key_taken(struct job *job, uint64_t id, uint64_t *idp, struct future **fp)
 	if (job->spec->key == NULL)
 		return false;
 	for (;;) {
-		if ((holder = registry_key_claim(job->spec->key, id)) == 0)
+		if ((holder = registry_key_claim(job->reg.principal,
+		    job->spec->key, id)) == 0)
 			return false;
 		if (registry_lookup(holder, &held_owner, &held))
 			break;
@@ -261,7 +275,8 @@ job_hand_over(void *arg)
 	job->refs--;
 	/* The key first, as job_expire() does (see job_key_taken). */
 	if (job->spec->key != NULL)
-		registry_key_release(job->spec->key, job->reg.id);
+		registry_key_release(job->reg.principal, job->spec->key,
+		    job->reg.id);
 	registry_remove(&job->reg);
 	if (job->counted)
 		queue_unreserve(job->queue, 1);
@@ -329,6 +344,7 @@ job_submit_child(struct job *parent, size_t index, const struct job_spec *s,
 
 	atomic_fetch_add(&((struct job_spec *)s)->refs, 1);
 	job_init(child, s, parent->queue);
+	child->reg.principal = parent->reg.principal;
 	child->parent = parent->reg.id;
 	child->index = (uint32_t)index;
 	queue_reserve(child->queue, 1, NULL);

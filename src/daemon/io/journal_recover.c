@@ -35,6 +35,7 @@ struct replayed {
 	struct job_restore	 r;
 	bool			 submitted;
 	char			*spec;		/* copies: the payloads go */
+	char			*owner;
 	char			*view;
 	uint64_t		*children;	/* by index */
 	size_t			 nchildren;
@@ -186,6 +187,8 @@ replay_record(void *arg, const void *payload, size_t len)
 		j->r.created_ns = rec.created_ns;
 		j->spec = copy_bytes(rec.spec, rec.spec_len);
 		j->r.spec_len = rec.spec_len;
+		if (rec.owner != NULL)
+			j->owner = copy_bytes(rec.owner, rec.owner_len);
 		if (!j->r.has_state)
 			j->r.version = rec.version;
 		return 0;
@@ -278,6 +281,7 @@ replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 			continue;
 		}
 		j->r.spec = j->spec;
+		j->r.owner = j->owner;
 		j->r.view = j->view;
 		j->r.children = j->children;
 		j->r.nchildren = j->nchildren;
@@ -295,6 +299,7 @@ replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 	for (i = 0; i < n; i++) {
 		j = all[i];
 		free(j->spec);
+		free(j->owner);
 		free(j->view);
 		free(j->children);
 		free(j);

@@ -126,6 +126,15 @@ composite_free_parsed(void *parsed)
 	free(a);
 }
 
+const struct job_spec *const *
+composite_children(const void *parsed, size_t *n)
+{
+	const struct composite_args	*a = parsed;
+
+	*n = a->n;
+	return (const struct job_spec *const *)a->specs;
+}
+
 size_t
 composite_descendants(const void *parsed)
 {

@@ -46,6 +46,7 @@ int	composite_parse(enum composite_kind, const json_t *args, const char *base,
 	    const struct config *, void **parsed, struct error *);
 void	composite_free_parsed(void *);
 size_t	composite_descendants(const void *);
+const struct job_spec *const *composite_children(const void *, size_t *n);
 void	composite_start(struct job *, void *parsed);
 void	composite_cancel(struct job *, void *parsed);
 

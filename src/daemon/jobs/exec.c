@@ -764,6 +764,12 @@ exec_cancel(struct job *job, void *parsed)
 	exec_run_free(run);
 }
 
+static const char *
+exec_command(const void *parsed)
+{
+	return ((const struct exec_args *)parsed)->name;
+}
+
 const struct job_type job_type_exec = {
 	.name = "exec",
 	.runs = JOB_RUNS_LOOP,
@@ -771,4 +777,5 @@ const struct job_type job_type_exec = {
 	.free_parsed = exec_free_parsed,
 	.start = exec_start,
 	.cancel = exec_cancel,
+	.command = exec_command,
 };

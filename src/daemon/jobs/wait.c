@@ -20,4 +20,5 @@ const struct job_type job_type_wait = {
 	.start = composite_start,
 	.cancel = composite_cancel,
 	.descendants = composite_descendants,
+	.children = composite_children,
 };

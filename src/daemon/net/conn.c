@@ -30,6 +30,7 @@
 #define CONN_OUT_HIGH		(4 * 1024 * 1024)	/* stop reading above */
 #define CONN_OUT_LOW		(1024 * 1024)		/* and resume below */
 #define CONN_PENDING_MAX	65536			/* requests awaiting answers */
+#define CONN_END_GRACE_NS	(5 * 1000000000ULL)	/* conn_end()'s flush, at most */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -48,6 +49,7 @@ struct conn {
 	enum conn_transport	 transport;
 	const struct conn_io	*io;
 	void			*io_state;
+	bool			 ending;	/* conn_end(): close once flushed */
 	struct loop_event	 rev;
 	struct loop_event	 wev;
 	char			*in;		/* a partial line, if any */
@@ -59,7 +61,8 @@ struct conn {
 	size_t			 out_cap;
 	unsigned int		 pending;
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
-	uint64_t		 opened_ns;	/* for the TLS handshake's bound */
+	uint64_t		 opened_ns;	/* TLS handshake and auth bounds */
+	uint64_t		 ending_ns;	/* when conn_end() was called */
 	struct net_shard	*shard;
 	const struct conn_handler *handler;
 	/* The protocol's state for this connection (handler->state_size). */
@@ -73,6 +76,7 @@ static void	conn_out_text(struct conn *, const char *, size_t);
 static void	conn_out_done(struct conn *);
 static bool	conn_drained(const struct conn *);
 static void	conn_idle_arm(struct net_shard *);
+static void	conn_schedule_flush(struct conn *);
 static void	conn_read(struct conn *);
 static void	conn_flush(struct conn *);
 
@@ -240,6 +244,29 @@ conn_wait_writable(struct conn *c)
 	}
 }
 
+int
+conn_fd(const struct conn *c)
+{
+	return c->fd;
+}
+
+void
+conn_end(struct conn *c)
+{
+	if (c->dead || c->ending)
+		return;
+	c->ending = true;
+	c->ending_ns = now_ns();
+	if (c->reading) {
+		c->reading = false;
+		event_del(&c->rev.ev);
+	}
+	if (c->out_len == c->out_off)
+		conn_close(c);
+	else
+		conn_schedule_flush(c);
+}
+
 /* Nothing in flight: no request, nothing the protocol keeps it for. */
 static bool
 conn_idle(const struct conn *c)
@@ -253,7 +280,7 @@ conn_update_reading(struct conn *c)
 {
 	bool	want;
 
-	if (c->dead || c->eof)
+	if (c->dead || c->eof || c->ending)
 		return;
 	if (c->reading)
 		want = c->out_len - c->out_off <= CONN_OUT_HIGH &&
@@ -441,6 +468,10 @@ conn_flush(struct conn *c)
 		c->write_waiting = false;
 		event_del(&c->wev.ev);
 	}
+	if (c->ending) {
+		conn_close(c);
+		return;
+	}
 	conn_update_reading(c);
 	conn_maybe_finish(c);
 }
@@ -466,7 +497,7 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 	size_t	 start = 0, len;
 	char	*line, *nl;
 
-	while (start < buflen && !c->dead) {
+	while (start < buflen && !c->dead && !c->ending) {
 		line = buf + start;
 		nl = memchr(line, '\n', buflen - start);
 		if (c->discarding) {
@@ -812,15 +843,18 @@ conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 
 	ns->idle_armed = false;
 	conn_handshake_sweep(ns, now);
-	if (idle > 0) {
-		for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, entry);
-			if (conn_idle(c) && c->out_len == c->out_off &&
-			    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
-				log_debug("connection idle for %gs: closing", idle);
-				conn_close(c);
-			}
-		}
+	for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (idle > 0 && conn_idle(c) && c->out_len == c->out_off &&
+		    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
+			log_debug("connection idle for %gs: closing", idle);
+			conn_close(c);
+		} else if (c->ending && now - c->ending_ns >= CONN_END_GRACE_NS) {
+			/* A peer that does not read its last answer loses it. */
+			conn_close(c);
+		} else if (!c->ending && c->handler->stale != NULL &&
+		    c->handler->stale(c, c->state, now - c->opened_ns))
+			conn_end(c);
 	}
 	conn_idle_arm(ns);
 }

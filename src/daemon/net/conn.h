@@ -44,6 +44,9 @@ struct conn_handler {
 	void		(*overlong)(struct conn *, void *state, size_t max);
 	/* Something besides requests keeps the connection (watches). */
 	bool		(*busy)(const struct conn *, const void *state);
+	/* Open this long (ns), it should go (never authenticated); may be
+	 * NULL.  Asked by the sweep that closes idle connections. */
+	bool		(*stale)(const struct conn *, void *state, uint64_t age_ns);
 	void		(*closed)(struct conn *, void *state);
 };
 
@@ -68,6 +71,10 @@ enum conn_transport conn_transport(const struct conn *);
  * connection is freed.
  */
 const char	*conn_peer_cn(const struct conn *);
+int		 conn_fd(const struct conn *);	/* for the peer's address */
+/* Read no more (nor handle what was read); close once the answers
+ * already written have gone out. */
+void		 conn_end(struct conn *);
 
 /* A request that answers later: started, then answered. */
 void		 conn_request_start(struct conn *);

@@ -16,6 +16,7 @@
 #include "core/durable.h"
 #include "core/job.h"
 #include "core/loomd.h"
+#include "core/principal.h"
 #include "core/registry.h"
 #include "io/journal.h"
 #include "net/conn.h"
@@ -107,11 +108,21 @@ request_job_id(struct request *r, uint64_t *id, struct error *e)
  * its future while it runs; false once answered (not found, or finished:
  * its view is the answer).
  */
+/*
+ * Another principal's job is, to a request that sees only its own, a job
+ * that does not exist: not_found tells nothing of what others run.
+ */
+bool
+request_sees(const struct request *r, uint64_t id)
+{
+	return r->only == NULL || registry_principal(id) == r->only;
+}
+
 bool
 request_unfinished(struct request *r, uint64_t id, struct loop **owner,
     struct future **f)
 {
-	if (!registry_lookup(id, owner, f)) {
+	if (!request_sees(r, id) || !registry_lookup(id, owner, f)) {
 		reply_not_found(r, id);
 		return false;
 	}
@@ -204,9 +215,106 @@ submit_read(struct request *r, struct submit *s, struct error *e)
 	return 0;
 }
 
+static bool
+submit_command_allowed(const char *command, void *arg)
+{
+	const struct config_token	*t = arg;
+	size_t				 i;
+
+	for (i = 0; t->commands != NULL && t->commands[i] != NULL; i++) {
+		if (strcmp(t->commands[i], command) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The spec's path, for an error about it. */
+static void
+submit_path(struct submit *s, size_t i, const char *below, struct error *e)
+{
+	char	path[128];
+
+	if (s->batch)
+		snprintf(path, sizeof(path), "jobs[%zu]%s", i, below);
+	else
+		snprintf(path, sizeof(path), "job%s", below);
+	error_set_path(e, path);
+}
+
+/*
+ * A token that sees only its own jobs may wait only for its own: another's
+ * job in `after` is one it does not know of (its outcome would tell).
+ */
+static int
+submit_after_own(struct request *r, struct submit *s, size_t i,
+    struct error *e)
+{
+	const uint64_t	*after;
+	size_t		 n, j;
+	char		 below[48];
+
+	if (r->rights.roles & (ROLE_READ | ROLE_ADMIN))
+		return 0;
+	n = job_after(s->jobs[i], &after);
+	for (j = 0; j < n; j++) {
+		if (registry_principal(after[j]) == r->rights.principal)
+			continue;
+		error_set(e, "not_found", "no job %llu", (unsigned long long)after[j]);
+		snprintf(below, sizeof(below), ".after[%zu]", j);
+		submit_path(s, i, below, e);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Who submits the jobs, and whether it may: a token without admin runs
+ * only the exec commands it lists, children of composites included.
+ */
+static int
+submit_owner(struct request *r, struct submit *s, struct error *e)
+{
+	const struct config_token	*t = r->rights.token;
+	const char			*denied;
+	size_t				 i;
+
+	for (i = 0; i < s->n; i++) {
+		job_set_principal(s->jobs[i], r->rights.principal);
+		if (t == NULL || (r->rights.roles & ROLE_ADMIN))
+			continue;
+		if (submit_after_own(r, s, i, e) == -1)
+			return -1;
+		if ((denied = job_command_denied(s->jobs[i], submit_command_allowed,
+		    (void *)t)) != NULL) {
+			error_set(e, "forbidden", "token %s may not run command \"%s\" "
+			    "(see its commands)", t->name, denied);
+			submit_path(s, i, "", e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A token's share of max_jobs: its own, or token_max_jobs. */
+static int
+submit_share(struct request *r, size_t n, struct error *e)
+{
+	const struct config_token	*t = r->rights.token;
+	size_t				 max;
+
+	if (t == NULL)
+		return 0;
+	max = t->max_jobs != 0 ? t->max_jobs : loomd.config->token_max_jobs;
+	if (max == 0 || principal_jobs(r->rights.principal) + n <= max)
+		return 0;
+	error_set(e, "busy", "too many jobs for token %s (its max_jobs is %zu); "
+	    "retry later", t->name, max);
+	return -1;
+}
+
 /* Room for them all now, or busy. */
 static int
-submit_admit(struct submit *s, struct error *e)
+submit_admit(struct request *r, struct submit *s, struct error *e)
 {
 	if (atomic_load(&loomd.draining)) {
 		error_set(e, "shutting_down", "the daemon is shutting down");
@@ -222,6 +330,8 @@ submit_admit(struct submit *s, struct error *e)
 		    loomd.config->max_jobs);
 		return -1;
 	}
+	if (submit_share(r, job_count(s->jobs, s->n), e) == -1)
+		return -1;
 	if (executor_full(s->jobs, s->n)) {
 		error_set(e, "busy", "the executor queue is full (executor_queue is "
 		    "%zu); retry later", loomd.config->executor_queue);
@@ -302,7 +412,8 @@ op_submit(struct request *r)
 	uint64_t	 *ids = NULL;
 	size_t		  i;
 
-	if (submit_read(r, &s, &e) == -1 || submit_admit(&s, &e) == -1) {
+	if (submit_read(r, &s, &e) == -1 || submit_owner(r, &s, &e) == -1 ||
+	    submit_admit(r, &s, &e) == -1) {
 		submit_free(&s);
 		reply_error(r->conn, r->id, &e);
 		error_clear(&e);
@@ -451,7 +562,7 @@ owner_op(struct request *r, bool retry)
 	/* A finished job's status is its outcome: no need to ask its owner. */
 	if (!retry && !request_unfinished(r, id, &owner, &f))
 		return;
-	if (retry && !registry_lookup(id, &owner, &f)) {
+	if (retry && (!request_sees(r, id) || !registry_lookup(id, &owner, &f))) {
 		reply_not_found(r, id);
 		return;
 	}
@@ -524,7 +635,7 @@ op_cancel(struct request *r)
 		error_clear(&e);
 		return;
 	}
-	if (!registry_lookup(id, &owner, &f)) {
+	if (!request_sees(r, id) || !registry_lookup(id, &owner, &f)) {
 		reply_not_found(r, id);
 		return;
 	}

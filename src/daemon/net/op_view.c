@@ -51,11 +51,13 @@ op_watch(struct request *r)
 		    "watch takes a job, a queue, or neither");
 		return;
 	}
-	if (id != 0 && !registry_lookup((uint64_t)id, &owner, &f)) {
+	if (id != 0 && (!request_sees(r, (uint64_t)id) ||
+	    !registry_lookup((uint64_t)id, &owner, &f))) {
 		reply_not_found(r, (uint64_t)id);
 		return;
 	}
-	watch_add(r->conn, &proto_conn(r->conn)->watches, (uint64_t)id, queue);
+	watch_add(r->conn, &proto_conn(r->conn)->watches, (uint64_t)id, queue,
+	    r->only);
 	reply_ok(r->conn, r->id, NULL);
 	/* A job that finished before the watch began: its last event now. */
 	if (f != NULL) {
@@ -83,6 +85,7 @@ struct list_req {
 	json_t			*id;
 	int			 state;
 	char			*queue;
+	const struct principal	*only;		/* principals are never freed */
 	uint64_t		 before;
 	size_t			 limit;
 	struct job_listing	*parts;		/* one per loop, filled on home */
@@ -201,7 +204,7 @@ list_collect(void *arg)
 	struct list_part	*p = arg;
 	struct list_req		*l = p->req;
 
-	job_collect(l->state, l->queue, l->before, l->limit, &p->listing);
+	job_collect(l->state, l->queue, l->only, l->before, l->limit, &p->listing);
 	/* The states it shows are durable before they leave this loop. */
 	durable_then(list_send, p);
 }
@@ -234,6 +237,7 @@ op_list(struct request *r)
 	l->id = json_incref(r->id);
 	l->state = st;
 	l->queue = queue != NULL ? xstrdup(queue) : NULL;
+	l->only = r->only;
 	l->before = (uint64_t)before;
 	l->limit = (size_t)limit;
 	l->parts = xcalloc(loomd.nloops, sizeof(*l->parts));

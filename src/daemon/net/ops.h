@@ -15,24 +15,30 @@
 
 #include <jansson.h>
 
+#include "net/auth.h"
 #include "runtime/util.h"
 
 struct conn;
 struct future;
 struct loop;
+struct principal;
 struct proto_wait;
 struct watch_filter;
 
 struct request {
-	struct conn	*conn;
-	json_t		*msg;
-	json_t		*id;		/* borrowed from msg */
+	struct conn		*conn;
+	json_t			*msg;
+	json_t			*id;		/* borrowed from msg */
+	struct auth_rights	 rights;	/* who it acts for, what it may do */
+	/* Sees only this principal's jobs (its own); NULL: every job. */
+	const struct principal	*only;
 };
 
 /* What the protocol keeps for a connection (conn_state()). */
 struct proto_conn {
 	TAILQ_HEAD(, proto_wait) waits;		/* requests waiting on jobs */
 	struct watch_filter	*watches;
+	struct auth_conn	 auth;
 };
 struct proto_conn *proto_conn(struct conn *);
 
@@ -63,6 +69,8 @@ void	wait_end_all(struct conn *);
 int	request_job_id(struct request *, uint64_t *id, struct error *);
 bool	request_unfinished(struct request *, uint64_t id, struct loop **owner,
 	    struct future **);
+/* Whether the request may see job id (a submit token sees its own). */
+bool	request_sees(const struct request *, uint64_t id);
 void	op_submit(struct request *);
 void	op_status(struct request *);
 void	op_result(struct request *);
@@ -73,6 +81,9 @@ void	op_retry(struct request *);
 void	op_watch(struct request *);
 void	op_unwatch(struct request *);
 void	op_list(struct request *);
+
+/* op_auth.c */
+void	op_auth(struct request *);
 
 /* op_admin.c */
 void	op_ping(struct request *);

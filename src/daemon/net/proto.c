@@ -11,18 +11,32 @@
 
 #include "core/config.h"
 #include "core/loomd.h"
+#include "core/principal.h"
+#include "net/auth.h"
 #include "net/conn.h"
 #include "net/ops.h"
 #include "net/proto.h"
 #include "net/watch.h"
 #include "runtime/fields.h"
 #include "runtime/jsonload.h"
+#include "runtime/log.h"
 #include "runtime/util.h"
 
+/* Any connection, authenticated or not, may. */
+#define OP_OPEN		0x100
+
+/*
+ * An op names the roles that may run it (any one of them; admin may run
+ * every op, and an op that names none is admin's alone), and of those, the
+ * roles that reach every job: with another of its roles a request sees
+ * only the jobs of its own principal (a submit token, its own jobs).
+ */
 struct op {
 	const char	*name;
 	const char	*const *fields;	/* besides "op" and "id" */
 	void		(*handle)(struct request *);
+	unsigned int	 roles;
+	unsigned int	 every_job;
 };
 
 /* The op table ------------------------------------------------------------ */
@@ -35,24 +49,32 @@ static const char *const fields_cancel[] = { "job", "reason", NULL };
 static const char *const fields_watch[] = { "job", "queue", NULL };
 static const char *const fields_list[] = { "state", "queue", "limit", "before", NULL };
 static const char *const fields_name[] = { "name", NULL };
+static const char *const fields_auth[] = { "token", NULL };
 
+#define R	ROLE_READ
+#define S	ROLE_SUBMIT
+#define C	ROLE_CONTROL
 static const struct op ops[] = {
-	{ "ping",	fields_none,	op_ping },
-	{ "submit",	fields_submit,	op_submit },
-	{ "status",	fields_job,	op_status },
-	{ "result",	fields_result,	op_result },
-	{ "cancel",	fields_cancel,	op_cancel },
-	{ "retry",	fields_job,	op_retry },
-	{ "watch",	fields_watch,	op_watch },
-	{ "unwatch",	fields_none,	op_unwatch },
-	{ "list",	fields_list,	op_list },
-	{ "stats",	fields_none,	op_stats },
-	{ "queue.pause", fields_name,	op_queue_pause },
-	{ "queue.resume", fields_name,	op_queue_resume },
-	{ "event.set",	fields_name,	op_event_set },
-	{ "event.clear", fields_name,	op_event_clear },
-	{ "event.get",	fields_name,	op_event_get },
+	{ "ping",	fields_none,	op_ping,	OP_OPEN, 0 },
+	{ "auth",	fields_auth,	op_auth,	OP_OPEN, 0 },
+	{ "submit",	fields_submit,	op_submit,	S, 0 },
+	{ "status",	fields_job,	op_status,	R | S, R },
+	{ "result",	fields_result,	op_result,	R | S, R },
+	{ "cancel",	fields_cancel,	op_cancel,	S | C, C },
+	{ "retry",	fields_job,	op_retry,	C, C },
+	{ "watch",	fields_watch,	op_watch,	R | S, R },
+	{ "unwatch",	fields_none,	op_unwatch,	R | S, R },
+	{ "list",	fields_list,	op_list,	R | S, R },
+	{ "stats",	fields_none,	op_stats,	R, R },
+	{ "queue.pause", fields_name,	op_queue_pause,	C, C },
+	{ "queue.resume", fields_name,	op_queue_resume, C, C },
+	{ "event.set",	fields_name,	op_event_set,	C, C },
+	{ "event.clear", fields_name,	op_event_clear,	C, C },
+	{ "event.get",	fields_name,	op_event_get,	R, R },
 };
+#undef R
+#undef S
+#undef C
 
 static const struct op *
 op_find(const char *name)
@@ -88,6 +110,88 @@ request_check_fields(const json_t *msg, const struct op *op, struct error *e)
 	return 0;
 }
 
+/* "submit", "status or cancel": the roles an op names, for a message. */
+static const char *
+op_roles_text(unsigned int roles, char *buf, size_t len)
+{
+	unsigned int	bit;
+	size_t		used;
+
+	snprintf(buf, len, "%s", (roles & ROLE_ALL) == 0 ? "admin" : "");
+	for (bit = 1; bit <= ROLE_ADMIN; bit <<= 1) {
+		if (!(roles & bit))
+			continue;
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s%s", used > 0 ? " or " : "",
+		    role_name(bit));
+	}
+	return buf;
+}
+
+/* The one place rights are checked: may this request run this op? */
+static int
+proto_allowed(struct proto_conn *pc, const struct op *op, struct request *r,
+    struct error *e)
+{
+	struct auth_rights	*ar = &r->rights;
+	char			 need[64], have[64], who[CONFIG_NAME_MAX + 32];
+
+	auth_rights(&pc->auth, ar);
+	if (op->roles & OP_OPEN)
+		return 0;
+	if (ar->roles == 0) {
+		error_set(e, "unauthorized", "authenticate first, with "
+		    "{\"op\":\"auth\",\"token\":SECRET}");
+		return -1;
+	}
+	if (ar->roles & ROLE_ADMIN)
+		return 0;
+	if (!(ar->roles & op->roles)) {
+		error_set(e, "forbidden", "%s needs the role %s; %s has %s",
+		    op->name, op_roles_text(op->roles, need, sizeof(need)),
+		    auth_who(ar, who, sizeof(who)),
+		    roles_text(ar->roles, have, sizeof(have)));
+		return -1;
+	}
+	if (!(ar->roles & op->every_job))
+		r->only = ar->principal;
+	return 0;
+}
+
+/* An HTTP request on the protocol's port: closed at once, read no further. */
+static bool
+proto_http_guard(struct conn *c, struct proto_conn *pc, const char *line,
+    size_t len)
+{
+	size_t	n;
+
+	if (pc->auth.unix_socket || !auth_http_line(line, len))
+		return false;
+	/* The method alone: the rest may hold what is not for the log. */
+	for (n = 0; n < len && n < 16 && line[n] != ' ' && line[n] != ':'; n++)
+		continue;
+	log_warnx("connection from %s: an HTTP request (%.*s) on the protocol's "
+	    "port: closing", pc->auth.peer, (int)n, line);
+	conn_end(c);
+	return true;
+}
+
+/*
+ * A TLS client's verified certificate may name its token (cert_cn): looked
+ * up at its first request, when the handshake is over.
+ */
+static void
+proto_first_cert(struct conn *c, struct proto_conn *pc)
+{
+	const char	*cn;
+
+	if (pc->auth.cert_tried)
+		return;
+	pc->auth.cert_tried = true;
+	if (pc->auth.principal == NULL && (cn = conn_peer_cn(c)) != NULL)
+		proto_cert(c, cn);
+}
+
 static void
 proto_line(struct conn *c, void *state, const char *line, size_t len)
 {
@@ -97,6 +201,9 @@ proto_line(struct conn *c, void *state, const char *line, size_t len)
 	const char	*name = NULL;
 	json_error_t	 jerr;
 
+	if (proto_http_guard(c, state, line, len))
+		return;
+	proto_first_cert(c, state);
 	r.msg = json_load_line(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (r.msg == NULL || !json_is_object(r.msg)) {
 		if (r.msg == NULL)
@@ -120,7 +227,8 @@ proto_line(struct conn *c, void *state, const char *line, size_t len)
 		error_set_path(&e, "op");
 		goto fail;
 	}
-	if (request_check_fields(r.msg, op, &e) == -1)
+	if (proto_allowed(state, op, &r, &e) == -1 ||
+	    request_check_fields(r.msg, op, &e) == -1)
 		goto fail;
 	op->handle(&r);
 	json_decref(r.msg);
@@ -137,6 +245,12 @@ proto_conn(struct conn *c)
 	return conn_state(c);
 }
 
+int
+proto_cert(struct conn *c, const char *cn)
+{
+	return auth_set_cert(&proto_conn(c)->auth, cn);
+}
+
 static void
 proto_open(struct conn *c, void *state)
 {
@@ -144,6 +258,7 @@ proto_open(struct conn *c, void *state)
 
 	TAILQ_INIT(&pc->waits);
 	pc->watches = NULL;
+	auth_open(c, &pc->auth);
 }
 
 static void
@@ -160,6 +275,25 @@ proto_busy(const struct conn *c, const void *state)
 	const struct proto_conn	*pc = state;
 
 	return pc->watches != NULL;
+}
+
+/* auth_timeout: a connection that must authenticate and has not, goes. */
+static bool
+proto_stale(const struct conn *c, void *state, uint64_t age_ns)
+{
+	struct proto_conn	*pc = state;
+	double			 limit = loomd.config->auth_timeout;
+	struct auth_rights	 ar;
+
+	if (limit == 0 || age_ns < (uint64_t)(limit * 1e9) ||
+	    pc->auth.principal != NULL)
+		return false;
+	auth_rights(&pc->auth, &ar);
+	if (ar.roles != 0)
+		return false;
+	log_info("connection from %s: not authenticated after %gs "
+	    "(auth_timeout): closing", pc->auth.peer, limit);
+	return true;
 }
 
 static void
@@ -179,5 +313,6 @@ const struct conn_handler proto_handler = {
 	.line = proto_line,
 	.overlong = proto_overlong,
 	.busy = proto_busy,
+	.stale = proto_stale,
 	.closed = proto_closed,
 };

@@ -10,4 +10,11 @@
 
 extern const struct conn_handler	proto_handler;
 
+/*
+ * A TLS listener, once the handshake verified a client certificate: the
+ * connection acts as the token whose cert_cn is cn, without auth.  -1 (and
+ * logged) if no token has it: the connection may still use auth.
+ */
+int	proto_cert(struct conn *, const char *cn);
+
 #endif

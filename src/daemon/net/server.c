@@ -395,6 +395,18 @@ server_adopt(struct event_base *base, int fd, bool tls, char *err,
 	return -1;
 }
 
+bool
+server_has_tcp(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].transport != CONN_UNIX)
+			return true;
+	}
+	return false;
+}
+
 /* The Unix socket file we made, if any: for chown when dropping privileges. */
 const char *
 server_unix_path(void)

@@ -22,6 +22,7 @@ int	server_listen(struct event_base *, const struct config *, char *err, size_t 
 int	server_adopt(struct event_base *, int fd, bool tls, char *err,
 	    size_t errlen);
 const char *server_unix_path(void);	/* the socket file we bound, or NULL */
+bool	server_has_tcp(void);		/* a TCP listener, configured or passed */
 void	server_close(void);	/* stop accepting; remove the socket file */
 
 #endif

@@ -27,6 +27,7 @@ struct watch_filter {
 	struct conn		*conn;
 	uint64_t		 job;		/* 0: any */
 	char			*queue;		/* NULL: any */
+	const struct principal	*only;		/* NULL: any */
 };
 
 /* An event serialized once by the job's owner and shared by the loops
@@ -34,6 +35,7 @@ struct watch_filter {
 struct watch_event {
 	atomic_uint	 refs;
 	uint64_t	 job;
+	const struct principal *principal;	/* never freed */
 	char		*queue;
 	char		*text;
 	size_t		 len;
@@ -48,11 +50,13 @@ watch_wants(const struct job *job)
 }
 
 static bool
-watch_matches(const struct watch_filter *w, uint64_t job, const char *queue)
+watch_matches(const struct watch_filter *w, const struct watch_event *we)
 {
+	if (w->only != NULL && w->only != we->principal)
+		return false;
 	if (w->job != 0)
-		return w->job == job;
-	return w->queue == NULL || strcmp(w->queue, queue) == 0;
+		return w->job == we->job;
+	return w->queue == NULL || strcmp(w->queue, we->queue) == 0;
 }
 
 /*
@@ -98,7 +102,7 @@ watch_deliver(struct watch_event *we)
 
 	/* A connection's filters are adjacent: one copy even if several match. */
 	TAILQ_FOREACH(w, list, entry) {
-		if (w->conn == last || !watch_matches(w, we->job, we->queue))
+		if (w->conn == last || !watch_matches(w, we))
 			continue;
 		last = w->conn;
 		conn_send_text(w->conn, we->text, we->len);
@@ -115,12 +119,14 @@ watch_deliver_post(void *arg)
 }
 
 static struct watch_event *
-watch_event_new(const char *view, size_t len, uint64_t job, const char *queue)
+watch_event_new(const char *view, size_t len, const struct job *job)
 {
 	struct watch_event	*we = xcalloc(1, sizeof(*we));
+	const char		*queue = job_queue(job);
 
 	atomic_init(&we->refs, 1);
-	we->job = job;
+	we->job = job_id(job);
+	we->principal = job_principal(job);
 	we->queue = xstrdup(queue);
 	we->text = watch_event_text(view, len, now_epoch_ns(), &we->len);
 	return we;
@@ -160,11 +166,10 @@ watch_notify(enum job_event ev, const struct job *job,
 	if (ev == JOB_EVENT_SUBMIT || ev == JOB_EVENT_EXPIRE)
 		return;
 	if (outcome != NULL)
-		we = watch_event_new(outcome->view, outcome->view_len, job_id(job),
-		    job_queue(job));
+		we = watch_event_new(outcome->view, outcome->view_len, job);
 	else {
 		text = job_view_text(job, &len);
-		we = watch_event_new(text, len, job_id(job), job_queue(job));
+		we = watch_event_new(text, len, job);
 		free(text);
 	}
 	/* Watchers hear of a change once it is durable. */
@@ -185,7 +190,7 @@ watch_init(void)
 
 void
 watch_add(struct conn *c, struct watch_filter **filters, uint64_t job,
-    const char *queue)
+    const char *queue, const struct principal *only)
 {
 	struct net_shard	*ns = shard_of(conn_loop(c))->net;
 	struct watch_filter	*w = xcalloc(1, sizeof(*w));
@@ -194,6 +199,7 @@ watch_add(struct conn *c, struct watch_filter **filters, uint64_t job,
 	w->conn = c;
 	w->job = job;
 	w->queue = queue != NULL ? xstrdup(queue) : NULL;
+	w->only = only;
 	/* Keep a connection's filters together so one copy is easy to ensure. */
 	after = *filters;
 	w->next = *filters;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct conn;
+struct principal;
 struct watch_filter;
 
 /* Subscribe to the job-state seam (at start, before the loops run). */
@@ -21,8 +22,9 @@ char	*watch_event_text(const char *view, size_t len, int64_t at_ns,
 	    size_t *outlen);
 
 /* On the connection's loop; `filters` is the connection's list. */
+/* only: events of that principal's jobs alone (NULL: anyone's). */
 void	watch_add(struct conn *, struct watch_filter **filters, uint64_t job,
-	    const char *queue);
+	    const char *queue, const struct principal *only);
 void	watch_remove_all(struct conn *, struct watch_filter **filters);
 
 #endif

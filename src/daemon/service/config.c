@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/principal.h"
 #include "runtime/log.h"
 #include "runtime/util.h"
 #include "service/config_private.h"
@@ -120,6 +121,15 @@ config_section_base(struct config *cfg, const struct config_section *sec,
 			.max_output = 1024 * 1024,
 		};
 		return &cfg->commands[cfg->ncommands++];
+	case SECTION_TOKEN:
+		if ((found = (void *)config_find_token(cfg, name)) != NULL)
+			return found;
+		cfg->tokens = xreallocarray(cfg->tokens, cfg->ntokens + 1,
+		    sizeof(*cfg->tokens));
+		cfg->tokens[cfg->ntokens] = (struct config_token){
+			.name = xstrdup(name),
+		};
+		return &cfg->tokens[cfg->ntokens++];
 	}
 	return NULL;
 }
@@ -132,8 +142,8 @@ config_new(void)
 	cfg->loops = 0;
 	cfg->executor_threads = 0;
 	cfg->executor_queue = 10000;
-	cfg->listen = xcalloc(2, sizeof(*cfg->listen));
-	cfg->listen[0] = xstrdup("127.0.0.1:7433");
+	/* TCP only once configured, with tokens (doc/security.md). */
+	cfg->listen = xcalloc(1, sizeof(*cfg->listen));
 	cfg->unix_socket = xstrdup("/run/loomd/loomd.sock");
 	cfg->unix_socket_mode = 0660;
 	cfg->state_dir = xstrdup("/var/lib/loomd");
@@ -153,6 +163,11 @@ config_new(void)
 	cfg->shutdown_grace = 30;
 	cfg->kill_grace = 5;
 	cfg->idle_timeout = 0;
+	cfg->auth_tcp = AUTH_TCP_TOKEN;
+	cfg->unix_socket_roles = ROLE_ADMIN;
+	cfg->token_max_jobs = 100000;
+	cfg->max_result_ttl = 0;
+	cfg->auth_timeout = 30;
 
 	cfg->http.max_body = 1024 * 1024;
 	cfg->http.timeout = 30;
@@ -194,6 +209,9 @@ config_free(struct config *cfg)
 		free(cfg->commands[i].group);
 	}
 	free(cfg->commands);
+	for (i = 0; i < cfg->ntokens; i++)
+		config_token_clear(&cfg->tokens[i]);
+	free(cfg->tokens);
 	free(cfg->http.ca_file);
 	free(cfg->http.user_agent);
 	free(cfg->tls.cert_file);
@@ -239,7 +257,7 @@ config_check(struct config *cfg, char *err, size_t errlen)
 			    cfg->commands[i].name);
 		}
 	}
-	return 0;
+	return config_check_tokens(cfg, err, errlen);
 }
 
 const struct config_queue *
@@ -262,6 +280,18 @@ config_find_limit(const struct config *cfg, const char *name)
 	for (i = 0; i < cfg->nlimits; i++) {
 		if (strcmp(cfg->limits[i].name, name) == 0)
 			return &cfg->limits[i];
+	}
+	return NULL;
+}
+
+const struct config_token *
+config_find_token(const struct config *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->ntokens; i++) {
+		if (strcmp(cfg->tokens[i].name, name) == 0)
+			return &cfg->tokens[i];
 	}
 	return NULL;
 }
@@ -296,7 +326,8 @@ config_build(const char *path, char *const *assignments, size_t n, char *err,
 			goto fail;
 	}
 	if (config_check(cfg, err, errlen) == -1 ||
-	    config_check_system(cfg, err, errlen) == -1)
+	    config_check_system(cfg, err, errlen) == -1 ||
+	    config_load_secrets(cfg, err, errlen) == -1)
 		goto fail;
 	return cfg;
 fail:

@@ -22,6 +22,8 @@ config_named(const struct config *cfg, enum config_section_id id, size_t i)
 		return &cfg->limits[i];
 	case SECTION_COMMAND:
 		return &cfg->commands[i];
+	case SECTION_TOKEN:
+		return &cfg->tokens[i];
 	default:
 		return NULL;
 	}
@@ -37,6 +39,8 @@ config_count(const struct config *cfg, enum config_section_id id)
 		return cfg->nlimits;
 	case SECTION_COMMAND:
 		return cfg->ncommands;
+	case SECTION_TOKEN:
+		return cfg->ntokens;
 	default:
 		return 0;
 	}
@@ -85,7 +89,12 @@ config_diff_keys(const struct config_section *sec, const char *prefix,
 		if (strcmp(was, now) == 0)
 			continue;
 		snprintf(key, sizeof(key), "%s%s", prefix, sec->keys[i].name);
-		fn(key, was, now, arg);
+		/* A secret's digest is not for the log: only that it changed. */
+		if (sec->keys[i].kind == CONFIG_DIGEST)
+			fn(key, *was != '\0' ? "(a digest)" : "(none)",
+			    *now != '\0' ? "(another digest)" : "(none)", arg);
+		else
+			fn(key, was, now, arg);
 	}
 }
 
@@ -140,6 +149,7 @@ config_copy_value(const struct config_key *k, const void *field,
 
 	switch (k->kind) {
 	case CONFIG_UINT:
+	case CONFIG_ROLES:
 		v->u = *(const unsigned int *)field;
 		break;
 	case CONFIG_COUNT:
@@ -161,11 +171,13 @@ config_copy_value(const struct config_key *k, const void *field,
 		v->i = *(const int *)field;
 		break;
 	case CONFIG_STRING:
+	case CONFIG_DIGEST:
 		v->s = *(char *const *)field != NULL ?
 		    xstrdup(*(char *const *)field) : NULL;
 		break;
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
+	case CONFIG_NAMES:
 		src = *(char **const *)field;
 		v->v = src != NULL ? strv_dup(src) : xcalloc(1, sizeof(*v->v));
 		break;

@@ -15,6 +15,7 @@
 
 static const char *const config_sync_modes[] = { "always", "batch", "off", NULL };
 static const char *const config_tls_versions[] = { "1.2", "1.3", NULL };
+static const char *const config_auth_modes[] = { "token", "none", NULL };
 
 #define G(f)	offsetof(struct config, f)
 static const struct config_key config_global_keys[] = {
@@ -48,6 +49,13 @@ static const struct config_key config_global_keys[] = {
 	{ "idle_timeout", CONFIG_DURATION, G(idle_timeout), 0, 0, CONFIG_DURATION_MAX, NULL },
 	{ "user", CONFIG_STRING, G(user), 0, 0, 0, NULL },
 	{ "group", CONFIG_STRING, G(group), 0, 0, 0, NULL },
+	{ "auth_tcp", CONFIG_CHOICE, G(auth_tcp), 0, 0, 0, config_auth_modes },
+	{ "unix_socket_roles", CONFIG_ROLES, G(unix_socket_roles), 0, 0, 0, NULL },
+	{ "token_max_jobs", CONFIG_COUNT, G(token_max_jobs), 0, 0, 1e9, NULL },
+	{ "max_result_ttl", CONFIG_DURATION, G(max_result_ttl), 0, 0,
+	    CONFIG_DURATION_MAX, NULL },
+	{ "auth_timeout", CONFIG_DURATION, G(auth_timeout), 0, 0,
+	    CONFIG_DURATION_MAX, NULL },
 };
 #undef G
 
@@ -97,6 +105,17 @@ static const struct config_key config_command_keys[] = {
 };
 #undef C
 
+#define T(f)	offsetof(struct config_token, f)
+static const struct config_key config_token_keys[] = {
+	{ "secret_sha256", CONFIG_DIGEST, T(secret_sha256), 0, 0, 0, NULL },
+	{ "secret_file", CONFIG_STRING, T(secret_file), 0, 0, 0, NULL },
+	{ "roles", CONFIG_ROLES, T(roles), 0, 0, 0, NULL },
+	{ "commands", CONFIG_NAMES, T(commands), 0, 0, 0, NULL },
+	{ "max_jobs", CONFIG_COUNT, T(max_jobs), 0, 0, 1e9, NULL },
+	{ "cert_cn", CONFIG_STRING, T(cert_cn), 0, 0, 0, NULL },
+};
+#undef T
+
 const struct config_section config_sections[] = {
 	{ "", SECTION_GLOBAL, false, config_global_keys, nitems(config_global_keys) },
 	{ "http", SECTION_HTTP, false, config_http_keys, nitems(config_http_keys) },
@@ -105,6 +124,7 @@ const struct config_section config_sections[] = {
 	{ "limit", SECTION_LIMIT, true, config_limit_keys, nitems(config_limit_keys) },
 	{ "command", SECTION_COMMAND, true, config_command_keys,
 	  nitems(config_command_keys) },
+	{ "token", SECTION_TOKEN, true, config_token_keys, nitems(config_token_keys) },
 };
 const size_t config_nsections = nitems(config_sections);
 

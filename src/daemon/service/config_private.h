@@ -31,6 +31,9 @@ enum config_kind {
 	CONFIG_LOG_TARGET,	/* int, enum log_target */
 	CONFIG_ARGV,		/* char **, split like a shell, no expansion */
 	CONFIG_CHOICE,		/* int, the index in the key's choices */
+	CONFIG_ROLES,		/* unsigned int, ROLE_* bits: "read, submit" */
+	CONFIG_NAMES,		/* char **, names separated by commas or blanks */
+	CONFIG_DIGEST,		/* char *, 64 hex digits (a SHA-256), lowercased */
 };
 
 #define CONFIG_AUTO		0x1	/* "auto" is 0 */
@@ -67,6 +70,7 @@ enum config_section_id {
 	SECTION_QUEUE,
 	SECTION_LIMIT,
 	SECTION_COMMAND,
+	SECTION_TOKEN,
 };
 
 struct config_section {
@@ -113,5 +117,10 @@ void		 config_set_origin(struct config *, const struct config_section *,
 const char	*config_origin(const struct config *, const char *key);
 void		*config_section_base(struct config *,
 		     const struct config_section *, const char *);
+
+/* config_token.c: tokens' cross-key checks, and their secrets' digests. */
+int		 config_check_tokens(struct config *, char *, size_t);
+int		 config_load_secrets(struct config *, char *, size_t);
+void		 config_token_clear(struct config_token *);
 
 #endif

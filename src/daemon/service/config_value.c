@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/principal.h"
 #include "runtime/log.h"
 #include "runtime/util.h"
 #include "service/config_private.h"
@@ -361,6 +362,87 @@ fail:
 	return -1;
 }
 
+/* "read, submit": roles by name; empty is none. */
+static int
+config_parse_roles(const char *s, unsigned int *out, char *why, size_t len)
+{
+	const char	*p = s;
+	unsigned int	 roles = 0, bit;
+	size_t		 n;
+
+	for (;;) {
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		n = strcspn(p, ", \t");
+		if ((bit = role_parse(p, n)) == 0) {
+			return config_fail(why, len, "'%.*s' is not a role (use read, "
+			    "submit, work, control or admin)", (int)n, p);
+		}
+		if (roles & bit)
+			return config_fail(why, len, "'%.*s' is listed twice", (int)n, p);
+		roles |= bit;
+		p += n;
+	}
+	*out = roles;
+	return 0;
+}
+
+/* Names (of commands) separated by commas or blanks; empty is none. */
+static int
+config_parse_names(const char *s, char ***out, char *why, size_t len)
+{
+	char	*copy = xstrdup(s), *p = copy, *entry;
+	char	**v = NULL;
+	size_t	 n = 0, i;
+
+	while ((entry = strsep(&p, ", \t")) != NULL) {
+		if (*entry == '\0')
+			continue;
+		if (!config_name_valid(entry)) {
+			config_fail(why, len, "'%s' is not a name: use 1 to %d letters, "
+			    "digits, '_' or '-'", entry, CONFIG_NAME_MAX);
+			goto fail;
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(v[i], entry) == 0) {
+				config_fail(why, len, "'%s' is listed twice", entry);
+				goto fail;
+			}
+		}
+		v = config_strv_add(v, &n, xstrdup(entry));
+	}
+	free(copy);
+	*out = v;
+	return 0;
+
+fail:
+	free(copy);
+	strv_free(v);
+	return -1;
+}
+
+/* A SHA-256 in hex, as sha256sum prints it; kept in lower case. */
+static int
+config_parse_digest(const char *s, char **out, char *why, size_t len)
+{
+	char	*hex;
+	size_t	 i;
+
+	if (strlen(s) != 2 * TOKEN_DIGEST_LEN ||
+	    strspn(s, "0123456789abcdefABCDEF") != 2 * TOKEN_DIGEST_LEN) {
+		return config_fail(why, len, "is not a SHA-256 in hex (64 digits "
+		    "0-9 a-f, as sha256sum prints it)");
+	}
+	hex = xstrdup(s);
+	for (i = 0; hex[i] != '\0'; i++) {
+		if (hex[i] >= 'A' && hex[i] <= 'F')
+			hex[i] += 'a' - 'A';
+	}
+	*out = hex;
+	return 0;
+}
+
 /*
  * config_value_*: the value of one kind of key, parsed and checked against
  * the key's range and flags.
@@ -518,6 +600,12 @@ config_parse_value(const struct config_key *k, const char *s,
 		return config_parse_choice(k, s, &out->i, why, len);
 	case CONFIG_STRING:
 		return config_value_string(k, s, out, why, len);
+	case CONFIG_ROLES:
+		return config_parse_roles(s, &out->u, why, len);
+	case CONFIG_NAMES:
+		return config_parse_names(s, &out->v, why, len);
+	case CONFIG_DIGEST:
+		return config_parse_digest(s, &out->s, why, len);
 	}
 	return config_fail(why, len, "internal error: key kind %d", k->kind);
 }
@@ -530,6 +618,7 @@ config_store(void *base, const struct config_key *k, union config_value *v)
 
 	switch (k->kind) {
 	case CONFIG_UINT:
+	case CONFIG_ROLES:
 		*(unsigned int *)field = v->u;
 		break;
 	case CONFIG_COUNT:
@@ -551,11 +640,13 @@ config_store(void *base, const struct config_key *k, union config_value *v)
 		*(int *)field = v->i;
 		break;
 	case CONFIG_STRING:
+	case CONFIG_DIGEST:
 		free(*(char **)field);
 		*(char **)field = v->s;
 		break;
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
+	case CONFIG_NAMES:
 		strv_free(*(char ***)field);
 		*(char ***)field = v->v;
 		break;
@@ -609,8 +700,19 @@ config_format(const struct config_key *k, const void *base, char *buf,
 		snprintf(buf, len, "'%s'", *(char *const *)field != NULL ?
 		    *(char *const *)field : "");
 		return;
+	case CONFIG_ROLES:
+		snprintf(buf, len, "'");
+		roles_text(*(const unsigned int *)field, buf + 1, len - 1);
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "'");
+		return;
+	case CONFIG_DIGEST:
+		snprintf(buf, len, "%s", *(char *const *)field != NULL ?
+		    *(char *const *)field : "");
+		return;
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
+	case CONFIG_NAMES:
 		snprintf(buf, len, "'");
 		v = *(char **const *)field;
 		for (i = 0; v != NULL && v[i] != NULL; i++) {

@@ -16,6 +16,7 @@
 #include "core/event.h"
 #include "core/job.h"
 #include "core/loomd.h"
+#include "core/principal.h"
 #include "core/queue.h"
 #include "core/registry.h"
 #include "core/sem.h"
@@ -113,6 +114,7 @@ daemon_free(void)
 	}
 	executor_free(loomd.executor);
 	registry_free();
+	principal_free_all();	/* no job is left to point at one */
 	named_event_cleanup();
 	free(loomd.shards);
 	free(loomd.loops);

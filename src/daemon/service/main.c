@@ -180,6 +180,24 @@ listen_all(struct event_base *base, const struct config *cfg, char *err,
 }
 
 /*
+ * The configuration checks TCP in `listen`; systemd may pass a TCP socket
+ * too, which only now is known.  The same rule: no TCP without tokens,
+ * unless auth_tcp = none.
+ */
+static int
+auth_check_listeners(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->auth_tcp != AUTH_TCP_TOKEN || cfg->ntokens > 0 ||
+	    !server_has_tcp())
+		return 0;
+	snprintf(err, errlen, "a TCP listener (from systemd) needs a "
+	    "[token.NAME] section, since auth_tcp = token: add one (`loomctl "
+	    "token new NAME` prints a secret and its lines), or set auth_tcp = "
+	    "none to let in anyone who reaches the port");
+	return -1;
+}
+
+/*
  * Started as root with user or group set: become them, for good, before
  * any thread starts.  The Unix socket we made goes to them first, so that
  * the group can connect and we can remove it at exit.
@@ -382,6 +400,7 @@ main(int argc, char **argv)
 	if ((ms.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (listen_all(ms.base, cfg, err, sizeof(err)) == -1 ||
+	    auth_check_listeners(cfg, err, sizeof(err)) == -1 ||
 	    drop_privileges(cfg, err, sizeof(err)) == -1 ||
 	    state_open(cfg->state_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);

@@ -29,6 +29,7 @@
 #include "core/queue.h"
 #include "core/sem.h"
 #include "net/tls.h"
+#include "net/server.h"
 #include "service/reload.h"
 #include "service/systemd.h"
 #include "runtime/util.h"
@@ -197,6 +198,15 @@ reload_run(const char *path, char *const *assignments, size_t n)
 	    old->path != NULL ? old->path : "the configuration");
 	if ((cfg = config_build(path, assignments, n, err, sizeof(err))) == NULL) {
 		log_warnx("reload: %s; nothing changed", err);
+		systemd_notify("READY=1");
+		return -1;
+	}
+	/* A TCP socket from systemd is not in `listen`: the same rule. */
+	if (cfg->auth_tcp == AUTH_TCP_TOKEN && cfg->ntokens == 0 &&
+	    server_has_tcp()) {
+		log_warnx("reload: a TCP listener needs a [token.NAME] section, "
+		    "since auth_tcp = token; nothing changed");
+		config_free(cfg);
 		systemd_notify("READY=1");
 		return -1;
 	}
