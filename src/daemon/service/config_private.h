@@ -31,6 +31,8 @@ enum config_kind {
 	CONFIG_LOG_TARGET,	/* int, enum log_target */
 	CONFIG_ARGV,		/* char **, split like a shell, no expansion */
 	CONFIG_CHOICE,		/* int, the index in the key's choices */
+	CONFIG_HOSTS,		/* char **: host names, *.domains, addresses, CIDRs */
+	CONFIG_ENV_NAMES,	/* char **: a boolean ("*" or NULL) or names */
 };
 
 #define CONFIG_AUTO		0x1	/* "auto" is 0 */
