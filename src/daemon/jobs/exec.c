@@ -13,7 +13,10 @@
  * both output pipes are at EOF; background processes that keep the pipes
  * open get kill_grace, then the group is killed and the job ends with what
  * was read.  Whatever is left of the process group when the job ends is
- * killed: a command's processes do not outlive its job.
+ * killed, and so is every process the command started that escaped the
+ * group (setsid, double fork): contain.c finds them by their cgroup leaf or
+ * by the marker in their environment.  A command's processes do not
+ * outlive its job.
  *
  * The result is {"exit_code", "signal", "stdout", "stderr",
  * "stdout_truncated", "stderr_truncated", "elapsed"}: exit_code is null
@@ -50,6 +53,7 @@
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "io/child.h"
+#include "io/contain.h"
 #include "runtime/util.h"
 
 #define EXEC_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -602,13 +606,17 @@ exec_check_done(struct exec_run *run)
 	job_fail(job, &e);
 }
 
-/* PATH, LANG and HOME, unless the job sets them (never PATH: exec_env.c),
- * then the job's env. */
+/*
+ * PATH, LANG and HOME, unless the job sets them (never PATH: exec_env.c),
+ * then the job's env, then the containment marker (contain.h), which no
+ * job may set: LOOMD_JOB=<id> and LOOMD_INSTANCE=<state_dir's instance>.
+ */
 static char **
-exec_environment(const struct exec_args *a, const char *home, size_t *owned)
+exec_environment(const struct exec_args *a, uint64_t job, const char *home,
+    size_t *owned)
 {
 	const char	*lang = getenv("LANG");
-	char		**envp, *base[3];
+	char		**envp, *base[5];
 	size_t		 n = 0, nbase = 0, i, j, len;
 
 	xasprintf(&base[0], "PATH=%s", EXEC_PATH);
@@ -617,17 +625,19 @@ exec_environment(const struct exec_args *a, const char *home, size_t *owned)
 	if (home == NULL && ((home = getenv("HOME")) == NULL || *home == '\0'))
 		home = "/";
 	xasprintf(&base[2], "HOME=%s", home);
+	xasprintf(&base[3], "LOOMD_JOB=%llu", (unsigned long long)job);
+	xasprintf(&base[4], "LOOMD_INSTANCE=%s", contain_instance());
 
 	for (i = 0; a->env != NULL && a->env[i] != NULL; i++)
 		;
-	envp = xcalloc(3 + i + 1, sizeof(*envp));
-	for (i = 0; i < 3; i++) {
+	envp = xcalloc(5 + i + 1, sizeof(*envp));
+	for (i = 0; i < 5; i++) {
 		len = strcspn(base[i], "=") + 1;
-		for (j = 0; a->env != NULL && a->env[j] != NULL; j++) {
+		for (j = 0; i < 3 && a->env != NULL && a->env[j] != NULL; j++) {
 			if (strncmp(a->env[j], base[i], len) == 0)
 				break;
 		}
-		if (a->env == NULL || a->env[j] == NULL)
+		if (i >= 3 || a->env == NULL || a->env[j] == NULL)
 			envp[nbase++] = base[i];
 		else
 			free(base[i]);
@@ -705,7 +715,7 @@ exec_spawn(struct exec_run *run, int in[2], int out[2], int err[2],
 	memset(&ids, 0, sizeof(ids));
 	if (child_ids_resolve(a->user, a->group, &ids, e) == -1)
 		goto fail;
-	envp = exec_environment(a, ids.home, &owned);
+	envp = exec_environment(a, job_id(run->job), ids.home, &owned);
 	if ((a->input != NULL && exec_pipe(in, 1, e) == -1) ||
 	    exec_pipe(out, 0, e) == -1 || exec_pipe(err, 0, e) == -1)
 		goto fail;
@@ -719,6 +729,7 @@ exec_spawn(struct exec_run *run, int in[2], int out[2], int err[2],
 	sp.err_fd = err[1];
 	sp.cwd = a->cwd;
 	sp.ids = &ids;
+	sp.job = job_id(run->job);
 	run->started = now_ns();
 	if (child_spawn(&sp, &run->pid, &run->pidfd, e) == -1)
 		goto fail;

@@ -26,6 +26,8 @@ static const char *const exec_env_deny[] = {
 	/* Libraries that load modules or run helpers named by a variable. */
 	"OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", "GIT_*",
 	"SSH_ASKPASS", "EDITOR", "VISUAL", "PAGER",
+	/* loomd's own marker, by which it finds a job's processes. */
+	"LOOMD_*",
 	NULL
 };
 
