@@ -25,6 +25,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +198,7 @@ contain_children_scan(pid_t pid, pid_t **v, size_t *n)
 static void
 contain_children_of(pid_t pid, pid_t **v, size_t *n)
 {
-	static int	 no_list = -1;
+	static atomic_int no_list = -1;	/* -1: not known yet */
 	DIR		*dp;
 	struct dirent	*de;
 	char		 path[384], *buf, *p, *end;
