@@ -1,9 +1,9 @@
 /*
- * Spawning: fork, with every value the child needs prepared beforehand, and
- * a close-on-exec pipe on which the child reports a failure before exec.
- * posix_spawn would spare the copy of the page tables, but offers no way to
- * set what containment needs in the child (contain.c): PR_SET_PDEATHSIG,
- * and joining the job's cgroup leaf before exec.
+ * Spawning: vfork (fork to change credentials), with every value the child
+ * needs prepared beforehand, and a close-on-exec pipe on which the child
+ * reports a failure before exec.  Not posix_spawn, which runs the child the
+ * same way but offers no way to do what containment needs in it
+ * (contain.c): PR_SET_PDEATHSIG, and joining the job's cgroup leaf.
  */
 #include "autoconf.h"
 
@@ -210,6 +210,28 @@ child_exec(const struct child_spec *sp, const int fds[3], int report,
 	_exit(127);	/* not reached */
 }
 
+/*
+ * vfork, unless credentials change: the child makes only system calls
+ * before exec, as in glibc's posix_spawn, and costs no copy of the page
+ * tables.  setuid() and friends need fork: glibc has them signal every
+ * thread of the process, which a vfork child shares with its parent.  The
+ * parent waits here until the child has exec'd or exited.
+ */
+static pid_t
+child_start(const struct child_spec *sp, const int fds[3], int report,
+    int leaf, pid_t parent, const struct sigaction *dfl, const sigset_t *none)
+{
+	pid_t	pid;
+
+	if (sp->ids != NULL && sp->ids->set)
+		pid = fork();
+	else
+		pid = vfork();
+	if (pid == 0)
+		child_exec(sp, fds, report, leaf, parent, dfl, none);
+	return pid;
+}
+
 static int
 child_fork(const struct child_spec *sp, const int fds[3], int leaf,
     pid_t *pidp, struct child_report *report)
@@ -234,11 +256,14 @@ child_fork(const struct child_spec *sp, const int fds[3], int leaf,
 	sigemptyset(&dfl.sa_mask);
 	sigemptyset(&none);
 
-	pid = fork();
-	if (pid == 0)
-		child_exec(sp, fds, hi != -1 ? hi : pfd[1], leaf, parent, &dfl,
-		    &none);
+	/* Registered before a sweep can see it (contain_private.h). */
+	contain_spawn_begin();
+	pid = child_start(sp, fds, hi != -1 ? hi : pfd[1], leaf, parent, &dfl,
+	    &none);
 	err = errno;
+	if (pid > 0)
+		contain_register(pid, sp->job);
+	contain_spawn_end();
 	close(pfd[1]);
 	if (hi != -1)
 		close(hi);
@@ -258,6 +283,7 @@ child_fork(const struct child_spec *sp, const int fds[3], int leaf,
 	}
 	while (waitid(P_PID, (id_t)pid, &si, WEXITED) == -1 && errno == EINTR)
 		;
+	(void)contain_unregister(pid);	/* nothing of it ran */
 	return report->err;
 }
 
@@ -284,13 +310,8 @@ child_spawn(const struct child_spec *sp, pid_t *pidp, int *pidfdp, struct error 
 	if (r == 0 && (leaf = contain_leaf_open(sp->job)) != -1 &&
 	    child_high_fd(leaf, &hi) == -1)
 		r = errno;
-	/* Registered before anything can reap it (contain_private.h). */
-	contain_lock();
 	if (r == 0)
 		r = child_fork(sp, fds, hi != -1 ? hi : leaf, &pid, &report);
-	if (r == 0)
-		contain_register(pid, sp->job);
-	contain_unlock();
 	for (i = 0; i < 3; i++) {
 		if (tmp[i] != -1)
 			close(tmp[i]);

@@ -48,6 +48,9 @@ struct contain_child {
 	uint64_t	job;
 };
 
+/* Spawns hold it shared, sweeps exclusive; then contain_mtx, for the set. */
+static pthread_rwlock_t		 contain_rw =
+    PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static pthread_mutex_t		 contain_mtx = PTHREAD_MUTEX_INITIALIZER;
 static enum contain_mode	 contain_how = CONTAIN_SUBREAPER;
 static char			 contain_inst[17] = "0000000000000000";
@@ -291,26 +294,27 @@ contain_marked(pid_t pid, uint64_t *job)
 /* The registered set ------------------------------------------------------- */
 
 void
-contain_lock(void)
+contain_spawn_begin(void)
 {
-	pthread_mutex_lock(&contain_mtx);
+	pthread_rwlock_rdlock(&contain_rw);
 }
 
 void
-contain_unlock(void)
+contain_spawn_end(void)
 {
-	pthread_mutex_unlock(&contain_mtx);
+	pthread_rwlock_unlock(&contain_rw);
 }
 
-/* Under the lock. */
 void
 contain_register(pid_t pid, uint64_t job)
 {
+	pthread_mutex_lock(&contain_mtx);
 	contain_children = xreallocarray(contain_children,
 	    contain_nchildren + 1, sizeof(*contain_children));
 	contain_children[contain_nchildren].pid = pid;
 	contain_children[contain_nchildren].job = job;
 	contain_nchildren++;
+	pthread_mutex_unlock(&contain_mtx);
 }
 
 /* The job of a registered child, now reaped; 0 if it was not registered. */
@@ -359,7 +363,7 @@ contain_registered_job(uint64_t job)
 /* The sweep ---------------------------------------------------------------- */
 
 /*
- * Under the lock: each child of loomd that child.c does not wait for is an
+ * With contain_rw exclusive and contain_mtx: each child of loomd that child.c does not wait for is an
  * adopted orphan.  A zombie is reaped; a live one is left only if a running
  * job's marker is on it, else it and its descendants are killed (also one
  * that cleared its marker: nothing can claim it, and it came from a job).
@@ -392,12 +396,26 @@ contain_sweep_locked(void)
 	free(kids);
 }
 
+static void
+contain_sweep_lock(void)
+{
+	pthread_rwlock_wrlock(&contain_rw);
+	pthread_mutex_lock(&contain_mtx);
+}
+
+static void
+contain_sweep_unlock(void)
+{
+	pthread_mutex_unlock(&contain_mtx);
+	pthread_rwlock_unlock(&contain_rw);
+}
+
 void
 contain_sweep(void)
 {
-	pthread_mutex_lock(&contain_mtx);
+	contain_sweep_lock();
 	contain_sweep_locked();
-	pthread_mutex_unlock(&contain_mtx);
+	contain_sweep_unlock();
 }
 
 /* cgroup leaves ------------------------------------------------------------ */
@@ -483,13 +501,13 @@ contain_job_ended(uint64_t job)
 {
 	char	leaf[PATH_MAX];
 
-	pthread_mutex_lock(&contain_mtx);
+	contain_sweep_lock();
 	if (contain_how == CONTAIN_CGROUP && !contain_registered_job(job)) {
 		contain_leaf_path(job, leaf, sizeof(leaf));
 		contain_leaf_kill(leaf, false);
 	}
 	contain_sweep_locked();
-	pthread_mutex_unlock(&contain_mtx);
+	contain_sweep_unlock();
 }
 
 /* Start-up and exit ---------------------------------------------------------- */
@@ -619,11 +637,12 @@ contain_kill_all(void)
 	struct timespec	 ts;
 	pid_t		*kids = NULL, self = getpid();
 	size_t		 n = 0, i;
-	bool		 locked;
+	bool		 wr, locked;
 
-	/* A stuck loop may hold the lock: kill anyway, after a moment. */
+	/* A stuck loop may hold a lock: kill anyway, after a moment. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 1;
+	wr = pthread_rwlock_timedwrlock(&contain_rw, &ts) == 0;
 	locked = pthread_mutex_timedlock(&contain_mtx, &ts) == 0;
 	contain_leaves_sweep(true, false);
 	contain_children_of(self, &kids, &n);
@@ -632,4 +651,6 @@ contain_kill_all(void)
 	free(kids);
 	if (locked)
 		pthread_mutex_unlock(&contain_mtx);
+	if (wr)
+		pthread_rwlock_unlock(&contain_rw);
 }

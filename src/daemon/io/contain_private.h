@@ -1,7 +1,9 @@
 /*
  * Between contain.c and child.c: the set of children child.c waits for,
- * each with its job.  child_spawn() holds the lock from before the fork
- * until the child is registered; child_reap() unregisters it.
+ * each with its job.  child_spawn() is inside contain_spawn_begin() and
+ * _end() from before the fork until the child is registered, so no sweep
+ * runs in between (spawns on several loops may be inside at once; a sweep
+ * waits for them all); child_reap() unregisters it.
  */
 #ifndef LOOM_CONTAIN_PRIVATE_H
 #define LOOM_CONTAIN_PRIVATE_H
@@ -10,9 +12,9 @@
 
 #include <stdint.h>
 
-void		 contain_lock(void);
-void		 contain_unlock(void);
-void		 contain_register(pid_t, uint64_t job);	/* under the lock */
+void		 contain_spawn_begin(void);
+void		 contain_spawn_end(void);
+void		 contain_register(pid_t, uint64_t job);	/* inside the above */
 uint64_t	 contain_unregister(pid_t);		/* its job, or 0 */
 
 /* For tests: root + path if it is a delegated cgroup v2 directory. */
