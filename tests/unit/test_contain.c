@@ -6,6 +6,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <unistd.h>
+
 #include "testutil.h"
 #include "io/contain.h"
 #include "io/contain_private.h"
@@ -102,6 +107,39 @@ test_only_a_delegated_v2_directory_is_taken(void **state)
 	assert_null(contain_cgroup_dir("/sys/fs/cgroup", NULL));
 }
 
+/* A directory made to look like a cgroup: what makes it delegated. */
+static void
+test_what_makes_a_cgroup_delegated(void **state)
+{
+	char	dir[] = "/tmp/loomcg.XXXXXX", path[64];
+	FILE	*fp;
+	bool	xattrs;
+
+	assert_non_null(mkdtemp(dir));
+	assert_false(contain_delegated(dir));		/* no cgroup files */
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	assert_false(contain_delegated(dir));		/* no cgroup.kill */
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	/* Ours as a non-root user; root needs systemd's mark. */
+	assert_int_equal(contain_delegated(dir), geteuid() != 0);
+	xattrs = setxattr(dir, "user.delegate", "1", 1, 0) == 0;
+	if (xattrs)
+		assert_true(contain_delegated(dir));
+	assert_int_equal(chmod(dir, 0555), 0);
+	if (geteuid() != 0)
+		assert_false(contain_delegated(dir));	/* not writable */
+	assert_int_equal(chmod(dir, 0755), 0);
+	unlink(path);
+	assert_false(contain_delegated(dir));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -110,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_the_marker_in_an_environ_block),
 		cmocka_unit_test(test_the_instance_is_the_state_dirs),
 		cmocka_unit_test(test_only_a_delegated_v2_directory_is_taken),
+		cmocka_unit_test(test_what_makes_a_cgroup_delegated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -517,34 +517,40 @@ contain_job_ended(uint64_t job)
  * cgroup.kill, and either owned by our (non-root) user or marked delegated
  * by systemd (the trusted.delegate or user.delegate attribute).  Root may
  * write anywhere, so for root only the mark counts: a cgroup systemd
- * manages without delegation is not ours to split.
+ * manages without delegation is not ours to split.  contain_cgroup_dir()
+ * checks the file system, contain_delegated() the rest.
  */
+bool
+contain_delegated(const char *dir)
+{
+	struct stat	st;
+	char		file[PATH_MAX + 32];
+
+	snprintf(file, sizeof(file), "%s/cgroup.kill", dir);
+	if (stat(dir, &st) == -1 || access(dir, W_OK) == -1 ||
+	    access(file, F_OK) == -1)
+		return false;
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	if (access(file, W_OK) == -1)
+		return false;
+	if (getxattr(dir, "trusted.delegate", NULL, 0) > 0 ||
+	    getxattr(dir, "user.delegate", NULL, 0) > 0)
+		return true;
+	return geteuid() != 0 && st.st_uid == geteuid();
+}
+
 char *
 contain_cgroup_dir(const char *root, const char *path)
 {
 	struct statfs	 fs;
-	struct stat	 st;
-	char		*dir, file[PATH_MAX + 32];
-	bool		 delegated;
+	char		*dir;
 
 	if (path == NULL || strcmp(path, "/") == 0 ||
 	    statfs(root, &fs) == -1 || fs.f_type != CGROUP2_SUPER_MAGIC)
 		return NULL;
 	xasprintf(&dir, "%s%s", root, path);
-	snprintf(file, sizeof(file), "%s/cgroup.kill", dir);
-	if (stat(dir, &st) == -1 || access(dir, W_OK) == -1 ||
-	    access(file, F_OK) == -1)
-		goto no;
-	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
-	if (access(file, W_OK) == -1)
-		goto no;
-	delegated = getxattr(dir, "trusted.delegate", NULL, 0) > 0 ||
-	    getxattr(dir, "user.delegate", NULL, 0) > 0;
-	if (geteuid() != 0 && st.st_uid == geteuid())
-		delegated = true;
-	if (delegated)
+	if (contain_delegated(dir))
 		return dir;
-no:
 	free(dir);
 	return NULL;
 }

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 void		 contain_spawn_begin(void);
@@ -17,7 +18,9 @@ void		 contain_spawn_end(void);
 void		 contain_register(pid_t, uint64_t job);	/* inside the above */
 uint64_t	 contain_unregister(pid_t);		/* its job, or 0 */
 
-/* For tests: root + path if it is a delegated cgroup v2 directory. */
+/* For tests: root + path if it is a delegated cgroup v2 directory; and
+ * whether a directory (of any file system) looks delegated to us. */
 char		*contain_cgroup_dir(const char *root, const char *path);
+bool		 contain_delegated(const char *dir);
 
 #endif
