@@ -256,14 +256,11 @@ child_fork(const struct child_spec *sp, const int fds[3], int leaf,
 	sigemptyset(&dfl.sa_mask);
 	sigemptyset(&none);
 
-	/* Registered before a sweep can see it (contain_private.h). */
-	contain_spawn_begin();
 	pid = child_start(sp, fds, hi != -1 ? hi : pfd[1], leaf, parent, &dfl,
 	    &none);
 	err = errno;
 	if (pid > 0)
 		contain_register(pid, sp->job);
-	contain_spawn_end();
 	close(pfd[1]);
 	if (hi != -1)
 		close(hi);
@@ -307,11 +304,16 @@ child_spawn(const struct child_spec *sp, pid_t *pidp, int *pidfdp, struct error 
 			break;
 		}
 	}
+	/* The leaf and the child exist for a sweep only once registered. */
+	contain_spawn_begin();
 	if (r == 0 && (leaf = contain_leaf_open(sp->job)) != -1 &&
 	    child_high_fd(leaf, &hi) == -1)
 		r = errno;
 	if (r == 0)
 		r = child_fork(sp, fds, hi != -1 ? hi : leaf, &pid, &report);
+	if (r != 0 && leaf != -1)
+		contain_leaf_abandon(sp->job);
+	contain_spawn_end();
 	for (i = 0; i < 3; i++) {
 		if (tmp[i] != -1)
 			close(tmp[i]);

@@ -362,6 +362,8 @@ contain_registered_job(uint64_t job)
 
 /* The sweep ---------------------------------------------------------------- */
 
+static void	contain_leaves_sweep(bool all, bool wait);
+
 /*
  * With contain_rw exclusive and contain_mtx: each child of loomd that child.c does not wait for is an
  * adopted orphan.  A zombie is reaped; a live one is left only if a running
@@ -394,6 +396,8 @@ contain_sweep_locked(void)
 		contain_kill_tree(kids[i], self, 0);
 	}
 	free(kids);
+	/* Leaves that were still emptying when their job ended. */
+	contain_leaves_sweep(false, false);
 }
 
 static void
@@ -458,6 +462,17 @@ contain_leaf_open(uint64_t job)
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
 		log_warn("contain: open %s", path);
 	return fd;
+}
+
+void
+contain_leaf_abandon(uint64_t job)
+{
+	char	leaf[PATH_MAX];
+
+	if (contain_how != CONTAIN_CGROUP)
+		return;
+	contain_leaf_path(job, leaf, sizeof(leaf));
+	(void)rmdir(leaf);	/* nothing ran in it; a sweep retries */
 }
 
 /* Kill a leaf whole and remove it once empty (a sweep retries). */

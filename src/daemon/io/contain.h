@@ -48,6 +48,8 @@ const char	*contain_instance(void);	/* the marker's value */
  * made (the job then runs with the subreaper's means only).
  */
 int		 contain_leaf_open(uint64_t job);
+/* The child never started: remove the leaf made for it. */
+void		 contain_leaf_abandon(uint64_t job);
 
 /* A job's processes are done with: kill what is left of them. */
 void		 contain_job_ended(uint64_t job);
