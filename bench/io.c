@@ -105,10 +105,12 @@ bench_exec(int conns, int inflight, double seconds)
 void
 bench_http(int conns, int inflight, double seconds)
 {
-	char	 per_host[64], *extra[] = { "-o", per_host, NULL }, *line;
+	char	 per_host[64], *line;
+	char	*extra[] = { "-o", per_host, "-o", "http.allow_private=yes", NULL };
 	int	 port = http_server_start();
 
-	/* Every request in flight may connect at once. */
+	/* Every request in flight may connect at once; the server is on
+	 * loopback, which the outbound policy refuses by default. */
 	snprintf(per_host, sizeof(per_host), "http.per_host=%d", conns * inflight);
 	bench_spawn(extra);
 	if (asprintf(&line, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"

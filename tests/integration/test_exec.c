@@ -72,6 +72,20 @@ start_daemon(struct daemon *dd, const char *const more[])
 		NULL
 	};
 
+	/* The commands of the security tests, in a file: argv has its limits. */
+	struct daemon_opts	 dopts = { .config =
+		"[command.envlist]\n"
+		"argv = /usr/bin/env\n"
+		"allow_env = GREETING APP_*\n"
+		"[command.opts]\n"
+		"argv = /usr/bin/printf '<%s>'\n"
+		"allow_args = yes\n"
+		"allow_options = yes\n"
+		"[command.pat]\n"
+		"argv = /usr/bin/printf '<%s>'\n"
+		"allow_args = yes\n"
+		"args_pattern = [a-z0-9_]+(\\.[a-z0-9_]+)*\n"
+	};
 	char		 path[128];
 	FILE		*f;
 
@@ -85,7 +99,8 @@ start_daemon(struct daemon *dd, const char *const more[])
 	for (i = 0; more != NULL && more[i] != NULL && n < 63; i++)
 		all[n++] = more[i];
 	all[n] = NULL;
-	daemon_start(dd, all);
+	dopts.extra = all;
+	daemon_start_with(dd, &dopts);
 }
 
 static int
@@ -349,6 +364,104 @@ test_bad_commands_and_arguments_are_refused_at_submit(void **state)
 	assert_string_equal(reply_error_code(r), "bad_request");
 	assert_string_equal(reply_error_path(r), "job.args.command");
 	json_decref(r);
+	client_close(&c);
+}
+
+/* Submit one exec job; the reply. */
+static json_t *
+submit_exec(struct client *c, const char *args)
+{
+	return client_call(c, "{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":"
+	    "\"exec\",\"args\":%s}}", args);
+}
+
+static void
+assert_refused(struct client *c, const char *args, const char *code,
+    const char *path)
+{
+	json_t	*r = submit_exec(c, args);
+
+	if (reply_error_code(r) == NULL)
+		fail_msg("%s: taken", args);
+	assert_string_equal(reply_error_code(r), code);
+	assert_string_equal(reply_error_path(r), path);
+	json_decref(r);
+}
+
+static void
+assert_runs(struct client *c, const char *args, const char *out)
+{
+	json_t	*r = submit_exec(c, args);
+
+	if (reply_error_code(r) != NULL)
+		fail_msg("%s: %s", args, json_str(json_object_get(r, "error"),
+		    "message"));
+	assert_string_equal(reply_job_state(r), "done");
+	if (strstr(json_str(reply_result(r), "stdout"), out) == NULL)
+		fail_msg("%s: no %s in %s", args, out, json_str(reply_result(r),
+		    "stdout"));
+	json_decref(r);
+}
+
+/* Loader and interpreter variables, even with allow_env = yes. */
+static void
+test_env_never_admits_loader_and_interpreter_variables(void **state)
+{
+	static const char *const names[] = {
+		"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "IFS",
+		"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "GCONV_PATH",
+		"LOCPATH", "NLSPATH", "HOSTALIASES", "RESOLV_HOST_CONF",
+		"MALLOC_CHECK_", "GLIBC_TUNABLES", "PYTHONPATH", "PYTHONSTARTUP",
+		"PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "NODE_OPTIONS",
+	};
+	struct client	 c;
+	char		 args[256], path[128];
+	size_t		 i;
+
+	client_connect(&c, &d);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(args, sizeof(args), "{\"command\":\"env\",\"env\":"
+		    "{\"OK\":\"1\",\"%s\":\"x\"}}", names[i]);
+		snprintf(path, sizeof(path), "job.args.env.%s", names[i]);
+		assert_refused(&c, args, "forbidden", path);
+	}
+	/* A list admits its names and prefixes only. */
+	assert_runs(&c, "{\"command\":\"envlist\",\"env\":{\"GREETING\":\"hi\","
+	    "\"APP_MODE\":\"fast\"}}", "APP_MODE=fast\n");
+	assert_refused(&c, "{\"command\":\"envlist\",\"env\":{\"OTHER\":\"x\"}}",
+	    "forbidden", "job.args.env.OTHER");
+	assert_refused(&c, "{\"command\":\"envlist\",\"env\":{\"LD_PRELOAD\":"
+	    "\"x\"}}", "forbidden", "job.args.env.LD_PRELOAD");
+	client_close(&c);
+}
+
+/*
+ * Options are refused unless the command allows them or its args_pattern
+ * decides: tar --checkpoint-action=exec=CMD would run CMD.
+ */
+static void
+test_args_that_are_options_need_the_commands_consent(void **state)
+{
+	struct client	c;
+
+	client_connect(&c, &d);
+	assert_refused(&c, "{\"command\":\"words\",\"args\":[\"ok\",\"a-b\","
+	    "\"--checkpoint-action=exec=sh\"]}", "forbidden", "job.args.args[2]");
+	assert_refused(&c, "{\"command\":\"words\",\"args\":[\"-\"]}",
+	    "forbidden", "job.args.args[0]");
+	assert_runs(&c, "{\"command\":\"words\",\"args\":[\"a-b\",\" -x\"]}",
+	    "<a-b>< -x>");
+	assert_runs(&c, "{\"command\":\"opts\",\"args\":[\"-x\",\"--y=z\"]}",
+	    "<-x><--y=z>");
+	/* The pattern must match each argument whole. */
+	assert_runs(&c, "{\"command\":\"pat\",\"args\":[\"file.txt\",\"a\"]}",
+	    "<file.txt><a>");
+	assert_refused(&c, "{\"command\":\"pat\",\"args\":[\"ok\",\"-v\"]}",
+	    "forbidden", "job.args.args[1]");
+	assert_refused(&c, "{\"command\":\"pat\",\"args\":[\"../etc/passwd\"]}",
+	    "forbidden", "job.args.args[0]");
+	assert_refused(&c, "{\"command\":\"pat\",\"args\":[\"ok\\nrm\"]}",
+	    "forbidden", "job.args.args[0]");
 	client_close(&c);
 }
 
@@ -658,6 +771,8 @@ main(void)
 		cmocka_unit_test(test_without_stdin_the_command_reads_dev_null),
 		cmocka_unit_test(test_nonzero_exit_fails_with_the_result_in_detail),
 		cmocka_unit_test(test_bad_commands_and_arguments_are_refused_at_submit),
+		cmocka_unit_test(test_env_never_admits_loader_and_interpreter_variables),
+		cmocka_unit_test(test_args_that_are_options_need_the_commands_consent),
 		cmocka_unit_test(test_a_program_that_cannot_start_fails_the_job),
 		cmocka_unit_test(test_the_environment_is_clean_plus_what_the_job_sets),
 		cmocka_unit_test(test_no_descriptor_leaks_into_the_child),

@@ -335,7 +335,8 @@ make_tls(void)
 static int
 setup(void **state)
 {
-	const char	*extra[] = { "-o", ca_opt, "-o", "http.per_host=2", NULL };
+	const char	*extra[] = { "-o", ca_opt, "-o", "http.per_host=2", "-o",
+			    "http.allow_private=yes", NULL };
 
 	snprintf(dir, sizeof(dir), "/tmp/loomhttp.XXXXXX");
 	assert_non_null(mkdtemp(dir));
@@ -633,11 +634,12 @@ test_https_with_the_wrong_host_name_fails_and_says_so(void **state)
 static void
 test_https_with_an_untrusted_ca_fails_and_says_so(void **state)
 {
+	const char	*extra[] = { "-o", "http.allow_private=yes", NULL };
 	struct daemon	 own;
 	struct client	 c;
 	json_t		*r;
 
-	daemon_start(&own, NULL);	/* no ca_file: the system's CAs only */
+	daemon_start(&own, extra);	/* no ca_file: the system's CAs only */
 	client_connect(&c, &own);
 	r = fetch(&c, "{\"url\":\"https://127.0.0.1:%d/echo\"}", tls.port);
 	assert_string_equal(reply_job_state(r), "failed");
@@ -669,7 +671,8 @@ reload(struct daemon *dd)
 static void
 test_a_reload_applies_a_new_ca_file(void **state)
 {
-	struct daemon_opts	 opts = { .config = "# no ca_file yet\n",
+	struct daemon_opts	 opts = { .config = "[http]\n"
+				     "allow_private = yes\n",
 				     .notify = true };
 	struct daemon		 own;
 	struct client		 c;
@@ -686,7 +689,8 @@ test_a_reload_applies_a_new_ca_file(void **state)
 	    "TLS certificate verification failed"));
 	json_decref(r);
 
-	snprintf(conf, sizeof(conf), "[http]\nca_file = %s/ca.pem\n", dir);
+	snprintf(conf, sizeof(conf), "[http]\nallow_private = yes\n"
+	    "ca_file = %s/ca.pem\n", dir);
 	daemon_write_config(&own, conf);
 	reload(&own);
 	r = fetch(&c, "{\"url\":\"https://127.0.0.1:%d/echo\"}", tls.port);
@@ -757,7 +761,7 @@ static void
 test_fifty_fetches_through_a_limit_of_three(void **state)
 {
 	const char	*extra[] = { "-o", "limit.fetch.concurrency=3", "-o",
-			    "http.per_host=64", NULL };
+			    "http.per_host=64", "-o", "http.allow_private=yes", NULL };
 	struct daemon	 own;
 	struct client	 c;
 	json_t		*r, *results, *errors;
@@ -824,6 +828,163 @@ test_cancel_of_a_request_waiting_for_its_host(void **state)
 	client_close(&c);
 }
 
+/* A job refused by the outbound policy: forbidden, naming what it refused. */
+static void
+assert_forbidden(struct client *c, const char *url, const char *words)
+{
+	json_t		*r;
+	const char	*msg;
+
+	r = fetch(c, "{\"url\":\"%s\"}", url);
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_string_equal(json_str(reply_error(r), "code"), "forbidden");
+	msg = json_str(reply_error(r), "message");
+	if (strstr(msg, words) == NULL)
+		fail_msg("%s: \"%s\" lacks \"%s\"", url, msg, words);
+	json_decref(r);
+}
+
+static void
+assert_fetched(struct client *c, const char *url)
+{
+	json_t	*r = fetch(c, "{\"url\":\"%s\"}", url);
+
+	if (strcmp(reply_job_state(r), "done") != 0)
+		fail_msg("%s: %s", url, json_str(reply_error(r), "message"));
+	json_decref(r);
+}
+
+/*
+ * By default no loopback, private, link-local or unspecified destination,
+ * however it is written; the server never hears of the request.
+ */
+static void
+test_loopback_and_private_destinations_are_forbidden_by_default(void **state)
+{
+	static const struct {
+		const char	*host;
+		const char	*words;
+	} cases[] = {
+		{ "127.0.0.1", "127.0.0.1 (127.0.0.1) is a loopback address" },
+		{ "127.1.2.3", "127.1.2.3 (127.1.2.3) is a loopback address" },
+		{ "[::1]", "::1 (::1) is a loopback address" },
+		{ "[::ffff:127.0.0.1]", "is a loopback address" },
+		{ "0.0.0.0", "is a unspecified address" },
+		{ "[::]", "is a unspecified address" },
+		{ "10.1.2.3", "is a private address" },
+		{ "192.168.0.1", "is a private address" },
+		{ "172.16.5.4", "is a private address" },
+		{ "169.254.169.254", "is a link-local address" },
+		{ "[fe80::1]", "is a link-local address" },
+		{ "[fd00::1]", "is a private (unique local) address" },
+		{ "224.0.0.1", "is a multicast address" },
+		{ "255.255.255.255", "is a broadcast address" },
+		{ "[64:ff9b::a00:1]", "is a private address" },
+	};
+	struct daemon	 own;
+	struct client	 c;
+	char		 url[128];
+	size_t		 i;
+	int		 before = atomic_load(&plain.requests);
+
+	daemon_start(&own, NULL);
+	client_connect(&c, &own);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(url, sizeof(url), "http://%s:%d/echo", cases[i].host,
+		    plain.port);
+		assert_forbidden(&c, url, cases[i].words);
+	}
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/echo", tls.port);
+	assert_forbidden(&c, url, "allow_private");
+	assert_int_equal(atomic_load(&plain.requests), before);
+	client_close(&c);
+	daemon_stop(&own);
+}
+
+/* The check is on the address resolved, not on the name. */
+static void
+test_a_name_resolving_to_loopback_is_forbidden(void **state)
+{
+	struct daemon	 own;
+	struct client	 c;
+	char		 url[128];
+
+	daemon_start(&own, NULL);
+	client_connect(&c, &own);
+	snprintf(url, sizeof(url), "http://localhost:%d/echo", plain.port);
+	assert_forbidden(&c, url, "(localhost) is a loopback address");
+	snprintf(url, sizeof(url), "http://LocalHost:%d/echo", plain.port);
+	assert_forbidden(&c, url, "is a loopback address");
+	client_close(&c);
+	daemon_stop(&own);
+}
+
+static void
+test_allow_private_lets_loopback_through(void **state)
+{
+	const char	*extra[] = { "-o", "http.allow_private=yes", NULL };
+	struct daemon	 own;
+	struct client	 c;
+	char		 url[128];
+
+	daemon_start(&own, extra);
+	client_connect(&c, &own);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", plain.port);
+	assert_fetched(&c, url);
+	snprintf(url, sizeof(url), "http://localhost:%d/echo", plain.port);
+	assert_fetched(&c, url);
+	client_close(&c);
+	daemon_stop(&own);
+}
+
+/*
+ * deny_hosts wins; a non-empty allow_hosts admits only what it lists; an
+ * address block in allow_hosts admits special addresses, a name does not.
+ */
+static void
+test_allow_hosts_and_deny_hosts(void **state)
+{
+	struct daemon_opts	 opts = { 0 };
+	struct daemon		 own;
+	struct client		 c;
+	char			 url[128], local[128];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", plain.port);
+	snprintf(local, sizeof(local), "http://localhost:%d/echo", plain.port);
+
+	/* A block admits loopback without allow_private, and nothing else. */
+	opts.config = "[http]\nallow_hosts = 127.0.0.0/8, example.org\n";
+	daemon_start_with(&own, &opts);
+	client_connect(&c, &own);
+	assert_fetched(&c, url);
+	assert_forbidden(&c, "http://10.0.0.1/", "is not in [http] allow_hosts");
+	client_close(&c);
+	daemon_stop(&own);
+
+	/* A name in allow_hosts does not make loopback right. */
+	opts.config = "[http]\nallow_hosts = localhost\n";
+	daemon_start_with(&own, &opts);
+	client_connect(&c, &own);
+	assert_forbidden(&c, local, "is a loopback address");
+	assert_forbidden(&c, url, "is not in [http] allow_hosts");
+	client_close(&c);
+	daemon_stop(&own);
+
+	/* deny_hosts beats allow_private and allow_hosts, by name or block. */
+	opts.config = "[http]\nallow_private = yes\n"
+	    "allow_hosts = 127.0.0.0/8 localhost\n"
+	    "deny_hosts = *.internal, LocalHost, ::ffff:127.0.0.2/128\n";
+	daemon_start_with(&own, &opts);
+	client_connect(&c, &own);
+	assert_fetched(&c, url);
+	assert_forbidden(&c, local, "(localhost) is refused by [http] deny_hosts");
+	snprintf(url, sizeof(url), "http://127.0.0.2:%d/echo", plain.port);
+	assert_forbidden(&c, url, "127.0.0.2 (127.0.0.2) is refused by [http] "
+	    "deny_hosts");
+	client_close(&c);
+	daemon_stop(&own);
+}
+
 static void
 test_bad_arguments_are_refused_at_submit(void **state)
 {
@@ -833,6 +994,8 @@ test_bad_arguments_are_refused_at_submit(void **state)
 	} cases[] = {
 		{ "{}", "job.args.url" },
 		{ "{\"url\":\"ftp://example.org/\"}", "job.args.url" },
+		{ "{\"url\":\"file:///etc/passwd\"}", "job.args.url" },
+		{ "{\"url\":\"gopher://127.0.0.1:70/\"}", "job.args.url" },
 		{ "{\"url\":\"not a url\"}", "job.args.url" },
 		{ "{\"url\":\"http://user:pw@example.org/\"}", "job.args.url" },
 		{ "{\"url\":\"http://example.org/\",\"method\":\"BREW\"}",
@@ -879,7 +1042,8 @@ server_await_requests(struct server *s, int n)
 static void
 test_shutdown_with_requests_in_flight(void **state)
 {
-	const char	*extra[] = { "-o", ca_opt, "-o", "http.per_host=1", NULL };
+	const char	*extra[] = { "-o", ca_opt, "-o", "http.per_host=1", "-o",
+			    "http.allow_private=yes", NULL };
 	struct daemon	 own;
 	struct client	 c;
 	json_t		*r, *view;
@@ -928,6 +1092,10 @@ main(void)
 		cmocka_unit_test(test_per_host_limits_requests_across_the_daemon),
 		cmocka_unit_test(test_fifty_fetches_through_a_limit_of_three),
 		cmocka_unit_test(test_cancel_of_a_request_waiting_for_its_host),
+		cmocka_unit_test(test_loopback_and_private_destinations_are_forbidden_by_default),
+		cmocka_unit_test(test_a_name_resolving_to_loopback_is_forbidden),
+		cmocka_unit_test(test_allow_private_lets_loopback_through),
+		cmocka_unit_test(test_allow_hosts_and_deny_hosts),
 		cmocka_unit_test(test_bad_arguments_are_refused_at_submit),
 		cmocka_unit_test(test_shutdown_with_requests_in_flight),
 	};

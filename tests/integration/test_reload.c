@@ -268,7 +268,8 @@ test_reloads_free_the_configurations_they_replace(void **state)
 	for (i = 0; i < RELOADS; i++) {
 		snprintf(conf, sizeof(conf), "[command.nap]\n"
 		    "argv = /bin/sh -c 'sleep 0.2; echo generation %d'\n"
-		    "[http]\nuser_agent = generation-%d\ntimeout = 10s\n", i, i);
+		    "[http]\nuser_agent = generation-%d\ntimeout = 10s\n"
+		    "allow_private = yes\n", i, i);
 		daemon_write_config(&d, conf);
 		sighup();
 		exec_ids[i] = submit(&c, "{\"type\":\"exec\",\"args\":"

@@ -1456,6 +1456,63 @@ test_diff_hides_digests(void **state)
 	config_free(b);
 }
 
+/* build of text fails with a message that holds `part`. */
+static void
+assert_build_fails_with(const char *text, const char *part)
+{
+	char	err[512];
+
+	write_conf(text);
+	assert_null(config_build(conf, NULL, 0, err, sizeof(err)));
+	if (strstr(err, part) == NULL)
+		fail_msg("\"%s\" lacks \"%s\"", err, part);
+}
+
+/*
+ * The exec and http security keys: loader variables can never be listed
+ * in allow_env, args_pattern must compile, host entries must parse.
+ */
+static void
+test_security_keys_are_checked_at_load(void **state)
+{
+	struct config	*cfg;
+	char		 err[512];
+
+	assert_load_fails("[command.x]\nargv = /bin/true\n"
+	    "allow_env = GREETING LD_PRELOAD\n",
+	    "3: allow_env: 'LD_PRELOAD' may never be set by a client (LD_* is on "
+	    "the list of loader and interpreter variables in loomd.conf(5))");
+	assert_load_fails("[command.x]\nallow_env = PYTHON*\n",
+	    "2: allow_env: 'PYTHON*' may never be set by a client (PYTHON* is on "
+	    "the list of loader and interpreter variables in loomd.conf(5))");
+	assert_load_fails("[command.x]\nallow_env = PATH\n",
+	    "2: allow_env: 'PATH' may never be set by a client (PATH is on "
+	    "the list of loader and interpreter variables in loomd.conf(5))");
+	assert_load_fails("[command.x]\nallow_env = 9LIVES\n",
+	    "2: allow_env: '9LIVES' is not a variable name (A-Z a-z 0-9 _, not "
+	    "starting with a digit, optionally ending in *)");
+	assert_load_fails("[http]\ndeny_hosts = 10.0.0.0/8 10.0.0.0/40\n",
+	    "2: deny_hosts: '10.0.0.0/40' is not a host name, *.domain, address "
+	    "or CIDR block");
+	assert_build_fails_with("[command.tar]\nargv = /bin/true\n"
+	    "args_pattern = ([a-z]+\n",
+	    "command.tar: args_pattern: '([a-z]+' is not a POSIX extended "
+	    "regular expression");
+
+	write_conf("[command.x]\nargv = /bin/true\nallow_env = GREETING APP_*\n"
+	    "args_pattern = [a-z]+\n[command.y]\nargv = /bin/true\n"
+	    "allow_env = yes\n[http]\nallow_hosts = *.example.org 10.0.0.0/8\n");
+	assert_non_null(cfg = config_build(conf, NULL, 0, err, sizeof(err)));
+	assert_string_equal(cfg->commands[0].allow_env[0], "GREETING");
+	assert_string_equal(cfg->commands[0].allow_env[1], "APP_*");
+	assert_null(cfg->commands[0].allow_env[2]);
+	assert_non_null(cfg->commands[0].args_re);
+	assert_string_equal(cfg->commands[1].allow_env[0], "*");
+	assert_non_null(cfg->http.policy);
+	assert_string_equal(cfg->http.allow_hosts[1], "10.0.0.0/8");
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1510,6 +1567,7 @@ main(void)
 		cmocka_unit_test(test_diff_names_each_changed_key_with_both_values),
 		cmocka_unit_test(test_tls_listen_wants_a_certificate_and_key),
 		cmocka_unit_test(test_keep_copies_a_global_key),
+		cmocka_unit_test(test_security_keys_are_checked_at_load),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,6 +25,8 @@ enum journal_sync {
 	JOURNAL_SYNC_BATCH,	/* write before the reply, fdatasync soon after */
 	JOURNAL_SYNC_OFF,	/* write before the reply; the kernel flushes */
 };
+
+struct netpolicy;
 
 /* [queue.NAME] */
 struct config_queue {
@@ -43,7 +46,10 @@ struct config_command {
 	char		*name;
 	char		**argv;		/* NULL-ended, split like a shell without expansion */
 	bool		 allow_args;
-	bool		 allow_env;
+	bool		 allow_options;	/* args may begin with '-' */
+	char		*args_pattern;	/* ERE each arg must match whole; NULL: none */
+	regex_t		*args_re;	/* args_pattern compiled (config_check) */
+	char		**allow_env;	/* names, "PREFIX*"; "*": any; NULL: none */
 	char		*cwd;
 	double		 timeout;	/* 0: none */
 	size_t		 max_output;	/* per stream */
@@ -83,6 +89,10 @@ struct config_http {
 	double		 timeout;
 	unsigned int	 per_host;
 	char		*user_agent;	/* NULL: none sent */
+	bool		 allow_private;	/* loopback, private, ... destinations */
+	char		**allow_hosts;	/* NULL-ended; empty: any */
+	char		**deny_hosts;
+	struct netpolicy *policy;	/* the three above, built by config_check */
 };
 
 /* [tls]: the server side of tls_listen */

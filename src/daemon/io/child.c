@@ -1,13 +1,13 @@
 /*
- * Spawning.  Without a change of credentials, posix_spawn: glibc runs the child on the
- * parent's memory until exec (clone with CLONE_VM | CLONE_VFORK), which
- * costs no copy of the daemon's page tables and runs no instrumented code
- * in the child.  To change credentials it offers nothing, so then fork,
- * with every value the child needs prepared beforehand, and a close-on-exec
- * pipe on which the child reports a failure before exec.
+ * Spawning: vfork (fork to change credentials), with every value the child
+ * needs prepared beforehand, and a close-on-exec pipe on which the child
+ * reports a failure before exec.  Not posix_spawn, which runs the child the
+ * same way but offers no way to do what containment needs in it
+ * (contain.c): PR_SET_PDEATHSIG, and joining the job's cgroup leaf.
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -16,7 +16,6 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,8 @@
 #include <unistd.h>
 
 #include "io/child.h"
+#include "io/contain.h"
+#include "io/contain_private.h"
 #include "runtime/future.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -32,6 +33,7 @@
 /* What the child was doing when it failed, reported to the parent. */
 enum child_stage {
 	CHILD_PGID,
+	CHILD_CONTAIN,
 	CHILD_STDIO,
 	CHILD_CWD,
 	CHILD_IDS,
@@ -156,48 +158,6 @@ child_high_fd(int fd, int *tmp)
 	return *tmp;
 }
 
-static int
-child_posix_spawn(const struct child_spec *sp, const int fds[3], pid_t *pid)
-{
-	posix_spawn_file_actions_t	fa;
-	posix_spawnattr_t		attr;
-	sigset_t			none, all;
-	int				r;
-
-	posix_spawn_file_actions_init(&fa);
-	if (fds[0] == -1)
-		r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-		    O_RDONLY, 0);
-	else
-		r = posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
-	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&fa, fds[2], STDERR_FILENO);
-	if (r == 0)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	if (r == 0 && sp->cwd != NULL)
-		r = posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
-
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (r == 0)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (r == 0)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (r == 0)
-		r = posix_spawnattr_setpgroup(&attr, 0);
-	if (r == 0)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-		    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	if (r == 0)
-		r = posix_spawn(pid, sp->path, &fa, &attr, sp->argv, sp->envp);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return r;
-}
-
 static void
 child_fail(int fd, enum child_stage stage)
 {
@@ -210,7 +170,7 @@ child_fail(int fd, enum child_stage stage)
 /* In the forked child: async-signal-safe calls only, then exec. */
 static void __attribute__((noreturn))
 child_exec(const struct child_spec *sp, const int fds[3], int report,
-    const struct sigaction *dfl, const sigset_t *none)
+    int leaf, pid_t parent, const struct sigaction *dfl, const sigset_t *none)
 {
 	int	sig, fd;
 
@@ -220,6 +180,13 @@ child_exec(const struct child_spec *sp, const int fds[3], int report,
 	}
 	if (sigprocmask(SIG_SETMASK, none, NULL) == -1 || setpgid(0, 0) == -1)
 		child_fail(report, CHILD_PGID);
+	/* Die with the thread that started us; it may have gone already. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		child_fail(report, CHILD_CONTAIN);
+	if (getppid() != parent)
+		_exit(127);
+	if (leaf != -1 && write(leaf, "0", 1) != 1)
+		child_fail(report, CHILD_CONTAIN);
 
 	if ((fd = fds[0]) == -1 &&
 	    (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
@@ -234,23 +201,46 @@ child_exec(const struct child_spec *sp, const int fds[3], int report,
 
 	if (sp->cwd != NULL && chdir(sp->cwd) == -1)
 		child_fail(report, CHILD_CWD);
-	if (setgroups((size_t)sp->ids->ngroups, sp->ids->groups) == -1 ||
-	    setgid(sp->ids->gid) == -1 || setuid(sp->ids->uid) == -1)
+	if (sp->ids != NULL && sp->ids->set &&
+	    (setgroups((size_t)sp->ids->ngroups, sp->ids->groups) == -1 ||
+	    setgid(sp->ids->gid) == -1 || setuid(sp->ids->uid) == -1))
 		child_fail(report, CHILD_IDS);
 	execve(sp->path, sp->argv, sp->envp);
 	child_fail(report, CHILD_EXEC);
 	_exit(127);	/* not reached */
 }
 
+/*
+ * vfork, unless credentials change: the child makes only system calls
+ * before exec, as in glibc's posix_spawn, and costs no copy of the page
+ * tables.  setuid() and friends need fork: glibc has them signal every
+ * thread of the process, which a vfork child shares with its parent.  The
+ * parent waits here until the child has exec'd or exited.
+ */
+static pid_t
+child_start(const struct child_spec *sp, const int fds[3], int report,
+    int leaf, pid_t parent, const struct sigaction *dfl, const sigset_t *none)
+{
+	pid_t	pid;
+
+	if (sp->ids != NULL && sp->ids->set)
+		pid = fork();
+	else
+		pid = vfork();
+	if (pid == 0)
+		child_exec(sp, fds, report, leaf, parent, dfl, none);
+	return pid;
+}
+
 static int
-child_fork(const struct child_spec *sp, const int fds[3], pid_t *pidp,
-    struct child_report *report)
+child_fork(const struct child_spec *sp, const int fds[3], int leaf,
+    pid_t *pidp, struct child_report *report)
 {
 	struct sigaction	dfl;
 	sigset_t		none;
 	siginfo_t		si;
 	ssize_t			n;
-	pid_t			pid;
+	pid_t			pid, parent = getpid();
 	int			pfd[2], hi = -1, err;
 
 	if (pipe2(pfd, O_CLOEXEC) == -1)
@@ -266,10 +256,11 @@ child_fork(const struct child_spec *sp, const int fds[3], pid_t *pidp,
 	sigemptyset(&dfl.sa_mask);
 	sigemptyset(&none);
 
-	pid = fork();
-	if (pid == 0)
-		child_exec(sp, fds, hi != -1 ? hi : pfd[1], &dfl, &none);
+	pid = child_start(sp, fds, hi != -1 ? hi : pfd[1], leaf, parent, &dfl,
+	    &none);
 	err = errno;
+	if (pid > 0)
+		contain_register(pid, sp->job);
 	close(pfd[1]);
 	if (hi != -1)
 		close(hi);
@@ -289,6 +280,7 @@ child_fork(const struct child_spec *sp, const int fds[3], pid_t *pidp,
 	}
 	while (waitid(P_PID, (id_t)pid, &si, WEXITED) == -1 && errno == EINTR)
 		;
+	(void)contain_unregister(pid);	/* nothing of it ran */
 	return report->err;
 }
 
@@ -298,8 +290,10 @@ child_spawn(const struct child_spec *sp, pid_t *pidp, int *pidfdp, struct error 
 	struct child_report	 report = { .stage = CHILD_EXEC };
 	siginfo_t		 si;
 	pid_t			 pid = -1;
+	uint64_t		 job;
 	const int		 given[3] = { sp->in_fd, sp->out_fd, sp->err_fd };
 	int			 fds[3], tmp[3] = { -1, -1, -1 }, r = 0, i, pidfd;
+	int			 leaf = -1, hi = -1;
 	const char		*what;
 
 	for (i = 0; i < 3; i++) {
@@ -310,16 +304,24 @@ child_spawn(const struct child_spec *sp, pid_t *pidp, int *pidfdp, struct error 
 			break;
 		}
 	}
-	if (r == 0) {
-		if (sp->ids != NULL && sp->ids->set)
-			r = child_fork(sp, fds, &pid, &report);
-		else
-			r = child_posix_spawn(sp, fds, &pid);
-	}
+	/* The leaf and the child exist for a sweep only once registered. */
+	contain_spawn_begin();
+	if (r == 0 && (leaf = contain_leaf_open(sp->job)) != -1 &&
+	    child_high_fd(leaf, &hi) == -1)
+		r = errno;
+	if (r == 0)
+		r = child_fork(sp, fds, hi != -1 ? hi : leaf, &pid, &report);
+	if (r != 0 && leaf != -1)
+		contain_leaf_abandon(sp->job);
+	contain_spawn_end();
 	for (i = 0; i < 3; i++) {
 		if (tmp[i] != -1)
 			close(tmp[i]);
 	}
+	if (hi != -1)
+		close(hi);
+	if (leaf != -1)
+		close(leaf);
 	if (r != 0) {
 		switch (report.stage) {
 		case CHILD_CWD:
@@ -328,14 +330,15 @@ child_spawn(const struct child_spec *sp, pid_t *pidp, int *pidfdp, struct error 
 		case CHILD_IDS:
 			what = "cannot switch user and group";
 			break;
+		case CHILD_CONTAIN:
+			what = "cannot contain it (PR_SET_PDEATHSIG, cgroup)";
+			break;
 		case CHILD_PGID:
 		case CHILD_STDIO:
 			what = "cannot set up the child";
 			break;
 		default:
-			/* posix_spawn reports a failed chdir here too. */
-			what = sp->cwd != NULL ? "cannot start it in its directory" :
-			    "cannot start it";
+			what = "cannot start it";
 			break;
 		}
 		error_set(e, "failed", "%s: %s", what, strerror(r));
@@ -347,6 +350,8 @@ child_spawn(const struct child_spec *sp, pid_t *pidp, int *pidfdp, struct error 
 		kill(-pid, SIGKILL);
 		while (waitid(P_PID, (id_t)pid, &si, WEXITED) == -1 && errno == EINTR)
 			;
+		if ((job = contain_unregister(pid)) != 0)
+			contain_job_ended(job);
 		error_set(e, "failed", "pidfd_open: %s", strerror(r));
 		return -1;
 	}
@@ -377,11 +382,16 @@ child_reap(pid_t pid, int pidfd)
 {
 	siginfo_t	si;
 
+	uint64_t	job;
+
 	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == -1 && errno == EINTR)
 		;
 	close(pidfd);
 	child_unreserve();
 	log_debug("child: reaped process group %ld", (long)pid);
+	/* Its job is over: what is left of it goes (contain.c). */
+	if ((job = contain_unregister(pid)) != 0)
+		contain_job_ended(job);
 }
 
 bool

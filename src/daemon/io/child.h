@@ -6,9 +6,14 @@
  * Everything is prepared before the fork; between fork and exec the child
  * makes only async-signal-safe calls.
  *
- * The parent gets the pid and a pidfd for it.  Nothing reaps but
+ * The child dies with the thread that started it (PR_SET_PDEATHSIG), joins
+ * its job's cgroup leaf if there is one, and is registered with contain.c
+ * under its job; the job's environment carries its marker (exec.c).
+ *
+ * The parent gets the pid and a pidfd for it.  Nothing reaps it but
  * child_reap(), with waitid(P_PIDFD) (DESIGN.md, "Child processes"): never
- * waitpid(-1), never SIGCHLD.  Until then the child's pid, which is also its
+ * waitpid(-1).  SIGCHLD only makes contain.c reap the orphans loomd
+ * adopts as a subreaper, never a registered child.  Until then the child's pid, which is also its
  * process group id, cannot be reused, so signalling the group is safe.
  */
 #ifndef LOOM_CHILD_H
@@ -19,6 +24,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "runtime/util.h"
 
@@ -52,6 +58,7 @@ struct child_spec {
 	int			 err_fd;
 	const char		*cwd;		/* NULL: loomd's */
 	const struct child_ids	*ids;		/* NULL: loomd's */
+	uint64_t		 job;		/* whose it is (contain.h); > 0 */
 };
 
 /*

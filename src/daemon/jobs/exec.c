@@ -1,7 +1,10 @@
 /*
  * exec: run a command the operator configured in a [command.NAME] section.
  * Clients name the command, never a path; they may append `args` and set
- * `env` only where the command allows it, and may give `stdin`.
+ * `env` only where the command allows it, and may give `stdin`.  Even then
+ * an argument that is an option (a leading '-') needs the command's
+ * allow_options or must match its args_pattern, and no env name on the
+ * loader and interpreter list (exec_env.c) is ever taken: `forbidden`.
  *
  * The child runs in its own process group with a clean slate (child.c).  Its
  * owner loop writes stdin, reads stdout and stderr (each kept up to the
@@ -10,7 +13,10 @@
  * both output pipes are at EOF; background processes that keep the pipes
  * open get kill_grace, then the group is killed and the job ends with what
  * was read.  Whatever is left of the process group when the job ends is
- * killed: a command's processes do not outlive its job.
+ * killed, and so is every process the command started that escaped the
+ * group (setsid, double fork): contain.c finds them by their cgroup leaf or
+ * by the marker in their environment.  A command's processes do not
+ * outlive its job.
  *
  * The result is {"exit_code", "signal", "stdout", "stderr",
  * "stdout_truncated", "stderr_truncated", "elapsed"}: exit_code is null
@@ -31,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +48,12 @@
 #include "core/config.h"
 #include "runtime/fields.h"
 #include "core/job.h"
+#include "jobs/exec_env.h"
 #include "jobs/types.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "io/child.h"
+#include "io/contain.h"
 #include "runtime/util.h"
 
 #define EXEC_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -100,9 +109,42 @@ exec_strdup_opt(const char *s)
 	return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
 }
 
+/* Like fields_fail, for what is well formed but never admitted here. */
 static int
-exec_parse_args(const json_t *list, const char *base, struct exec_args *a,
-    struct error *e)
+exec_forbid(struct error *e, const char *base, const char *key,
+    const char *what, const char *name)
+{
+	fields_fail(e, base, key, "%s (command \"%s\")", what, name);
+	e->code = "forbidden";
+	return -1;
+}
+
+/*
+ * An argument the command may be given: one that matches args_pattern
+ * whole, if the command has one; else anything but an option (a leading
+ * '-'), unless allow_options.  An option can change what a program does
+ * beyond its operands: tar --checkpoint-action=exec=CMD runs CMD.
+ */
+static int
+exec_check_arg(const struct config_command *cmd, const char *arg,
+    const char *path, struct error *e)
+{
+	if (cmd->args_re != NULL) {
+		if (regexec(cmd->args_re, arg, 0, NULL, 0) != 0)
+			return exec_forbid(e, path, NULL, "does not match the "
+			    "command's args_pattern", cmd->name);
+		return 0;
+	}
+	if (arg[0] == '-' && !cmd->allow_options)
+		return exec_forbid(e, path, NULL, "begins with '-', an option, "
+		    "which the command does not allow (allow_options, "
+		    "args_pattern)", cmd->name);
+	return 0;
+}
+
+static int
+exec_parse_args(const json_t *list, const char *base,
+    const struct config_command *cmd, struct exec_args *a, struct error *e)
 {
 	char		 path[512];
 	const json_t	*v;
@@ -124,29 +166,35 @@ exec_parse_args(const json_t *list, const char *base, struct exec_args *a,
 			return fields_fail(e, path, NULL, "must be a string");
 		if (strlen(json_string_value(v)) != json_string_length(v))
 			return fields_fail(e, path, NULL, "must not contain NUL");
+		if (exec_check_arg(cmd, json_string_value(v), path, e) == -1)
+			return -1;
 		a->argv[n++] = xstrdup(json_string_value(v));
 		a->argv[n] = NULL;
 	}
 	return 0;
 }
 
+/* The command's allow_env admits the name: "*", the name, or a prefix*. */
 static bool
-exec_env_name_ok(const char *s)
+exec_env_admitted(char *const *allow, const char *name)
 {
-	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
-		return false;
-	for (s++; *s != '\0'; s++) {
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		    (*s >= '0' && *s <= '9') || *s == '_'))
-			return false;
+	size_t	i, len;
+
+	for (i = 0; allow[i] != NULL; i++) {
+		len = strlen(allow[i]);
+		if (allow[i][len - 1] == '*' ?
+		    strncmp(allow[i], name, len - 1) == 0 :
+		    strcmp(allow[i], name) == 0)
+			return true;
 	}
-	return true;
+	return false;
 }
 
 static int
-exec_parse_env(const json_t *obj, const char *base, struct exec_args *a,
-    struct error *e)
+exec_parse_env(const json_t *obj, const char *base,
+    const struct config_command *cmd, struct exec_args *a, struct error *e)
 {
+	const char	*deny;
 	char		 envbase[512];
 	const char	*key;
 	json_t		*v;
@@ -163,6 +211,16 @@ exec_parse_env(const json_t *obj, const char *base, struct exec_args *a,
 		if (!exec_env_name_ok(key))
 			return fields_fail(e, envbase, key, "is not a variable name "
 			    "(A-Z a-z 0-9 _, not starting with a digit)");
+		if ((deny = exec_env_forbidden(key)) != NULL) {
+			fields_fail(e, envbase, key, "may never be set by a job: "
+			    "%s is on the list of loader, shell and interpreter "
+			    "variables (loomd.conf(5))", deny);
+			e->code = "forbidden";
+			return -1;
+		}
+		if (!exec_env_admitted(cmd->allow_env, key))
+			return exec_forbid(e, envbase, key, "is not in the "
+			    "command's allow_env", cmd->name);
 		if (!json_is_string(v))
 			return fields_fail(e, envbase, key, "must be a string");
 		if (strlen(json_string_value(v)) != json_string_length(v))
@@ -215,7 +273,7 @@ exec_parse(const json_t *args, const char *base, const struct config *cfg,
 			    "args", name);
 			goto fail;
 		}
-		if (exec_parse_args(v, base, a, e) == -1)
+		if (exec_parse_args(v, base, cmd, a, e) == -1)
 			goto fail;
 	}
 	if ((v = json_object_get(args, "env")) != NULL && !json_is_null(v)) {
@@ -224,7 +282,7 @@ exec_parse(const json_t *args, const char *base, const struct config *cfg,
 			    "env", name);
 			goto fail;
 		}
-		if (exec_parse_env(v, base, a, e) == -1)
+		if (exec_parse_env(v, base, cmd, a, e) == -1)
 			goto fail;
 	}
 	if ((v = json_object_get(args, "stdin")) != NULL && !json_is_null(v)) {
@@ -548,12 +606,17 @@ exec_check_done(struct exec_run *run)
 	job_fail(job, &e);
 }
 
-/* PATH, LANG and HOME, unless the job sets them, then the job's env. */
+/*
+ * PATH, LANG and HOME, unless the job sets them (never PATH: exec_env.c),
+ * then the job's env, then the containment marker (contain.h), which no
+ * job may set: LOOMD_JOB=<id> and LOOMD_INSTANCE=<state_dir's instance>.
+ */
 static char **
-exec_environment(const struct exec_args *a, const char *home, size_t *owned)
+exec_environment(const struct exec_args *a, uint64_t job, const char *home,
+    size_t *owned)
 {
 	const char	*lang = getenv("LANG");
-	char		**envp, *base[3];
+	char		**envp, *base[5];
 	size_t		 n = 0, nbase = 0, i, j, len;
 
 	xasprintf(&base[0], "PATH=%s", EXEC_PATH);
@@ -562,17 +625,19 @@ exec_environment(const struct exec_args *a, const char *home, size_t *owned)
 	if (home == NULL && ((home = getenv("HOME")) == NULL || *home == '\0'))
 		home = "/";
 	xasprintf(&base[2], "HOME=%s", home);
+	xasprintf(&base[3], "LOOMD_JOB=%llu", (unsigned long long)job);
+	xasprintf(&base[4], "LOOMD_INSTANCE=%s", contain_instance());
 
 	for (i = 0; a->env != NULL && a->env[i] != NULL; i++)
 		;
-	envp = xcalloc(3 + i + 1, sizeof(*envp));
-	for (i = 0; i < 3; i++) {
+	envp = xcalloc(5 + i + 1, sizeof(*envp));
+	for (i = 0; i < 5; i++) {
 		len = strcspn(base[i], "=") + 1;
-		for (j = 0; a->env != NULL && a->env[j] != NULL; j++) {
+		for (j = 0; i < 3 && a->env != NULL && a->env[j] != NULL; j++) {
 			if (strncmp(a->env[j], base[i], len) == 0)
 				break;
 		}
-		if (a->env == NULL || a->env[j] == NULL)
+		if (i >= 3 || a->env == NULL || a->env[j] == NULL)
 			envp[nbase++] = base[i];
 		else
 			free(base[i]);
@@ -650,7 +715,7 @@ exec_spawn(struct exec_run *run, int in[2], int out[2], int err[2],
 	memset(&ids, 0, sizeof(ids));
 	if (child_ids_resolve(a->user, a->group, &ids, e) == -1)
 		goto fail;
-	envp = exec_environment(a, ids.home, &owned);
+	envp = exec_environment(a, job_id(run->job), ids.home, &owned);
 	if ((a->input != NULL && exec_pipe(in, 1, e) == -1) ||
 	    exec_pipe(out, 0, e) == -1 || exec_pipe(err, 0, e) == -1)
 		goto fail;
@@ -664,6 +729,7 @@ exec_spawn(struct exec_run *run, int in[2], int out[2], int err[2],
 	sp.err_fd = err[1];
 	sp.cwd = a->cwd;
 	sp.ids = &ids;
+	sp.job = job_id(run->job);
 	run->started = now_ns();
 	if (child_spawn(&sp, &run->pid, &run->pidfd, e) == -1)
 		goto fail;

@@ -27,6 +27,10 @@
 #include "autoconf.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -51,6 +55,7 @@
 
 #include "runtime/bytes.h"
 #include "io/hostlimit.h"
+#include "io/netpolicy.h"
 #include "core/job.h"
 #include "jobs/http.h"
 #include "jobs/types.h"
@@ -68,6 +73,7 @@ struct http_run {
 
 	struct waiter		*wait;		/* queued for a per-host slot */
 	bool			 holds_slot;
+	struct evdns_getaddrinfo_request *resolving;
 	struct evhttp_connection *evcon;
 	bool			 called_back;	/* libevent is done with the request */
 
@@ -107,6 +113,8 @@ http_run_free(struct http_run *run)
 	event_del(&run->done.ev);
 	if (run->wait != NULL)
 		hostlimit_cancel(run->wait);
+	if (run->resolving != NULL)
+		evdns_getaddrinfo_cancel(run->resolving);	/* calls back now */
 	if (run->evcon != NULL)
 		evhttp_connection_free(run->evcon);
 	if (run->holds_slot)
@@ -421,8 +429,9 @@ fail:
 	return NULL;
 }
 
+/* Connect to `addr`, the numeric address the policy has let through. */
 static void
-http_connect(struct http_run *run)
+http_connect_to(struct http_run *run, const char *addr)
 {
 	const struct http_args	*a = run->args;
 	struct event_base	*base = loop_base(job_loop(run->job));
@@ -440,9 +449,9 @@ http_connect(struct http_run *run)
 		http_finish_error(run, &e);
 		return;
 	}
-	run->evcon = evhttp_connection_base_bufferevent_new(base,
-	    outbound_dns_base(run->dns), bev,
-	    a->host, (unsigned short)a->port);
+	/* No resolver: libevent connects to the address given, no other. */
+	run->evcon = evhttp_connection_base_bufferevent_new(base, NULL, bev,
+	    addr, (unsigned short)a->port);
 	if (run->evcon == NULL) {
 		if (bev != NULL)
 			bufferevent_free(bev);
@@ -492,6 +501,89 @@ http_connect(struct http_run *run)
 		if (run->conn_cb != NULL)
 			bufferevent_setcb(bev, rcb, wcb, http_conn_event, run);
 	}
+}
+
+/*
+ * The first address the outbound policy allows, as text for libevent, or
+ * -1 with the error ("forbidden", naming the first address refused).
+ */
+static int
+http_pick(struct http_run *run, const struct evutil_addrinfo *ai,
+    char *addr, size_t len, struct error *e)
+{
+	const struct http_args	*a = run->args;
+	char			 why[512], first[512] = "";
+	const void		*in;
+
+	for (; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		if (netpolicy_check(a->policy, a->host, ai->ai_addr, why,
+		    sizeof(why)) == -1) {
+			if (first[0] == '\0')
+				snprintf(first, sizeof(first), "%s", why);
+			continue;
+		}
+		in = ai->ai_family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		if (inet_ntop(ai->ai_family, in, addr, (socklen_t)len) != NULL)
+			return 0;
+	}
+	if (first[0] != '\0')
+		error_set(e, "forbidden", "refused to connect to %s: %s", a->key,
+		    first);
+	else
+		error_set(e, "http_error", "cannot resolve %s: no IP address",
+		    a->host);
+	return -1;
+}
+
+static void
+http_resolved(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	struct http_run	*run = arg;
+	struct error	 e = { 0 };
+	char		 addr[INET6_ADDRSTRLEN];
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* the run is being freed */
+	run->resolving = NULL;
+	if (result != 0) {
+		error_set(&e, "http_error", "cannot resolve %s: %s",
+		    run->args->host, evutil_gai_strerror(result));
+		http_finish_error(run, &e);
+	} else if (http_pick(run, ai, addr, sizeof(addr), &e) == -1)
+		http_finish_error(run, &e);
+	else
+		http_connect_to(run, addr);
+	if (ai != NULL)
+		evutil_freeaddrinfo(ai);
+}
+
+/*
+ * Resolve the host ourselves and connect to an address the policy allows:
+ * the check is on what is connected to, so no name, and no answer that
+ * changes between a check and the connect, can lead elsewhere.
+ */
+static void
+http_connect(struct http_run *run)
+{
+	const struct http_args		*a = run->args;
+	struct evutil_addrinfo		 hints;
+	struct evdns_getaddrinfo_request *req;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = a->host_is_ip ? EVUTIL_AI_NUMERICHOST :
+	    EVUTIL_AI_ADDRCONFIG;
+	/* It may call back before it returns, with run finished. */
+	req = evdns_getaddrinfo(outbound_dns_base(run->dns), a->host, NULL,
+	    &hints, http_resolved, run);
+	if (req != NULL)
+		run->resolving = req;
 }
 
 /* A per-host slot came free on some loop and is ours now. */

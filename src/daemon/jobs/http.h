@@ -15,6 +15,7 @@
 #include "runtime/util.h"
 
 struct config;
+struct netpolicy;
 
 #define HTTP_HEADERS_MAX	(64 * 1024)	/* bytes of response headers */
 
@@ -47,6 +48,7 @@ struct http_args {
 	enum http_response_body	 response_body;
 	unsigned int		 per_host;
 	char			*user_agent;	/* NULL: none */
+	struct netpolicy	*policy;	/* where it may connect; a reference */
 };
 
 /* parse() and free_parsed() of the http job type. */

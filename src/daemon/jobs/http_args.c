@@ -18,6 +18,7 @@
 #include <event2/http.h>
 
 #include "core/config.h"
+#include "io/netpolicy.h"
 #include "runtime/fields.h"
 #include "jobs/http.h"
 #include "runtime/util.h"
@@ -71,6 +72,7 @@ http_free_parsed(void *parsed)
 	free(a->headers);
 	free(a->body);
 	free(a->user_agent);
+	netpolicy_unref(a->policy);
 	free(a);
 }
 
@@ -258,6 +260,7 @@ http_parse(const json_t *args, const char *base, const struct config *cfg,
 	a->max_body = (size_t)max_body;
 	a->response_body = response_body;
 	a->per_host = cfg->http.per_host;
+	a->policy = netpolicy_ref(cfg->http.policy);
 	if (cfg->http.user_agent != NULL && *cfg->http.user_agent != '\0')
 		a->user_agent = xstrdup(cfg->http.user_agent);
 	*parsed = a;

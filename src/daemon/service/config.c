@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/principal.h"
+#include "io/netpolicy.h"
 #include "runtime/log.h"
 #include "runtime/util.h"
 #include "service/config_private.h"
@@ -207,6 +208,12 @@ config_free(struct config *cfg)
 		free(cfg->commands[i].cwd);
 		free(cfg->commands[i].user);
 		free(cfg->commands[i].group);
+		free(cfg->commands[i].args_pattern);
+		strv_free(cfg->commands[i].allow_env);
+		if (cfg->commands[i].args_re != NULL) {
+			regfree(cfg->commands[i].args_re);
+			free(cfg->commands[i].args_re);
+		}
 	}
 	free(cfg->commands);
 	for (i = 0; i < cfg->ntokens; i++)
@@ -217,12 +224,59 @@ config_free(struct config *cfg)
 	free(cfg->tls.cert_file);
 	free(cfg->tls.key_file);
 	free(cfg->tls.client_ca_file);
+	strv_free(cfg->http.allow_hosts);
+	strv_free(cfg->http.deny_hosts);
+	netpolicy_unref(cfg->http.policy);
 	for (i = 0; i < cfg->norigins; i++) {
 		free(cfg->origins[i].key);
 		free(cfg->origins[i].where);
 	}
 	free(cfg->origins);
 	free(cfg);
+}
+
+/* args_pattern must match an argument whole: ^(...)$, compiled once. */
+static int
+config_compile_args_pattern(struct config_command *cmd, char *err,
+    size_t errlen)
+{
+	char	*anchored, why[256];
+	int	 r;
+
+	if (cmd->args_re != NULL) {
+		regfree(cmd->args_re);
+		free(cmd->args_re);
+		cmd->args_re = NULL;
+	}
+	if (cmd->args_pattern == NULL)
+		return 0;
+	cmd->args_re = xcalloc(1, sizeof(*cmd->args_re));
+	xasprintf(&anchored, "^(%s)$", cmd->args_pattern);
+	r = regcomp(cmd->args_re, anchored, REG_EXTENDED | REG_NOSUB);
+	free(anchored);
+	if (r != 0) {
+		regerror(r, cmd->args_re, why, sizeof(why));
+		free(cmd->args_re);
+		cmd->args_re = NULL;
+		return config_fail(err, errlen, "command.%s: args_pattern: '%s' is "
+		    "not a POSIX extended regular expression: %s", cmd->name,
+		    cmd->args_pattern, why);
+	}
+	return 0;
+}
+
+/* [http] allow_private, allow_hosts and deny_hosts, as one policy. */
+static int
+config_build_policy(struct config_http *http, char *err, size_t errlen)
+{
+	char	why[256];
+
+	netpolicy_unref(http->policy);
+	http->policy = netpolicy_new(http->allow_private, http->allow_hosts,
+	    http->deny_hosts, why, sizeof(why));
+	if (http->policy == NULL)
+		return config_fail(err, errlen, "http.%s", why);
+	return 0;
 }
 
 int
@@ -256,8 +310,13 @@ config_check(struct config *cfg, char *err, size_t errlen)
 			return config_fail(err, errlen, "command.%s: argv is required",
 			    cfg->commands[i].name);
 		}
+		if (config_compile_args_pattern(&cfg->commands[i], err,
+		    errlen) == -1)
+			return -1;
 	}
-	return config_check_tokens(cfg, err, errlen);
+	if (config_check_tokens(cfg, err, errlen) == -1)
+		return -1;
+	return config_build_policy(&cfg->http, err, errlen);
 }
 
 const struct config_queue *

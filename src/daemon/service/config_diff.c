@@ -178,8 +178,13 @@ config_copy_value(const struct config_key *k, const void *field,
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
 	case CONFIG_NAMES:
+	case CONFIG_HOSTS:
 		src = *(char **const *)field;
 		v->v = src != NULL ? strv_dup(src) : xcalloc(1, sizeof(*v->v));
+		break;
+	case CONFIG_ENV_NAMES:
+		src = *(char **const *)field;
+		v->v = src != NULL ? strv_dup(src) : NULL;
 		break;
 	}
 }

@@ -66,6 +66,9 @@ static const struct config_key config_http_keys[] = {
 	{ "timeout", CONFIG_DURATION, H(timeout), CONFIG_POSITIVE, 0, CONFIG_DURATION_MAX, NULL },
 	{ "per_host", CONFIG_UINT, H(per_host), 0, 1, 10000, NULL },
 	{ "user_agent", CONFIG_STRING, H(user_agent), 0, 0, 0, NULL },
+	{ "allow_private", CONFIG_BOOL, H(allow_private), 0, 0, 0, NULL },
+	{ "allow_hosts", CONFIG_HOSTS, H(allow_hosts), 0, 0, 0, NULL },
+	{ "deny_hosts", CONFIG_HOSTS, H(deny_hosts), 0, 0, 0, NULL },
 };
 #undef H
 
@@ -96,7 +99,9 @@ static const struct config_key config_limit_keys[] = {
 static const struct config_key config_command_keys[] = {
 	{ "argv", CONFIG_ARGV, C(argv), 0, 0, 0, NULL },
 	{ "allow_args", CONFIG_BOOL, C(allow_args), 0, 0, 0, NULL },
-	{ "allow_env", CONFIG_BOOL, C(allow_env), 0, 0, 0, NULL },
+	{ "allow_options", CONFIG_BOOL, C(allow_options), 0, 0, 0, NULL },
+	{ "args_pattern", CONFIG_STRING, C(args_pattern), 0, 0, 0, NULL },
+	{ "allow_env", CONFIG_ENV_NAMES, C(allow_env), 0, 0, 0, NULL },
 	{ "cwd", CONFIG_STRING, C(cwd), CONFIG_ABSOLUTE, 0, 0, NULL },
 	{ "timeout", CONFIG_DURATION, C(timeout), 0, 0, CONFIG_DURATION_MAX, NULL },
 	{ "max_output", CONFIG_SIZE, C(max_output), 0, 1, GIB, NULL },

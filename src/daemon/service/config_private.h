@@ -34,6 +34,8 @@ enum config_kind {
 	CONFIG_ROLES,		/* unsigned int, ROLE_* bits: "read, submit" */
 	CONFIG_NAMES,		/* char **, names separated by commas or blanks */
 	CONFIG_DIGEST,		/* char *, 64 hex digits (a SHA-256), lowercased */
+	CONFIG_HOSTS,		/* char **: host names, *.domains, addresses, CIDRs */
+	CONFIG_ENV_NAMES,	/* char **: a boolean ("*" or NULL) or names */
 };
 
 #define CONFIG_AUTO		0x1	/* "auto" is 0 */

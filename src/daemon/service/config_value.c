@@ -19,6 +19,8 @@
 #include "core/principal.h"
 #include "runtime/log.h"
 #include "runtime/util.h"
+#include "io/netpolicy.h"
+#include "jobs/exec_env.h"
 #include "service/config_private.h"
 
 /* Append to a NULL-ended vector of n entries. */
@@ -276,6 +278,100 @@ fail:
 	free(copy);
 	strv_free(v);
 	return -1;
+}
+
+/*
+ * A list of words separated by commas or blanks, each checked by `ok`,
+ * which says what is wrong in why.  Empty is an empty list.
+ */
+static int
+config_parse_words(const char *s, int (*ok)(const char *, char *, size_t),
+    char ***out, char *why, size_t len)
+{
+	char	*copy = xstrdup(s), *p = copy, *entry;
+	char	**v = xcalloc(1, sizeof(*v));
+	size_t	 n = 0, i;
+
+	while ((entry = strsep(&p, ", \t")) != NULL) {
+		if (*entry == '\0')
+			continue;
+		if (ok(entry, why, len) == -1)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			if (strcmp(v[i], entry) == 0) {
+				config_fail(why, len, "'%s' is listed twice", entry);
+				goto fail;
+			}
+		}
+		v = config_strv_add(v, &n, xstrdup(entry));
+	}
+	free(copy);
+	*out = v;
+	return 0;
+
+fail:
+	free(copy);
+	strv_free(v);
+	return -1;
+}
+
+static int
+config_check_host(const char *entry, char *why, size_t len)
+{
+	if (netpolicy_entry_valid(entry))
+		return 0;
+	return config_fail(why, len, "'%s' is not a host name, *.domain, address "
+	    "or CIDR block", entry);
+}
+
+/* A variable name, or a prefix ending in '*', that exec_env.c allows. */
+static int
+config_check_env_name(const char *entry, char *why, size_t len)
+{
+	char		*name = xstrdup(entry);
+	const char	*deny;
+	size_t		 n = strlen(name);
+	bool		 ok;
+
+	if (n > 1 && name[n - 1] == '*')
+		name[n - 1] = '\0';
+	ok = exec_env_name_ok(name);
+	free(name);
+	if (!ok) {
+		return config_fail(why, len, "'%s' is not a variable name (A-Z a-z "
+		    "0-9 _, not starting with a digit, optionally ending in *)",
+		    entry);
+	}
+	if ((deny = exec_env_forbidden(entry)) != NULL) {
+		return config_fail(why, len, "'%s' may never be set by a client "
+		    "(%s is on the list of loader and interpreter variables in "
+		    "loomd.conf(5))", entry, deny);
+	}
+	return 0;
+}
+
+/* allow_env: yes ("*": any name off the list), no (none) or names. */
+static int
+config_parse_env_names(const char *s, char ***out, char *why, size_t len)
+{
+	bool	b;
+	char	tmp[8];
+
+	if (config_parse_bool(s, &b, tmp, sizeof(tmp)) == 0) {
+		*out = NULL;
+		if (b) {
+			*out = xcalloc(2, sizeof(**out));
+			(*out)[0] = xstrdup("*");
+		}
+		return 0;
+	}
+	if (config_parse_words(s, config_check_env_name, out, why, len) == -1)
+		return -1;
+	if ((*out)[0] == NULL) {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
 }
 
 /*
@@ -592,6 +688,10 @@ config_parse_value(const struct config_key *k, const char *s,
 		return config_parse_listen(s, &out->v, why, len);
 	case CONFIG_ARGV:
 		return config_split_argv(s, &out->v, why, len);
+	case CONFIG_HOSTS:
+		return config_parse_words(s, config_check_host, &out->v, why, len);
+	case CONFIG_ENV_NAMES:
+		return config_parse_env_names(s, &out->v, why, len);
 	case CONFIG_LOG_LEVEL:
 		return config_parse_log_level(s, &out->i, why, len);
 	case CONFIG_LOG_TARGET:
@@ -647,6 +747,8 @@ config_store(void *base, const struct config_key *k, union config_value *v)
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
 	case CONFIG_NAMES:
+	case CONFIG_HOSTS:
+	case CONFIG_ENV_NAMES:
 		strv_free(*(char ***)field);
 		*(char ***)field = v->v;
 		break;
@@ -710,9 +812,18 @@ config_format(const struct config_key *k, const void *base, char *buf,
 		snprintf(buf, len, "%s", *(char *const *)field != NULL ?
 		    *(char *const *)field : "");
 		return;
+	case CONFIG_ENV_NAMES:
+		v = *(char **const *)field;
+		if (v == NULL || (v[0] != NULL && strcmp(v[0], "*") == 0 &&
+		    v[1] == NULL)) {
+			snprintf(buf, len, "%s", v == NULL ? "no" : "yes");
+			return;
+		}
+		/* FALLTHROUGH */
 	case CONFIG_LISTEN:
 	case CONFIG_ARGV:
 	case CONFIG_NAMES:
+	case CONFIG_HOSTS:
 		snprintf(buf, len, "'");
 		v = *(char **const *)field;
 		for (i = 0; v != NULL && v[i] != NULL; i++) {

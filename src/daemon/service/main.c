@@ -29,6 +29,7 @@
 #include "runtime/util.h"
 #include "service/daemon.h"
 #include "service/health.h"
+#include "io/contain.h"
 #include "service/reload.h"
 #include "service/shutdown.h"
 #include "service/state.h"
@@ -282,6 +283,7 @@ signals_open(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);	/* orphans adopted: contain.c reaps */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 		fatal("sigprocmask");
 	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
@@ -306,6 +308,9 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 		case SIGHUP:
 			(void)reload_run(ms->src->path, ms->src->assignments,
 			    ms->src->n);
+			break;
+		case SIGCHLD:
+			contain_sweep();
 			break;
 		default:
 			ms->stop_signal = (int)si.ssi_signo;
@@ -402,7 +407,8 @@ main(int argc, char **argv)
 	if (listen_all(ms.base, cfg, err, sizeof(err)) == -1 ||
 	    auth_check_listeners(cfg, err, sizeof(err)) == -1 ||
 	    drop_privileges(cfg, err, sizeof(err)) == -1 ||
-	    state_open(cfg->state_dir, err, sizeof(err)) == -1) {
+	    state_open(cfg->state_dir, err, sizeof(err)) == -1 ||
+	    contain_init(cfg->state_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		server_close();
 		tls_server_free();
@@ -416,14 +422,17 @@ main(int argc, char **argv)
 	if (daemon_start(cfg, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		systemd_notifyf("STATUS=%s", err);
+		contain_kill_all();
 		_exit(1);	/* the loops run: nothing to take apart cleanly */
 	}
 	serve(&ms, sfd);
 	if (shutdown_run(sfd, signal_name(ms.stop_signal)) == -1) {
 		/* Something still runs and may touch anything: leave it all. */
 		log_warnx("shutdown: exiting without cleaning up");
+		contain_kill_all();	/* but no command outlives loomd */
 		_exit(1);
 	}
+	contain_kill_all();
 	daemon_free();
 	health_free();
 	state_close();

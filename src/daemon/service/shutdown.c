@@ -33,6 +33,7 @@
 #include "runtime/log.h"
 #include "core/loomd.h"
 #include "runtime/loop.h"
+#include "io/contain.h"
 #include "io/journal.h"
 #include "net/server.h"
 #include "service/shutdown.h"
@@ -72,9 +73,14 @@ shutdown_signals(void)
 			log_info("SIGHUP: ignored while shutting down");
 			continue;
 		}
+		if (si.ssi_signo == SIGCHLD) {
+			contain_sweep();
+			continue;
+		}
 		log_warnx("%s again: exiting at once, %lu jobs unfinished",
 		    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
 		    jobs_unfinished());
+		contain_kill_all();
 		_exit(0);
 	}
 }
