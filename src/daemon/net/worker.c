@@ -134,6 +134,8 @@ static struct hashmap	 hub_offers;
 static uint64_t		 hub_seq;
 static struct loop_event hub_kick;
 static bool		 hub_kicked;
+static struct loop_event hub_retry;	/* a stalled worker may read again */
+static bool		 hub_stalled;
 static atomic_size_t	 nworkers;
 static atomic_uint_fast64_t worker_next_id = 1;
 static atomic_uint_fast64_t offer_next_token = 1;
@@ -326,6 +328,7 @@ worker_init(const struct config *cfg)
 	hashmap_init(&hub_by_id, NULL);
 	hashmap_init(&hub_offers, NULL);
 	loop_event_assign(&hub_kick, hub, -1, 0, hub_dispatch, NULL);
+	loop_event_assign(&hub_retry, hub, -1, 0, hub_dispatch, NULL);
 	job_types_extend(ext_type_find);
 	notes_types(ext_type_noted, ext_types_each);
 	for (i = 0; i < cfg->ntypes; i++) {
@@ -769,6 +772,11 @@ worker_takes(const struct worker *w, const struct ext_type *t)
 
 	if (w->bye || w->running >= w->concurrency)
 		return false;
+	/* Not reading its socket: its leases run on, but no new pushes. */
+	if (conn_remote_stalled(w->remote)) {
+		hub_stalled = true;
+		return false;
+	}
 	for (i = 0; i < w->ntypes; i++) {
 		if (w->types[i] == t)
 			return true;
@@ -812,6 +820,7 @@ hub_dispatch(evutil_socket_t fd, short what, void *arg)
 	struct ext_type	*t;
 
 	hub_kicked = false;
+	hub_stalled = false;
 	for (i = 0; i < n; i++) {
 		t = ext_types[i];
 		TAILQ_FOREACH(w, &hub_workers, entry) {
@@ -820,6 +829,12 @@ hub_dispatch(evutil_socket_t fd, short what, void *arg)
 			while (heap_len(&t->ready) > 0 && worker_takes(w, t))
 				hub_assign(w, t);
 		}
+	}
+	/* The connection says nothing when it is read again: look later. */
+	if (hub_stalled && !evtimer_pending(&hub_retry.ev, NULL)) {
+		struct timeval	tv = { 0, 20000 };
+
+		evtimer_add(&hub_retry.ev, &tv);
 	}
 	/* Rotate, so that the next pass starts with another worker. */
 	if ((w = TAILQ_FIRST(&hub_workers)) != NULL &&
