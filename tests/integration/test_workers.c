@@ -7,6 +7,7 @@
 #include "autoconf.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -702,6 +703,39 @@ test_a_leased_job_and_a_named_type_outlive_a_restart(void **unused)
 }
 
 static void
+test_a_reload_declares_new_types(void **unused)
+{
+	struct daemon_opts	 opts = { .state_dir = state, .config = CONFIG,
+				    .notify = true };
+	struct daemon		 d;
+	struct client		 c;
+	json_t			*r;
+	char			*msg;
+
+	daemon_start_with(&d, &opts);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"fresh\"}}");
+	assert_string_equal(reply_error_code(r), "unknown_type");
+	json_decref(r);
+	daemon_write_config(&d, CONFIG "[type.fresh]\nlease = 5s\n");
+	daemon_signal(&d, SIGHUP);
+	msg = daemon_notify_wait(&d, "RELOADING=1");
+	free(msg);
+	msg = daemon_notify_wait(&d, "READY=1");
+	free(msg);
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"fresh\"}}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	assert_true(json_number_value(json_object_get(json_object_get(
+	    json_object_get(json_object_get(r, "stats"), "worker_types"), "fresh"),
+	    "lease")) == 5);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+static void
 test_bad_hellos_and_reports_are_refused(void **unused)
 {
 	struct daemon	d;
@@ -783,6 +817,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_a_leased_job_and_a_named_type_outlive_a_restart, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_a_reload_declares_new_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_hellos_and_reports_are_refused, setup, teardown),
 	};
 

@@ -46,7 +46,7 @@
 struct ext_type {
 	struct job_type	 jt;
 	char		 name[LOOM_NAME_MAX + 1];
-	double		 lease;
+	_Atomic double	 lease;		/* a reload may change it */
 	bool		 noted;		/* a worker named it: the journal keeps it */
 	struct heap	 ready;		/* hub: offers, priority then arrival */
 	atomic_ulong	 waiting;	/* offers in ready, for stats */
@@ -241,7 +241,7 @@ ext_type_get(const char *name, const char *path, bool noted, struct error *e)
 	}
 	t = xcalloc(1, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->lease = ext_lease_configured(name);
+	atomic_init(&t->lease, ext_lease_configured(name));
 	t->jt.name = t->name;
 	t->jt.runs = JOB_RUNS_WORKER;
 	t->jt.parse = ext_parse;
@@ -252,7 +252,7 @@ ext_type_get(const char *name, const char *path, bool noted, struct error *e)
 	t->noted = noted;
 	ext_types[n] = t;
 	atomic_store_explicit(&ext_ntypes, n + 1, memory_order_release);
-	log_info("worker type %s is known (lease %gs)", name, t->lease);
+	log_info("worker type %s is known (lease %gs)", name, atomic_load(&t->lease));
 	/* Named by a worker: kept across restarts (the config keeps its own). */
 	if (noted && !atomic_load(&ext_replay))
 		note(NOTE_TYPE, name, true);
@@ -319,11 +319,26 @@ worker_count(void)
 }
 
 void
+worker_configure(const struct config *cfg)
+{
+	struct ext_type	*t;
+	struct error	 e = { 0 };
+	size_t		 i;
+
+	for (i = 0; i < cfg->ntypes; i++) {
+		if ((t = ext_type_get(cfg->types[i].name, "type", false, &e)) == NULL) {
+			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
+			error_clear(&e);
+			continue;
+		}
+		/* Leases armed from now on run this long. */
+		atomic_store(&t->lease, cfg->types[i].lease);
+	}
+}
+
+void
 worker_init(const struct config *cfg)
 {
-	struct error	e = { 0 };
-	size_t		i;
-
 	hub = loomd.loops[0];
 	hashmap_init(&hub_by_id, NULL);
 	hashmap_init(&hub_offers, NULL);
@@ -331,12 +346,7 @@ worker_init(const struct config *cfg)
 	loop_event_assign(&hub_retry, hub, -1, 0, hub_dispatch, NULL);
 	job_types_extend(ext_type_find);
 	notes_types(ext_type_noted, ext_types_each);
-	for (i = 0; i < cfg->ntypes; i++) {
-		if (ext_type_get(cfg->types[i].name, "type", false, &e) == NULL) {
-			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
-			error_clear(&e);
-		}
-	}
+	worker_configure(cfg);
 }
 
 /* The job's args: any object, kept as the text pushed to workers. */
@@ -481,7 +491,8 @@ ext_arm_lease(struct ext_run *run)
 {
 	struct timeval	tv;
 
-	seconds_to_timeval(run->type->lease, &tv);
+	seconds_to_timeval(atomic_load_explicit(&run->type->lease,
+	    memory_order_relaxed), &tv);
 	event_add(&run->lease.ev, &tv);
 }
 
@@ -1047,7 +1058,7 @@ worker_stats(void)
 	for (i = 0; i < n; i++) {
 		json_object_set_new(types, ext_types[i]->name, json_pack("{s:I,s:f}",
 		    "waiting", (json_int_t)atomic_load(&ext_types[i]->waiting),
-		    "lease", ext_types[i]->lease));
+		    "lease", atomic_load(&ext_types[i]->lease)));
 	}
 	return json_pack("{s:o,s:o}", "workers", workers, "worker_types", types);
 }
