@@ -44,7 +44,7 @@
 
 /* An external type: made once, never freed before exit (jobs point at it). */
 struct ext_type {
-	struct job_type	 jt;
+	struct job_type	 jt;		/* first: a job's type is its ext_type */
 	char		 name[LOOM_NAME_MAX + 1];
 	_Atomic double	 lease;		/* a reload may change it */
 	bool		 noted;		/* a worker named it: the journal keeps it */
@@ -395,7 +395,8 @@ ext_run_free(struct ext_run *run)
 static void
 ext_start(struct job *job, void *parsed)
 {
-	struct ext_type	*t = (struct ext_type *)job_type_find(job_type_name(job));
+	/* The job's type is an ext_type's first member. */
+	struct ext_type	*t = (struct ext_type *)(void *)job_type_of(job);
 	struct ext_run	*run = xcalloc(1, sizeof(*run));
 	struct offer	*o = xcalloc(1, sizeof(*o));
 
