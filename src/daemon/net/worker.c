@@ -318,26 +318,31 @@ worker_count(void)
 	return atomic_load(&nworkers);
 }
 
-void
-worker_configure(const struct config *cfg)
+int
+worker_configure(const struct config *cfg, char *err, size_t errlen)
 {
 	struct ext_type	*t;
 	struct error	 e = { 0 };
 	size_t		 i;
+	int		 rc = 0;
 
 	for (i = 0; i < cfg->ntypes; i++) {
 		if ((t = ext_type_get(cfg->types[i].name, "type", false, &e)) == NULL) {
-			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
+			if (rc == 0)
+				snprintf(err, errlen, "[type.%s]: %s",
+				    cfg->types[i].name, e.message);
 			error_clear(&e);
+			rc = -1;
 			continue;
 		}
 		/* Leases armed from now on run this long. */
 		atomic_store(&t->lease, cfg->types[i].lease);
 	}
+	return rc;
 }
 
-void
-worker_init(const struct config *cfg)
+int
+worker_init(const struct config *cfg, char *err, size_t errlen)
 {
 	hub = loomd.loops[0];
 	hashmap_init(&hub_by_id, NULL);
@@ -346,7 +351,7 @@ worker_init(const struct config *cfg)
 	loop_event_assign(&hub_retry, hub, -1, 0, hub_dispatch, NULL);
 	job_types_extend(ext_type_find);
 	notes_types(ext_type_noted, ext_types_each);
-	worker_configure(cfg);
+	return worker_configure(cfg, err, errlen);
 }
 
 /* The job's args: any object, kept as the text pushed to workers. */
