@@ -563,6 +563,18 @@ test_concurrency_and_priority_order(void **unused)
 	assert_int_equal(worker_run(&w, NULL), ids[0]);
 	worker_ok(&w, "{\"op\":\"job.complete\",\"job\":%lld}", (long long)ids[0]);
 	worker_close(&w);
+
+	/* Across the types a worker takes, priority still decides. */
+	ids[0] = submit(&c, "{\"type\":\"resize\",\"priority\":5}");
+	ids[1] = submit(&c, "{\"type\":\"slow\",\"priority\":1}");
+	await_waiting(&c, "resize", 1);
+	await_waiting(&c, "slow", 1);
+	worker_hello(&w, &d, "[\"resize\",\"slow\"]", 1);
+	assert_int_equal(worker_run(&w, NULL), ids[1]);
+	worker_ok(&w, "{\"op\":\"job.complete\",\"job\":%lld}", (long long)ids[1]);
+	assert_int_equal(worker_run(&w, NULL), ids[0]);
+	worker_ok(&w, "{\"op\":\"job.complete\",\"job\":%lld}", (long long)ids[0]);
+	worker_close(&w);
 	client_close(&c);
 	daemon_stop(&d);
 }

@@ -346,23 +346,41 @@ hub_release(void *arg)
 	free(m);
 }
 
-static bool
-worker_takes(const struct worker *w, const struct ext_type *t)
+/* The best ready offer of t: lowest priority, then first come. */
+static const struct heap_node *
+ready_top(const struct ext_type *t)
 {
-	size_t	i;
+	return heap_len(&t->ready) > 0 ? t->ready.a[0] : NULL;
+}
+
+/*
+ * Of the types w takes, the one whose best ready job comes first (priority,
+ * then arrival, across its types); NULL when none is ready or w has no room.
+ */
+static struct ext_type *
+worker_next_type(const struct worker *w)
+{
+	const struct heap_node	*top, *best_top = NULL;
+	struct ext_type		*best = NULL;
+	size_t			 i;
 
 	if (w->bye || w->running >= w->concurrency)
-		return false;
-	/* Not reading its socket: its leases run on, but no new pushes. */
-	if (conn_remote_stalled(w->remote)) {
-		hub_stalled = true;
-		return false;
-	}
+		return NULL;
 	for (i = 0; i < w->ntypes; i++) {
-		if (w->types[i] == t)
-			return true;
+		if ((top = ready_top(w->types[i])) == NULL)
+			continue;
+		if (best_top == NULL || top->key < best_top->key ||
+		    (top->key == best_top->key && top->seq < best_top->seq)) {
+			best = w->types[i];
+			best_top = top;
+		}
 	}
-	return false;
+	/* Not reading its socket: its leases run on, but no new pushes. */
+	if (best != NULL && conn_remote_stalled(w->remote)) {
+		hub_stalled = true;
+		return NULL;
+	}
+	return best;
 }
 
 /* Give the ready offer at the top of t's set to w. */
@@ -390,26 +408,23 @@ hub_assign(struct worker *w, struct ext_type *t)
 }
 
 /*
- * Once per pass: each type's ready jobs, best first, to the workers that
- * take it and have room, each filled in turn (its pushes go out together).
+ * Once per pass: the ready jobs, best first, to the workers that take their
+ * types and have room, each worker filled in turn (its pushes go out
+ * together); the next pass starts with another worker.
  */
 static void
 hub_dispatch(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w, *next;
-	size_t		 i, n = atomic_load(&ext_ntypes);
 	struct ext_type	*t;
 
 	hub_kicked = false;
 	hub_stalled = false;
-	for (i = 0; i < n; i++) {
-		t = ext_types[i];
-		TAILQ_FOREACH(w, &hub_workers, entry) {
-			if (heap_len(&t->ready) == 0)
-				break;
-			while (heap_len(&t->ready) > 0 && worker_takes(w, t))
-				hub_assign(w, t);
-		}
+	TAILQ_FOREACH(w, &hub_workers, entry) {
+		if (hashmap_count(&hub_offers) == 0)
+			break;
+		while ((t = worker_next_type(w)) != NULL)
+			hub_assign(w, t);
 	}
 	/* The connection says nothing when it is read again: look later. */
 	if (hub_stalled && !evtimer_pending(&hub_retry.ev, NULL)) {
