@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/durable.h"
 #include "core/loomd.h"
 #include "net/conn.h"
 #include "net/ops.h"
@@ -50,6 +51,55 @@ hello_types(struct request *r, const char **names, size_t *n, struct error *e)
 	return 0;
 }
 
+struct hello_later {
+	struct conn	*conn;
+	json_t		*id;
+};
+
+static void
+hello_answer(struct conn *c, json_t *id, struct worker_link *link)
+{
+	reply_ok(c, id, json_pack("{s:{s:s}}", "worker", "id",
+	    worker_link_id(link)));
+	worker_start(link);
+}
+
+static void
+hello_answer_later(void *arg)
+{
+	struct hello_later	*hl = arg;
+
+	/* Closed meanwhile: its link went with it (proto_closed). */
+	if (conn_alive(hl->conn)) {
+		hello_answer(hl->conn, hl->id, proto_conn(hl->conn)->worker);
+		conn_request_done(hl->conn);
+	}
+	conn_unref(hl->conn);
+	json_decref(hl->id);
+	free(hl);
+}
+
+/*
+ * The answer once a type it named is durable (known across restarts from
+ * then), and only then the hub hears of it: no push comes before it.
+ */
+static void
+hello_answer_durable(struct request *r, struct worker_link *link)
+{
+	struct hello_later	*hl;
+
+	if (durable_done(durable_mark())) {
+		hello_answer(r->conn, r->id, link);
+		return;
+	}
+	hl = xmalloc(sizeof(*hl));
+	hl->conn = r->conn;
+	hl->id = json_incref(r->id);
+	conn_ref(r->conn);
+	conn_request_start(r->conn);
+	durable_then(hello_answer_later, hl);
+}
+
 void
 op_worker_hello(struct request *r)
 {
@@ -78,9 +128,7 @@ op_worker_hello(struct request *r)
 		op_error(r, &e);
 		return;
 	}
-	/* Once a type it named is durable: known across restarts from then. */
-	reply_ok_durable(r->conn, r->id, json_pack("{s:{s:s}}", "worker", "id",
-	    worker_link_id(pc->worker)));
+	hello_answer_durable(r, pc->worker);
 }
 
 void

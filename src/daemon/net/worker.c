@@ -554,17 +554,26 @@ worker_hello(struct conn *c, const char *const *names, size_t ntypes,
 	link = xcalloc(1, sizeof(*link));
 	link->id = w->id;
 	snprintf(link->idstr, sizeof(link->idstr), "%llu", (unsigned long long)w->id);
+	link->pending = w;
 	log_info("worker %llu (%s) connected: %zu type%s, concurrency %u",
 	    (unsigned long long)w->id, w->name, ntypes, ntypes == 1 ? "" : "s",
 	    concurrency);
+	return link;
+}
+
+/* Its hello answered: from now on jobs may be pushed to it. */
+void
+worker_start(struct worker_link *link)
+{
+	struct worker	*w = link->pending;
+
+	if (w == NULL)
+		return;
+	link->pending = NULL;
 	if (!worker_call_on(worker_hub, hub_hello, w, "hub_hello")) {
 		atomic_fetch_sub(&nworkers, 1);
 		worker_free(w);
-		free(link);
-		error_set(e, "shutting_down", "the daemon is stopping");
-		return NULL;
 	}
-	return link;
 }
 
 const char *
@@ -576,13 +585,22 @@ worker_link_id(const struct worker_link *link)
 void
 worker_bye(struct worker_link *link)
 {
+	if (link->pending != NULL) {
+		link->pending->bye = true;	/* pipelined behind its hello */
+		return;
+	}
 	worker_hub_send(worker_hub, hub_bye, link->id, 0, NULL, "hub_bye");
 }
 
 void
 worker_closed(struct worker_link *link)
 {
-	worker_hub_send(worker_hub, hub_gone, link->id, 0, NULL, "hub_gone");
+	if (link->pending != NULL) {
+		/* Closed before its hello was answered: the hub never had it. */
+		atomic_fetch_sub(&nworkers, 1);
+		worker_free(link->pending);
+	} else
+		worker_hub_send(worker_hub, hub_gone, link->id, 0, NULL, "hub_gone");
 	free(link);
 }
 

@@ -51,6 +51,8 @@ enum worker_report_kind {
 struct worker_link *worker_hello(struct conn *, const char *const *types,
 		     size_t ntypes, unsigned int concurrency, const char *name,
 		     struct error *);
+/* Once the hello's answer is written: pushes come after it, never before. */
+void		 worker_start(struct worker_link *);
 const char	*worker_link_id(const struct worker_link *);
 void		 worker_bye(struct worker_link *);
 void		 worker_closed(struct worker_link *);

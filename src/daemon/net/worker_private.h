@@ -19,6 +19,7 @@
 
 struct config;
 struct conn_remote;
+struct worker;
 
 /* An external type: made once, never freed before exit (jobs point at it). */
 struct ext_type {
@@ -75,6 +76,7 @@ struct hub_msg {
 struct worker_link {
 	uint64_t	 id;
 	char		 idstr[24];
+	struct worker	*pending;	/* until worker_start() hands it to the hub */
 };
 
 /* Loop 0: the ready sets and the workers. */
