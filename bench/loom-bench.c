@@ -47,6 +47,10 @@
  *   tls [-c CONNS] [-w INFLIGHT] [-t SECONDS] [-n IDLE]
  *       throughput over plain TCP, then over TLS, on one daemon; then
  *       IDLE idle connections' daemon RSS over each
+ *   worker [-c CONNS] [-w INFLIGHT] [-W WORKERS] [-k CONCURRENCY] [-t SECONDS]
+ *       jobs of a type run by workers: WORKERS connections say worker.hello
+ *       with CONCURRENCY and complete each job pushed to them at once; CONNS
+ *       clients keep INFLIGHT submits with wait going: cycles/s
  */
 #include "autoconf.h"
 
@@ -77,7 +81,9 @@ usage(void)
 	    "  beanstalkd   -H HOST:PORT [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  exec         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
-	    "  tls          [-c CONNS] [-w INFLIGHT] [-t SECONDS] [-n IDLE]\n");
+	    "  tls          [-c CONNS] [-w INFLIGHT] [-t SECONDS] [-n IDLE]\n"
+	    "  worker       [-c CONNS] [-w INFLIGHT] [-W WORKERS] [-k CONCURRENCY] "
+	    "[-t SECONDS]\n");
 	exit(2);
 }
 
@@ -85,7 +91,7 @@ int
 main(int argc, char **argv)
 {
 	const char	*scenario;
-	int		 ch, conns = 4, inflight = 64;
+	int		 ch, conns = 4, inflight = 64, workers = 2, concurrency = 256;
 	long		 n = 0, pings = 10000;
 	size_t		 nargs = 0;
 	double		 seconds = 0, sleep_s = 0, rate = 10000, job_ms = 75;
@@ -120,7 +126,7 @@ main(int argc, char **argv)
 		usage();
 	scenario = argv[optind];
 	optind++;
-	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:W:k:")) != -1) {
 		switch (ch) {
 		case 'c':
 			conns = atoi(optarg);
@@ -146,11 +152,18 @@ main(int argc, char **argv)
 		case 'P':
 			pings = atol(optarg);
 			break;
+		case 'W':
+			workers = atoi(optarg);
+			break;
+		case 'k':
+			concurrency = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || conns < 1 || inflight < 1 || n < 0 || rate <= 0)
+	if (optind != argc || conns < 1 || inflight < 1 || n < 0 || rate <= 0 ||
+	    workers < 1 || concurrency < 1)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -200,6 +213,12 @@ main(int argc, char **argv)
 		    n ? n : 1000);
 	} else if (strcmp(scenario, "http") == 0) {
 		bench_http(conns, inflight, seconds > 0 ? seconds : 5);
+	} else if (strcmp(scenario, "worker") == 0) {
+		char	*extra[] = { "-o", "type.bench.lease=60s", NULL };
+
+		bench_spawn(extra);
+		bench_worker(conns, inflight, workers, concurrency,
+		    seconds > 0 ? seconds : 5);
 	} else
 		usage();
 	bench_stop();

@@ -20,6 +20,10 @@ void	bench_fanout(long children);
 void	bench_limit(long njobs);
 void	bench_replay(long njobs);
 
+/* worker.c */
+void	bench_worker(int conns, int inflight, int workers, int concurrency,
+	    double seconds);
+
 /* connections.c */
 void	bench_connections(long conns, long pings);
 void	bench_tls_compare(int conns, int inflight, double seconds, long idle);

@@ -59,6 +59,8 @@ const char ctl_usage[] =
 "  queue list                    show the queues\n"
 "  queue pause|resume NAME       stop or restart a queue starting jobs\n"
 "  event get|set|clear NAME      show, set or clear a named event\n"
+"  workers                       show the workers connected, what each runs,\n"
+"                                and the jobs waiting for one, per type\n"
 "  request JSON                  send one request object, print the answer\n"
 "  token new NAME                print a fresh secret for a token NAME and its\n"
 "                                lines for loomd.conf (connects to nothing)\n"
@@ -164,6 +166,8 @@ static int	ctl_build_simple(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_submit(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
+static int	ctl_build_stats(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
 static int	ctl_build_job(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_list(struct ctl_invocation *, struct ctl_parsed *,
@@ -205,6 +209,7 @@ static const struct ctl_command_entry {
 	{ "watch", CTL_WATCH, "watch [ID | --queue Q]", 0, 1, O(OPT_QUEUE),
 	    ctl_build_watch },
 	{ "stats", CTL_STATS, "stats", 0, 0, 0, ctl_build_simple },
+	{ "workers", CTL_WORKERS, "workers", 0, 0, 0, ctl_build_stats },
 	{ "request", CTL_REQUEST, "request JSON", 1, 1, 0, ctl_build_request },
 	{ "top", CTL_TOP, "top [--once] [--interval S]", 0, 0,
 	    O(OPT_ONCE) | O(OPT_INTERVAL), ctl_build_top },
@@ -390,6 +395,15 @@ ctl_build_simple(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
     size_t errlen)
 {
 	inv->request = json_pack("{ss}", "op", inv->name);
+	return 0;
+}
+
+/* workers: what stats says of them. */
+static int
+ctl_build_stats(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	inv->request = json_pack("{ss}", "op", "stats");
 	return 0;
 }
 

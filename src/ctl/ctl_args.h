@@ -32,6 +32,7 @@ enum ctl_command {
 	CTL_LIST,
 	CTL_WATCH,
 	CTL_STATS,
+	CTL_WORKERS,
 	CTL_REQUEST,
 	CTL_TOP,
 	CTL_QUEUE,		/* queue list|pause|resume */

@@ -66,6 +66,9 @@ void		 ctl_print_queue_state(FILE *, const json_t *queue);
 /* stats' answer: nested objects as indented sections. */
 void		 ctl_print_stats(FILE *, const json_t *stats);
 
+/* The workers in stats' answer: one row each, then the jobs waiting per type. */
+void		 ctl_print_workers(FILE *, const json_t *stats);
+
 /* A pushed event on one line. */
 void		 ctl_print_event(FILE *, const json_t *event);
 

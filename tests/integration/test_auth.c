@@ -27,6 +27,7 @@
 #define SUBMIT_B	"submit-b-secret"
 #define CONTROL		"control-secret"
 #define ADMIN		"admin-secret"
+#define WORKER		"worker-secret"
 
 static const char tokens_conf[] =
 	"loops = 1\n"
@@ -41,7 +42,9 @@ static const char tokens_conf[] =
 	"[token.ctl]\nroles = control\nsecret_sha256 = "
 	"94df0206b23e6b79237aac8eb448e7ae847a448ed888dc920933699f1e55b28e\n"
 	"[token.root]\nroles = admin\nsecret_sha256 = "
-	"16175223c8ddce5ace0493c948569c211b03c4c6bb3d3e484434999448cffe01\n";
+	"16175223c8ddce5ace0493c948569c211b03c4c6bb3d3e484434999448cffe01\n"
+	"[token.worker]\nroles = work\nsecret_sha256 = "
+	"6fb46f7a92742970166379ed5195e79c4493a7cc5664280c039cfd4095ba5faf\n";
 
 static struct daemon	d;
 
@@ -153,12 +156,13 @@ test_unauthenticated_tcp_may_only_ping_and_auth(void **state)
 static void
 test_each_role_may_do_its_ops_only(void **state)
 {
-	struct client	 reader, sub, ctl, root;
+	struct client	 reader, sub, ctl, root, worker;
 	json_int_t	 id;
 	char		 job[64];
 	json_t		*r;
 
 	connect_as(&reader, READER);
+	connect_as(&worker, WORKER);
 	connect_as(&sub, SUBMIT_B);
 	connect_as(&ctl, CONTROL);
 	connect_as(&root, ADMIN);
@@ -209,6 +213,20 @@ test_each_role_may_do_its_ops_only(void **state)
 	assert_string_equal(call_code(&ctl, "{\"op\":\"retry\",\"job\":%s}", job), "");
 	assert_string_equal(call_code(&ctl, "{\"op\":\"cancel\",\"job\":%s}", job), "");
 
+	/* work: the worker ops, nothing else; nobody else runs jobs. */
+	assert_string_equal(call_code(&reader, "{\"op\":\"worker.hello\","
+	    "\"types\":[\"mail\"]%s}", ""), "forbidden");
+	assert_string_equal(call_code(&sub, "{\"op\":\"job.complete\",\"job\":"
+	    "%s}", job), "forbidden");
+	assert_string_equal(call_code(&worker, "{\"op\":\"submit\",\"job\":"
+	    "{\"type\":\"echo\"}%s}", ""), "forbidden");
+	assert_string_equal(call_code(&worker, "{\"op\":\"status\",\"job\":%s}",
+	    job), "forbidden");
+	assert_string_equal(call_code(&worker, "{\"op\":\"worker.hello\","
+	    "\"types\":[\"mail\"]%s}", ""), "");
+	assert_string_equal(call_code(&worker, "{\"op\":\"job.complete\",\"job\":"
+	    "%s}", job), "invalid_state");
+
 	/* admin: everything. */
 	assert_string_equal(call_code(&root, "{\"op\":\"stats\"%s}", ""), "");
 	assert_string_equal(call_code(&root, "{\"op\":\"submit\",\"job\":"
@@ -219,6 +237,7 @@ test_each_role_may_do_its_ops_only(void **state)
 	client_close(&sub);
 	client_close(&ctl);
 	client_close(&root);
+	client_close(&worker);
 }
 
 /* Three wrong tokens and the connection is closed; nothing logs a secret. */

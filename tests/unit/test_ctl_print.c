@@ -183,6 +183,36 @@ test_a_list_is_aligned_columns(void **state)
 }
 
 static void
+test_workers_are_a_table_then_what_waits_per_type(void **state)
+{
+	struct capture	 c;
+	json_t		*stats = load("{\"workers\":[{\"id\":\"1\",\"name\":"
+	    "\"w1\",\"types\":[\"resize\",\"mail\"],\"concurrency\":8,"
+	    "\"running\":2,\"jobs\":[17,18],\"connected_at\":1763700000.5,"
+	    "\"bye\":false},{\"id\":\"12\",\"name\":\"\",\"types\":"
+	    "[\"mail\"],\"concurrency\":1,\"running\":0,\"jobs\":[],"
+	    "\"connected_at\":1763700000,\"bye\":true}],\"worker_types\":"
+	    "{\"resize\":{\"waiting\":3,\"lease\":60},\"mail\":{\"waiting\":"
+	    "0,\"lease\":5}}}");
+
+	ctl_print_workers(capture_start(&c), stats);
+	capture_check(&c,
+	    "ID  NAME  TYPES        CONCURRENCY  RUNNING  CONNECTED             JOBS\n"
+	    "1   w1    resize,mail  8            2        2025-11-21T04:40:00Z  17,18\n"
+	    "12        mail         1            0 (bye)  2025-11-21T04:40:00Z  -\n"
+	    "\n"
+	    "waiting for a worker:\n"
+	    "  resize  3\n"
+	    "  mail  0\n");
+	json_decref(stats);
+
+	stats = load("{\"workers\":[],\"worker_types\":{}}");
+	ctl_print_workers(capture_start(&c), stats);
+	capture_check(&c, "no workers connected\n");
+	json_decref(stats);
+}
+
+static void
 test_stats_are_indented_sections(void **state)
 {
 	struct capture	 c;
@@ -534,6 +564,7 @@ main(void)
 		cmocka_unit_test(test_a_failed_job_view_with_detail_and_new_members),
 		cmocka_unit_test(test_a_string_result_stays_json),
 		cmocka_unit_test(test_a_list_is_aligned_columns),
+		cmocka_unit_test(test_workers_are_a_table_then_what_waits_per_type),
 		cmocka_unit_test(test_stats_are_indented_sections),
 		cmocka_unit_test(test_events_are_one_line_each),
 		cmocka_unit_test(test_a_long_result_is_cut_on_an_event_line),

@@ -82,6 +82,12 @@ struct config_token {
 	bool		 has_digest;	/* else only cert_cn identifies it */
 };
 
+/* [type.NAME]: a job type run by workers */
+struct config_type {
+	char		*name;
+	double		 lease;		/* seconds */
+};
+
 /* [http] */
 struct config_http {
 	char		*ca_file;
@@ -145,6 +151,9 @@ struct config {
 	size_t		 token_max_jobs;	/* a token's share of max_jobs */
 	double		 max_result_ttl;	/* caps a job's ttl; 0: no cap */
 	double		 auth_timeout;		/* to authenticate; 0: no limit */
+	unsigned int	 max_workers;
+	unsigned int	 max_worker_types;
+	unsigned int	 max_worker_concurrency;
 
 	struct config_queue	*queues;
 	size_t			 nqueues;
@@ -152,6 +161,8 @@ struct config {
 	size_t			 nlimits;
 	struct config_command	*commands;
 	size_t			 ncommands;
+	struct config_type	*types;
+	size_t			 ntypes;
 	struct config_http	 http;
 	struct config_tls	 tls;
 	struct config_token	*tokens;

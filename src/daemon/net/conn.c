@@ -50,6 +50,7 @@ struct conn {
 	const struct conn_io	*io;
 	void			*io_state;
 	bool			 ending;	/* conn_end(): close once flushed */
+	atomic_bool		 stalled;	/* not read: its client reads too little */
 	struct loop_event	 rev;
 	struct loop_event	 wev;
 	char			*in;		/* a partial line, if any */
@@ -291,6 +292,7 @@ conn_update_reading(struct conn *c)
 	if (want == c->reading)
 		return;
 	c->reading = want;
+	atomic_store_explicit(&c->stalled, !want, memory_order_relaxed);
 	if (want) {
 		event_add(&c->rev.ev, NULL);
 		conn_read_held(c);
@@ -742,6 +744,18 @@ conn_remote_deliver(void *arg)
 	conn_remote_unref(m->remote);
 	free(m->text);
 	free(m);
+}
+
+bool
+conn_at_eof(const struct conn *c)
+{
+	return c->eof;
+}
+
+bool
+conn_remote_stalled(const struct conn_remote *r)
+{
+	return atomic_load_explicit(&r->conn->stalled, memory_order_relaxed);
 }
 
 void

@@ -24,6 +24,7 @@ struct loop;
 struct principal;
 struct proto_wait;
 struct watch_filter;
+struct worker_link;
 
 struct request {
 	struct conn		*conn;
@@ -39,6 +40,7 @@ struct proto_conn {
 	TAILQ_HEAD(, proto_wait) waits;		/* requests waiting on jobs */
 	struct watch_filter	*watches;
 	struct auth_conn	 auth;
+	struct worker_link	*worker;	/* after worker.hello */
 };
 struct proto_conn *proto_conn(struct conn *);
 
@@ -84,6 +86,13 @@ void	op_list(struct request *);
 
 /* op_auth.c */
 void	op_auth(struct request *);
+/* op_worker.c */
+void	op_worker_hello(struct request *);
+void	op_worker_bye(struct request *);
+void	op_job_complete(struct request *);
+void	op_job_fail(struct request *);
+void	op_job_progress(struct request *);
+void	op_job_heartbeat(struct request *);
 
 /* op_admin.c */
 void	op_ping(struct request *);

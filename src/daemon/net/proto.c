@@ -17,6 +17,7 @@
 #include "net/ops.h"
 #include "net/proto.h"
 #include "net/watch.h"
+#include "net/worker.h"
 #include "runtime/fields.h"
 #include "runtime/jsonload.h"
 #include "runtime/log.h"
@@ -50,10 +51,15 @@ static const char *const fields_watch[] = { "job", "queue", NULL };
 static const char *const fields_list[] = { "state", "queue", "limit", "before", NULL };
 static const char *const fields_name[] = { "name", NULL };
 static const char *const fields_auth[] = { "token", NULL };
+static const char *const fields_hello[] = { "types", "concurrency", "name", NULL };
+static const char *const fields_complete[] = { "job", "result", NULL };
+static const char *const fields_jobfail[] = { "job", "error", "retry", NULL };
+static const char *const fields_progress[] = { "job", "progress", NULL };
 
 #define R	ROLE_READ
 #define S	ROLE_SUBMIT
 #define C	ROLE_CONTROL
+#define W	ROLE_WORK
 static const struct op ops[] = {
 	{ "ping",	fields_none,	op_ping,	OP_OPEN, 0 },
 	{ "auth",	fields_auth,	op_auth,	OP_OPEN, 0 },
@@ -71,10 +77,17 @@ static const struct op ops[] = {
 	{ "event.set",	fields_name,	op_event_set,	C, C },
 	{ "event.clear", fields_name,	op_event_clear,	C, C },
 	{ "event.get",	fields_name,	op_event_get,	R, R },
+	{ "worker.hello", fields_hello,	op_worker_hello, W, 0 },
+	{ "worker.bye",	fields_none,	op_worker_bye,	W, 0 },
+	{ "job.complete", fields_complete, op_job_complete, W, 0 },
+	{ "job.fail",	fields_jobfail,	op_job_fail,	W, 0 },
+	{ "job.progress", fields_progress, op_job_progress, W, 0 },
+	{ "job.heartbeat", fields_job,	op_job_heartbeat, W, 0 },
 };
 #undef R
 #undef S
 #undef C
+#undef W
 
 static const struct op *
 op_find(const char *name)
@@ -259,6 +272,7 @@ proto_open(struct conn *c, void *state)
 	TAILQ_INIT(&pc->waits);
 	pc->watches = NULL;
 	auth_open(c, &pc->auth);
+	pc->worker = NULL;
 }
 
 static void
@@ -268,13 +282,14 @@ proto_overlong(struct conn *c, void *state, size_t max)
 	    "line exceeds max_line_bytes (%zu); it was discarded", max);
 }
 
-/* A watching connection stays, even with nothing in flight. */
+/* A watching or working connection stays, even with nothing in flight; a
+ * worker's, until its EOF (a worker gone must give its jobs back). */
 static bool
 proto_busy(const struct conn *c, const void *state)
 {
 	const struct proto_conn	*pc = state;
 
-	return pc->watches != NULL;
+	return pc->watches != NULL || (pc->worker != NULL && !conn_at_eof(c));
 }
 
 /* auth_timeout: a connection that must authenticate and has not, goes. */
@@ -303,6 +318,10 @@ proto_closed(struct conn *c, void *state)
 
 	wait_end_all(c);
 	watch_remove_all(c, &pc->watches);
+	if (pc->worker != NULL) {
+		worker_closed(pc->worker);
+		pc->worker = NULL;
+	}
 }
 
 const struct conn_handler proto_handler = {

@@ -24,6 +24,8 @@ config_named(const struct config *cfg, enum config_section_id id, size_t i)
 		return &cfg->commands[i];
 	case SECTION_TOKEN:
 		return &cfg->tokens[i];
+	case SECTION_TYPE:
+		return &cfg->types[i];
 	default:
 		return NULL;
 	}
@@ -41,6 +43,8 @@ config_count(const struct config *cfg, enum config_section_id id)
 		return cfg->ncommands;
 	case SECTION_TOKEN:
 		return cfg->ntokens;
+	case SECTION_TYPE:
+		return cfg->ntypes;
 	default:
 		return 0;
 	}

@@ -56,6 +56,10 @@ static const struct config_key config_global_keys[] = {
 	    CONFIG_DURATION_MAX, NULL },
 	{ "auth_timeout", CONFIG_DURATION, G(auth_timeout), 0, 0,
 	    CONFIG_DURATION_MAX, NULL },
+	{ "max_workers", CONFIG_UINT, G(max_workers), 0, 1, 1e6, NULL },
+	{ "max_worker_types", CONFIG_UINT, G(max_worker_types), 0, 1, 4096, NULL },
+	{ "max_worker_concurrency", CONFIG_UINT, G(max_worker_concurrency), 0, 1,
+	    1e6, NULL },
 };
 #undef G
 
@@ -95,6 +99,11 @@ static const struct config_key config_limit_keys[] = {
 	  0, 1, 1e6, NULL },
 };
 
+static const struct config_key config_type_keys[] = {
+	{ "lease", CONFIG_DURATION, offsetof(struct config_type, lease),
+	  CONFIG_POSITIVE, 0, CONFIG_DURATION_MAX, NULL },
+};
+
 #define C(f)	offsetof(struct config_command, f)
 static const struct config_key config_command_keys[] = {
 	{ "argv", CONFIG_ARGV, C(argv), 0, 0, 0, NULL },
@@ -130,6 +139,7 @@ const struct config_section config_sections[] = {
 	{ "command", SECTION_COMMAND, true, config_command_keys,
 	  nitems(config_command_keys) },
 	{ "token", SECTION_TOKEN, true, config_token_keys, nitems(config_token_keys) },
+	{ "type", SECTION_TYPE, true, config_type_keys, nitems(config_type_keys) },
 };
 const size_t config_nsections = nitems(config_sections);
 

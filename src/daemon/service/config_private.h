@@ -73,6 +73,7 @@ enum config_section_id {
 	SECTION_LIMIT,
 	SECTION_COMMAND,
 	SECTION_TOKEN,
+	SECTION_TYPE,
 };
 
 struct config_section {

@@ -30,6 +30,7 @@
 #include "core/sem.h"
 #include "net/tls.h"
 #include "net/server.h"
+#include "net/worker.h"
 #include "service/reload.h"
 #include "service/systemd.h"
 #include "runtime/util.h"
@@ -227,6 +228,8 @@ reload_run(const char *path, char *const *assignments, size_t n)
 
 	config_diff(old, cfg, reload_log_change, &rd);
 	loomd.config = cfg;
+	if (worker_configure(cfg, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
 	reload_count++;
 	reload_retire((struct config *)old);
 	/* ca_file and the system's store, read again (even if unchanged). */
