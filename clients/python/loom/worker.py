@@ -166,9 +166,12 @@ class Worker:
         self.worker_id: Optional[str] = None
         self._running: Dict[int, "asyncio.Task[None]"] = {}
         self._jobs: Dict[int, WorkerJob] = {}
-        self._stop: Optional[asyncio.Event] = None
-        self._ready: Optional[asyncio.Event] = None
         self._lease = DEFAULT_LEASE
+        #: How many times loomd has taken this worker's hello (reconnects add one).
+        self.hellos = 0
+        self._stop_requested = False
+        self._events_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._make_events()
 
     def task(self, type: str) -> Callable[[TaskFunc], TaskFunc]:
         """Decorator: run jobs of ``type`` with the function.
@@ -193,18 +196,38 @@ class Worker:
         """Jobs running now."""
         return len(self._running)
 
+    def _make_events(self) -> None:
+        """The worker's asyncio events, made for the running loop (before
+        Python 3.10 an Event belongs to the loop it was made on)."""
+        try:
+            loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and loop is self._events_loop:
+            return
+        self._events_loop = loop
+        if loop is None:
+            self._stop = self._ready = self._said_bye = None  # type: ignore[assignment]
+            return
+        self._stop: asyncio.Event = asyncio.Event()
+        self._ready: asyncio.Event = asyncio.Event()
+        self._said_bye: asyncio.Event = asyncio.Event()
+        if self._stop_requested:
+            self._stop.set()
+
     async def ready(self) -> None:
         """Wait until loomd has accepted this worker's hello."""
-        if self._ready is None:
-            self._ready = asyncio.Event()
+        self._make_events()
         await self._ready.wait()
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop: no new jobs, running ones finish
-        (within ``stop_grace``), then it returns.  Safe from a signal handler."""
-        if self._stop is None:
-            self._stop = asyncio.Event()
-        self._stop.set()
+        (within ``stop_grace``), then it returns.  Call it on the loop
+        (a signal handler added with ``loop.add_signal_handler`` is)."""
+        self._stop_requested = True
+        self._make_events()
+        if self._stop is not None:
+            self._stop.set()
 
     async def run(self) -> None:
         """Serve jobs until :meth:`stop` (or SIGTERM/SIGINT).
@@ -216,10 +239,7 @@ class Worker:
         """
         if not self.tasks:
             raise ValueError("no tasks: register some with @worker.task(TYPE)")
-        if self._stop is None:
-            self._stop = asyncio.Event()
-        if self._ready is None:
-            self._ready = asyncio.Event()
+        self._make_events()
         loop = asyncio.get_running_loop()
         signals = self._install_signals(loop)
         try:
@@ -227,6 +247,8 @@ class Worker:
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
+            self._stop_requested = False
+            self._stop.clear()
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():
@@ -241,7 +263,6 @@ class Worker:
         return done
 
     async def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
-        assert self._stop is not None
         backoff = 0.1
         while not self._stop.is_set():
             try:
@@ -263,7 +284,6 @@ class Worker:
             backoff = min(backoff * 2, self.max_backoff)
 
     async def _sleep_or_stop(self, seconds: float) -> bool:
-        assert self._stop is not None
         try:
             await asyncio.wait_for(self._stop.wait(), seconds)
         except asyncio.TimeoutError:
@@ -288,14 +308,35 @@ class Worker:
             await conn.close()
             raise
         self.worker_id = (reply.get("worker") or {}).get("id")
+        self.hellos += 1
+        self._said_bye.clear()
+        await self._learn_lease(conn)
         log.info("loom worker %s: serving %s", self.worker_id, ", ".join(sorted(self.tasks)))
-        assert self._ready is not None
         self._ready.set()
         return conn
 
+    async def _learn_lease(self, conn: Connection) -> None:
+        """The shortest lease of this worker's types, to pace heartbeats.
+
+        loomd lists each external type's lease in ``stats``; a token without
+        the read role cannot ask, and then the default (60 s) is assumed,
+        unless ``heartbeat`` was given.
+        """
+        if self.heartbeat is not None:
+            return
+        try:
+            stats = (await conn.request("stats")).get("stats") or {}
+        except RequestError:
+            return
+        types = stats.get("worker_types") or {}
+        leases = [t.get("lease") for name, t in types.items()
+                  if name in self.tasks and isinstance(t, dict)]
+        leases = [x for x in leases if isinstance(x, (int, float)) and x > 0]
+        if leases:
+            self._lease = float(min(leases))
+
     async def _session(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> bool:
         """Serve on one connection; True if it was lost, False on a clean stop."""
-        assert self._stop is not None
         beats = loop.create_task(self._heartbeats(conn))
         stopping = loop.create_task(self._stop.wait())
         try:
@@ -311,13 +352,13 @@ class Worker:
         finally:
             beats.cancel()
             await conn.close()
-            assert self._ready is not None
             self._ready.clear()
 
     async def _drain(self, conn: Connection) -> None:
         """Stop cleanly: no new jobs, let running ones finish (bounded)."""
         try:
             await conn.request("worker.bye")
+            self._said_bye.set()
         except LoomError as e:
             log.warning("loom worker: worker.bye: %s", e)
         tasks = list(self._running.values())

@@ -37,13 +37,23 @@ class Daemon:
         self.log = os.path.join(self.dir, "loomd.log")
         with open(self.conf, "w") as f:
             f.write(config)
-        argv = [path, "-c", self.conf, "-u", self.sock, "-o", "log_level=debug",
+        self.argv = [path, "-c", self.conf, "-u", self.sock, "-o", "log_level=debug",
                 "-o", "state_dir=" + os.path.join(self.dir, "state"),
                 "-o", "shutdown_grace=0", *extra]
-        with open(self.log, "w") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+        self._start()
+
+    def _start(self):
+        with open(self.log, "a") as out:
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
         self._wait_listening()
+
+    def restart(self):
+        """Stop it (SIGTERM, which must exit 0) and start it again on its state_dir."""
+        self.proc.terminate()
+        rc = self.proc.wait(WAIT)
+        assert rc == 0, f"loomd exited {rc}:\n{self.logtext()}"
+        self._start()
 
     def _wait_listening(self):
         deadline = time.monotonic() + WAIT

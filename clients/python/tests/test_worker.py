@@ -1,0 +1,300 @@
+"""The Worker against a real loomd that has workers (worker.hello)."""
+import asyncio
+import contextlib
+import os
+import threading
+
+import pytest
+
+import loom
+from conftest import Daemon, daemon_has, run
+
+
+@pytest.fixture(scope="module")
+def wdaemon(daemon):
+    if not daemon_has(daemon.sock, "worker.hello"):
+        pytest.skip("this loomd has no workers (worker.hello is unknown_op)")
+    return daemon
+
+
+def uniq(prefix, _n=[0]):
+    _n[0] += 1
+    return f"{prefix}-{os.getpid()}-{_n[0]}"
+
+
+@contextlib.asynccontextmanager
+async def serving(w):
+    """Run worker w in the background; stop it (and check it stopped) after."""
+    task = asyncio.ensure_future(w.run())
+    ready = asyncio.ensure_future(w.ready())
+    await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        ready.cancel()
+        task.result()  # raises what run() raised
+    try:
+        yield task
+    finally:
+        w.stop()
+        await task
+
+
+def worker(sock, **kw):
+    kw.setdefault("handle_signals", False)
+    return loom.Worker(sock, **kw)
+
+
+@run
+async def test_async_and_sync_tasks_run_jobs(wdaemon):
+    t_async, t_sync = uniq("double"), uniq("upper")
+    w = worker(wdaemon.sock, concurrency=4)
+    threads = set()
+
+    @w.task(t_async)
+    async def double(args, job):
+        return {"n": args["n"] * 2, "attempt": job.attempt, "type": job.type}
+
+    @w.task(t_sync)
+    def upper(args, job):
+        threads.add(threading.current_thread() is threading.main_thread())
+        return args["s"].upper()
+
+    async with loom.Client(wdaemon.sock) as c:
+        # Submitted before any worker: they wait queued until one comes.
+        early = await c.submit(t_async, {"n": 21})
+        async with serving(w):
+            jobs = [await c.submit(t_async, {"n": i}) for i in range(20)]
+            up = await c.submit(t_sync, {"s": "abc"})
+            views = await c.gather(early, *jobs)
+            assert views[0]["result"] == {"n": 42, "attempt": 1, "type": t_async}
+            assert [v["result"]["n"] for v in views[1:]] == [2 * i for i in range(20)]
+            assert (await up.value()) == "ABC"
+    assert threads == {False}
+
+
+@run
+async def test_concurrency_jobs_run_at_once(wdaemon):
+    t = uniq("barrier")
+    w = worker(wdaemon.sock, concurrency=3)
+    inside = 0
+    all_in = asyncio.Event()
+
+    @w.task(t)
+    async def barrier(args, job):
+        nonlocal inside
+        inside += 1
+        if inside == 3:
+            all_in.set()
+        await all_in.wait()
+        return inside
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        jobs = [await c.submit(t) for _ in range(3)]
+        assert [v["result"] for v in await c.gather(*jobs)] == [3, 3, 3]
+
+
+@run
+async def test_progress_shows_in_the_view(wdaemon):
+    t = uniq("progress")
+    w = worker(wdaemon.sock)
+    reported = asyncio.get_running_loop().create_future()
+    release = asyncio.Event()
+
+    @w.task(t)
+    async def task(args, job):
+        await job.progress(1, 3, "loaded")
+        reported.set_result(job.id)
+        await release.wait()
+        return "ok"
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        job = await c.submit(t)
+        assert await reported == job.id
+        view = await job.status()
+        assert view["state"] == "running"
+        assert view["progress"] == {"done": 1, "total": 3, "message": "loaded"}
+        release.set()
+        assert await job.value() == "ok"
+
+
+@run
+async def test_a_failing_task_fails_the_job(wdaemon):
+    t_raise, t_taskerror = uniq("raise"), uniq("taskerror")
+    w = worker(wdaemon.sock)
+
+    @w.task(t_raise)
+    async def boom(args, job):
+        raise ValueError("bad value")
+
+    @w.task(t_taskerror)
+    def refuse(args, job):
+        raise loom.TaskError("no such image", code="not_an_image", detail={"w": 1},
+                             retry=False)
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        job = await c.submit(t_raise)
+        with pytest.raises(loom.JobFailed) as ei:
+            await job.result()
+        assert ei.value.code == "failed"
+        assert ei.value.message == "bad value"
+        assert ei.value.detail == {"type": "ValueError"}
+
+        # retry=False: the spec's retries do not apply.
+        job = await c.submit(t_taskerror, retries=3, retry_delay=0)
+        with pytest.raises(loom.JobFailed) as ei:
+            await job.result()
+        assert ei.value.code == "not_an_image" and ei.value.detail == {"w": 1}
+        assert ei.value.view["attempt"] == 1
+
+
+@run
+async def test_retries_run_the_task_again(wdaemon):
+    t = uniq("flaky")
+    w = worker(wdaemon.sock)
+
+    @w.task(t)
+    async def flaky(args, job):
+        if job.attempt < 3:
+            raise RuntimeError(f"attempt {job.attempt} failed")
+        return job.attempt
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        job = await c.submit(t, retries=2, retry_delay=0)
+        view = await job.result()
+        assert view["result"] == 3 and view["attempt"] == 3
+        assert view["last_error"]["message"] == "attempt 2 failed"
+
+
+@run
+async def test_cancel_reaches_the_task(wdaemon):
+    t = uniq("forever")
+    w = worker(wdaemon.sock)
+    started = asyncio.get_running_loop().create_future()
+    cancelled = asyncio.get_running_loop().create_future()
+
+    @w.task(t)
+    async def forever(args, job):
+        started.set_result(job.id)
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set_result(job.cancelled())
+            raise
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        job = await c.submit(t)
+        assert await started == job.id
+        view = await job.cancel("enough")
+        assert view["state"] == "cancelled"
+        assert await cancelled is True
+        with pytest.raises(loom.JobCancelled):
+            await job.result()
+        assert w.running == 0 or await _until(lambda: w.running == 0)
+
+
+@run
+async def test_job_timeout_reaches_the_task(wdaemon):
+    t = uniq("slow")
+    w = worker(wdaemon.sock)
+    cancelled = asyncio.get_running_loop().create_future()
+
+    @w.task(t)
+    async def slow(args, job):
+        assert job.timeout == 0.05 and job.deadline is not None
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set_result(True)
+            raise
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        job = await c.submit(t, timeout=0.05)
+        with pytest.raises(loom.JobTimedOut):
+            await job.result()
+        assert await cancelled
+
+
+async def _until(cond):
+    while not cond():
+        await asyncio.sleep(0.001)
+    return True
+
+
+@run
+async def test_stop_finishes_running_jobs_and_takes_no_more(wdaemon):
+    t = uniq("drain")
+    w = worker(wdaemon.sock)
+    started = asyncio.get_running_loop().create_future()
+    release = asyncio.Event()
+
+    @w.task(t)
+    async def task(args, job):
+        if not started.done():
+            started.set_result(job.id)
+        await release.wait()
+        return "finished"
+
+    async with loom.Client(wdaemon.sock) as c:
+        runner = asyncio.ensure_future(w.run())
+        await w.ready()
+        first = await c.submit(t)
+        await started
+        w.stop()
+        # Once loomd has answered the bye, nothing new comes to this worker.
+        await w._said_bye.wait()
+        second = await c.submit(t)
+        assert not runner.done()
+        release.set()
+        await runner
+        assert (await first.result())["result"] == "finished"
+        assert (await second.status())["state"] == "queued"
+        await second.cancel()
+
+
+@run
+async def test_stop_grace_bounds_the_wait_and_gives_jobs_back(wdaemon):
+    t = uniq("stuck")
+    w = worker(wdaemon.sock, stop_grace=0.01)
+    started = asyncio.get_running_loop().create_future()
+
+    @w.task(t)
+    async def stuck(args, job):
+        started.set_result(job.id)
+        await asyncio.Event().wait()
+
+    async with loom.Client(wdaemon.sock) as c:
+        runner = asyncio.ensure_future(w.run())
+        job = await c.submit(t, retries=0)
+        await started
+        w.stop()
+        await runner  # returns although the task never ends by itself
+        view = await job.wait()
+        assert view["state"] == "failed" and view["error"]["code"] == "worker_lost"
+
+
+@run
+async def test_worker_reconnects_after_loomd_restarts():
+    d = Daemon()
+    try:
+        if not daemon_has(d.sock, "worker.hello"):
+            pytest.skip("this loomd has no workers (worker.hello is unknown_op)")
+        t = uniq("again")
+        w = worker(d.sock, max_backoff=0.2)
+
+        @w.task(t)
+        async def again(args, job):
+            return "ok"
+
+        async with loom.Client(d.sock) as c, serving(w):
+            assert (await (await c.submit(t)).value()) == "ok"
+        runner = asyncio.ensure_future(w.run())
+        await w.ready()
+        hellos = w.hellos
+        d.restart()
+        while w.hellos == hellos:  # the worker connects again by itself
+            await asyncio.sleep(0.01)
+        async with loom.Client(d.sock) as c:
+            assert (await (await c.submit(t)).value()) == "ok"
+        w.stop()
+        await runner
+    finally:
+        assert d.stop() == 0
