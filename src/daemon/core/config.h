@@ -51,6 +51,12 @@ struct config_command {
 	char		*group;
 };
 
+/* [type.NAME]: a job type run by workers */
+struct config_type {
+	char		*name;
+	double		 lease;		/* seconds */
+};
+
 /* [http] */
 struct config_http {
 	char		*ca_file;
@@ -90,6 +96,9 @@ struct config {
 	double		 idle_timeout;		/* 0: off */
 	char		*user;
 	char		*group;
+	unsigned int	 max_workers;
+	unsigned int	 max_worker_types;
+	unsigned int	 max_worker_concurrency;
 
 	struct config_queue	*queues;
 	size_t			 nqueues;
@@ -97,6 +106,8 @@ struct config {
 	size_t			 nlimits;
 	struct config_command	*commands;
 	size_t			 ncommands;
+	struct config_type	*types;
+	size_t			 ntypes;
 	struct config_http	 http;
 
 	/* Where each key was set, for messages (service/config*.c). */

@@ -317,6 +317,8 @@ job_finish(struct job *job, enum job_state state, json_t *result,
 	}
 	job_unadmit(job);
 	job->stopping = 0;
+	json_decref(job->progress);
+	job->progress = NULL;
 	if (error != NULL)
 		error_move(&job->error, error);
 	job_count_state(job, state);
@@ -376,6 +378,18 @@ job_fail(struct job *job, struct error *error)
 	job_finish(job, JOB_FAILED, NULL, error);
 }
 
+void
+job_fail_final(struct job *job, struct error *error)
+{
+	if (job->state != JOB_RUNNING || job->stopping != 0) {
+		error_clear(error);
+		return;
+	}
+	if (error->code == NULL)
+		error->code = "failed";
+	job_finish(job, JOB_FAILED, NULL, error);
+}
+
 static void
 job_stopped(struct job *job)
 {
@@ -416,6 +430,10 @@ job_stop(struct job *job, enum job_state how, const char *reason)
 		error_set(&job->error, "cancelled", "%s",
 		    reason != NULL ? reason : "cancelled");
 	if (job->state != JOB_RUNNING) {
+		if (job->spec->type->runs == JOB_RUNS_WORKER &&
+		    job->type_state != NULL)
+			job->spec->type->cancel(job, job->spec->parsed);	/* offered */
+		job->type_state = NULL;
 		job_stopped(job);
 		return;
 	}
@@ -460,8 +478,9 @@ job_work_done(struct future *work, void *arg)
 	}
 }
 
+/* It runs: its attempt, its state, its timeout. */
 static void
-job_run(struct job *job)
+job_running(struct job *job)
 {
 	const struct job_spec	*s = job->spec;
 
@@ -475,13 +494,72 @@ job_run(struct job *job)
 	job_set_state(job, JOB_RUNNING);
 	if (s->timeout > 0)
 		job_arm_timer(job, s->timeout);
+}
 
+static void
+job_run(struct job *job)
+{
+	const struct job_spec	*s = job->spec;
+
+	/* A worker's job stays queued until a worker takes it. */
+	if (s->type->runs == JOB_RUNS_WORKER) {
+		s->type->start(job, s->parsed);
+		return;
+	}
+	job_running(job);
 	if (s->type->runs == JOB_RUNS_EXECUTOR) {
 		job->work = executor_submit(loomd.executor, s->type->work, s->parsed);
 		future_on_done(job->work, job->reg.owner, job_work_done, job);
 	} else
 		s->type->start(job, s->parsed);
 	job->restored = false;		/* a later attempt makes new children */
+}
+
+void
+job_started(struct job *job)
+{
+	job_running(job);
+	job->restored = false;
+}
+
+void
+job_requeue(struct job *job, struct error *error)
+{
+	if (job->state != JOB_RUNNING || job->stopping != 0) {
+		error_clear(error);
+		return;
+	}
+	json_decref(job->progress);
+	job->progress = NULL;
+	if (job->attempt > job->spec->retries) {
+		job_finish(job, JOB_FAILED, NULL, error);
+		return;
+	}
+	log_debug("job %llu: attempt %u lost (%s), queued again",
+	    (unsigned long long)job->reg.id, job->attempt,
+	    error->message != NULL ? error->message : error->code);
+	error_clear(&job->last_error);
+	error_move(&job->last_error, error);
+	event_del(&job->timer.ev);
+	queue_running(job->queue, -1);
+	job_unadmit(job);
+	queue_reserve(job->queue, 1, NULL);	/* waiting again */
+	job->counted = true;
+	/* Quietly out of running: job_enqueue() publishes it queued. */
+	job_count_state(job, JOB_PENDING);
+	job_enqueue(job);
+}
+
+void
+job_set_progress(struct job *job, json_t *progress)
+{
+	if (job->state != JOB_RUNNING || job->stopping != 0) {
+		json_decref(progress);
+		return;
+	}
+	json_decref(job->progress);
+	job->progress = progress;
+	job_publish(JOB_EVENT_STATE, job, NULL);
 }
 
 void
@@ -619,7 +697,9 @@ job_shutdown(void)
 				future_unref(job->work);
 				job->work = NULL;
 			}
-			if (job->state == JOB_RUNNING &&
+			if ((job->state == JOB_RUNNING ||
+			    (job->spec->type->runs == JOB_RUNS_WORKER &&
+			    job->type_state != NULL)) &&
 			    job->spec->type->cancel != NULL)
 				job->spec->type->cancel(job, job->spec->parsed);
 			job_deps_free(job);

@@ -25,6 +25,7 @@ struct loop;
 enum job_runs {
 	JOB_RUNS_LOOP,		/* start/cancel on the owner loop */
 	JOB_RUNS_EXECUTOR,	/* work() on an executor thread */
+	JOB_RUNS_WORKER,	/* start() offers it; job_started() once a worker has it */
 };
 
 /*
@@ -60,11 +61,19 @@ struct job_type {
 	void		(*cancel)(struct job *, void *parsed);
 	/* Composites: how many jobs they will create below them, in all. */
 	size_t		(*descendants)(const void *parsed);
+	/* Worker types: the loop that owns their jobs when the queue has no
+	 * home (NULL: spread like any job). */
+	struct loop	*home;
 };
 
 /* The types jobs may name: registered before the loops start. */
 void			 job_types_register(const struct job_type *const *, size_t);
 const struct job_type	*job_type_find(const char *name);
+/* Only the registered (built-in) ones. */
+const struct job_type	*job_type_builtin(const char *name);
+/* Where job_type_find() looks for a name the table lacks (types run by
+ * workers, known at run time); set before the loops start. */
+void			 job_types_extend(const struct job_type *(*)(const char *));
 
 /*
  * A finished job as everyone sees it: made once by the owner when the job
@@ -208,6 +217,23 @@ void		 job_fail(struct job *, struct error *);	/* moves */
 struct loop	*job_loop(const struct job *);
 uint64_t	 job_id(const struct job *);
 double		 job_timeout(const struct job *);	/* the spec's; 0: none */
+/*
+ * Worker types (JOB_RUNS_WORKER): start() is called once the job has its
+ * queue slot, limits and lock, and the job stays queued until a worker
+ * takes it: job_started() makes it running (its attempt, its timeout).
+ * job_requeue() gives a running job back as its next attempt, queued again
+ * (counted against its retries; with none left it fails with the error).
+ * cancel() is called for a job stopped while offered, too.
+ */
+void		 job_started(struct job *);
+void		 job_fail_final(struct job *, struct error *);	/* no retry */
+const void	*job_parsed(const struct job *);
+void		 job_requeue(struct job *, struct error *);	/* moves */
+int		 job_priority(const struct job *);
+const char	*job_name(const struct job *);		/* NULL: none */
+int64_t		 job_started_ns(const struct job *);
+/* Shown in the view while it runs, published as a state event; steals. */
+void		 job_set_progress(struct job *, json_t *);
 /* Type-private state for a running attempt (loop types). */
 void		*job_type_state(const struct job *);
 void		 job_set_type_state(struct job *, void *);

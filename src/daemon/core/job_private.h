@@ -92,6 +92,7 @@ struct job {
 	int64_t			 due_ns;	/* pending for a retry: until then */
 	struct error		 error;
 	struct error		 last_error;	/* of the attempt before a retry */
+	json_t			*progress;	/* a worker's, while it runs */
 	struct future		*work;		/* the executor's, while running */
 	const struct job_outcome *outcome;	/* once finished: its future's */
 	struct loop_event	 timer;

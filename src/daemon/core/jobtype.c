@@ -12,6 +12,7 @@
 
 static const struct job_type *const	*job_types;
 static size_t				 job_ntypes;
+static const struct job_type	*(*job_types_more)(const char *);
 
 static const char *const job_state_names[JOB_NSTATES] = {
 	[JOB_PENDING] = "pending",
@@ -30,8 +31,14 @@ job_types_register(const struct job_type *const *types, size_t n)
 	job_ntypes = n;
 }
 
+void
+job_types_extend(const struct job_type *(*find)(const char *))
+{
+	job_types_more = find;
+}
+
 const struct job_type *
-job_type_find(const char *name)
+job_type_builtin(const char *name)
 {
 	size_t	i;
 
@@ -40,6 +47,16 @@ job_type_find(const char *name)
 			return job_types[i];
 	}
 	return NULL;
+}
+
+const struct job_type *
+job_type_find(const char *name)
+{
+	const struct job_type	*t;
+
+	if ((t = job_type_builtin(name)) == NULL && job_types_more != NULL)
+		t = job_types_more(name);
+	return t;
 }
 
 const char *

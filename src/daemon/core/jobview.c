@@ -161,6 +161,10 @@ job_render(const struct job *job, const json_t *result, struct textbuf *tbp)
 		textbuf_json(&tb, error);
 		json_decref(error);
 	}
+	if (job->progress != NULL && job->state == JOB_RUNNING) {
+		textbuf_lit(&tb, ",\"progress\":");
+		textbuf_json(&tb, job->progress);
+	}
 	if (result != NULL) {
 		textbuf_lit(&tb, ",\"result\":");
 		textbuf_json(&tb, result);
@@ -327,6 +331,30 @@ double
 job_timeout(const struct job *job)
 {
 	return job->spec->timeout;
+}
+
+const void *
+job_parsed(const struct job *job)
+{
+	return job->spec->parsed;
+}
+
+int
+job_priority(const struct job *job)
+{
+	return job->spec->priority;
+}
+
+const char *
+job_name(const struct job *job)
+{
+	return job->spec->name;
+}
+
+int64_t
+job_started_ns(const struct job *job)
+{
+	return job->started_ns;
 }
 
 void *

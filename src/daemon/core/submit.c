@@ -116,6 +116,7 @@ job_discard(struct job *job)
 	free(job->children);
 	error_clear(&job->error);
 	error_clear(&job->last_error);
+	json_decref(job->progress);
 	if (s->embedded) {
 		/* Its own spec, shared with nobody. */
 		job_spec_clear((struct job_spec *)s);
@@ -193,6 +194,8 @@ job_place(const struct job *job)
 	unsigned int	 i;
 
 	if ((home = queue_home(job->queue)) != NULL)
+		return shard_of(home);
+	if ((home = job->spec->type->home) != NULL)
 		return shard_of(home);
 	for (i = 0; i < loomd.nloops; i++) {
 		n = atomic_load_explicit(&loomd.shards[i]->njobs, memory_order_relaxed);

@@ -18,6 +18,7 @@
 #include "io/journal.h"
 #include "net/conn.h"
 #include "net/ops.h"
+#include "net/worker.h"
 #include "net/shard.h"
 #include "runtime/executor.h"
 #include "runtime/fields.h"
@@ -209,6 +210,7 @@ op_stats(struct request *r)
 	    "current", (json_int_t)atomic_load(&conn_counts.current),
 	    "total", (json_int_t)atomic_load(&conn_counts.total),
 	    "rejected", (json_int_t)atomic_load(&conn_counts.rejected));
+	json_object_update_new(stats, worker_stats());
 	reply_ok(r->conn, r->id, json_pack("{s:o}", "stats", stats));
 }
 

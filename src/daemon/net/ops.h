@@ -22,6 +22,7 @@ struct future;
 struct loop;
 struct proto_wait;
 struct watch_filter;
+struct worker_link;
 
 struct request {
 	struct conn	*conn;
@@ -33,6 +34,7 @@ struct request {
 struct proto_conn {
 	TAILQ_HEAD(, proto_wait) waits;		/* requests waiting on jobs */
 	struct watch_filter	*watches;
+	struct worker_link	*worker;	/* after worker.hello */
 };
 struct proto_conn *proto_conn(struct conn *);
 
@@ -72,6 +74,14 @@ void	op_retry(struct request *);
 void	op_watch(struct request *);
 void	op_unwatch(struct request *);
 void	op_list(struct request *);
+
+/* op_worker.c */
+void	op_worker_hello(struct request *);
+void	op_worker_bye(struct request *);
+void	op_job_complete(struct request *);
+void	op_job_fail(struct request *);
+void	op_job_progress(struct request *);
+void	op_job_heartbeat(struct request *);
 
 /* op_admin.c */
 void	op_ping(struct request *);

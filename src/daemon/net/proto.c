@@ -15,6 +15,7 @@
 #include "net/ops.h"
 #include "net/proto.h"
 #include "net/watch.h"
+#include "net/worker.h"
 #include "runtime/fields.h"
 #include "runtime/jsonload.h"
 #include "runtime/util.h"
@@ -35,6 +36,10 @@ static const char *const fields_cancel[] = { "job", "reason", NULL };
 static const char *const fields_watch[] = { "job", "queue", NULL };
 static const char *const fields_list[] = { "state", "queue", "limit", "before", NULL };
 static const char *const fields_name[] = { "name", NULL };
+static const char *const fields_hello[] = { "types", "concurrency", "name", NULL };
+static const char *const fields_complete[] = { "job", "result", NULL };
+static const char *const fields_jobfail[] = { "job", "error", "retry", NULL };
+static const char *const fields_progress[] = { "job", "progress", NULL };
 
 static const struct op ops[] = {
 	{ "ping",	fields_none,	op_ping },
@@ -52,6 +57,12 @@ static const struct op ops[] = {
 	{ "event.set",	fields_name,	op_event_set },
 	{ "event.clear", fields_name,	op_event_clear },
 	{ "event.get",	fields_name,	op_event_get },
+	{ "worker.hello", fields_hello,	op_worker_hello },
+	{ "worker.bye",	fields_none,	op_worker_bye },
+	{ "job.complete", fields_complete, op_job_complete },
+	{ "job.fail",	fields_jobfail,	op_job_fail },
+	{ "job.progress", fields_progress, op_job_progress },
+	{ "job.heartbeat", fields_job,	op_job_heartbeat },
 };
 
 static const struct op *
@@ -144,6 +155,7 @@ proto_open(struct conn *c, void *state)
 
 	TAILQ_INIT(&pc->waits);
 	pc->watches = NULL;
+	pc->worker = NULL;
 }
 
 static void
@@ -153,13 +165,13 @@ proto_overlong(struct conn *c, void *state, size_t max)
 	    "line exceeds max_line_bytes (%zu); it was discarded", max);
 }
 
-/* A watching connection stays, even with nothing in flight. */
+/* A watching or working connection stays, even with nothing in flight. */
 static bool
 proto_busy(const struct conn *c, const void *state)
 {
 	const struct proto_conn	*pc = state;
 
-	return pc->watches != NULL;
+	return pc->watches != NULL || pc->worker != NULL;
 }
 
 static void
@@ -169,6 +181,10 @@ proto_closed(struct conn *c, void *state)
 
 	wait_end_all(c);
 	watch_remove_all(c, &pc->watches);
+	if (pc->worker != NULL) {
+		worker_closed(pc->worker);
+		pc->worker = NULL;
+	}
 }
 
 const struct conn_handler proto_handler = {

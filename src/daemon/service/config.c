@@ -83,6 +83,7 @@ config_section_base(struct config *cfg, const struct config_section *sec,
     const char *name)
 {
 	void	*found;
+	size_t	 i;
 
 	switch (sec->id) {
 	case SECTION_GLOBAL:
@@ -118,6 +119,18 @@ config_section_base(struct config *cfg, const struct config_section *sec,
 			.max_output = 1024 * 1024,
 		};
 		return &cfg->commands[cfg->ncommands++];
+	case SECTION_TYPE:
+		for (i = 0; i < cfg->ntypes; i++) {
+			if (strcmp(cfg->types[i].name, name) == 0)
+				return &cfg->types[i];
+		}
+		cfg->types = xreallocarray(cfg->types, cfg->ntypes + 1,
+		    sizeof(*cfg->types));
+		cfg->types[cfg->ntypes] = (struct config_type){
+			.name = xstrdup(name),
+			.lease = 60,
+		};
+		return &cfg->types[cfg->ntypes++];
 	}
 	return NULL;
 }
@@ -143,6 +156,9 @@ config_new(void)
 	cfg->max_connections = 10000;
 	cfg->max_jobs = 1000000;
 	cfg->max_children = 10000;
+	cfg->max_workers = 1024;
+	cfg->max_worker_types = 256;
+	cfg->max_worker_concurrency = 1024;
 	cfg->result_ttl = 3600;
 	cfg->slow_callback_ms = 100;
 	cfg->loop_spin_us = 0;
@@ -187,6 +203,9 @@ config_free(struct config *cfg)
 		free(cfg->commands[i].group);
 	}
 	free(cfg->commands);
+	for (i = 0; i < cfg->ntypes; i++)
+		free(cfg->types[i].name);
+	free(cfg->types);
 	free(cfg->http.ca_file);
 	free(cfg->http.user_agent);
 	for (i = 0; i < cfg->norigins; i++) {

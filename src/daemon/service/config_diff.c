@@ -22,6 +22,8 @@ config_named(const struct config *cfg, enum config_section_id id, size_t i)
 		return &cfg->limits[i];
 	case SECTION_COMMAND:
 		return &cfg->commands[i];
+	case SECTION_TYPE:
+		return &cfg->types[i];
 	default:
 		return NULL;
 	}
@@ -37,6 +39,8 @@ config_count(const struct config *cfg, enum config_section_id id)
 		return cfg->nlimits;
 	case SECTION_COMMAND:
 		return cfg->ncommands;
+	case SECTION_TYPE:
+		return cfg->ntypes;
 	default:
 		return 0;
 	}

@@ -117,7 +117,7 @@ config_section_start(struct config_parse *p, const char *line)
 	if ((sec = config_find_section(line + 1,
 	    (dot != NULL ? dot : end) - (line + 1))) == NULL) {
 		return config_fail(p->err, p->errlen, "%s:%d: %.*s: unknown section "
-		    "(use [http], [queue.NAME], [limit.NAME] or [command.NAME])",
+		    "(use [http], [queue.NAME], [limit.NAME], [command.NAME] or [type.NAME])",
 		    p->path, p->line, hlen, line);
 	}
 	if (sec->named && dot == NULL) {
@@ -359,7 +359,7 @@ config_override_key(struct config *cfg, char *key, const char *value,
 		if ((sec = config_find_section(key, first - key)) == NULL) {
 			*first = '\0';
 			return config_fail(why, len, "unknown section '%s' (use http, "
-			    "queue.NAME, limit.NAME or command.NAME)", key);
+			    "queue.NAME, limit.NAME, command.NAME or type.NAME)", key);
 		}
 		key = first + 1;
 		if (sec->named) {

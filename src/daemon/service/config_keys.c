@@ -46,6 +46,10 @@ static const struct config_key config_global_keys[] = {
 	{ "idle_timeout", CONFIG_DURATION, G(idle_timeout), 0, 0, CONFIG_DURATION_MAX, NULL },
 	{ "user", CONFIG_STRING, G(user), 0, 0, 0, NULL },
 	{ "group", CONFIG_STRING, G(group), 0, 0, 0, NULL },
+	{ "max_workers", CONFIG_UINT, G(max_workers), 0, 1, 1e6, NULL },
+	{ "max_worker_types", CONFIG_UINT, G(max_worker_types), 0, 1, 4096, NULL },
+	{ "max_worker_concurrency", CONFIG_UINT, G(max_worker_concurrency), 0, 1,
+	    1e6, NULL },
 };
 #undef G
 
@@ -71,6 +75,11 @@ static const struct config_key config_limit_keys[] = {
 	  0, 1, 1e6, NULL },
 };
 
+static const struct config_key config_type_keys[] = {
+	{ "lease", CONFIG_DURATION, offsetof(struct config_type, lease),
+	  CONFIG_POSITIVE, 0, CONFIG_DURATION_MAX, NULL },
+};
+
 #define C(f)	offsetof(struct config_command, f)
 static const struct config_key config_command_keys[] = {
 	{ "argv", CONFIG_ARGV, C(argv), 0, 0, 0, NULL },
@@ -91,6 +100,7 @@ const struct config_section config_sections[] = {
 	{ "limit", SECTION_LIMIT, true, config_limit_keys, nitems(config_limit_keys) },
 	{ "command", SECTION_COMMAND, true, config_command_keys,
 	  nitems(config_command_keys) },
+	{ "type", SECTION_TYPE, true, config_type_keys, nitems(config_type_keys) },
 };
 const size_t config_nsections = nitems(config_sections);
 

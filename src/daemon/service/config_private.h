@@ -66,6 +66,7 @@ enum config_section_id {
 	SECTION_QUEUE,
 	SECTION_LIMIT,
 	SECTION_COMMAND,
+	SECTION_TYPE,
 };
 
 struct config_section {

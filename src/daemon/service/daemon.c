@@ -25,6 +25,7 @@
 #include "net/server.h"
 #include "net/shard.h"
 #include "net/watch.h"
+#include "net/worker.h"
 #include "runtime/executor.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -87,8 +88,13 @@ daemon_start(const struct config *cfg, char *err, size_t errlen)
 	limit_init(cfg);
 	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
 	loomd.executor = executor_new(nthreads, cfg->executor_queue);
-	if (cfg->journal && journal_open(cfg, daemon_replaying, err, errlen) == -1)
+	worker_init(cfg);
+	worker_replaying(true);
+	if (cfg->journal && journal_open(cfg, daemon_replaying, err, errlen) == -1) {
+		worker_replaying(false);
 		return -1;
+	}
+	worker_replaying(false);
 	return 0;
 }
 
@@ -102,6 +108,7 @@ daemon_free(void)
 	for (i = 0; i < loomd.nloops; i++)
 		durable_release_all(loomd.shards[i]);
 	job_shutdown();
+	worker_shutdown();
 	queue_shutdown();
 	limit_shutdown();
 	for (i = 0; i < loomd.nloops; i++) {

@@ -1,0 +1,967 @@
+/*
+ * Workers: job types run by clients (doc/architecture.md, "Workers").
+ *
+ * Three parties, each touching only what its loop owns:
+ *   - the job's owner loop O offers the job when it has its queue slot,
+ *     limits and lock (it stays queued), makes it running when the hub
+ *     assigns it, keeps its lease and takes the worker's reports;
+ *   - the hub (loop 0) owns every external type's ready set, ordered by
+ *     priority then arrival, and every worker's record: who has room for
+ *     what.  Once per loop pass it assigns what is ready to workers;
+ *   - the worker's connection loop W reads its ops and writes its pushes
+ *     (through a conn_remote, from O).
+ * Jobs of external types are placed on the hub when their queue has no
+ * home, so for most jobs O is the hub and offers and assignments are plain
+ * calls; the rest cross by loop_post, as any hand-off does.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/job.h"
+#include "core/loomd.h"
+#include "core/registry.h"
+#include "net/conn.h"
+#include "net/ops.h"
+#include "net/worker.h"
+#include "runtime/fields.h"
+#include "runtime/future.h"
+#include "runtime/hashmap.h"
+#include "runtime/heap.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "runtime/textbuf.h"
+#include "runtime/util.h"
+
+/* An external type: made once, never freed before exit (jobs point at it). */
+struct ext_type {
+	struct job_type	 jt;
+	char		 name[LOOM_NAME_MAX + 1];
+	double		 lease;
+	struct heap	 ready;		/* hub: offers, priority then arrival */
+	atomic_ulong	 waiting;	/* offers in ready, for stats */
+};
+
+/* Hub-side: a worker connection and what it holds. */
+struct worker {
+	TAILQ_ENTRY(worker)	 entry;
+	struct hashmap_entry	 by_id;
+	uint64_t		 id;
+	char			*name;
+	struct ext_type		**types;
+	size_t			 ntypes;
+	unsigned int		 concurrency;
+	unsigned int		 running;
+	bool			 bye;
+	double			 connected_at;
+	struct conn_remote	*remote;
+	struct hashmap		 held;		/* job id → struct held */
+};
+
+struct held {
+	struct hashmap_entry	 entry;
+	uint64_t		 id;
+	struct loop		*owner;
+};
+
+/* A job offered to the hub, then (assigned) the hub's answer to its owner. */
+struct offer {
+	struct heap_node	 node;
+	struct hashmap_entry	 entry;		/* hub: by job id */
+	uint64_t		 id;
+	uint64_t		 token;		/* which offer of the job */
+	struct loop		*owner;
+	struct ext_type		*type;
+	/* Once assigned. */
+	uint64_t		 worker;
+	struct conn_remote	*remote;
+};
+
+/* On the owner: an external job's attempt, offered then leased. */
+struct ext_run {
+	struct job		*job;
+	struct ext_type		*type;
+	uint64_t		 token;
+	bool			 leased;
+	uint64_t		 worker;
+	struct conn_remote	*remote;
+	struct loop_event	 lease;
+	struct loop_event	 flush;		/* progress, once per pass */
+	json_t			*progress;	/* not yet published */
+};
+
+/* The parsed args: the text pushed to workers, shared by every attempt. */
+struct ext_args {
+	char	*text;
+};
+
+/* On the worker's loop: what its connection keeps. */
+struct worker_link {
+	uint64_t	 id;
+	char		 idstr[24];
+};
+
+/* A hub message: release, lost, bye, gone. */
+struct hub_msg {
+	uint64_t	 worker;
+	uint64_t	 id;
+	struct loop	*owner;
+};
+
+#define WORKER_TYPES_HARD_MAX	4096
+
+static struct ext_type	*ext_types[WORKER_TYPES_HARD_MAX];
+static atomic_size_t	 ext_ntypes;
+static pthread_mutex_t	 ext_types_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool	 ext_replay;
+
+/* The hub's, on its loop; hub_lock also lets stats read the workers. */
+static struct loop	*hub;
+static pthread_mutex_t	 hub_lock = PTHREAD_MUTEX_INITIALIZER;
+static TAILQ_HEAD(, worker) hub_workers = TAILQ_HEAD_INITIALIZER(hub_workers);
+static struct hashmap	 hub_by_id;
+static struct hashmap	 hub_offers;
+static uint64_t		 hub_seq;
+static struct loop_event hub_kick;
+static bool		 hub_kicked;
+static atomic_size_t	 nworkers;
+static atomic_uint_fast64_t worker_next_id = 1;
+static atomic_uint_fast64_t offer_next_token = 1;
+
+static void	hub_dispatch(evutil_socket_t, short, void *);
+static void	hub_offer(void *);
+static void	hub_release(void *);
+static void	owner_assigned(void *);
+static void	owner_lost(void *);
+
+/* A call on `loop`: now if it is this one (the caller is at top level or
+ * the callee defers), else posted; false if the loop has stopped. */
+static bool
+call_on(struct loop *loop, loop_fn fn, void *arg, const char *name)
+{
+	if (loop_is_current(loop)) {
+		fn(arg);
+		return true;
+	}
+	return loop_post_named(loop, fn, arg, name) == 0;
+}
+
+static void
+hub_msg_send(struct loop *loop, loop_fn fn, uint64_t worker, uint64_t id,
+    struct loop *owner, const char *name)
+{
+	struct hub_msg	*m = xmalloc(sizeof(*m));
+
+	m->worker = worker;
+	m->id = id;
+	m->owner = owner;
+	if (!call_on(loop, fn, m, name))
+		free(m);
+}
+
+/* Types ----------------------------------------------------------------- */
+
+static int	ext_parse(const json_t *, const char *, const struct config *,
+		    void **, struct error *);
+static void	ext_free(void *);
+static void	ext_start(struct job *, void *);
+static void	ext_cancel(struct job *, void *);
+
+static struct ext_type *
+ext_type_lookup(const char *name)
+{
+	size_t	i, n = atomic_load_explicit(&ext_ntypes, memory_order_acquire);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(ext_types[i]->name, name) == 0)
+			return ext_types[i];
+	}
+	return NULL;
+}
+
+static double
+ext_lease_configured(const char *name)
+{
+	const struct config	*cfg = atomic_load(&loomd.config);
+	size_t			 i;
+
+	for (i = 0; cfg != NULL && i < cfg->ntypes; i++) {
+		if (strcmp(cfg->types[i].name, name) == 0)
+			return cfg->types[i].lease;
+	}
+	return WORKER_LEASE_DEFAULT;
+}
+
+static size_t
+ext_types_max(void)
+{
+	const struct config	*cfg = atomic_load(&loomd.config);
+	size_t			 max = cfg != NULL ? cfg->max_worker_types : 256;
+
+	return max < WORKER_TYPES_HARD_MAX ? max : WORKER_TYPES_HARD_MAX;
+}
+
+/* The type by name, made if it is new: NULL for a built-in name or past
+ * max_worker_types (with the error). */
+static struct ext_type *
+ext_type_get(const char *name, const char *path, struct error *e)
+{
+	struct ext_type	*t;
+	size_t		 n;
+
+	if (job_type_builtin(name) != NULL) {
+		error_set(e, "bad_request", "\"%s\" is a built-in type; a worker "
+		    "cannot take it", name);
+		error_set_path(e, path);
+		return NULL;
+	}
+	if ((t = ext_type_lookup(name)) != NULL)
+		return t;
+	pthread_mutex_lock(&ext_types_lock);
+	n = atomic_load_explicit(&ext_ntypes, memory_order_relaxed);
+	if ((t = ext_type_lookup(name)) != NULL)
+		goto out;
+	if (n >= ext_types_max()) {
+		error_set(e, "busy", "too many worker types (max_worker_types %zu)",
+		    ext_types_max());
+		error_set_path(e, path);
+		goto out;
+	}
+	t = xcalloc(1, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->lease = ext_lease_configured(name);
+	t->jt.name = t->name;
+	t->jt.runs = JOB_RUNS_WORKER;
+	t->jt.parse = ext_parse;
+	t->jt.free_parsed = ext_free;
+	t->jt.start = ext_start;
+	t->jt.cancel = ext_cancel;
+	t->jt.home = hub;
+	ext_types[n] = t;
+	atomic_store_explicit(&ext_ntypes, n + 1, memory_order_release);
+	log_info("worker type %s is known (lease %gs)", name, t->lease);
+out:
+	pthread_mutex_unlock(&ext_types_lock);
+	return t;
+}
+
+/* job_type_find()'s fallback. */
+static const struct job_type *
+ext_type_find(const char *name)
+{
+	struct ext_type	*t = ext_type_lookup(name);
+	struct error	 e = { 0 };
+
+	if (t == NULL && atomic_load(&ext_replay) && name_valid(name,
+	    strlen(name), true)) {
+		t = ext_type_get(name, "type", &e);
+		error_clear(&e);
+	}
+	return t != NULL ? &t->jt : NULL;
+}
+
+void
+worker_replaying(bool on)
+{
+	atomic_store(&ext_replay, on);
+}
+
+size_t
+worker_type_count(void)
+{
+	return atomic_load(&ext_ntypes);
+}
+
+size_t
+worker_count(void)
+{
+	return atomic_load(&nworkers);
+}
+
+void
+worker_init(const struct config *cfg)
+{
+	struct error	e = { 0 };
+	size_t		i;
+
+	hub = loomd.loops[0];
+	hashmap_init(&hub_by_id, NULL);
+	hashmap_init(&hub_offers, NULL);
+	loop_event_assign(&hub_kick, hub, -1, 0, hub_dispatch, NULL);
+	job_types_extend(ext_type_find);
+	for (i = 0; i < cfg->ntypes; i++) {
+		if (ext_type_get(cfg->types[i].name, "type", &e) == NULL) {
+			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
+			error_clear(&e);
+		}
+	}
+}
+
+/* The job's args: any object, kept as the text pushed to workers. */
+static int
+ext_parse(const json_t *args, const char *base, const struct config *cfg,
+    void **parsed, struct error *e)
+{
+	struct ext_args	*a;
+
+	if (args != NULL && !json_is_object(args))
+		return fields_fail(e, base, NULL, "must be an object");
+	a = xmalloc(sizeof(*a));
+	a->text = args != NULL ? json_dumps(args, JSON_COMPACT) : xstrdup("{}");
+	if (a->text == NULL)
+		fatalx("ext_parse: out of memory");
+	*parsed = a;
+	return 0;
+}
+
+static void
+ext_free(void *parsed)
+{
+	struct ext_args	*a = parsed;
+
+	free(a->text);
+	free(a);
+}
+
+/* The owner: offer, lease, reports --------------------------------------- */
+
+static void	ext_lease_expired(evutil_socket_t, short, void *);
+static void	ext_flush(evutil_socket_t, short, void *);
+
+static void
+ext_run_free(struct ext_run *run)
+{
+	event_del(&run->lease.ev);
+	event_del(&run->flush.ev);
+	json_decref(run->progress);
+	if (run->remote != NULL)
+		conn_remote_unref(run->remote);
+	free(run);
+}
+
+/* Admitted: offer it to the hub; it stays queued until a worker has it. */
+static void
+ext_start(struct job *job, void *parsed)
+{
+	struct ext_type	*t = (struct ext_type *)job_type_find(job_type_name(job));
+	struct ext_run	*run = xcalloc(1, sizeof(*run));
+	struct offer	*o = xcalloc(1, sizeof(*o));
+
+	run->job = job;
+	run->type = t;
+	run->token = o->token = atomic_fetch_add(&offer_next_token, 1);
+	loop_event_assign(&run->lease, job_loop(job), -1, 0, ext_lease_expired, run);
+	loop_event_assign(&run->flush, job_loop(job), -1, 0, ext_flush, run);
+	job_set_type_state(job, run);
+	o->id = job_id(job);
+	o->owner = job_loop(job);
+	o->type = t;
+	o->node.key = job_priority(job);
+	if (!call_on(hub, hub_offer, o, "hub_offer"))
+		free(o);
+}
+
+static void
+ext_send_cancel(struct ext_run *run)
+{
+	char	*text;
+
+	xasprintf(&text, "{\"event\":\"cancel\",\"job\":%llu}\n",
+	    (unsigned long long)job_id(run->job));
+	conn_remote_send(run->remote, text, strlen(text));
+}
+
+/* The lease ends: tell the hub the worker has room again. */
+static void
+ext_unlease(struct ext_run *run, bool tell_worker)
+{
+	if (tell_worker)
+		ext_send_cancel(run);
+	hub_msg_send(hub, hub_release, run->worker, job_id(run->job), NULL,
+	    "hub_release");
+}
+
+/* Cancelled, timed out, or stopped at shutdown, offered or leased. */
+static void
+ext_cancel(struct job *job, void *parsed)
+{
+	struct ext_run	*run = job_type_state(job);
+
+	if (run == NULL)
+		return;
+	job_set_type_state(job, NULL);
+	if (run->leased)
+		ext_unlease(run, true);
+	else
+		hub_msg_send(hub, hub_release, 0, job_id(job), NULL, "hub_release");
+	ext_run_free(run);
+}
+
+/* The run event: what the worker needs to run this attempt. */
+static char *
+ext_run_text(struct job *job, size_t *len)
+{
+	const struct ext_args	*a = NULL;
+	struct textbuf		 tb = { 0 };
+	const char		*name = job_name(job);
+	double			 timeout = job_timeout(job);
+	char			 num[64];
+
+	a = job_parsed(job);
+	textbuf_lit(&tb, "{\"event\":\"run\",\"job\":{\"id\":");
+	textbuf_u64(&tb, job_id(job));
+	textbuf_lit(&tb, ",\"type\":");
+	textbuf_string(&tb, job_type_name(job));
+	textbuf_lit(&tb, ",\"args\":");
+	textbuf_add(&tb, a->text, strlen(a->text));
+	textbuf_lit(&tb, ",\"attempt\":");
+	textbuf_u64(&tb, job_attempt(job));
+	textbuf_lit(&tb, ",\"name\":");
+	if (name != NULL)
+		textbuf_string(&tb, name);
+	else
+		textbuf_lit(&tb, "null");
+	textbuf_lit(&tb, ",\"queue\":");
+	textbuf_string(&tb, job_queue(job));
+	if (timeout > 0) {
+		snprintf(num, sizeof(num), ",\"timeout\":%.17g", timeout);
+		textbuf_add(&tb, num, strlen(num));
+		textbuf_lit(&tb, ",\"deadline\":");
+		textbuf_time_ns(&tb, job_started_ns(job) + (int64_t)(timeout * 1e9));
+	} else
+		textbuf_lit(&tb, ",\"timeout\":null,\"deadline\":null");
+	textbuf_lit(&tb, "}}\n");
+	return textbuf_steal(&tb, len);
+}
+
+static void
+ext_arm_lease(struct ext_run *run)
+{
+	struct timeval	tv;
+
+	seconds_to_timeval(run->type->lease, &tv);
+	event_add(&run->lease.ev, &tv);
+}
+
+/* The hub gave the offer to a worker: it runs, if it still waits for one. */
+static void
+owner_assigned(void *arg)
+{
+	struct offer	*o = arg;
+	struct job	*job = registry_job(o->id);
+	struct ext_run	*run = job != NULL ? job_type_state(job) : NULL;
+	char		*text;
+	size_t		 len;
+
+	if (run == NULL || run->leased || run->token != o->token ||
+	    job_state(job) != JOB_QUEUED) {
+		hub_msg_send(hub, hub_release, o->worker, o->id, NULL, "hub_release");
+		conn_remote_unref(o->remote);
+		free(o);
+		return;
+	}
+	run->leased = true;
+	run->worker = o->worker;
+	run->remote = o->remote;
+	free(o);
+	job_started(job);
+	ext_arm_lease(run);
+	text = ext_run_text(job, &len);
+	conn_remote_send(run->remote, text, len);
+}
+
+static void
+ext_lost(struct ext_run *run, const char *why)
+{
+	struct job	*job = run->job;
+	struct error	 e = { 0 };
+
+	error_set(&e, "worker_lost", "%s", why);
+	job_set_type_state(job, NULL);
+	ext_run_free(run);
+	job_requeue(job, &e);
+}
+
+static void
+ext_lease_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct ext_run	*run = arg;
+
+	ext_unlease(run, true);
+	ext_lost(run, "the worker's lease ran out");
+}
+
+/* The hub says the worker is gone. */
+static void
+owner_lost(void *arg)
+{
+	struct hub_msg	*m = arg;
+	struct job	*job = registry_job(m->id);
+	struct ext_run	*run = job != NULL ? job_type_state(job) : NULL;
+
+	if (run != NULL && run->leased && run->worker == m->worker &&
+	    job_state(job) == JOB_RUNNING)
+		ext_lost(run, "the worker disconnected");
+	free(m);
+}
+
+static void
+ext_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct ext_run	*run = arg;
+	json_t		*p = run->progress;
+
+	run->progress = NULL;
+	job_set_progress(run->job, p);
+}
+
+/* A worker's report, on its way from the worker's loop to the owner and back. */
+struct report {
+	enum worker_report_kind	 kind;
+	uint64_t		 id;
+	uint64_t		 worker;
+	json_t			*payload;
+	struct error		 error;
+	bool			 retry;
+	bool			 ok;
+	struct conn		*conn;
+	struct loop		*home;
+	json_t			*reqid;
+};
+
+static void
+report_answer(void *arg)
+{
+	struct report	*r = arg;
+
+	if (conn_alive(r->conn)) {
+		if (r->ok)
+			reply_ok(r->conn, r->reqid, NULL);
+		else
+			reply_fail(r->conn, r->reqid, "invalid_state", "job %llu is "
+			    "not this worker's (it finished, was cancelled, timed "
+			    "out or went to another)", (unsigned long long)r->id);
+		conn_request_done(r->conn);
+	}
+	conn_unref(r->conn);
+	json_decref(r->reqid);
+	json_decref(r->payload);
+	error_clear(&r->error);
+	free(r);
+}
+
+static void
+report_take(struct ext_run *run, struct report *r)
+{
+	struct job	*job = run->job;
+
+	switch (r->kind) {
+	case WORKER_HEARTBEAT:
+		ext_arm_lease(run);
+		return;
+	case WORKER_PROGRESS:
+		json_decref(run->progress);
+		run->progress = r->payload;
+		r->payload = NULL;
+		event_active(&run->flush.ev, EV_TIMEOUT, 1);
+		return;
+	default:
+		break;
+	}
+	job_set_type_state(job, NULL);
+	ext_unlease(run, false);
+	ext_run_free(run);
+	if (r->kind == WORKER_COMPLETE) {
+		job_succeed(job, r->payload);
+		r->payload = NULL;
+	} else if (r->retry)
+		job_fail(job, &r->error);
+	else
+		job_fail_final(job, &r->error);
+}
+
+/* On the owner: is it still this worker's?  Then take it. */
+static void
+owner_report(void *arg)
+{
+	struct report	*r = arg;
+	struct job	*job = registry_job(r->id);
+	struct ext_run	*run = job != NULL ? job_type_state(job) : NULL;
+
+	r->ok = run != NULL && run->leased && run->worker == r->worker &&
+	    job_state(job) == JOB_RUNNING;
+	if (r->ok)
+		report_take(run, r);
+	if (!call_on(r->home, report_answer, r, "report_answer"))
+		log_debug("worker report: its connection's loop has stopped");
+}
+
+void
+worker_report(struct conn *c, json_t *reqid, struct worker_link *link,
+    enum worker_report_kind kind, uint64_t id, json_t *payload, struct error *e,
+    bool retry)
+{
+	struct report	*r = xcalloc(1, sizeof(*r));
+	struct loop	*owner;
+	struct future	*f;
+
+	r->kind = kind;
+	r->id = id;
+	r->worker = link->id;
+	r->payload = payload;
+	if (e != NULL)
+		error_move(&r->error, e);
+	r->retry = retry;
+	r->conn = c;
+	r->home = conn_loop(c);
+	r->reqid = json_incref(reqid);
+	conn_ref(c);
+	conn_request_start(c);
+	if (!registry_lookup(id, &owner, &f)) {
+		report_answer(r);
+		return;
+	}
+	future_unref(f);
+	if (!call_on(owner, owner_report, r, "owner_report"))
+		report_answer(r);
+}
+
+/* The hub ---------------------------------------------------------------- */
+
+static void
+hub_kick_soon(void)
+{
+	if (hub_kicked)
+		return;
+	hub_kicked = true;
+	event_active(&hub_kick.ev, EV_TIMEOUT, 1);
+}
+
+static void
+hub_offer(void *arg)
+{
+	struct offer	*o = arg;
+
+	o->node.seq = hub_seq++;
+	heap_push(&o->type->ready, &o->node);
+	hashmap_add_u64(&hub_offers, &o->entry, o->id);
+	atomic_fetch_add_explicit(&o->type->waiting, 1, memory_order_relaxed);
+	hub_kick_soon();
+}
+
+static struct worker *
+hub_worker(uint64_t id)
+{
+	struct hashmap_entry	*he = hashmap_find_u64(&hub_by_id, id);
+
+	return he != NULL ? hashmap_item(he, struct worker, by_id) : NULL;
+}
+
+/* An offer withdrawn (worker 0), or a worker's job ended: room again. */
+static void
+hub_release(void *arg)
+{
+	struct hub_msg		*m = arg;
+	struct hashmap_entry	*he;
+	struct offer		*o;
+	struct worker		*w;
+
+	if (m->worker == 0) {
+		if ((he = hashmap_find_u64(&hub_offers, m->id)) != NULL) {
+			o = hashmap_item(he, struct offer, entry);
+			hashmap_remove(&hub_offers, he);
+			heap_remove(&o->type->ready, &o->node);
+			atomic_fetch_sub_explicit(&o->type->waiting, 1,
+			    memory_order_relaxed);
+			free(o);
+		}
+	} else if ((w = hub_worker(m->worker)) != NULL &&
+	    (he = hashmap_find_u64(&w->held, m->id)) != NULL) {
+		hashmap_remove(&w->held, he);
+		free(hashmap_item(he, struct held, entry));
+		pthread_mutex_lock(&hub_lock);
+		w->running--;
+		pthread_mutex_unlock(&hub_lock);
+		hub_kick_soon();
+	}
+	free(m);
+}
+
+static bool
+worker_takes(const struct worker *w, const struct ext_type *t)
+{
+	size_t	i;
+
+	if (w->bye || w->running >= w->concurrency)
+		return false;
+	for (i = 0; i < w->ntypes; i++) {
+		if (w->types[i] == t)
+			return true;
+	}
+	return false;
+}
+
+/* Give the ready offer at the top of t's set to w. */
+static void
+hub_assign(struct worker *w, struct ext_type *t)
+{
+	struct offer	*o = heap_item(heap_pop(&t->ready), struct offer, node);
+	struct held	*h = xmalloc(sizeof(*h));
+
+	hashmap_remove(&hub_offers, &o->entry);
+	atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
+	h->id = o->id;
+	h->owner = o->owner;
+	hashmap_add_u64(&w->held, &h->entry, h->id);
+	pthread_mutex_lock(&hub_lock);
+	w->running++;
+	pthread_mutex_unlock(&hub_lock);
+	o->worker = w->id;
+	o->remote = w->remote;
+	conn_remote_ref(w->remote);
+	if (!call_on(o->owner, owner_assigned, o, "owner_assigned")) {
+		conn_remote_unref(o->remote);
+		free(o);
+	}
+}
+
+/*
+ * Once per pass: each type's ready jobs, best first, to the workers that
+ * take it and have room, each filled in turn (its pushes go out together).
+ */
+static void
+hub_dispatch(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w, *next;
+	size_t		 i, n = atomic_load(&ext_ntypes);
+	struct ext_type	*t;
+
+	hub_kicked = false;
+	for (i = 0; i < n; i++) {
+		t = ext_types[i];
+		TAILQ_FOREACH(w, &hub_workers, entry) {
+			if (heap_len(&t->ready) == 0)
+				break;
+			while (heap_len(&t->ready) > 0 && worker_takes(w, t))
+				hub_assign(w, t);
+		}
+	}
+	/* Rotate, so that the next pass starts with another worker. */
+	if ((w = TAILQ_FIRST(&hub_workers)) != NULL &&
+	    (next = TAILQ_NEXT(w, entry)) != NULL) {
+		pthread_mutex_lock(&hub_lock);
+		TAILQ_REMOVE(&hub_workers, w, entry);
+		TAILQ_INSERT_TAIL(&hub_workers, w, entry);
+		pthread_mutex_unlock(&hub_lock);
+	}
+}
+
+static void
+hub_hello(void *arg)
+{
+	struct worker	*w = arg;
+
+	pthread_mutex_lock(&hub_lock);
+	TAILQ_INSERT_TAIL(&hub_workers, w, entry);
+	pthread_mutex_unlock(&hub_lock);
+	hashmap_add_u64(&hub_by_id, &w->by_id, w->id);
+	hub_kick_soon();
+}
+
+static void
+hub_bye(void *arg)
+{
+	struct hub_msg	*m = arg;
+	struct worker	*w = hub_worker(m->worker);
+
+	if (w != NULL) {
+		pthread_mutex_lock(&hub_lock);
+		w->bye = true;
+		pthread_mutex_unlock(&hub_lock);
+	}
+	free(m);
+}
+
+static void
+worker_free(struct worker *w)
+{
+	struct hashmap_entry	*he;
+	struct hashmap_iter	 it;
+
+	for (he = hashmap_first(&w->held, &it); he != NULL; he = hashmap_next(&it)) {
+		hashmap_remove(&w->held, he);
+		free(hashmap_item(he, struct held, entry));
+	}
+	hashmap_free(&w->held);
+	conn_remote_unref(w->remote);
+	free(w->types);
+	free(w->name);
+	free(w);
+}
+
+/* Its connection closed: what it held goes back to the owners. */
+static void
+hub_gone(void *arg)
+{
+	struct hub_msg		*m = arg;
+	struct worker		*w = hub_worker(m->worker);
+	struct hashmap_entry	*he;
+	struct hashmap_iter	 it;
+	struct held		*h;
+
+	free(m);
+	if (w == NULL)
+		return;
+	hashmap_remove(&hub_by_id, &w->by_id);
+	pthread_mutex_lock(&hub_lock);
+	TAILQ_REMOVE(&hub_workers, w, entry);
+	pthread_mutex_unlock(&hub_lock);
+	atomic_fetch_sub(&nworkers, 1);
+	for (he = hashmap_first(&w->held, &it); he != NULL; he = hashmap_next(&it)) {
+		h = hashmap_item(he, struct held, entry);
+		hub_msg_send(h->owner, owner_lost, w->id, h->id, NULL, "owner_lost");
+	}
+	log_info("worker %llu (%s) disconnected holding %u job%s",
+	    (unsigned long long)w->id, w->name, w->running,
+	    w->running == 1 ? "" : "s");
+	worker_free(w);
+}
+
+/* The worker's connection ------------------------------------------------ */
+
+struct worker_link *
+worker_hello(struct conn *c, const char *const *names, size_t ntypes,
+    unsigned int concurrency, const char *name, struct error *e)
+{
+	const struct config	*cfg = atomic_load(&loomd.config);
+	struct worker_link	*link;
+	struct worker		*w;
+	struct ext_type		**types;
+	char			 path[32];
+	size_t			 i, max = cfg->max_workers, n;
+
+	types = xcalloc(ntypes, sizeof(*types));
+	for (i = 0; i < ntypes; i++) {
+		snprintf(path, sizeof(path), "types[%zu]", i);
+		if ((types[i] = ext_type_get(names[i], path, e)) == NULL) {
+			free(types);
+			return NULL;
+		}
+	}
+	n = atomic_fetch_add(&nworkers, 1);
+	if (n >= max) {
+		atomic_fetch_sub(&nworkers, 1);
+		free(types);
+		error_set(e, "busy", "too many workers (max_workers %zu); retry later",
+		    max);
+		return NULL;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->id = atomic_fetch_add(&worker_next_id, 1);
+	w->name = xstrdup(name != NULL ? name : "");
+	w->types = types;
+	w->ntypes = ntypes;
+	w->concurrency = concurrency;
+	w->connected_at = now_epoch();
+	w->remote = conn_remote_new(c);
+	hashmap_init(&w->held, NULL);
+	link = xcalloc(1, sizeof(*link));
+	link->id = w->id;
+	snprintf(link->idstr, sizeof(link->idstr), "%llu", (unsigned long long)w->id);
+	log_info("worker %llu (%s) connected: %zu type%s, concurrency %u",
+	    (unsigned long long)w->id, w->name, ntypes, ntypes == 1 ? "" : "s",
+	    concurrency);
+	if (!call_on(hub, hub_hello, w, "hub_hello")) {
+		atomic_fetch_sub(&nworkers, 1);
+		worker_free(w);
+		free(link);
+		error_set(e, "shutting_down", "the daemon is stopping");
+		return NULL;
+	}
+	return link;
+}
+
+const char *
+worker_link_id(const struct worker_link *link)
+{
+	return link->idstr;
+}
+
+void
+worker_bye(struct worker_link *link)
+{
+	hub_msg_send(hub, hub_bye, link->id, 0, NULL, "hub_bye");
+}
+
+void
+worker_closed(struct worker_link *link)
+{
+	hub_msg_send(hub, hub_gone, link->id, 0, NULL, "hub_gone");
+	free(link);
+}
+
+/* Stats -------------------------------------------------------------------- */
+
+json_t *
+worker_stats(void)
+{
+	json_t		*workers = json_array(), *types = json_object(), *ws, *tn;
+	struct worker	*w;
+	size_t		 i, n = atomic_load(&ext_ntypes);
+
+	pthread_mutex_lock(&hub_lock);
+	TAILQ_FOREACH(w, &hub_workers, entry) {
+		tn = json_array();
+		for (i = 0; i < w->ntypes; i++)
+			json_array_append_new(tn, json_string(w->types[i]->name));
+		ws = json_pack("{s:s,s:o,s:I,s:I,s:f,s:b}", "name", w->name,
+		    "types", tn,
+		    "concurrency", (json_int_t)w->concurrency,
+		    "running", (json_int_t)w->running,
+		    "connected_at", w->connected_at, "bye", w->bye);
+		json_object_set_new(ws, "id", json_sprintf("%llu",
+		    (unsigned long long)w->id));
+		json_array_append_new(workers, ws);
+	}
+	pthread_mutex_unlock(&hub_lock);
+	for (i = 0; i < n; i++) {
+		json_object_set_new(types, ext_types[i]->name, json_pack("{s:I,s:f}",
+		    "waiting", (json_int_t)atomic_load(&ext_types[i]->waiting),
+		    "lease", ext_types[i]->lease));
+	}
+	return json_pack("{s:o,s:o}", "workers", workers, "worker_types", types);
+}
+
+/* After the loops have stopped. */
+void
+worker_shutdown(void)
+{
+	struct hashmap_entry	*he;
+	struct hashmap_iter	 it;
+	struct worker		*w;
+	size_t			 i, n = atomic_load(&ext_ntypes);
+
+	while ((w = TAILQ_FIRST(&hub_workers)) != NULL) {
+		TAILQ_REMOVE(&hub_workers, w, entry);
+		worker_free(w);
+	}
+	for (he = hashmap_first(&hub_offers, &it); he != NULL; he = hashmap_next(&it)) {
+		hashmap_remove(&hub_offers, he);
+		free(hashmap_item(he, struct offer, entry));
+	}
+	hashmap_free(&hub_offers);
+	hashmap_free(&hub_by_id);
+	for (i = 0; i < n; i++) {
+		heap_free(&ext_types[i]->ready);
+		free(ext_types[i]);
+	}
+	atomic_store(&ext_ntypes, 0);
+	atomic_store(&nworkers, 0);
+}
