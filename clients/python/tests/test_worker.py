@@ -10,11 +10,28 @@ import loom
 from conftest import Daemon, daemon_has, run
 
 
+# Types declared in the config exist before any worker names them.
+CONFIG = """
+[type.pyearly]
+lease = 60s
+
+[type.pylease]
+lease = 1s
+"""
+
+
 @pytest.fixture(scope="module")
-def wdaemon(daemon):
-    if not daemon_has(daemon.sock, "worker.hello"):
+def wdaemon():
+    probe = Daemon()
+    has = daemon_has(probe.sock, "worker.hello")
+    assert probe.stop() == 0
+    if not has:
         pytest.skip("this loomd has no workers (worker.hello is unknown_op)")
-    return daemon
+    d = Daemon(CONFIG)
+    yield d
+    log = d.logtext()
+    rc = d.stop()
+    assert rc == 0, f"loomd exited {rc}:\n{log}"
 
 
 def uniq(prefix, _n=[0]):
@@ -45,7 +62,7 @@ def worker(sock, **kw):
 
 @run
 async def test_async_and_sync_tasks_run_jobs(wdaemon):
-    t_async, t_sync = uniq("double"), uniq("upper")
+    t_async, t_sync = "pyearly", uniq("upper")
     w = worker(wdaemon.sock, concurrency=4)
     threads = set()
 
@@ -263,6 +280,7 @@ async def test_stop_grace_bounds_the_wait_and_gives_jobs_back(wdaemon):
 
     async with loom.Client(wdaemon.sock) as c:
         runner = asyncio.ensure_future(w.run())
+        await w.ready()
         job = await c.submit(t, retries=0)
         await started
         w.stop()
@@ -298,3 +316,21 @@ async def test_worker_reconnects_after_loomd_restarts():
         await runner
     finally:
         assert d.stop() == 0
+
+
+@run
+async def test_heartbeats_keep_the_lease(wdaemon):
+    # pylease has a 1 s lease: the worker reads it from stats and renews it
+    # every third of a second, so a task of 2.5 s keeps its first attempt.
+    w = worker(wdaemon.sock)
+
+    @w.task("pylease")
+    async def long(args, job):
+        await asyncio.sleep(2.5)
+        return job.attempt
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        assert w._lease == 1.0
+        job = await c.submit("pylease", retries=0)
+        view = await job.result()
+        assert view["result"] == 1 and view["attempt"] == 1
