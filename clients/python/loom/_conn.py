@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import ssl
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .errors import ConnectionLost, request_error
 
@@ -21,6 +21,9 @@ DEFAULT_PORT = 7433
 # Answers can be much longer than requests (a gather's results); this is
 # only the most one line may take in memory before the connection is given up.
 MAX_LINE = 256 << 20
+
+# Requests wait for the socket to take what is queued beyond this.
+DRAIN_ABOVE = 1 << 20
 
 EventHandler = Callable[[Dict[str, Any]], None]
 TLSArg = Union[None, bool, ssl.SSLContext]
@@ -82,7 +85,9 @@ class Connection:
         self._listeners: Dict[int, EventHandler] = {}
         self._drain_lock = asyncio.Lock()
         self._error: Optional[BaseException] = None
+        self._out: List[bytes] = []
         loop = asyncio.get_running_loop()
+        self._loop = loop
         self.closed: "asyncio.Future[None]" = loop.create_future()
         self._task = loop.create_task(self._read_loop())
 
@@ -137,14 +142,23 @@ class Connection:
             self._listeners[rid] = listener
         fut.add_done_callback(lambda _f: self._forget(rid))
         fut.op = op  # type: ignore[attr-defined]
-        self._writer.write(line)
+        # Lines sent in one turn of the loop leave in one write: a worker
+        # answering many jobs at once makes one system call, not one each.
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(line)
         return fut
+
+    def _flush(self) -> None:
+        if self._out and not self.closed.done():
+            self._writer.write(b"".join(self._out))
+        self._out.clear()
 
     async def request(self, op: str, fields: Optional[Dict[str, Any]] = None,
                       listener: Optional[EventHandler] = None) -> Dict[str, Any]:
         """Send ``op`` with ``fields`` and return loomd's answer."""
         fut = self.send(op, fields or {}, listener)
-        if not fut.done():
+        if not fut.done() and self._writer.transport.get_write_buffer_size() > DRAIN_ABOVE:
             await self._drain()
         return await fut
 
@@ -219,7 +233,11 @@ class Connection:
         self._writer.close()
 
     async def close(self) -> None:
-        """Close the connection; requests still waiting fail with ConnectionLost."""
+        """Close the connection; requests still waiting fail with ConnectionLost.
+
+        What was sent is written first (loomd answers what it has read).
+        """
+        self._flush()
         if not self._task.done():
             self._task.cancel()
         try:

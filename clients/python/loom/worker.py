@@ -62,7 +62,8 @@ class WorkerJob:
         self.deadline: Optional[float] = raw.get("deadline")
         self._conn = conn
         self._loop = loop
-        self._cancelled = threading.Event()
+        # Set on the loop, read from any thread: a plain bool is enough.
+        self._cancelled = False
 
     def __repr__(self) -> str:
         return f"<loom.WorkerJob {self.id} {self.type} attempt {self.attempt}>"
@@ -73,7 +74,7 @@ class WorkerJob:
         A plain ``def`` task runs in a thread that cannot be interrupted:
         check this now and then and return early.
         """
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def _send(self, op: str, fields: Dict[str, Any]) -> Any:
         """Send from the loop (an awaitable task) or from a task's thread
@@ -162,6 +163,7 @@ class Worker:
         self.stop_grace = stop_grace
         self.handle_signals = handle_signals
         self.tasks: Dict[str, TaskFunc] = {}
+        self._is_async: Dict[Any, bool] = {}
         #: The id loomd gave this worker at its last ``worker.hello``.
         self.worker_id: Optional[str] = None
         self._running: Dict[int, "asyncio.Task[None]"] = {}
@@ -372,7 +374,7 @@ class Worker:
         """Cancel every task; their jobs go back to loomd with the connection."""
         tasks = list(self._running.values())
         for job in self._jobs.values():
-            job._cancelled.set()
+            job._cancelled = True
         for t in tasks:
             t.cancel()
         if tasks:
@@ -390,7 +392,7 @@ class Worker:
             jid = ev.get("job")
             task = self._running.get(jid) if isinstance(jid, int) else None
             if task is not None:
-                self._jobs[jid]._cancelled.set()
+                self._jobs[jid]._cancelled = True
                 task.cancel()
 
     def _start(self, conn: Connection, raw: Dict[str, Any],
@@ -416,7 +418,10 @@ class Worker:
                 "code": "failed", "message": f"this worker has no task for type {job.type!r}"}})
             return
         try:
-            if inspect.iscoroutinefunction(fn):
+            is_async = self._is_async.get(fn)
+            if is_async is None:
+                is_async = self._is_async[fn] = inspect.iscoroutinefunction(fn)
+            if is_async:
                 result = await fn(job.args, job)
             else:
                 result = await _to_thread(fn, job.args, job)
@@ -425,7 +430,7 @@ class Worker:
         except asyncio.CancelledError:
             # loomd cancelled the job (it has ended already) or the worker
             # gave it up: nothing to report.
-            job._cancelled.set()
+            job._cancelled = True
             return
         except TaskError as e:
             await self._report(conn, "job.fail", {"job": job.id, "retry": e.retry, "error": {
