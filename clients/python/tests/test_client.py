@@ -2,6 +2,7 @@
 import asyncio
 import json
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -296,8 +297,7 @@ async def test_connection_loss_fails_pending_requests():
                 await c.ping()
     finally:
         server.close()
-        os.unlink(path)
-        os.rmdir(d)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @run
@@ -333,8 +333,7 @@ async def test_token_is_sent_with_auth_first():
                 pass
     finally:
         server.close()
-        os.unlink(path)
-        os.rmdir(d)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @run
