@@ -14,7 +14,8 @@ import threading
 from typing import Any, Awaitable, Callable, Dict, Optional, Set, Union
 
 from ._conn import Connection, TLSArg
-from .errors import ConnectionLost, InvalidState, LoomError, RequestError
+from .errors import (Busy, ConnectionLost, InvalidState, LoomError, RequestError,
+                     ShuttingDown)
 
 __all__ = ["Worker", "WorkerJob", "TaskError"]
 
@@ -269,7 +270,9 @@ class Worker:
         while not self._stop.is_set():
             try:
                 conn = await self._hello(loop)
-            except ConnectionLost as e:
+            except (ConnectionLost, Busy, ShuttingDown) as e:
+                # No daemon, too many workers, or a daemon on its way out:
+                # all pass.  Other refusals (unknown_op, forbidden) do not.
                 if not self.reconnect:
                     raise
                 log.warning("loom worker: %s; again in %.1fs", e, backoff)
@@ -433,8 +436,11 @@ class Worker:
             job._cancelled = True
             return
         except TaskError as e:
-            await self._report(conn, "job.fail", {"job": job.id, "retry": e.retry, "error": {
-                "code": e.code, "message": str(e) or e.code, "detail": e.detail}})
+            error = {"code": e.code, "message": str(e) or e.code}
+            if e.detail is not None:
+                error["detail"] = e.detail
+            await self._report(conn, "job.fail", {"job": job.id, "retry": e.retry,
+                                                  "error": error})
             return
         except Exception as e:
             await self._report(conn, "job.fail", {"job": job.id, "error": {

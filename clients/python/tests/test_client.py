@@ -3,6 +3,8 @@ import asyncio
 import json
 import os
 import shutil
+import ssl
+import subprocess
 import tempfile
 
 import pytest
@@ -344,3 +346,54 @@ async def test_connect_refused_is_connection_lost():
     with pytest.raises(ValueError):  # TLS is for TCP
         async with loom.Client("/nonexistent/loomd.sock", tls=True):
             pass
+
+
+def _self_signed(d):
+    """A certificate for localhost and its key, made with openssl(1)."""
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("no openssl(1) to make a certificate")
+    return cert, key
+
+
+@run
+async def test_tls_over_tcp_verifies_the_server():
+    d = tempfile.mkdtemp(prefix="loompy.")
+    try:
+        cert, key = _self_signed(d)
+        server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_ctx.load_cert_chain(cert, key)
+
+        async def serve(reader, writer):
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                msg = json.loads(line)
+                writer.write(json.dumps({"id": msg["id"], "ok": True, "version": "tls",
+                                         "uptime": 0}).encode() + b"\n")
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            ctx = ssl.create_default_context(cafile=cert)
+            async with loom.Client(f"127.0.0.1:{port}", tls=ctx,
+                                   server_hostname="localhost") as c:
+                assert (await c.ping())["version"] == "tls"
+            # The system's CAs do not know this certificate.
+            with pytest.raises(loom.ConnectionLost) as ei:
+                async with loom.Client(f"127.0.0.1:{port}", tls=True,
+                                       server_hostname="localhost"):
+                    pass
+            assert "certificate" in str(ei.value).lower()
+        finally:
+            server.close()
+            await server.wait_closed()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
