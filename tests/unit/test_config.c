@@ -318,9 +318,9 @@ static void
 test_unknown_section_is_an_error(void **state)
 {
 	assert_load_fails("loops = 1\n[server]\n", "2: [server]: unknown section "
-	    "(use [http], [queue.NAME], [limit.NAME] or [command.NAME])");
+	    "(use [http], [queue.NAME], [limit.NAME], [command.NAME] or [type.NAME])");
 	assert_load_fails("[]\n", "1: []: unknown section "
-	    "(use [http], [queue.NAME], [limit.NAME] or [command.NAME])");
+	    "(use [http], [queue.NAME], [limit.NAME], [command.NAME] or [type.NAME])");
 }
 
 static void
@@ -857,7 +857,7 @@ test_bad_overrides_say_what_is_wrong(void **state)
 	assert_override_fails("frob=1", "-o frob=1: unknown key");
 	assert_override_fails("loops=x", "-o loops=x: 'x' is not auto or a whole number");
 	assert_override_fails("server.port=1", "-o server.port=1: unknown section "
-	    "'server' (use http, queue.NAME, limit.NAME or command.NAME)");
+	    "'server' (use http, queue.NAME, limit.NAME, command.NAME or type.NAME)");
 	assert_override_fails("queue.concurrency=2",
 	    "-o queue.concurrency=2: needs a key, as in queue.NAME.KEY");
 	assert_override_fails("queue.a.b.concurrency=2",

@@ -289,6 +289,7 @@ job_record_read(const void *payload, size_t len, struct job_record *rec)
 		break;
 	case JOB_RECORD_EVENT:
 	case JOB_RECORD_QUEUE:
+	case JOB_RECORD_TYPE:
 		rec->on = get_u8(&r) != 0;
 		rec->name = get_bytes(&r, &rec->name_len);
 		if (rec->name_len == 0)

@@ -39,6 +39,7 @@ enum job_record_kind {
 	JOB_RECORD_FINISH = 3,
 	JOB_RECORD_EVENT = 4,		/* a named event set or cleared */
 	JOB_RECORD_QUEUE = 5,		/* a queue paused or resumed */
+	JOB_RECORD_TYPE = 6,		/* a type run by workers became known */
 };
 
 struct job_record {
@@ -61,7 +62,7 @@ struct job_record {
 	int64_t			 expires_ns;	/* finished + ttl */
 	const char		*view;		/* JSON text, not NUL-ended */
 	size_t			 view_len;
-	/* EVENT and QUEUE: id is the note's number */
+	/* EVENT, QUEUE and TYPE: id is the note's number */
 	const char		*name;		/* not NUL-ended */
 	size_t			 name_len;
 	bool			 on;		/* set; paused */

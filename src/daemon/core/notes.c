@@ -8,6 +8,8 @@
 
 static note_fn			notes_fn;
 static atomic_uint_fast64_t	notes_seq = 1;
+static void			(*notes_type_known)(const char *);
+static void			(*notes_type_each)(note_type_fn, void *);
 
 void
 notes_observe(note_fn fn)
@@ -36,4 +38,25 @@ note_seq_above(uint64_t seq)
 	while (cur <= seq && !atomic_compare_exchange_weak(&notes_seq, &cur,
 	    seq + 1))
 		;
+}
+
+void
+notes_types(void (*known)(const char *), void (*each)(note_type_fn, void *))
+{
+	notes_type_known = known;
+	notes_type_each = each;
+}
+
+void
+note_type_known(const char *name)
+{
+	if (notes_type_known != NULL)
+		notes_type_known(name);
+}
+
+void
+note_types_each(note_type_fn fn, void *arg)
+{
+	if (notes_type_each != NULL)
+		notes_type_each(fn, arg);
 }

@@ -13,6 +13,7 @@
 enum note_kind {
 	NOTE_EVENT = 4,		/* on: set */
 	NOTE_QUEUE = 5,		/* on: paused */
+	NOTE_TYPE = 6,		/* a type run by workers became known */
 };
 
 typedef void (*note_fn)(enum note_kind, const char *name, bool on, uint64_t seq);
@@ -25,5 +26,16 @@ void		 note(enum note_kind, const char *name, bool on);
 uint64_t	 note_seq_next(void);
 /* Replay: numbers go on above the highest read back. */
 void		 note_seq_above(uint64_t);
+
+/*
+ * Types run by workers (net/worker.c keeps them): replay makes a type read
+ * back known again, a snapshot writes every known one.  Set before the
+ * loops start; without them both do nothing.
+ */
+typedef void (*note_type_fn)(const char *name, void *arg);
+void		 notes_types(void (*known)(const char *),
+		     void (*each)(note_type_fn, void *));
+void		 note_type_known(const char *name);
+void		 note_types_each(note_type_fn, void *);
 
 #endif

@@ -56,12 +56,20 @@ journal_dump_queue(const struct queue_info *qi, void *arg)
 		note_record_write(NOTE_QUEUE, qi->name, true, note_seq_next(), arg);
 }
 
-/* Set events and paused queues, numbered above every note before. */
+static void
+journal_dump_type(const char *name, void *arg)
+{
+	note_record_write(NOTE_TYPE, name, true, note_seq_next(), arg);
+}
+
+/* Set events, paused queues and the types workers named, numbered above
+ * every note before. */
 static void
 journal_dump_notes(struct record_buf *rb)
 {
 	named_event_each_set(journal_dump_event, rb);
 	queue_each(journal_dump_queue, rb);
+	note_types_each(journal_dump_type, rb);
 }
 
 struct journal_dump {

@@ -157,6 +157,18 @@ replay_notes(struct replay *rp)
 	}
 }
 
+/* A type a worker named: known again (types are only ever added). */
+static void
+replay_type(const struct job_record *rec)
+{
+	char	*name;
+
+	xasprintf(&name, "%.*s", (int)rec->name_len, rec->name);
+	note_type_known(name);
+	note_seq_above(rec->id);
+	free(name);
+}
+
 static int
 replay_record(void *arg, const void *payload, size_t len)
 {
@@ -171,6 +183,10 @@ replay_record(void *arg, const void *payload, size_t len)
 	if (job_record_read(payload, len, &rec) == -1) {
 		rp->bad++;
 		return 0;	/* framed and checksummed, yet not ours: skip */
+	}
+	if (rec.kind == JOB_RECORD_TYPE) {
+		replay_type(&rec);
+		return 0;
 	}
 	if (rec.kind == JOB_RECORD_EVENT || rec.kind == JOB_RECORD_QUEUE) {
 		replay_note(&rp->notes[rec.kind == JOB_RECORD_QUEUE], &rec);

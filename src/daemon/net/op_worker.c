@@ -76,7 +76,8 @@ op_worker_hello(struct request *r)
 		op_error(r, &e);
 		return;
 	}
-	reply_ok(r->conn, r->id, json_pack("{s:{s:s}}", "worker", "id",
+	/* Once a type it named is durable: known across restarts from then. */
+	reply_ok_durable(r->conn, r->id, json_pack("{s:{s:s}}", "worker", "id",
 	    worker_link_id(pc->worker)));
 }
 

@@ -25,8 +25,10 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/durable.h"
 #include "core/job.h"
 #include "core/loomd.h"
+#include "core/notes.h"
 #include "core/registry.h"
 #include "net/conn.h"
 #include "net/ops.h"
@@ -45,6 +47,7 @@ struct ext_type {
 	struct job_type	 jt;
 	char		 name[LOOM_NAME_MAX + 1];
 	double		 lease;
+	bool		 noted;		/* a worker named it: the journal keeps it */
 	struct heap	 ready;		/* hub: offers, priority then arrival */
 	atomic_ulong	 waiting;	/* offers in ready, for stats */
 };
@@ -211,7 +214,7 @@ ext_types_max(void)
 /* The type by name, made if it is new: NULL for a built-in name or past
  * max_worker_types (with the error). */
 static struct ext_type *
-ext_type_get(const char *name, const char *path, struct error *e)
+ext_type_get(const char *name, const char *path, bool noted, struct error *e)
 {
 	struct ext_type	*t;
 	size_t		 n;
@@ -244,9 +247,13 @@ ext_type_get(const char *name, const char *path, struct error *e)
 	t->jt.start = ext_start;
 	t->jt.cancel = ext_cancel;
 	t->jt.home = hub;
+	t->noted = noted;
 	ext_types[n] = t;
 	atomic_store_explicit(&ext_ntypes, n + 1, memory_order_release);
 	log_info("worker type %s is known (lease %gs)", name, t->lease);
+	/* Named by a worker: kept across restarts (the config keeps its own). */
+	if (noted && !atomic_load(&ext_replay))
+		note(NOTE_TYPE, name, true);
 out:
 	pthread_mutex_unlock(&ext_types_lock);
 	return t;
@@ -261,10 +268,34 @@ ext_type_find(const char *name)
 
 	if (t == NULL && atomic_load(&ext_replay) && name_valid(name,
 	    strlen(name), true)) {
-		t = ext_type_get(name, "type", &e);
+		t = ext_type_get(name, "type", true, &e);
 		error_clear(&e);
 	}
 	return t != NULL ? &t->jt : NULL;
+}
+
+/* Replay read back a type a worker had named. */
+static void
+ext_type_noted(const char *name)
+{
+	struct error	e = { 0 };
+
+	if (ext_type_get(name, "type", true, &e) == NULL) {
+		log_warnx("journal: worker type %s: %s", name, e.message);
+		error_clear(&e);
+	}
+}
+
+/* For a snapshot: every type a worker named. */
+static void
+ext_types_each(note_type_fn fn, void *arg)
+{
+	size_t	i, n = atomic_load(&ext_ntypes);
+
+	for (i = 0; i < n; i++) {
+		if (ext_types[i]->noted)
+			fn(ext_types[i]->name, arg);
+	}
 }
 
 void
@@ -296,8 +327,9 @@ worker_init(const struct config *cfg)
 	hashmap_init(&hub_offers, NULL);
 	loop_event_assign(&hub_kick, hub, -1, 0, hub_dispatch, NULL);
 	job_types_extend(ext_type_find);
+	notes_types(ext_type_noted, ext_types_each);
 	for (i = 0; i < cfg->ntypes; i++) {
-		if (ext_type_get(cfg->types[i].name, "type", &e) == NULL) {
+		if (ext_type_get(cfg->types[i].name, "type", false, &e) == NULL) {
 			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
 			error_clear(&e);
 		}
@@ -450,6 +482,42 @@ ext_arm_lease(struct ext_run *run)
 	event_add(&run->lease.ev, &tv);
 }
 
+/* A push that tells of a change (a new attempt runs) leaves once the
+ * change is durable, as every answer does: a restart then runs it again
+ * as its next attempt, never as the same one. */
+struct push {
+	struct conn_remote	*remote;
+	char			*text;
+	size_t			 len;
+};
+
+static void
+push_now(void *arg)
+{
+	struct push	*p = arg;
+
+	conn_remote_send(p->remote, p->text, p->len);
+	conn_remote_unref(p->remote);
+	free(p);
+}
+
+static void
+push_durable(struct conn_remote *remote, char *text, size_t len)
+{
+	struct push	*p;
+
+	if (durable_done(durable_mark())) {
+		conn_remote_send(remote, text, len);
+		return;
+	}
+	p = xmalloc(sizeof(*p));
+	p->remote = remote;
+	p->text = text;
+	p->len = len;
+	conn_remote_ref(remote);
+	durable_then(push_now, p);
+}
+
 /* The hub gave the offer to a worker: it runs, if it still waits for one. */
 static void
 owner_assigned(void *arg)
@@ -474,7 +542,7 @@ owner_assigned(void *arg)
 	job_started(job);
 	ext_arm_lease(run);
 	text = ext_run_text(job, &len);
-	conn_remote_send(run->remote, text, len);
+	push_durable(run->remote, text, len);
 }
 
 static void
@@ -850,7 +918,7 @@ worker_hello(struct conn *c, const char *const *names, size_t ntypes,
 	types = xcalloc(ntypes, sizeof(*types));
 	for (i = 0; i < ntypes; i++) {
 		snprintf(path, sizeof(path), "types[%zu]", i);
-		if ((types[i] = ext_type_get(names[i], path, e)) == NULL) {
+		if ((types[i] = ext_type_get(names[i], path, true, e)) == NULL) {
 			free(types);
 			return NULL;
 		}
