@@ -3,11 +3,12 @@ import asyncio
 import contextlib
 import os
 import threading
+import time
 
 import pytest
 
 import loom
-from conftest import Daemon, daemon_has, run
+from conftest import WAIT, Daemon, daemon_has, run
 
 
 # Types declared in the config exist before any worker names them.
@@ -341,3 +342,33 @@ async def test_heartbeats_keep_the_lease(wdaemon):
         job = await c.submit("pylease", retries=0)
         view = await job.result()
         assert view["result"] == 1 and view["attempt"] == 1
+
+
+@run
+async def test_a_sync_task_reports_progress_and_sees_its_cancel(wdaemon):
+    t = uniq("syncwork")
+    w = worker(wdaemon.sock)
+    reported = threading.Event()
+    outcome = {}
+
+    @w.task(t)
+    def work(args, job):  # in a thread: progress is sent from here
+        job.progress(2, 4, "half").result(WAIT)
+        reported.set()
+        deadline = time.monotonic() + WAIT
+        while not job.cancelled() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        outcome["cancelled"] = job.cancelled()
+        return None
+
+    loop = asyncio.get_running_loop()
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        job = await c.submit(t)
+        await loop.run_in_executor(None, reported.wait, WAIT)
+        view = await job.status()
+        assert view["progress"] == {"done": 2, "total": 4, "message": "half"}
+        assert (await job.cancel())["state"] == "cancelled"
+        # The thread sees the flag and ends; the worker reports nothing.
+        while "cancelled" not in outcome:
+            await asyncio.sleep(0.005)
+        assert outcome["cancelled"] is True
