@@ -247,6 +247,10 @@ class Worker:
         signals = self._install_signals(loop)
         try:
             await self._serve(loop)
+        except asyncio.CancelledError:
+            for task in self._running.values():  # no task outlives run()
+                task.cancel()
+            raise
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
@@ -417,8 +421,8 @@ class Worker:
     async def _run_job(self, conn: Connection, job: WorkerJob) -> None:
         fn = self.tasks.get(job.type)
         if fn is None:
-            await self._report(conn, "job.fail", {"job": job.id, "retry": False, "error": {
-                "code": "failed", "message": f"this worker has no task for type {job.type!r}"}})
+            await self._fail(conn, job, "failed",
+                             f"this worker has no task for type {job.type!r}", None, False)
             return
         try:
             is_async = self._is_async.get(fn)
@@ -436,25 +440,43 @@ class Worker:
             job._cancelled = True
             return
         except TaskError as e:
-            error = {"code": e.code, "message": str(e) or e.code}
-            if e.detail is not None:
-                error["detail"] = e.detail
-            await self._report(conn, "job.fail", {"job": job.id, "retry": e.retry,
-                                                  "error": error})
+            await self._fail(conn, job, e.code, str(e) or e.code, e.detail, e.retry)
             return
         except Exception as e:
-            await self._report(conn, "job.fail", {"job": job.id, "error": {
-                "code": "failed", "message": str(e) or type(e).__name__,
-                "detail": {"type": type(e).__name__}}})
+            await self._fail(conn, job, "failed", str(e) or type(e).__name__,
+                             {"type": type(e).__name__}, True)
             return
         try:
-            await self._report(conn, "job.complete", {"job": job.id, "result": result})
-        except (TypeError, ValueError) as e:
-            await self._report(conn, "job.fail", {"job": job.id, "retry": False, "error": {
-                "code": "failed", "message": f"the task's result is not JSON: {e}",
-                "detail": {"type": type(e).__name__}}})
+            refused = await self._report(conn, "job.complete", {"job": job.id, "result": result})
+        except (TypeError, ValueError) as e:  # json.dumps: not JSON, NaN, a cycle
+            await self._fail(conn, job, "failed", f"the task's result is not JSON: {e}",
+                             {"type": type(e).__name__}, False)
+            return
+        if refused is not None:  # too long a line, most likely
+            await self._fail(conn, job, "failed", f"loomd refused the task's result: {refused}",
+                             {"type": type(refused).__name__}, False)
 
-    async def _report(self, conn: Connection, op: str, fields: Dict[str, Any]) -> None:
+    async def _fail(self, conn: Connection, job: WorkerJob, code: str, message: str,
+                    detail: Any, retry: bool) -> None:
+        """job.fail; if loomd refuses that error (a bad code, a detail that is
+        not JSON or too big), fail the job with a plain one instead, so that
+        it never waits for its lease to run out."""
+        error: Dict[str, Any] = {"code": code, "message": _clip(message)}
+        if detail is not None:
+            error["detail"] = detail
+        try:
+            refused = await self._report(conn, "job.fail",
+                                         {"job": job.id, "retry": retry, "error": error})
+        except (TypeError, ValueError) as e:
+            refused = e
+        if refused is not None:
+            plain = {"code": "failed", "message": _clip(f"{message} (the task's error was "
+                                                        f"refused: {refused})")}
+            await self._report(conn, "job.fail", {"job": job.id, "retry": retry, "error": plain})
+
+    async def _report(self, conn: Connection, op: str,
+                      fields: Dict[str, Any]) -> Optional[RequestError]:
+        """Send a job's report; the refusal if loomd found it bad, else None."""
         try:
             await conn.request(op, fields)
         except InvalidState:
@@ -462,9 +484,11 @@ class Worker:
             log.debug("loom worker: %s of job %s: no longer this worker's",
                       op, fields.get("job"))
         except ConnectionLost:
-            pass
+            pass  # the job goes back to loomd's queue with the connection
         except RequestError as e:
             log.warning("loom worker: %s of job %s refused: %s", op, fields.get("job"), e)
+            return e
+        return None
 
     async def _heartbeats(self, conn: Connection) -> None:
         """Renew the lease of every running job, a few times per lease."""
@@ -473,6 +497,14 @@ class Worker:
             await asyncio.sleep(interval)
             for jid in list(self._running):
                 conn.send("job.heartbeat", {"job": jid}).add_done_callback(_quiet)
+
+
+def _clip(message: str, limit: int = 4000) -> str:
+    """A message within loomd's bound on error messages (4,096 bytes)."""
+    data = message.encode("utf-8", "replace")
+    if len(data) <= limit:
+        return message
+    return data[:limit].decode("utf-8", "ignore") + "..."
 
 
 async def _to_thread(fn: Callable[..., Any], *args: Any) -> Any:

@@ -372,3 +372,35 @@ async def test_a_sync_task_reports_progress_and_sees_its_cancel(wdaemon):
         while "cancelled" not in outcome:
             await asyncio.sleep(0.005)
         assert outcome["cancelled"] is True
+
+
+@run
+async def test_results_and_errors_loomd_refuses_still_end_the_job(wdaemon):
+    t = uniq("odd")
+    w = worker(wdaemon.sock)
+
+    @w.task(t)
+    async def odd(args, job):
+        what = args["what"]
+        if what == "not-json":
+            return {1, 2}
+        if what == "nan":
+            return float("nan")
+        if what == "bad-code":
+            raise loom.TaskError("with a code loomd refuses", code="no spaces allowed")
+        if what == "long-message":
+            raise RuntimeError("é" * 10000)
+        raise AssertionError(what)
+
+    async with loom.Client(wdaemon.sock) as c, serving(w):
+        for what in ("not-json", "nan", "bad-code", "long-message"):
+            job = await c.submit(t, {"what": what}, retries=1, retry_delay=0)
+            view = await job.wait()
+            assert view["state"] == "failed", (what, view)
+            msg = view["error"]["message"]
+            if what in ("not-json", "nan"):
+                assert "not JSON" in msg and view["attempt"] == 1
+            elif what == "bad-code":
+                assert msg.startswith("with a code loomd refuses (the task's error was refused")
+            else:
+                assert msg.startswith("éé") and len(msg.encode()) <= 4096
