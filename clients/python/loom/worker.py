@@ -11,7 +11,7 @@ import logging
 import random
 import signal
 import threading
-from typing import Any, Awaitable, Callable, Dict, Optional, Set, Union
+from typing import Any, Callable, Dict, Optional
 
 from ._conn import Connection, TLSArg
 from .errors import (Busy, ConnectionLost, InvalidState, LoomError, RequestError,

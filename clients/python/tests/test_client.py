@@ -11,7 +11,7 @@ import pytest
 
 import loom
 from loom._conn import parse_address
-from conftest import WAIT, run
+from conftest import run
 
 
 def uniq(prefix, _n=[0]):

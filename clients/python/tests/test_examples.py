@@ -1,6 +1,5 @@
 """The programs in examples/ (the crawler and the worker), run as a user would."""
 import asyncio
-import json
 import os
 import signal
 import subprocess
