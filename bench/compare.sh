@@ -7,7 +7,11 @@
 # (loom-bench, one epoll thread, CONNS connections x INFLIGHT job cycles in
 # flight, one write per read).  A loomd job cycle is a submit of an echo job
 # with wait, answered with its result; a beanstalkd job cycle is put +
-# reserve + delete.  The servers take turns for ROUNDS rounds of SECONDS
+# reserve + delete.  A loomd worker cycle is a submit with wait of a type
+# run by workers (2 worker connections, concurrency 256, in the same client),
+# pushed to a worker, completed by it and answered; it runs memory-only
+# (journal=off), as beanstalkd does without -b.
+# The servers take turns for ROUNDS rounds of SECONDS
 # each; the median of each is reported, and their ratio.  Run it from a
 # build directory after `make bench`.  beanstalkd is Debian's package,
 # installed here when missing (as root).
@@ -71,6 +75,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 b_rates=()
 l_rates=()
+w_rates=()
 for r in $(seq "$rounds"); do
 	line=$(timeout $((seconds + 60)) "$bench" -H "127.0.0.1:$bport" -p "$bpid" beanstalkd \
 		-c "$conns" -w "$inflight" -t "$seconds" | head -1)
@@ -78,13 +83,22 @@ for r in $(seq "$rounds"); do
 	line=$(timeout $((seconds + 60)) "$bench" -d "$loomd" -T throughput \
 		-c "$conns" -w "$inflight" -t "$seconds" | head -1)
 	l_rates+=("$(value jobs_per_s "$line")")
-	say "round $r: beanstalkd ${b_rates[-1]} cycles/s, loomd ${l_rates[-1]} jobs/s"
+	line=$(timeout $((seconds + 60)) "$bench" -d "$loomd" -T -o journal=off worker \
+		-c "$conns" -w "$inflight" -t "$seconds" | head -1)
+	w_rates+=("$(value cycles_per_s "$line")")
+	say "round $r: beanstalkd ${b_rates[-1]} cycles/s, loomd ${l_rates[-1]} jobs/s, loomd workers ${w_rates[-1]} cycles/s"
 done
 b=$(printf '%s\n' "${b_rates[@]}" | median)
 l=$(printf '%s\n' "${l_rates[@]}" | median)
+w=$(printf '%s\n' "${w_rates[@]}" | median)
 ratio=$(awk -v l="$l" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? l / b : 0) }')
+wratio=$(awk -v w="$w" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? w / b : 0) }')
 
 printf 'compare loomd_jobs_per_s=%s beanstalkd_cycles_per_s=%s ratio=%s conns=%s inflight=%s seconds=%s rounds=%s transport=tcp-loopback\n' \
 	"$l" "$b" "$ratio" "$conns" "$inflight" "$seconds" "$rounds"
+printf 'compare loomd_worker_cycles_per_s=%s beanstalkd_cycles_per_s=%s ratio=%s workers=2 concurrency=256 journal=off\n' \
+	"$w" "$b" "$wratio"
 printf '  loomd %s echo jobs/s (submit with wait), beanstalkd %s job cycles/s (put+reserve+delete): loomd is %sx\n' \
 	"$l" "$b" "$ratio"
+printf '  loomd %s worker cycles/s (submit with wait, push, job.complete): %sx beanstalkd\n' \
+	"$w" "$wratio"

@@ -41,6 +41,10 @@
  *   http [-c CONNS] [-w INFLIGHT] [-t SECONDS]
  *       like throughput, with http GETs of a small page from a server in
  *       this process (one thread, no keep-alive: a connection per request)
+ *   worker [-c CONNS] [-w INFLIGHT] [-W WORKERS] [-k CONCURRENCY] [-t SECONDS]
+ *       jobs of a type run by workers: WORKERS connections say worker.hello
+ *       with CONCURRENCY and complete each job pushed to them at once; CONNS
+ *       clients keep INFLIGHT submits with wait going: cycles/s
  */
 #include "autoconf.h"
 
@@ -69,7 +73,9 @@ usage(void)
 	    "  connections  [-n CONNS] [-P PINGS]\n"
 	    "  beanstalkd   -H HOST:PORT [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  exec         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
-	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n");
+	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
+	    "  worker       [-c CONNS] [-w INFLIGHT] [-W WORKERS] [-k CONCURRENCY] "
+	    "[-t SECONDS]\n");
 	exit(2);
 }
 
@@ -77,7 +83,7 @@ int
 main(int argc, char **argv)
 {
 	const char	*scenario;
-	int		 ch, conns = 4, inflight = 64;
+	int		 ch, conns = 4, inflight = 64, workers = 2, concurrency = 256;
 	long		 n = 0, pings = 10000;
 	size_t		 nargs = 0;
 	double		 seconds = 0, sleep_s = 0, rate = 10000, job_ms = 75;
@@ -112,7 +118,7 @@ main(int argc, char **argv)
 		usage();
 	scenario = argv[optind];
 	optind++;
-	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:W:k:")) != -1) {
 		switch (ch) {
 		case 'c':
 			conns = atoi(optarg);
@@ -138,11 +144,18 @@ main(int argc, char **argv)
 		case 'P':
 			pings = atol(optarg);
 			break;
+		case 'W':
+			workers = atoi(optarg);
+			break;
+		case 'k':
+			concurrency = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || conns < 1 || inflight < 1 || n < 0 || rate <= 0)
+	if (optind != argc || conns < 1 || inflight < 1 || n < 0 || rate <= 0 ||
+	    workers < 1 || concurrency < 1)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -180,6 +193,12 @@ main(int argc, char **argv)
 		bench_exec(conns, inflight, seconds > 0 ? seconds : 5);
 	} else if (strcmp(scenario, "http") == 0) {
 		bench_http(conns, inflight, seconds > 0 ? seconds : 5);
+	} else if (strcmp(scenario, "worker") == 0) {
+		char	*extra[] = { "-o", "type.bench.lease=60s", NULL };
+
+		bench_spawn(extra);
+		bench_worker(conns, inflight, workers, concurrency,
+		    seconds > 0 ? seconds : 5);
 	} else
 		usage();
 	bench_stop();

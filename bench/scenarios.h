@@ -19,6 +19,10 @@ void	bench_cpu(long njobs, double job_ms);
 void	bench_fanout(long children);
 void	bench_limit(long njobs);
 
+/* worker.c */
+void	bench_worker(int conns, int inflight, int workers, int concurrency,
+	    double seconds);
+
 /* connections.c */
 void	bench_connections(long conns, long pings);
 

@@ -41,6 +41,8 @@ const char ctl_usage[] =
 "  watch [ID | --queue Q]        print job events as they happen; with an ID,\n"
 "                                until that job has finished\n"
 "  stats                         show the daemon's counters\n"
+"  workers                       show the workers connected, what each runs,\n"
+"                                and the jobs waiting for one, per type\n"
 "  request JSON                  send one request object, print the answer\n"
 "\n"
 "Options:\n"
@@ -122,6 +124,8 @@ static int	ctl_build_simple(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_submit(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
+static int	ctl_build_stats(struct ctl_invocation *, struct ctl_parsed *,
+		    char *, size_t);
 static int	ctl_build_job(struct ctl_invocation *, struct ctl_parsed *,
 		    char *, size_t);
 static int	ctl_build_list(struct ctl_invocation *, struct ctl_parsed *,
@@ -155,6 +159,7 @@ static const struct ctl_command_entry {
 	{ "watch", CTL_WATCH, "watch [ID | --queue Q]", 0, 1, O(OPT_QUEUE),
 	    ctl_build_watch },
 	{ "stats", CTL_STATS, "stats", 0, 0, 0, ctl_build_simple },
+	{ "workers", CTL_WORKERS, "workers", 0, 0, 0, ctl_build_stats },
 	{ "request", CTL_REQUEST, "request JSON", 1, 1, 0, ctl_build_request },
 };
 
@@ -332,6 +337,15 @@ ctl_build_simple(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
     size_t errlen)
 {
 	inv->request = json_pack("{ss}", "op", inv->name);
+	return 0;
+}
+
+/* workers: what stats says of them. */
+static int
+ctl_build_stats(struct ctl_invocation *inv, struct ctl_parsed *p, char *err,
+    size_t errlen)
+{
+	inv->request = json_pack("{ss}", "op", "stats");
 	return 0;
 }
 

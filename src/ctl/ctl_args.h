@@ -29,6 +29,7 @@ enum ctl_command {
 	CTL_LIST,
 	CTL_WATCH,
 	CTL_STATS,
+	CTL_WORKERS,
 	CTL_REQUEST,
 };
 

@@ -626,3 +626,106 @@ ctl_print_error(FILE *f, const json_t *answer)
 		fprintf(f, "loomctl: %s\n", s);
 	free(s);
 }
+
+/* A worker's column: id, name, types, concurrency, running, connected, jobs. */
+#define WCOL_COUNT	7
+
+static char *
+ctl_join(const json_t *a)
+{
+	const json_t	*v;
+	size_t		 i;
+	char		*s = ctl_xstrdup(""), *t, *item;
+
+	json_array_foreach(a, i, v) {
+		item = ctl_value_text(v);
+		t = ctl_xprintf("%s%s%s", s, i > 0 ? "," : "", item);
+		free(item);
+		free(s);
+		s = t;
+	}
+	if (*s == '\0') {
+		free(s);
+		s = ctl_xstrdup("-");
+	}
+	return s;
+}
+
+static char *
+ctl_worker_cell(const json_t *w, int col)
+{
+	char	buf[64];
+
+	switch (col) {
+	case 0:
+		return ctl_value_text(json_object_get(w, "id"));
+	case 1:
+		return ctl_value_text(json_object_get(w, "name"));
+	case 2:
+		return ctl_join(json_object_get(w, "types"));
+	case 3:
+		return ctl_value_text(json_object_get(w, "concurrency"));
+	case 4:
+		return json_is_true(json_object_get(w, "bye")) ?
+		    ctl_xprintf("%lld (bye)", (long long)json_integer_value(
+		    json_object_get(w, "running"))) :
+		    ctl_value_text(json_object_get(w, "running"));
+	case 5:
+		return ctl_xstrdup(ctl_format_time(buf, sizeof(buf),
+		    json_number_value(json_object_get(w, "connected_at")), 0));
+	default:
+		return ctl_join(json_object_get(w, "jobs"));
+	}
+}
+
+void
+ctl_print_workers(FILE *f, const json_t *stats)
+{
+	static const char *const header[WCOL_COUNT] = {
+		"ID", "NAME", "TYPES", "CONCURRENCY", "RUNNING", "CONNECTED", "JOBS"
+	};
+	const json_t	*workers = json_object_get(stats, "workers");
+	const json_t	*types = json_object_get(stats, "worker_types"), *t;
+	const char	*name;
+	size_t		 n = json_array_size(workers), i, width[WCOL_COUNT];
+	char		**cells;
+	int		 col;
+
+	if (n == 0)
+		fprintf(f, "no workers connected\n");
+	else {
+		if ((cells = calloc((n + 1) * WCOL_COUNT, sizeof(*cells))) == NULL)
+			abort();
+		for (col = 0; col < WCOL_COUNT; col++) {
+			cells[col] = ctl_xstrdup(header[col]);
+			width[col] = strlen(header[col]);
+		}
+		for (i = 0; i < n; i++) {
+			for (col = 0; col < WCOL_COUNT; col++) {
+				cells[(i + 1) * WCOL_COUNT + col] = ctl_worker_cell(
+				    json_array_get(workers, i), col);
+				if (strlen(cells[(i + 1) * WCOL_COUNT + col]) > width[col])
+					width[col] = strlen(cells[(i + 1) *
+					    WCOL_COUNT + col]);
+			}
+		}
+		for (i = 0; i <= n; i++) {
+			for (col = 0; col < WCOL_COUNT; col++) {
+				if (col < WCOL_COUNT - 1)
+					fprintf(f, "%-*s  ", (int)width[col],
+					    cells[i * WCOL_COUNT + col]);
+				else
+					fprintf(f, "%s\n", cells[i * WCOL_COUNT + col]);
+				free(cells[i * WCOL_COUNT + col]);
+			}
+		}
+		free(cells);
+	}
+	if (json_object_size(types) == 0)
+		return;
+	fprintf(f, "\nwaiting for a worker:\n");
+	json_object_foreach((json_t *)types, name, t) {
+		fprintf(f, "  %s  %lld\n", name, (long long)json_integer_value(
+		    json_object_get(t, "waiting")));
+	}
+}

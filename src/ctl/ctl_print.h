@@ -26,6 +26,9 @@ void		 ctl_print_list(FILE *, const json_t *jobs, const json_t *next);
 /* stats' answer: nested objects as indented sections. */
 void		 ctl_print_stats(FILE *, const json_t *stats);
 
+/* The workers in stats' answer: one row each, then the jobs waiting per type. */
+void		 ctl_print_workers(FILE *, const json_t *stats);
+
 /* A pushed event on one line. */
 void		 ctl_print_event(FILE *, const json_t *event);
 

@@ -131,6 +131,12 @@ ctl_run(struct loom_client *c, const struct ctl_invocation *inv)
 		else if (!inv->json)
 			ctl_print_stats(stdout, json_object_get(answer, "stats"));
 		break;
+	case CTL_WORKERS:
+		if (json_object_get(answer, "stats") == NULL)
+			rc = ctl_protocol_error("the answer has no stats");
+		else if (!inv->json)
+			ctl_print_workers(stdout, json_object_get(answer, "stats"));
+		break;
 	case CTL_PING:
 		if (!inv->json)
 			ctl_print_ping(stdout, answer, ctl_now() - start);

@@ -231,6 +231,43 @@ test_stats_prints_its_sections(void **state)
 	assert_non_null(strstr(r.out, "executor"));
 }
 
+static void
+test_workers_shows_each_worker_and_what_it_runs(void **state)
+{
+	struct client	 w;
+	struct run	 r;
+	json_t		*m;
+	char		 id[32], *row;
+
+	ctl(&r, "workers", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "no workers connected"));
+
+	client_connect(&w, &d);
+	m = client_call(&w, "{\"op\":\"worker.hello\",\"types\":[\"mail\"],"
+	    "\"concurrency\":3,\"name\":\"postman\"}");
+	assert_true(json_is_true(json_object_get(m, "ok")));
+	json_decref(m);
+	/* submit takes a type only the daemon knows. */
+	ctl(&r, "submit", "mail", "to=a@example.org", NULL);
+	assert_int_equal(r.status, 0);
+	m = client_recv(&w, HARNESS_WAIT);
+	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(
+	    json_object_get(json_object_get(m, "job"), "id")));
+	assert_string_equal(json_str(json_object_get(m, "job"), "type"), "mail");
+	json_decref(m);
+	assert_non_null(strstr(r.out, id));
+
+	ctl(&r, "workers", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "CONCURRENCY"));
+	assert_non_null(row = strstr(r.out, "postman"));
+	assert_non_null(strstr(row, "mail"));
+	assert_non_null(strstr(row, id));
+	assert_non_null(strstr(r.out, "waiting for a worker:\n  mail  0\n"));
+	client_close(&w);
+}
+
 int
 main(void)
 {
@@ -242,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_watch_of_a_job_ends_when_it_does),
 		cmocka_unit_test(test_errors_exit_1_2_or_4),
 		cmocka_unit_test(test_stats_prints_its_sections),
+		cmocka_unit_test(test_workers_shows_each_worker_and_what_it_runs),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

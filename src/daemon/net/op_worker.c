@@ -5,8 +5,10 @@
  */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/config.h"
 #include "core/loomd.h"
@@ -95,6 +97,36 @@ op_worker_bye(struct request *r)
 	reply_ok(r->conn, r->id, NULL);
 }
 
+/*
+ * Error codes are static strings for the life of the daemon: the codes
+ * workers name are kept in a table of their own, bounded, so that a worker
+ * inventing codes cannot grow it without end (past the bound, `failed`).
+ */
+#define WORKER_CODES_MAX	1024
+
+static const char	*worker_codes[WORKER_CODES_MAX];
+static size_t		 worker_ncodes;
+static pthread_mutex_t	 worker_codes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *
+worker_code(const char *code)
+{
+	const char	*found = "failed";
+	size_t		 i;
+
+	pthread_mutex_lock(&worker_codes_lock);
+	for (i = 0; i < worker_ncodes; i++) {
+		if (strcmp(worker_codes[i], code) == 0)
+			break;
+	}
+	if (i == worker_ncodes && worker_ncodes < WORKER_CODES_MAX)
+		worker_codes[worker_ncodes++] = error_code_static(code);
+	if (i < worker_ncodes)
+		found = worker_codes[i];
+	pthread_mutex_unlock(&worker_codes_lock);
+	return found;
+}
+
 /* The error a job.fail names: code (default failed), message, detail. */
 static int
 report_error(struct request *r, struct error *out, struct error *e)
@@ -111,7 +143,7 @@ report_error(struct request *r, struct error *out, struct error *e)
 	    e) == -1)
 		return -1;
 done:
-	error_set(out, error_code_static(code), "%s", message);
+	error_set(out, worker_code(code), "%s", message);
 	if (err != NULL && json_object_get(err, "detail") != NULL)
 		error_set_detail(out, json_deep_copy(json_object_get(err, "detail")));
 	return 0;

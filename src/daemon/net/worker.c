@@ -752,11 +752,11 @@ hub_release(void *arg)
 		}
 	} else if ((w = hub_worker(m->worker)) != NULL &&
 	    (he = hashmap_find_u64(&w->held, m->id)) != NULL) {
-		hashmap_remove(&w->held, he);
-		free(hashmap_item(he, struct held, entry));
 		pthread_mutex_lock(&hub_lock);
+		hashmap_remove(&w->held, he);
 		w->running--;
 		pthread_mutex_unlock(&hub_lock);
+		free(hashmap_item(he, struct held, entry));
 		hub_kick_soon();
 	}
 	free(m);
@@ -787,8 +787,8 @@ hub_assign(struct worker *w, struct ext_type *t)
 	atomic_fetch_sub_explicit(&t->waiting, 1, memory_order_relaxed);
 	h->id = o->id;
 	h->owner = o->owner;
-	hashmap_add_u64(&w->held, &h->entry, h->id);
 	pthread_mutex_lock(&hub_lock);
+	hashmap_add_u64(&w->held, &h->entry, h->id);
 	w->running++;
 	pthread_mutex_unlock(&hub_lock);
 	o->worker = w->id;
@@ -977,6 +977,35 @@ worker_closed(struct worker_link *link)
 
 /* Stats -------------------------------------------------------------------- */
 
+/* The ids of the jobs it runs, in order (under hub_lock). */
+static int
+id_cmp(const void *a, const void *b)
+{
+	json_int_t	x = json_integer_value(*(json_t *const *)a);
+	json_int_t	y = json_integer_value(*(json_t *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+static json_t *
+worker_jobs(const struct worker *w)
+{
+	struct hashmap_entry	*he;
+	struct hashmap_iter	 it;
+	json_t			**v, *jobs = json_array();
+	size_t			 n = 0, i;
+
+	v = xcalloc(hashmap_count(&w->held) + 1, sizeof(*v));
+	for (he = hashmap_first(&w->held, &it); he != NULL; he = hashmap_next(&it))
+		v[n++] = json_integer((json_int_t)hashmap_item(he, struct held,
+		    entry)->id);
+	qsort(v, n, sizeof(*v), id_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append_new(jobs, v[i]);
+	free(v);
+	return jobs;
+}
+
 json_t *
 worker_stats(void)
 {
@@ -996,6 +1025,7 @@ worker_stats(void)
 		    "connected_at", w->connected_at, "bye", w->bye);
 		json_object_set_new(ws, "id", json_sprintf("%llu",
 		    (unsigned long long)w->id));
+		json_object_set_new(ws, "jobs", worker_jobs(w));
 		json_array_append_new(workers, ws);
 	}
 	pthread_mutex_unlock(&hub_lock);
