@@ -268,12 +268,6 @@ async def test_stop_finishes_running_jobs_and_takes_no_more(wdaemon):
         await second.cancel()
 
 
-# loomd keeps a connection that sent EOF open while it is "busy", and a
-# worker's connection always is: its jobs come back only when their lease
-# runs out, not at once as the protocol says.  (A close with unread data,
-# a reset, is seen at once.)
-@pytest.mark.xfail(reason="loomd holds a worker connection's jobs after its EOF "
-                   "until the lease runs out", strict=False)
 @run
 async def test_stop_grace_bounds_the_wait_and_gives_jobs_back(wdaemon):
     t = uniq("stuck")
@@ -292,7 +286,7 @@ async def test_stop_grace_bounds_the_wait_and_gives_jobs_back(wdaemon):
         await started
         w.stop()
         await runner  # returns although the task never ends by itself
-        # The lease is 60 s: "at once" is well within 10.
+        # The lease is 60 s: the job comes back at once, with the connection.
         view = await job.wait(timeout=10)
         assert view["state"] == "failed" and view["error"]["code"] == "worker_lost"
 
