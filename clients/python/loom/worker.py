@@ -172,6 +172,8 @@ class Worker:
         self._lease = DEFAULT_LEASE
         #: How many times loomd has taken this worker's hello (reconnects add one).
         self.hellos = 0
+        #: Connections that could not be made or kept (each followed by a backoff).
+        self.failed_connects = 0
         self._stop_requested = False
         self._events_loop: Optional[asyncio.AbstractEventLoop] = None
         self._make_events()
@@ -277,6 +279,7 @@ class Worker:
             except (ConnectionLost, Busy, ShuttingDown) as e:
                 # No daemon, too many workers, or a daemon on its way out:
                 # all pass.  Other refusals (unknown_op, forbidden) do not.
+                self.failed_connects += 1
                 if not self.reconnect:
                     raise
                 log.warning("loom worker: %s; again in %.1fs", e, backoff)
@@ -285,6 +288,7 @@ class Worker:
                 lost = await self._session(conn, loop)
                 if not lost:
                     return
+                self.failed_connects += 1
                 if not self.reconnect:
                     raise ConnectionLost("connection to loomd lost")
                 log.warning("loom worker: connection to loomd lost; again in %.1fs", backoff)

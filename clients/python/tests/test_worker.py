@@ -398,3 +398,31 @@ async def test_results_and_errors_loomd_refuses_still_end_the_job(wdaemon):
                 assert msg.startswith("with a code loomd refuses (the task's error was refused")
             else:
                 assert msg.startswith("éé") and len(msg.encode()) <= 4096
+
+
+@run
+async def test_a_worker_waits_for_loomd_to_come():
+    d = Daemon(CONFIG, start=False)
+    try:
+        # Without reconnect, no daemon is an error at once.
+        w = worker(d.sock, reconnect=False)
+        w.add_task("pyearly", lambda args, job: "early")
+        with pytest.raises(loom.ConnectionLost):
+            await w.run()
+        # With it, the worker keeps trying (backoff) until loomd listens.
+        w = worker(d.sock, max_backoff=0.1)
+        w.add_task("pyearly", lambda args, job: "early")
+        runner = asyncio.ensure_future(w.run())
+        # Its first attempt fails (nothing listens), then it backs off.
+        while w.failed_connects == 0:
+            await asyncio.sleep(0.001)
+        await asyncio.get_running_loop().run_in_executor(None, d.start)
+        if not daemon_has(d.sock, "worker.hello"):
+            pytest.skip("this loomd has no workers (worker.hello is unknown_op)")
+        await w.ready()
+        async with loom.Client(d.sock) as c:
+            assert await (await c.submit("pyearly")).value() == "early"
+        w.stop()
+        await runner
+    finally:
+        assert d.stop() == 0
