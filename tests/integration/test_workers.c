@@ -7,6 +7,7 @@
 #include "autoconf.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -566,6 +567,57 @@ test_concurrency_and_priority_order(void **unused)
 	daemon_stop(&d);
 }
 
+/* A worker that does not read gets no more pushes; reading, it gets them. */
+static void
+test_a_worker_that_does_not_read_gets_no_more_pushes(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	struct worker	 w;
+	json_t		*r, *ws;
+	char		*big;
+	json_int_t	 running = 0, waiting = 0, got = 0;
+	int		 i, n = 100;
+
+	start(&d);
+	client_connect(&c, &d);
+	worker_hello(&w, &d, "[\"slow\"]", n);
+	big = malloc(150001);
+	memset(big, 'x', 150000);
+	big[150000] = '\0';
+	for (i = 0; i < n; i++) {
+		r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"slow\","
+		    "\"args\":{\"b\":\"%s\"}}}", big);
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+	}
+	free(big);
+	/* 15 MB of pushes unread: the connection stalls with jobs left over
+	 * (without the backpressure each one would go out as it came). */
+	for (;;) {
+		r = client_call(&c, "{\"op\":\"stats\"}");
+		ws = json_array_get(json_object_get(json_object_get(r, "stats"),
+		    "workers"), 0);
+		running = json_integer_value(json_object_get(ws, "running"));
+		waiting = json_integer_value(json_object_get(json_object_get(
+		    json_object_get(json_object_get(r, "stats"), "worker_types"),
+		    "slow"), "waiting"));
+		json_decref(r);
+		if (running + waiting == n && waiting >= n / 4)
+			break;
+		usleep(10000);
+	}
+	assert_true(running > 0);
+	/* Reading, it gets every one. */
+	while (got < n) {
+		json_decref(worker_next(&w, "run"));
+		got++;
+	}
+	worker_close(&w);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 static void
 test_worker_jobs_in_a_gather_and_after_a_dependency(void **unused)
 {
@@ -651,6 +703,39 @@ test_a_leased_job_and_a_named_type_outlive_a_restart(void **unused)
 }
 
 static void
+test_a_reload_declares_new_types(void **unused)
+{
+	struct daemon_opts	 opts = { .state_dir = state, .config = CONFIG,
+				    .notify = true };
+	struct daemon		 d;
+	struct client		 c;
+	json_t			*r;
+	char			*msg;
+
+	daemon_start_with(&d, &opts);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"fresh\"}}");
+	assert_string_equal(reply_error_code(r), "unknown_type");
+	json_decref(r);
+	daemon_write_config(&d, CONFIG "[type.fresh]\nlease = 5s\n");
+	daemon_signal(&d, SIGHUP);
+	msg = daemon_notify_wait(&d, "RELOADING=1");
+	free(msg);
+	msg = daemon_notify_wait(&d, "READY=1");
+	free(msg);
+	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"fresh\"}}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	assert_true(json_number_value(json_object_get(json_object_get(
+	    json_object_get(json_object_get(r, "stats"), "worker_types"), "fresh"),
+	    "lease")) == 5);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+static void
 test_bad_hellos_and_reports_are_refused(void **unused)
 {
 	struct daemon	d;
@@ -727,10 +812,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_and_timeout_tell_the_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bye_stops_new_pushes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency_and_priority_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_worker_that_does_not_read_gets_no_more_pushes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worker_jobs_in_a_gather_and_after_a_dependency, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_leased_job_and_a_named_type_outlive_a_restart, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_a_reload_declares_new_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_hellos_and_reports_are_refused, setup, teardown),
 	};
 

@@ -228,6 +228,7 @@ double		 job_timeout(const struct job *);	/* the spec's; 0: none */
 void		 job_started(struct job *);
 void		 job_fail_final(struct job *, struct error *);	/* no retry */
 const void	*job_parsed(const struct job *);
+const struct job_type *job_type_of(const struct job *);
 void		 job_requeue(struct job *, struct error *);	/* moves */
 int		 job_priority(const struct job *);
 const char	*job_name(const struct job *);		/* NULL: none */

@@ -333,6 +333,12 @@ job_timeout(const struct job *job)
 	return job->spec->timeout;
 }
 
+const struct job_type *
+job_type_of(const struct job *job)
+{
+	return job->spec->type;
+}
+
 const void *
 job_parsed(const struct job *job)
 {

@@ -42,6 +42,7 @@ struct conn {
 	bool			 flush_queued;
 	bool			 write_waiting;	/* EV_WRITE added */
 	bool			 broken;	/* close at the next flush */
+	atomic_bool		 stalled;	/* not read: its client reads too little */
 	struct loop_event	 rev;
 	struct loop_event	 wev;
 	char			*in;		/* a partial line, if any */
@@ -180,6 +181,7 @@ conn_update_reading(struct conn *c)
 	if (want == c->reading)
 		return;
 	c->reading = want;
+	atomic_store_explicit(&c->stalled, !want, memory_order_relaxed);
 	if (want)
 		event_add(&c->rev.ev, NULL);
 	else
@@ -587,6 +589,18 @@ conn_remote_deliver(void *arg)
 	conn_remote_unref(m->remote);
 	free(m->text);
 	free(m);
+}
+
+bool
+conn_at_eof(const struct conn *c)
+{
+	return c->eof;
+}
+
+bool
+conn_remote_stalled(const struct conn_remote *r)
+{
+	return atomic_load_explicit(&r->conn->stalled, memory_order_relaxed);
 }
 
 void

@@ -53,6 +53,7 @@ int		 conn_handoff(struct loop *, int fd, const struct conn_handler *);
 void		 conn_ref(struct conn *);
 void		 conn_unref(struct conn *);
 bool		 conn_alive(const struct conn *);
+bool		 conn_at_eof(const struct conn *);	/* the client sent EOF */
 struct loop	*conn_loop(const struct conn *);
 void		*conn_state(struct conn *);
 
@@ -77,6 +78,9 @@ struct conn_remote *conn_remote_new(struct conn *);
 void		 conn_remote_ref(struct conn_remote *);
 void		 conn_remote_unref(struct conn_remote *);
 void		 conn_remote_send(struct conn_remote *, char *text, size_t len);
+/* Whether the connection has stopped being read because its client does
+ * not read its answers (the output backpressure); any loop. */
+bool		 conn_remote_stalled(const struct conn_remote *);
 
 /* Loop-wide connection teardown (shutdown). */
 void		 conn_close_all(void);

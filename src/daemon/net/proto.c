@@ -165,13 +165,14 @@ proto_overlong(struct conn *c, void *state, size_t max)
 	    "line exceeds max_line_bytes (%zu); it was discarded", max);
 }
 
-/* A watching or working connection stays, even with nothing in flight. */
+/* A watching or working connection stays, even with nothing in flight; a
+ * worker's, until its EOF (a worker gone must give its jobs back). */
 static bool
 proto_busy(const struct conn *c, const void *state)
 {
 	const struct proto_conn	*pc = state;
 
-	return pc->watches != NULL || pc->worker != NULL;
+	return pc->watches != NULL || (pc->worker != NULL && !conn_at_eof(c));
 }
 
 /*

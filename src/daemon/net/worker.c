@@ -44,9 +44,9 @@
 
 /* An external type: made once, never freed before exit (jobs point at it). */
 struct ext_type {
-	struct job_type	 jt;
+	struct job_type	 jt;		/* first: a job's type is its ext_type */
 	char		 name[LOOM_NAME_MAX + 1];
-	double		 lease;
+	_Atomic double	 lease;		/* a reload may change it */
 	bool		 noted;		/* a worker named it: the journal keeps it */
 	struct heap	 ready;		/* hub: offers, priority then arrival */
 	atomic_ulong	 waiting;	/* offers in ready, for stats */
@@ -134,6 +134,8 @@ static struct hashmap	 hub_offers;
 static uint64_t		 hub_seq;
 static struct loop_event hub_kick;
 static bool		 hub_kicked;
+static struct loop_event hub_retry;	/* a stalled worker may read again */
+static bool		 hub_stalled;
 static atomic_size_t	 nworkers;
 static atomic_uint_fast64_t worker_next_id = 1;
 static atomic_uint_fast64_t offer_next_token = 1;
@@ -239,7 +241,7 @@ ext_type_get(const char *name, const char *path, bool noted, struct error *e)
 	}
 	t = xcalloc(1, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->lease = ext_lease_configured(name);
+	atomic_init(&t->lease, ext_lease_configured(name));
 	t->jt.name = t->name;
 	t->jt.runs = JOB_RUNS_WORKER;
 	t->jt.parse = ext_parse;
@@ -250,7 +252,7 @@ ext_type_get(const char *name, const char *path, bool noted, struct error *e)
 	t->noted = noted;
 	ext_types[n] = t;
 	atomic_store_explicit(&ext_ntypes, n + 1, memory_order_release);
-	log_info("worker type %s is known (lease %gs)", name, t->lease);
+	log_info("worker type %s is known (lease %gs)", name, atomic_load(&t->lease));
 	/* Named by a worker: kept across restarts (the config keeps its own). */
 	if (noted && !atomic_load(&ext_replay))
 		note(NOTE_TYPE, name, true);
@@ -317,23 +319,34 @@ worker_count(void)
 }
 
 void
+worker_configure(const struct config *cfg)
+{
+	struct ext_type	*t;
+	struct error	 e = { 0 };
+	size_t		 i;
+
+	for (i = 0; i < cfg->ntypes; i++) {
+		if ((t = ext_type_get(cfg->types[i].name, "type", false, &e)) == NULL) {
+			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
+			error_clear(&e);
+			continue;
+		}
+		/* Leases armed from now on run this long. */
+		atomic_store(&t->lease, cfg->types[i].lease);
+	}
+}
+
+void
 worker_init(const struct config *cfg)
 {
-	struct error	e = { 0 };
-	size_t		i;
-
 	hub = loomd.loops[0];
 	hashmap_init(&hub_by_id, NULL);
 	hashmap_init(&hub_offers, NULL);
 	loop_event_assign(&hub_kick, hub, -1, 0, hub_dispatch, NULL);
+	loop_event_assign(&hub_retry, hub, -1, 0, hub_dispatch, NULL);
 	job_types_extend(ext_type_find);
 	notes_types(ext_type_noted, ext_types_each);
-	for (i = 0; i < cfg->ntypes; i++) {
-		if (ext_type_get(cfg->types[i].name, "type", false, &e) == NULL) {
-			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
-			error_clear(&e);
-		}
-	}
+	worker_configure(cfg);
 }
 
 /* The job's args: any object, kept as the text pushed to workers. */
@@ -382,7 +395,8 @@ ext_run_free(struct ext_run *run)
 static void
 ext_start(struct job *job, void *parsed)
 {
-	struct ext_type	*t = (struct ext_type *)job_type_find(job_type_name(job));
+	/* The job's type is an ext_type's first member. */
+	struct ext_type	*t = (struct ext_type *)(void *)job_type_of(job);
 	struct ext_run	*run = xcalloc(1, sizeof(*run));
 	struct offer	*o = xcalloc(1, sizeof(*o));
 
@@ -478,7 +492,8 @@ ext_arm_lease(struct ext_run *run)
 {
 	struct timeval	tv;
 
-	seconds_to_timeval(run->type->lease, &tv);
+	seconds_to_timeval(atomic_load_explicit(&run->type->lease,
+	    memory_order_relaxed), &tv);
 	event_add(&run->lease.ev, &tv);
 }
 
@@ -769,6 +784,11 @@ worker_takes(const struct worker *w, const struct ext_type *t)
 
 	if (w->bye || w->running >= w->concurrency)
 		return false;
+	/* Not reading its socket: its leases run on, but no new pushes. */
+	if (conn_remote_stalled(w->remote)) {
+		hub_stalled = true;
+		return false;
+	}
 	for (i = 0; i < w->ntypes; i++) {
 		if (w->types[i] == t)
 			return true;
@@ -812,6 +832,7 @@ hub_dispatch(evutil_socket_t fd, short what, void *arg)
 	struct ext_type	*t;
 
 	hub_kicked = false;
+	hub_stalled = false;
 	for (i = 0; i < n; i++) {
 		t = ext_types[i];
 		TAILQ_FOREACH(w, &hub_workers, entry) {
@@ -820,6 +841,12 @@ hub_dispatch(evutil_socket_t fd, short what, void *arg)
 			while (heap_len(&t->ready) > 0 && worker_takes(w, t))
 				hub_assign(w, t);
 		}
+	}
+	/* The connection says nothing when it is read again: look later. */
+	if (hub_stalled && !evtimer_pending(&hub_retry.ev, NULL)) {
+		struct timeval	tv = { 0, 20000 };
+
+		evtimer_add(&hub_retry.ev, &tv);
 	}
 	/* Rotate, so that the next pass starts with another worker. */
 	if ((w = TAILQ_FIRST(&hub_workers)) != NULL &&
@@ -1032,7 +1059,7 @@ worker_stats(void)
 	for (i = 0; i < n; i++) {
 		json_object_set_new(types, ext_types[i]->name, json_pack("{s:I,s:f}",
 		    "waiting", (json_int_t)atomic_load(&ext_types[i]->waiting),
-		    "lease", ext_types[i]->lease));
+		    "lease", atomic_load(&ext_types[i]->lease)));
 	}
 	return json_pack("{s:o,s:o}", "workers", workers, "worker_types", types);
 }

@@ -26,6 +26,8 @@ struct worker_link;
 /* Before the loops run jobs: the hub, the config's types; after the loops
  * have stopped: free what is left. */
 void		 worker_init(const struct config *);
+/* The config's [type.NAME]s known, with their leases (start and reload). */
+void		 worker_configure(const struct config *);
 void		 worker_shutdown(void);
 /* While the journal is replayed, a job naming a type that is not built in
  * makes it known: it was external when it was submitted. */

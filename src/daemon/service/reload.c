@@ -28,6 +28,7 @@
 #include "runtime/loop.h"
 #include "core/queue.h"
 #include "core/sem.h"
+#include "net/worker.h"
 #include "service/reload.h"
 #include "service/systemd.h"
 #include "runtime/util.h"
@@ -186,6 +187,7 @@ reload_run(const char *path, char *const *assignments, size_t n)
 
 	config_diff(old, cfg, reload_log_change, &rd);
 	loomd.config = cfg;
+	worker_configure(cfg);
 	reload_count++;
 	reload_retire((struct config *)old);
 	/* ca_file and the system's store, read again (even if unchanged). */
