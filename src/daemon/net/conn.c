@@ -486,8 +486,6 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 				conn_in_keep(c, c->in, c->in_len, used);
 			conn_unref(c);
 		}
-		if (!c->dead && c->handler->eof != NULL)
-			c->handler->eof(c, c->state);
 		conn_maybe_finish(c);
 		return;
 	}

@@ -42,8 +42,6 @@ struct conn_handler {
 	void		(*overlong)(struct conn *, void *state, size_t max);
 	/* Something besides requests keeps the connection (watches). */
 	bool		(*busy)(const struct conn *, const void *state);
-	/* The client sent EOF: it will send nothing more (may be NULL). */
-	void		(*eof)(struct conn *, void *state);
 	void		(*closed)(struct conn *, void *state);
 };
 

@@ -175,23 +175,6 @@ proto_busy(const struct conn *c, const void *state)
 	return pc->watches != NULL || (pc->worker != NULL && !conn_at_eof(c));
 }
 
-/*
- * A worker that sent EOF can report on nothing more: what it holds goes
- * back at once, as when it closes, rather than when the leases run out.
- * Watches stay (nc -N still hears its events).
- */
-static void
-proto_eof(struct conn *c, void *state)
-{
-	struct proto_conn	*pc = state;
-
-	(void)c;
-	if (pc->worker != NULL) {
-		worker_closed(pc->worker);
-		pc->worker = NULL;
-	}
-}
-
 static void
 proto_closed(struct conn *c, void *state)
 {
@@ -213,6 +196,5 @@ const struct conn_handler proto_handler = {
 	.line = proto_line,
 	.overlong = proto_overlong,
 	.busy = proto_busy,
-	.eof = proto_eof,
 	.closed = proto_closed,
 };
