@@ -12,7 +12,8 @@
  *     (through a conn_remote, from O).
  * Jobs of external types are placed on the hub when their queue has no
  * home, so for most jobs O is the hub and offers and assignments are plain
- * calls; the rest cross by loop_post, as any hand-off does.
+ * calls; the rest cross by loop_post, as any hand-off does.  This file is
+ * the types, the hub and the workers' connections; worker_job.c the owner.
  */
 #include "autoconf.h"
 
@@ -25,32 +26,17 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "core/durable.h"
 #include "core/job.h"
 #include "core/loomd.h"
 #include "core/notes.h"
-#include "core/registry.h"
 #include "net/conn.h"
-#include "net/ops.h"
 #include "net/worker.h"
-#include "runtime/fields.h"
-#include "runtime/future.h"
+#include "net/worker_private.h"
 #include "runtime/hashmap.h"
 #include "runtime/heap.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
-#include "runtime/textbuf.h"
 #include "runtime/util.h"
-
-/* An external type: made once, never freed before exit (jobs point at it). */
-struct ext_type {
-	struct job_type	 jt;		/* first: a job's type is its ext_type */
-	char		 name[LOOM_NAME_MAX + 1];
-	_Atomic double	 lease;		/* a reload may change it */
-	bool		 noted;		/* a worker named it: the journal keeps it */
-	struct heap	 ready;		/* hub: offers, priority then arrival */
-	atomic_ulong	 waiting;	/* offers in ready, for stats */
-};
 
 /* Hub-side: a worker connection and what it holds. */
 struct worker {
@@ -74,50 +60,6 @@ struct held {
 	struct loop		*owner;
 };
 
-/* A job offered to the hub, then (assigned) the hub's answer to its owner. */
-struct offer {
-	struct heap_node	 node;
-	struct hashmap_entry	 entry;		/* hub: by job id */
-	uint64_t		 id;
-	uint64_t		 token;		/* which offer of the job */
-	struct loop		*owner;
-	struct ext_type		*type;
-	/* Once assigned. */
-	uint64_t		 worker;
-	struct conn_remote	*remote;
-};
-
-/* On the owner: an external job's attempt, offered then leased. */
-struct ext_run {
-	struct job		*job;
-	struct ext_type		*type;
-	uint64_t		 token;
-	bool			 leased;
-	uint64_t		 worker;
-	struct conn_remote	*remote;
-	struct loop_event	 lease;
-	struct loop_event	 flush;		/* progress, once per pass */
-	json_t			*progress;	/* not yet published */
-};
-
-/* The parsed args: the text pushed to workers, shared by every attempt. */
-struct ext_args {
-	char	*text;
-};
-
-/* On the worker's loop: what its connection keeps. */
-struct worker_link {
-	uint64_t	 id;
-	char		 idstr[24];
-};
-
-/* A hub message: release, lost, bye, gone. */
-struct hub_msg {
-	uint64_t	 worker;
-	uint64_t	 id;
-	struct loop	*owner;
-};
-
 #define WORKER_TYPES_HARD_MAX	4096
 
 static struct ext_type	*ext_types[WORKER_TYPES_HARD_MAX];
@@ -126,7 +68,7 @@ static pthread_mutex_t	 ext_types_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool	 ext_replay;
 
 /* The hub's, on its loop; hub_lock also lets stats read the workers. */
-static struct loop	*hub;
+struct loop		*worker_hub;
 static pthread_mutex_t	 hub_lock = PTHREAD_MUTEX_INITIALIZER;
 static TAILQ_HEAD(, worker) hub_workers = TAILQ_HEAD_INITIALIZER(hub_workers);
 static struct hashmap	 hub_by_id;
@@ -138,18 +80,13 @@ static struct loop_event hub_retry;	/* a stalled worker may read again */
 static bool		 hub_stalled;
 static atomic_size_t	 nworkers;
 static atomic_uint_fast64_t worker_next_id = 1;
-static atomic_uint_fast64_t offer_next_token = 1;
 
 static void	hub_dispatch(evutil_socket_t, short, void *);
-static void	hub_offer(void *);
-static void	hub_release(void *);
-static void	owner_assigned(void *);
-static void	owner_lost(void *);
 
 /* A call on `loop`: now if it is this one (the caller is at top level or
  * the callee defers), else posted; false if the loop has stopped. */
-static bool
-call_on(struct loop *loop, loop_fn fn, void *arg, const char *name)
+bool
+worker_call_on(struct loop *loop, loop_fn fn, void *arg, const char *name)
 {
 	if (loop_is_current(loop)) {
 		fn(arg);
@@ -158,8 +95,8 @@ call_on(struct loop *loop, loop_fn fn, void *arg, const char *name)
 	return loop_post_named(loop, fn, arg, name) == 0;
 }
 
-static void
-hub_msg_send(struct loop *loop, loop_fn fn, uint64_t worker, uint64_t id,
+void
+worker_hub_send(struct loop *loop, loop_fn fn, uint64_t worker, uint64_t id,
     struct loop *owner, const char *name)
 {
 	struct hub_msg	*m = xmalloc(sizeof(*m));
@@ -167,17 +104,11 @@ hub_msg_send(struct loop *loop, loop_fn fn, uint64_t worker, uint64_t id,
 	m->worker = worker;
 	m->id = id;
 	m->owner = owner;
-	if (!call_on(loop, fn, m, name))
+	if (!worker_call_on(loop, fn, m, name))
 		free(m);
 }
 
 /* Types ----------------------------------------------------------------- */
-
-static int	ext_parse(const json_t *, const char *, const struct config *,
-		    void **, struct error *);
-static void	ext_free(void *);
-static void	ext_start(struct job *, void *);
-static void	ext_cancel(struct job *, void *);
 
 static struct ext_type *
 ext_type_lookup(const char *name)
@@ -248,7 +179,7 @@ ext_type_get(const char *name, const char *path, bool noted, struct error *e)
 	t->jt.free_parsed = ext_free;
 	t->jt.start = ext_start;
 	t->jt.cancel = ext_cancel;
-	t->jt.home = hub;
+	t->jt.home = worker_hub;
 	t->noted = noted;
 	ext_types[n] = t;
 	atomic_store_explicit(&ext_ntypes, n + 1, memory_order_release);
@@ -318,402 +249,40 @@ worker_count(void)
 	return atomic_load(&nworkers);
 }
 
-void
-worker_configure(const struct config *cfg)
+int
+worker_configure(const struct config *cfg, char *err, size_t errlen)
 {
 	struct ext_type	*t;
 	struct error	 e = { 0 };
 	size_t		 i;
+	int		 rc = 0;
 
 	for (i = 0; i < cfg->ntypes; i++) {
 		if ((t = ext_type_get(cfg->types[i].name, "type", false, &e)) == NULL) {
-			log_warnx("[type.%s]: %s", cfg->types[i].name, e.message);
+			if (rc == 0)
+				snprintf(err, errlen, "[type.%s]: %s",
+				    cfg->types[i].name, e.message);
 			error_clear(&e);
+			rc = -1;
 			continue;
 		}
 		/* Leases armed from now on run this long. */
 		atomic_store(&t->lease, cfg->types[i].lease);
 	}
+	return rc;
 }
 
-void
-worker_init(const struct config *cfg)
+int
+worker_init(const struct config *cfg, char *err, size_t errlen)
 {
-	hub = loomd.loops[0];
+	worker_hub = loomd.loops[0];
 	hashmap_init(&hub_by_id, NULL);
 	hashmap_init(&hub_offers, NULL);
-	loop_event_assign(&hub_kick, hub, -1, 0, hub_dispatch, NULL);
-	loop_event_assign(&hub_retry, hub, -1, 0, hub_dispatch, NULL);
+	loop_event_assign(&hub_kick, worker_hub, -1, 0, hub_dispatch, NULL);
+	loop_event_assign(&hub_retry, worker_hub, -1, 0, hub_dispatch, NULL);
 	job_types_extend(ext_type_find);
 	notes_types(ext_type_noted, ext_types_each);
-	worker_configure(cfg);
-}
-
-/* The job's args: any object, kept as the text pushed to workers. */
-static int
-ext_parse(const json_t *args, const char *base, const struct config *cfg,
-    void **parsed, struct error *e)
-{
-	struct ext_args	*a;
-
-	if (args != NULL && !json_is_object(args))
-		return fields_fail(e, base, NULL, "must be an object");
-	a = xmalloc(sizeof(*a));
-	a->text = args != NULL ? json_dumps(args, JSON_COMPACT) : xstrdup("{}");
-	if (a->text == NULL)
-		fatalx("ext_parse: out of memory");
-	*parsed = a;
-	return 0;
-}
-
-static void
-ext_free(void *parsed)
-{
-	struct ext_args	*a = parsed;
-
-	free(a->text);
-	free(a);
-}
-
-/* The owner: offer, lease, reports --------------------------------------- */
-
-static void	ext_lease_expired(evutil_socket_t, short, void *);
-static void	ext_flush(evutil_socket_t, short, void *);
-
-static void
-ext_run_free(struct ext_run *run)
-{
-	event_del(&run->lease.ev);
-	event_del(&run->flush.ev);
-	json_decref(run->progress);
-	if (run->remote != NULL)
-		conn_remote_unref(run->remote);
-	free(run);
-}
-
-/* Admitted: offer it to the hub; it stays queued until a worker has it. */
-static void
-ext_start(struct job *job, void *parsed)
-{
-	/* The job's type is an ext_type's first member. */
-	struct ext_type	*t = (struct ext_type *)(void *)job_type_of(job);
-	struct ext_run	*run = xcalloc(1, sizeof(*run));
-	struct offer	*o = xcalloc(1, sizeof(*o));
-
-	run->job = job;
-	run->type = t;
-	run->token = o->token = atomic_fetch_add(&offer_next_token, 1);
-	loop_event_assign(&run->lease, job_loop(job), -1, 0, ext_lease_expired, run);
-	loop_event_assign(&run->flush, job_loop(job), -1, 0, ext_flush, run);
-	job_set_type_state(job, run);
-	o->id = job_id(job);
-	o->owner = job_loop(job);
-	o->type = t;
-	o->node.key = job_priority(job);
-	if (!call_on(hub, hub_offer, o, "hub_offer"))
-		free(o);
-}
-
-static void
-ext_send_cancel(struct ext_run *run)
-{
-	char	*text;
-
-	xasprintf(&text, "{\"event\":\"cancel\",\"job\":%llu}\n",
-	    (unsigned long long)job_id(run->job));
-	conn_remote_send(run->remote, text, strlen(text));
-}
-
-/* The lease ends: tell the hub the worker has room again. */
-static void
-ext_unlease(struct ext_run *run, bool tell_worker)
-{
-	if (tell_worker)
-		ext_send_cancel(run);
-	hub_msg_send(hub, hub_release, run->worker, job_id(run->job), NULL,
-	    "hub_release");
-}
-
-/* Cancelled, timed out, or stopped at shutdown, offered or leased. */
-static void
-ext_cancel(struct job *job, void *parsed)
-{
-	struct ext_run	*run = job_type_state(job);
-
-	if (run == NULL)
-		return;
-	job_set_type_state(job, NULL);
-	if (run->leased)
-		ext_unlease(run, true);
-	else
-		hub_msg_send(hub, hub_release, 0, job_id(job), NULL, "hub_release");
-	ext_run_free(run);
-}
-
-/* The run event: what the worker needs to run this attempt. */
-static char *
-ext_run_text(struct job *job, size_t *len)
-{
-	const struct ext_args	*a = NULL;
-	struct textbuf		 tb = { 0 };
-	const char		*name = job_name(job);
-	double			 timeout = job_timeout(job);
-	char			 num[64];
-
-	a = job_parsed(job);
-	textbuf_lit(&tb, "{\"event\":\"run\",\"job\":{\"id\":");
-	textbuf_u64(&tb, job_id(job));
-	textbuf_lit(&tb, ",\"type\":");
-	textbuf_string(&tb, job_type_name(job));
-	textbuf_lit(&tb, ",\"args\":");
-	textbuf_add(&tb, a->text, strlen(a->text));
-	textbuf_lit(&tb, ",\"attempt\":");
-	textbuf_u64(&tb, job_attempt(job));
-	textbuf_lit(&tb, ",\"name\":");
-	if (name != NULL)
-		textbuf_string(&tb, name);
-	else
-		textbuf_lit(&tb, "null");
-	textbuf_lit(&tb, ",\"queue\":");
-	textbuf_string(&tb, job_queue(job));
-	if (timeout > 0) {
-		snprintf(num, sizeof(num), ",\"timeout\":%.17g", timeout);
-		textbuf_add(&tb, num, strlen(num));
-		textbuf_lit(&tb, ",\"deadline\":");
-		textbuf_time_ns(&tb, job_started_ns(job) + (int64_t)(timeout * 1e9));
-	} else
-		textbuf_lit(&tb, ",\"timeout\":null,\"deadline\":null");
-	textbuf_lit(&tb, "}}\n");
-	return textbuf_steal(&tb, len);
-}
-
-static void
-ext_arm_lease(struct ext_run *run)
-{
-	struct timeval	tv;
-
-	seconds_to_timeval(atomic_load_explicit(&run->type->lease,
-	    memory_order_relaxed), &tv);
-	event_add(&run->lease.ev, &tv);
-}
-
-/* A push that tells of a change (a new attempt runs) leaves once the
- * change is durable, as every answer does: a restart then runs it again
- * as its next attempt, never as the same one. */
-struct push {
-	struct conn_remote	*remote;
-	char			*text;
-	size_t			 len;
-};
-
-static void
-push_now(void *arg)
-{
-	struct push	*p = arg;
-
-	conn_remote_send(p->remote, p->text, p->len);
-	conn_remote_unref(p->remote);
-	free(p);
-}
-
-static void
-push_durable(struct conn_remote *remote, char *text, size_t len)
-{
-	struct push	*p;
-
-	if (durable_done(durable_mark())) {
-		conn_remote_send(remote, text, len);
-		return;
-	}
-	p = xmalloc(sizeof(*p));
-	p->remote = remote;
-	p->text = text;
-	p->len = len;
-	conn_remote_ref(remote);
-	durable_then(push_now, p);
-}
-
-/* The hub gave the offer to a worker: it runs, if it still waits for one. */
-static void
-owner_assigned(void *arg)
-{
-	struct offer	*o = arg;
-	struct job	*job = registry_job(o->id);
-	struct ext_run	*run = job != NULL ? job_type_state(job) : NULL;
-	char		*text;
-	size_t		 len;
-
-	if (run == NULL || run->leased || run->token != o->token ||
-	    job_state(job) != JOB_QUEUED) {
-		hub_msg_send(hub, hub_release, o->worker, o->id, NULL, "hub_release");
-		conn_remote_unref(o->remote);
-		free(o);
-		return;
-	}
-	run->leased = true;
-	run->worker = o->worker;
-	run->remote = o->remote;
-	free(o);
-	job_started(job);
-	ext_arm_lease(run);
-	text = ext_run_text(job, &len);
-	push_durable(run->remote, text, len);
-}
-
-static void
-ext_lost(struct ext_run *run, const char *why)
-{
-	struct job	*job = run->job;
-	struct error	 e = { 0 };
-
-	error_set(&e, "worker_lost", "%s", why);
-	job_set_type_state(job, NULL);
-	ext_run_free(run);
-	job_requeue(job, &e);
-}
-
-static void
-ext_lease_expired(evutil_socket_t fd, short what, void *arg)
-{
-	struct ext_run	*run = arg;
-
-	ext_unlease(run, true);
-	ext_lost(run, "the worker's lease ran out");
-}
-
-/* The hub says the worker is gone. */
-static void
-owner_lost(void *arg)
-{
-	struct hub_msg	*m = arg;
-	struct job	*job = registry_job(m->id);
-	struct ext_run	*run = job != NULL ? job_type_state(job) : NULL;
-
-	if (run != NULL && run->leased && run->worker == m->worker &&
-	    job_state(job) == JOB_RUNNING)
-		ext_lost(run, "the worker disconnected");
-	free(m);
-}
-
-static void
-ext_flush(evutil_socket_t fd, short what, void *arg)
-{
-	struct ext_run	*run = arg;
-	json_t		*p = run->progress;
-
-	run->progress = NULL;
-	job_set_progress(run->job, p);
-}
-
-/* A worker's report, on its way from the worker's loop to the owner and back. */
-struct report {
-	enum worker_report_kind	 kind;
-	uint64_t		 id;
-	uint64_t		 worker;
-	json_t			*payload;
-	struct error		 error;
-	bool			 retry;
-	bool			 ok;
-	struct conn		*conn;
-	struct loop		*home;
-	json_t			*reqid;
-};
-
-static void
-report_answer(void *arg)
-{
-	struct report	*r = arg;
-
-	if (conn_alive(r->conn)) {
-		if (r->ok)
-			reply_ok(r->conn, r->reqid, NULL);
-		else
-			reply_fail(r->conn, r->reqid, "invalid_state", "job %llu is "
-			    "not this worker's (it finished, was cancelled, timed "
-			    "out or went to another)", (unsigned long long)r->id);
-		conn_request_done(r->conn);
-	}
-	conn_unref(r->conn);
-	json_decref(r->reqid);
-	json_decref(r->payload);
-	error_clear(&r->error);
-	free(r);
-}
-
-static void
-report_take(struct ext_run *run, struct report *r)
-{
-	struct job	*job = run->job;
-
-	switch (r->kind) {
-	case WORKER_HEARTBEAT:
-		ext_arm_lease(run);
-		return;
-	case WORKER_PROGRESS:
-		json_decref(run->progress);
-		run->progress = r->payload;
-		r->payload = NULL;
-		event_active(&run->flush.ev, EV_TIMEOUT, 1);
-		return;
-	default:
-		break;
-	}
-	job_set_type_state(job, NULL);
-	ext_unlease(run, false);
-	ext_run_free(run);
-	if (r->kind == WORKER_COMPLETE) {
-		job_succeed(job, r->payload);
-		r->payload = NULL;
-	} else if (r->retry)
-		job_fail(job, &r->error);
-	else
-		job_fail_final(job, &r->error);
-}
-
-/* On the owner: is it still this worker's?  Then take it. */
-static void
-owner_report(void *arg)
-{
-	struct report	*r = arg;
-	struct job	*job = registry_job(r->id);
-	struct ext_run	*run = job != NULL ? job_type_state(job) : NULL;
-
-	r->ok = run != NULL && run->leased && run->worker == r->worker &&
-	    job_state(job) == JOB_RUNNING;
-	if (r->ok)
-		report_take(run, r);
-	if (!call_on(r->home, report_answer, r, "report_answer"))
-		log_debug("worker report: its connection's loop has stopped");
-}
-
-void
-worker_report(struct conn *c, json_t *reqid, struct worker_link *link,
-    enum worker_report_kind kind, uint64_t id, json_t *payload, struct error *e,
-    bool retry)
-{
-	struct report	*r = xcalloc(1, sizeof(*r));
-	struct loop	*owner;
-	struct future	*f;
-
-	r->kind = kind;
-	r->id = id;
-	r->worker = link->id;
-	r->payload = payload;
-	if (e != NULL)
-		error_move(&r->error, e);
-	r->retry = retry;
-	r->conn = c;
-	r->home = conn_loop(c);
-	r->reqid = json_incref(reqid);
-	conn_ref(c);
-	conn_request_start(c);
-	if (!registry_lookup(id, &owner, &f)) {
-		report_answer(r);
-		return;
-	}
-	future_unref(f);
-	if (!call_on(owner, owner_report, r, "owner_report"))
-		report_answer(r);
+	return worker_configure(cfg, err, errlen);
 }
 
 /* The hub ---------------------------------------------------------------- */
@@ -727,7 +296,7 @@ hub_kick_soon(void)
 	event_active(&hub_kick.ev, EV_TIMEOUT, 1);
 }
 
-static void
+void
 hub_offer(void *arg)
 {
 	struct offer	*o = arg;
@@ -748,7 +317,7 @@ hub_worker(uint64_t id)
 }
 
 /* An offer withdrawn (worker 0), or a worker's job ended: room again. */
-static void
+void
 hub_release(void *arg)
 {
 	struct hub_msg		*m = arg;
@@ -814,7 +383,7 @@ hub_assign(struct worker *w, struct ext_type *t)
 	o->worker = w->id;
 	o->remote = w->remote;
 	conn_remote_ref(w->remote);
-	if (!call_on(o->owner, owner_assigned, o, "owner_assigned")) {
+	if (!worker_call_on(o->owner, owner_assigned, o, "owner_assigned")) {
 		conn_remote_unref(o->remote);
 		free(o);
 	}
@@ -921,7 +490,7 @@ hub_gone(void *arg)
 	atomic_fetch_sub(&nworkers, 1);
 	for (he = hashmap_first(&w->held, &it); he != NULL; he = hashmap_next(&it)) {
 		h = hashmap_item(he, struct held, entry);
-		hub_msg_send(h->owner, owner_lost, w->id, h->id, NULL, "owner_lost");
+		worker_hub_send(h->owner, owner_lost, w->id, h->id, NULL, "owner_lost");
 	}
 	log_info("worker %llu (%s) disconnected holding %u job%s",
 	    (unsigned long long)w->id, w->name, w->running,
@@ -973,7 +542,7 @@ worker_hello(struct conn *c, const char *const *names, size_t ntypes,
 	log_info("worker %llu (%s) connected: %zu type%s, concurrency %u",
 	    (unsigned long long)w->id, w->name, ntypes, ntypes == 1 ? "" : "s",
 	    concurrency);
-	if (!call_on(hub, hub_hello, w, "hub_hello")) {
+	if (!worker_call_on(worker_hub, hub_hello, w, "hub_hello")) {
 		atomic_fetch_sub(&nworkers, 1);
 		worker_free(w);
 		free(link);
@@ -992,13 +561,13 @@ worker_link_id(const struct worker_link *link)
 void
 worker_bye(struct worker_link *link)
 {
-	hub_msg_send(hub, hub_bye, link->id, 0, NULL, "hub_bye");
+	worker_hub_send(worker_hub, hub_bye, link->id, 0, NULL, "hub_bye");
 }
 
 void
 worker_closed(struct worker_link *link)
 {
-	hub_msg_send(hub, hub_gone, link->id, 0, NULL, "hub_gone");
+	worker_hub_send(worker_hub, hub_gone, link->id, 0, NULL, "hub_gone");
 	free(link);
 }
 

@@ -25,9 +25,11 @@ struct worker_link;
 
 /* Before the loops run jobs: the hub, the config's types; after the loops
  * have stopped: free what is left. */
-void		 worker_init(const struct config *);
+/* -1 with the message in err when a [type.NAME] cannot be (a built-in
+ * name, too many types); the others are made all the same. */
+int		 worker_init(const struct config *, char *err, size_t errlen);
 /* The config's [type.NAME]s known, with their leases (start and reload). */
-void		 worker_configure(const struct config *);
+int		 worker_configure(const struct config *, char *err, size_t errlen);
 void		 worker_shutdown(void);
 /* While the journal is replayed, a job naming a type that is not built in
  * makes it known: it was external when it was submitted. */

@@ -88,7 +88,8 @@ daemon_start(const struct config *cfg, char *err, size_t errlen)
 	limit_init(cfg);
 	nthreads = cfg->executor_threads != 0 ? cfg->executor_threads : cpus();
 	loomd.executor = executor_new(nthreads, cfg->executor_queue);
-	worker_init(cfg);
+	if (worker_init(cfg, err, errlen) == -1)
+		return -1;
 	worker_replaying(true);
 	if (cfg->journal && journal_open(cfg, daemon_replaying, err, errlen) == -1) {
 		worker_replaying(false);

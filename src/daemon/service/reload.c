@@ -187,7 +187,8 @@ reload_run(const char *path, char *const *assignments, size_t n)
 
 	config_diff(old, cfg, reload_log_change, &rd);
 	loomd.config = cfg;
-	worker_configure(cfg);
+	if (worker_configure(cfg, err, sizeof(err)) == -1)
+		log_warnx("reload: %s", err);
 	reload_count++;
 	reload_retire((struct config *)old);
 	/* ca_file and the system's store, read again (even if unchanged). */
