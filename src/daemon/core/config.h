@@ -25,6 +25,13 @@ enum journal_sync {
 	JOURNAL_SYNC_OFF,	/* write before the reply; the kernel flushes */
 };
 
+/* Which finished jobs get a line in the log (core/joblog.c). */
+enum log_jobs {
+	LOG_JOBS_ALL,
+	LOG_JOBS_FAILED,	/* failed and timed out */
+	LOG_JOBS_NONE,
+};
+
 /* [queue.NAME] */
 struct config_queue {
 	char		*name;
@@ -84,6 +91,9 @@ struct config {
 	unsigned int	 loop_spin_us;		/* 0: off */
 	int		 log_level;		/* LOG_DEBUG ... LOG_ERR */
 	int		 log_target;		/* enum log_target */
+	int		 log_format;		/* enum log_format */
+	int		 log_jobs;		/* enum log_jobs */
+	char		**metrics_listen;	/* "HOST:PORT", NULL-ended; empty: off */
 	char		*files_root;		/* NULL: digest's `path` is refused */
 	double		 shutdown_grace;
 	double		 kill_grace;

@@ -264,6 +264,21 @@ job_attempt(const struct job *job)
 	return job->attempt;
 }
 
+const char *
+job_name(const struct job *job)
+{
+	return job->spec->name;
+}
+
+void
+job_times(const struct job *job, struct job_times *t)
+{
+	t->created_ns = job->created_ns;
+	t->queued_ns = job->queued_ns;
+	t->started_ns = job->started_ns;
+	t->finished_ns = job->finished_ns;
+}
+
 bool
 job_matches(const struct job *job, int state, const char *queue)
 {

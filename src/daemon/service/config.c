@@ -148,6 +148,9 @@ config_new(void)
 	cfg->loop_spin_us = 0;
 	cfg->log_level = LOG_INFO;
 	cfg->log_target = LOG_TO_STDERR;
+	cfg->log_format = LOG_FORMAT_TEXT;
+	cfg->log_jobs = LOG_JOBS_FAILED;
+	cfg->metrics_listen = xcalloc(1, sizeof(*cfg->metrics_listen));
 	cfg->shutdown_grace = 30;
 	cfg->kill_grace = 5;
 	cfg->idle_timeout = 0;
@@ -168,6 +171,7 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->path);
 	strv_free(cfg->listen);
+	strv_free(cfg->metrics_listen);
 	free(cfg->unix_socket);
 	free(cfg->state_dir);
 	free(cfg->files_root);

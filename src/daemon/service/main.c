@@ -346,6 +346,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("loomd", cfg->log_level, cfg->log_target);
+	log_set_format(cfg->log_format);
+	log_set_stamps(!log_to_journal());
 	loop_set_slow_callback_ms(cfg->slow_callback_ms);
 	loop_set_spin_us(cfg->loop_spin_us);
 	signal(SIGPIPE, SIG_IGN);

@@ -37,6 +37,7 @@ static const char *const reload_restart_keys[] = {
 	"loops", "executor_threads", "executor_queue", "listen", "unix_socket",
 	"unix_socket_mode", "state_dir", "user", "group", "journal", "journal_sync",
 	"journal_sync_interval", "journal_max_bytes", "journal_repair",
+	"metrics_listen",
 };
 
 /* A replaced configuration, until every loop has passed a call. */
@@ -181,6 +182,7 @@ reload_run(const char *path, char *const *assignments, size_t n)
 	reload_queues(cfg, old);
 	log_set_level(cfg->log_level);
 	log_set_target(cfg->log_target);
+	log_set_format(cfg->log_format);
 	loop_set_slow_callback_ms(cfg->slow_callback_ms);
 	loop_set_spin_us(cfg->loop_spin_us);
 
