@@ -2,7 +2,9 @@
  * Job counters.  A shard's counters are written by its loop alone (relaxed
  * atomics, no lock on the hot path); a new name is added under the shard's
  * lock, which a reader holds while it walks the shard.  Names are kept, not
- * queue pointers: an unused queue goes away, its counts stay.
+ * queue pointers: an unused queue goes away, its counts stay.  Beside each
+ * queue's counts, a histogram of its jobs' waits; beside each type's, one of
+ * their runs.
  */
 #include "autoconf.h"
 
@@ -20,6 +22,7 @@
 struct counter_entry {
 	struct hashmap_entry	 entry;
 	atomic_uint_fast64_t	 n[COUNT_N];
+	struct histo		 histo;		/* waits by queue, runs by type */
 	char			 name[];
 };
 
@@ -113,6 +116,28 @@ counter_add(const struct job *job, enum counter c)
 	    job_type_name(job))->n[c], 1, memory_order_relaxed);
 }
 
+/* Starting: how long it waited queued.  Finished: how long it ran. */
+static void
+counter_time(const struct job *job, enum counters_by by)
+{
+	struct shard_counters	*sc = shard_of(job_loop(job))->counters;
+	struct job_times	 t;
+	int64_t			 ns;
+
+	job_times(job, &t);
+	if (by == COUNTERS_BY_QUEUE) {
+		if (t.queued_ns <= 0 || t.started_ns <= 0)
+			return;
+		ns = t.started_ns - t.queued_ns;
+	} else {
+		if (t.started_ns <= 0 || t.finished_ns <= 0)
+			return;
+		ns = t.finished_ns - t.started_ns;
+	}
+	histo_observe(&counter_get(sc, by, by == COUNTERS_BY_QUEUE ?
+	    job_queue(job) : job_type_name(job))->histo, ns);
+}
+
 static void
 counters_notify(enum job_event ev, const struct job *job,
     const struct job_outcome *outcome)
@@ -125,8 +150,11 @@ counters_notify(enum job_event ev, const struct job *job,
 		/* Pending again after an attempt: a retry. */
 		if (job_state(job) == JOB_PENDING && job_attempt(job) > 0)
 			counter_add(job, COUNT_RETRIED);
+		else if (job_state(job) == JOB_RUNNING)
+			counter_time(job, COUNTERS_BY_QUEUE);
 		break;
 	case JOB_EVENT_FINISH:
+		counter_time(job, COUNTERS_BY_TYPE);
 		switch (outcome->state) {
 		case JOB_DONE:
 			counter_add(job, COUNT_DONE);
@@ -166,6 +194,7 @@ counters_init(void)
 struct counter_sum {
 	struct hashmap_entry	 entry;
 	uint64_t		 n[COUNT_N];
+	struct histo_sum	 histo;
 	const char		*name;		/* the first shard's entry's */
 };
 
@@ -175,9 +204,10 @@ counter_sum_key(const struct hashmap_entry *e)
 	return hashmap_item(e, struct counter_sum, entry)->name;
 }
 
-void
-counters_each(enum counters_by by,
-    void (*fn)(const char *, const uint64_t[COUNT_N], void *), void *arg)
+static void
+counters_walk(enum counters_by by,
+    void (*fn)(const char *, const uint64_t[COUNT_N], void *),
+    void (*hfn)(const char *, const struct histo_sum *, void *), void *arg)
 {
 	struct hashmap		 sums = HASHMAP_INITIALIZER(counter_sum_key);
 	struct hashmap_iter	 it;
@@ -204,13 +234,48 @@ counters_each(enum counters_by by,
 			for (c = 0; c < COUNT_N; c++)
 				s->n[c] += atomic_load_explicit(&ce->n[c],
 				    memory_order_relaxed);
+			if (hfn != NULL)
+				histo_add_to(&ce->histo, &s->histo);
 		}
 		pthread_mutex_unlock(&sc->lock);
 	}
 	for (e = hashmap_first(&sums, &it); e != NULL; e = hashmap_next(&it)) {
 		s = hashmap_item(e, struct counter_sum, entry);
-		fn(s->name, s->n, arg);
+		if (fn != NULL)
+			fn(s->name, s->n, arg);
+		else
+			hfn(s->name, &s->histo, arg);
 		free(s);
 	}
 	hashmap_free(&sums);
+}
+
+void
+counters_each(enum counters_by by,
+    void (*fn)(const char *, const uint64_t[COUNT_N], void *), void *arg)
+{
+	counters_walk(by, fn, NULL, arg);
+}
+
+void
+counters_each_histo(enum counters_by by,
+    void (*fn)(const char *, const struct histo_sum *, void *), void *arg)
+{
+	counters_walk(by, NULL, fn, arg);
+}
+
+static atomic_long	counters_nworkers;
+
+void
+counters_workers_add(int n)
+{
+	atomic_fetch_add_explicit(&counters_nworkers, n, memory_order_relaxed);
+}
+
+unsigned long
+counters_workers(void)
+{
+	long	n = atomic_load_explicit(&counters_nworkers, memory_order_relaxed);
+
+	return n > 0 ? (unsigned long)n : 0;
 }

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "runtime/histogram.h"
+
 enum counter {
 	COUNT_SUBMITTED,
 	COUNT_DONE,
@@ -37,5 +39,19 @@ enum counters_by {
 void		 counters_each(enum counters_by,
 		     void (*fn)(const char *name, const uint64_t n[COUNT_N], void *),
 		     void *arg);
+/*
+ * The same walk with each name's histogram: per queue, the jobs' waits
+ * (queued to running); per type, their runs (started to finished).
+ */
+void		 counters_each_histo(enum counters_by,
+		     void (*fn)(const char *name, const struct histo_sum *, void *),
+		     void *arg);
+
+/*
+ * Workers connected now, for the metrics: whoever accepts a worker adds 1,
+ * and takes it away when the worker goes.
+ */
+void		 counters_workers_add(int);
+unsigned long	 counters_workers(void);
 
 #endif

@@ -61,10 +61,15 @@ job_count_state(struct job *job, enum job_state state)
 {
 	struct shard	*sh = shard_of(job->reg.owner);
 
-	if (job->begun)
+	if (job->begun) {
 		atomic_fetch_sub_explicit(&sh->states[job->state], 1,
 		    memory_order_relaxed);
+		if (job->state == JOB_QUEUED)
+			queue_queued(job->queue, -1);
+	}
 	atomic_fetch_add_explicit(&sh->states[state], 1, memory_order_relaxed);
+	if (state == JOB_QUEUED)
+		queue_queued(job->queue, 1);
 	job->state = state;
 }
 

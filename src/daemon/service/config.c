@@ -18,6 +18,7 @@
 #include "runtime/log.h"
 #include "runtime/util.h"
 #include "service/config_private.h"
+#include "service/metrics.h"
 
 /* Every error ends here: the message in err (if there is room), -1 back. */
 int
@@ -210,6 +211,16 @@ config_check(struct config *cfg, char *err, size_t errlen)
 	    (cfg->unix_socket == NULL || *cfg->unix_socket == '\0')) {
 		return config_fail(err, errlen, "no listener: listen and unix_socket "
 		    "are both empty");
+	}
+	for (i = 0; cfg->metrics_listen[i] != NULL; i++) {
+		if (!metrics_listen_is_loopback(cfg->metrics_listen[i]) &&
+		    !metrics_auth_required(cfg)) {
+			return config_fail(err, errlen, "metrics_listen %s: not a "
+			    "loopback address and no token is configured: the "
+			    "metrics and the dashboard would be open to anyone who "
+			    "can connect; listen on 127.0.0.1 or [::1], or configure "
+			    "a token with role read", cfg->metrics_listen[i]);
+		}
 	}
 	for (i = 0; i < cfg->nlimits; i++) {
 		if (cfg->limits[i].concurrency == 0) {

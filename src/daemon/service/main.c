@@ -28,6 +28,7 @@
 #include "runtime/util.h"
 #include "service/daemon.h"
 #include "service/health.h"
+#include "service/metrics.h"
 #include "service/reload.h"
 #include "service/shutdown.h"
 #include "service/state.h"
@@ -363,10 +364,12 @@ main(int argc, char **argv)
 	if ((ms.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (listen_all(ms.base, cfg, err, sizeof(err)) == -1 ||
+	    metrics_open(cfg, err, sizeof(err)) == -1 ||
 	    drop_privileges(cfg, err, sizeof(err)) == -1 ||
 	    state_open(cfg->state_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		server_close();
+		metrics_stop();
 		event_base_free(ms.base);
 		config_free(cfg);
 		source_free(&src);
@@ -379,12 +382,14 @@ main(int argc, char **argv)
 		systemd_notifyf("STATUS=%s", err);
 		_exit(1);	/* the loops run: nothing to take apart cleanly */
 	}
+	metrics_start();
 	serve(&ms, sfd);
 	if (shutdown_run(sfd, signal_name(ms.stop_signal)) == -1) {
 		/* Something still runs and may touch anything: leave it all. */
 		log_warnx("shutdown: exiting without cleaning up");
 		_exit(1);
 	}
+	metrics_stop();		/* it reads the shards: before they go */
 	daemon_free();
 	health_free();
 	state_close();
