@@ -33,8 +33,11 @@ histo_observe(struct histo *h, int64_t ns)
 	/* Most observations are short: a scan from the bottom ends early. */
 	while (i < HISTO_BOUNDS && v > histo_bounds_ns[i])
 		i++;
-	atomic_fetch_add_explicit(&h->n[i], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&h->sum_ns, v, memory_order_relaxed);
+	/* One writer: a load and a store, no locked read-modify-write. */
+	atomic_store_explicit(&h->n[i], atomic_load_explicit(&h->n[i],
+	    memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_store_explicit(&h->sum_ns, atomic_load_explicit(&h->sum_ns,
+	    memory_order_relaxed) + v, memory_order_relaxed);
 }
 
 void

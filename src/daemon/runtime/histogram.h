@@ -1,8 +1,9 @@
 /*
- * Latency histograms for the metrics: fixed buckets from 100 us to an hour,
- * counted with relaxed atomics by whoever observes (a loop, the journal's
- * thread) and summed by a reader on any thread.  An observation is a short
- * scan and two adds: no lock, no allocation.
+ * Latency histograms for the metrics: fixed buckets from 100 us to an hour.
+ * Each histogram has one writer (the loop whose shard holds it, the
+ * journal's thread), which counts with relaxed atomic loads and stores, and
+ * any number of readers, who sum them.  An observation is a short scan and
+ * two stores: no lock, no locked instruction, no allocation.
  */
 #ifndef LOOM_HISTOGRAM_H
 #define LOOM_HISTOGRAM_H
