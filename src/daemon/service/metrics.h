@@ -35,6 +35,8 @@ bool	metrics_listen_is_loopback(const char *spec);
 
 /* The exposition, into buf (service/metrics_prom.c). */
 void	metrics_prom_write(struct evbuffer *);
+/* key="value", the value escaped as the text format wants. */
+void	metrics_prom_label(struct evbuffer *, const char *key, const char *value);
 
 /* The dashboard's files, built into the binary (dashboard.c, generated). */
 struct dashboard_file {

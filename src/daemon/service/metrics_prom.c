@@ -36,8 +36,8 @@ prom_head(struct evbuffer *b, const char *name, const char *type,
 }
 
 /* A label value: backslash, double quote and newline escaped. */
-static void
-prom_label(struct evbuffer *b, const char *key, const char *value)
+void
+metrics_prom_label(struct evbuffer *b, const char *key, const char *value)
 {
 	const char	*p;
 
@@ -71,11 +71,11 @@ prom_counts(const char *name, const uint64_t n[COUNT_N], void *arg)
 
 	for (c = 0; c < COUNT_N; c++) {
 		evbuffer_add_printf(p->b, "loomd_jobs_total{");
-		prom_label(p->b, "queue", strcmp(p->label, "queue") == 0 ? name : "");
+		metrics_prom_label(p->b, "queue", strcmp(p->label, "queue") == 0 ? name : "");
 		evbuffer_add(p->b, ",", 1);
-		prom_label(p->b, "type", strcmp(p->label, "type") == 0 ? name : "");
+		metrics_prom_label(p->b, "type", strcmp(p->label, "type") == 0 ? name : "");
 		evbuffer_add(p->b, ",", 1);
-		prom_label(p->b, "state", counter_name(c));
+		metrics_prom_label(p->b, "state", counter_name(c));
 		evbuffer_add_printf(p->b, "} %llu\n", (unsigned long long)n[c]);
 	}
 }
@@ -91,7 +91,7 @@ prom_histo_series(struct evbuffer *b, const char *metric, const char *label,
 		cum += h->n[i];
 		evbuffer_add_printf(b, "%s_bucket{", metric);
 		if (label != NULL) {
-			prom_label(b, label, value);
+			metrics_prom_label(b, label, value);
 			evbuffer_add(b, ",", 1);
 		}
 		if (i < HISTO_BOUNDS)
@@ -104,13 +104,13 @@ prom_histo_series(struct evbuffer *b, const char *metric, const char *label,
 	evbuffer_add_printf(b, "%s_sum", metric);
 	if (label != NULL) {
 		evbuffer_add(b, "{", 1);
-		prom_label(b, label, value);
+		metrics_prom_label(b, label, value);
 		evbuffer_add(b, "}", 1);
 	}
 	evbuffer_add_printf(b, " %.9f\n%s_count", h->sum_ns / 1e9, metric);
 	if (label != NULL) {
 		evbuffer_add(b, "{", 1);
-		prom_label(b, label, value);
+		metrics_prom_label(b, label, value);
 		evbuffer_add(b, "}", 1);
 	}
 	evbuffer_add_printf(b, " %llu\n", (unsigned long long)cum);
@@ -137,9 +137,9 @@ prom_queue(const struct queue_info *qi, void *arg)
 
 	for (i = 0; i < 3; i++) {
 		evbuffer_add(b, "loomd_jobs{", 11);
-		prom_label(b, "queue", qi->name);
+		metrics_prom_label(b, "queue", qi->name);
 		evbuffer_add(b, ",", 1);
-		prom_label(b, "state", states[i]);
+		metrics_prom_label(b, "state", states[i]);
 		evbuffer_add_printf(b, "} %ld\n", n[i]);
 	}
 }
