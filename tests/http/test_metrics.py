@@ -101,13 +101,21 @@ def main():
 
         def counters():
             c = fams[("loomd_jobs", "counter")]
-            assert sample(c, "loomd_jobs_total", queue="alpha", state="submitted") == 20
-            assert sample(c, "loomd_jobs_total", queue="alpha", state="done") == 20
-            assert sample(c, "loomd_jobs_total", queue="beta", state="failed") == 3
-            assert sample(c, "loomd_jobs_total", type="echo", state="done") == 20
-            assert sample(c, "loomd_jobs_total", type="sleep", state="failed") == 3
+            assert sample(c, "loomd_jobs_total", queue="alpha", type="echo",
+                          state="submitted") == 20
+            assert sample(c, "loomd_jobs_total", queue="alpha", type="echo",
+                          state="done") == 20
+            assert sample(c, "loomd_jobs_total", queue="beta", type="sleep",
+                          state="failed") == 3
             for s in c.samples:
                 assert set(s.labels) == {"queue", "type", "state"}, s.labels
+                assert s.labels["queue"] and s.labels["type"], s.labels
+            # Crossed, not kept each way: the sums are the jobs, once each.
+            done = sum(s.value for s in c.samples if s.labels["state"] == "done")
+            assert done == 20, done             # gamma's waits, delta's runs
+            submitted = sum(s.value for s in c.samples
+                            if s.labels["state"] == "submitted")
+            assert submitted == 20 + 3 + 2, submitted
         check("loomd_jobs_total counts the jobs run", counters)
 
         def gauges():

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,10 +29,10 @@ struct counter_entry {
 
 struct shard_counters {
 	pthread_mutex_t		 lock;		/* adds, and readers */
-	struct hashmap		 by[2];		/* enum counters_by */
+	struct hashmap		 by[COUNTERS_BY_N];	/* enum counters_by */
 	/* The last entry found in each map: most jobs of a loop share a
 	 * queue and a type, and a compare costs less than a hash. */
-	struct counter_entry	*last[2];
+	struct counter_entry	*last[COUNTERS_BY_N];
 };
 
 static const char *const counter_names[COUNT_N] = {
@@ -63,6 +64,7 @@ shard_counters_new(void)
 	pthread_mutex_init(&sc->lock, NULL);
 	hashmap_init(&sc->by[COUNTERS_BY_QUEUE], counter_key);
 	hashmap_init(&sc->by[COUNTERS_BY_TYPE], counter_key);
+	hashmap_init(&sc->by[COUNTERS_BY_PAIR], counter_key);
 	return sc;
 }
 
@@ -75,7 +77,7 @@ shard_counters_free(struct shard_counters *sc)
 
 	if (sc == NULL)
 		return;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < COUNTERS_BY_N; i++) {
 		for (e = hashmap_first(&sc->by[i], &it); e != NULL; e = hashmap_next(&it))
 			free(hashmap_item(e, struct counter_entry, entry));
 		hashmap_free(&sc->by[i]);
@@ -105,11 +107,30 @@ counter_get(struct shard_counters *sc, enum counters_by by, const char *name)
 	return sc->last[by] = ce;
 }
 
+/* The queue and type pair's entry: the last one compared in place, a key
+ * built only to look further. */
+static struct counter_entry *
+counter_get_pair(struct shard_counters *sc, const char *queue, const char *type)
+{
+	struct counter_entry	*last = sc->last[COUNTERS_BY_PAIR];
+	char			 key[2 * LOOM_NAME_MAX + 2];
+	size_t			 qlen = strlen(queue);
+
+	if (last != NULL && strncmp(last->name, queue, qlen) == 0 &&
+	    last->name[qlen] == COUNTERS_SEP &&
+	    strcmp(last->name + qlen + 1, type) == 0)
+		return last;
+	snprintf(key, sizeof(key), "%s%c%s", queue, COUNTERS_SEP, type);
+	return counter_get(sc, COUNTERS_BY_PAIR, key);
+}
+
 static void
 counter_add(const struct job *job, enum counter c)
 {
 	struct shard_counters	*sc = shard_of(job_loop(job))->counters;
 
+	atomic_fetch_add_explicit(&counter_get_pair(sc, job_queue(job),
+	    job_type_name(job))->n[c], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_QUEUE,
 	    job_queue(job))->n[c], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_TYPE,

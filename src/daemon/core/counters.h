@@ -35,7 +35,10 @@ void		 shard_counters_free(struct shard_counters *);
 enum counters_by {
 	COUNTERS_BY_QUEUE,
 	COUNTERS_BY_TYPE,
+	COUNTERS_BY_PAIR,	/* "QUEUE" COUNTERS_SEP "TYPE", for the metrics */
 };
+#define COUNTERS_BY_N	(COUNTERS_BY_PAIR + 1)
+#define COUNTERS_SEP	'\x1f'	/* in no queue's or type's name */
 void		 counters_each(enum counters_by,
 		     void (*fn)(const char *name, const uint64_t n[COUNT_N], void *),
 		     void *arg);

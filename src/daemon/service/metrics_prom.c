@@ -25,6 +25,7 @@
 #include "runtime/executor.h"
 #include "runtime/histogram.h"
 #include "runtime/loop.h"
+#include "runtime/util.h"
 #include "service/metrics.h"
 
 static void
@@ -55,25 +56,30 @@ metrics_prom_label(struct evbuffer *b, const char *key, const char *value)
 	evbuffer_add(b, "\"", 1);
 }
 
-/* loomd_jobs_total{queue,type,state}: one series per queue and per type,
- * the other label empty (the counters are kept each way, not crossed). */
 struct prom_by {
 	struct evbuffer	*b;
 	const char	*label;		/* "queue" or "type" */
 	const char	*metric;
 };
 
+/* loomd_jobs_total{queue,type,state}: the counters kept per queue and
+ * type pair, "QUEUE" COUNTERS_SEP "TYPE". */
 static void
 prom_counts(const char *name, const uint64_t n[COUNT_N], void *arg)
 {
 	struct prom_by	*p = arg;
+	const char	*sep = strchr(name, COUNTERS_SEP);
+	char		 queue[LOOM_NAME_MAX + 1];
 	int		 c;
 
+	if (sep == NULL)
+		return;
+	snprintf(queue, sizeof(queue), "%.*s", (int)(sep - name), name);
 	for (c = 0; c < COUNT_N; c++) {
 		evbuffer_add_printf(p->b, "loomd_jobs_total{");
-		metrics_prom_label(p->b, "queue", strcmp(p->label, "queue") == 0 ? name : "");
+		metrics_prom_label(p->b, "queue", queue);
 		evbuffer_add(p->b, ",", 1);
-		metrics_prom_label(p->b, "type", strcmp(p->label, "type") == 0 ? name : "");
+		metrics_prom_label(p->b, "type", sep + 1);
 		evbuffer_add(p->b, ",", 1);
 		metrics_prom_label(p->b, "state", counter_name(c));
 		evbuffer_add_printf(p->b, "} %llu\n", (unsigned long long)n[c]);
@@ -149,12 +155,10 @@ prom_jobs(struct evbuffer *b)
 {
 	struct prom_by	p = { b, "queue", NULL };
 
-	prom_head(b, "loomd_jobs_total", "counter", "Jobs by queue or type and "
+	prom_head(b, "loomd_jobs_total", "counter", "Jobs by queue and type and "
 	    "what happened to them: submitted, done, failed, cancelled, "
 	    "timed_out, retried.");
-	counters_each(COUNTERS_BY_QUEUE, prom_counts, &p);
-	p.label = "type";
-	counters_each(COUNTERS_BY_TYPE, prom_counts, &p);
+	counters_each(COUNTERS_BY_PAIR, prom_counts, &p);
 
 	prom_head(b, "loomd_jobs", "gauge", "Jobs in each queue now, by state.");
 	queue_each(prom_queue, b);
