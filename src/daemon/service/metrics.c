@@ -37,12 +37,13 @@
 #include "service/metrics.h"
 #include "service/metrics_private.h"
 
-#define METRICS_SOCKETS_MAX	8
-#define METRICS_WAIT		1.0	/* seconds a loop has to answer */
+#define METRICS_SOCKETS_MAX	nitems(M.fds)
 
 struct metrics	M;
 
-static void
+/* The first of the spec's addresses that binds, as listen does; -1 with
+ * the last address's error if none does. */
+static int
 metrics_bind(const char *spec, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
@@ -50,6 +51,11 @@ metrics_bind(const char *spec, char *err, size_t errlen)
 	const char	*colon;
 	int		 fd = -1, one = 1, rc;
 
+	if (M.nfds == METRICS_SOCKETS_MAX) {
+		snprintf(err, errlen, "metrics_listen %s: at most %d addresses",
+		    spec, (int)METRICS_SOCKETS_MAX);
+		return -1;
+	}
 	if (spec[0] == '[') {
 		colon = strchr(spec, ']');
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec - 1), spec + 1);
@@ -65,22 +71,26 @@ metrics_bind(const char *spec, char *err, size_t errlen)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 		snprintf(err, errlen, "metrics_listen %s: %s", spec, gai_strerror(rc));
-		return;
+		return -1;
 	}
-	for (ai = res; ai != NULL && M.nfds < METRICS_SOCKETS_MAX; ai = ai->ai_next) {
+	snprintf(err, errlen, "metrics_listen %s: no address", spec);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (fd == -1)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0) {
-			M.fds[M.nfds++] = fd;
-			break;		/* the first address that works, as listen does */
-		}
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0)
+			break;
 		snprintf(err, errlen, "metrics_listen %s: %s", spec, strerror(errno));
 		close(fd);
+		fd = -1;
 	}
 	freeaddrinfo(res);
+	if (fd == -1)
+		return -1;
+	M.fds[M.nfds++] = fd;
+	return 0;
 }
 
 int
@@ -89,9 +99,7 @@ metrics_open(const struct config *cfg, char *err, size_t errlen)
 	size_t	i;
 
 	for (i = 0; cfg->metrics_listen[i] != NULL; i++) {
-		err[0] = '\0';
-		metrics_bind(cfg->metrics_listen[i], err, errlen);
-		if (err[0] != '\0')
+		if (metrics_bind(cfg->metrics_listen[i], err, errlen) == -1)
 			return -1;
 	}
 	return 0;
@@ -156,6 +164,7 @@ metrics_close(void *arg)
 {
 	(void)arg;
 	metrics_history_stop();
+	metrics_gathers_close();
 	if (M.http != NULL)
 		evhttp_free(M.http);	/* closes the sockets it was given */
 	M.http = NULL;

@@ -9,6 +9,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/queue.h>
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ enum gather_kind {
 };
 
 struct gather {
+	LIST_ENTRY(gather)	 entry;		/* every one alive */
 	enum gather_kind	 kind;
 	struct evhttp_request	*req;		/* NULL once answered or gone */
 	unsigned int		 refs;		/* the request, and each post out */
@@ -60,9 +63,12 @@ struct gather {
 	bool			*answered;	/* per loop */
 };
 
-/* One loop's answer, on its way there and back. */
+/* One loop's answer, on its way there and back.  The job loop reads only
+ * the part, never the gather, which is the metrics loop's. */
 struct gather_part {
 	struct gather		*g;
+	enum gather_kind	 kind;
+	uint64_t		 id;
 	unsigned int		 index;
 	struct job_listing	 listing;
 	char			*view;
@@ -70,17 +76,25 @@ struct gather_part {
 
 static void	gather_finish(struct gather *);
 
+static LIST_HEAD(, gather)	gathers = LIST_HEAD_INITIALIZER(gathers);
+
 static void
-gather_unref(struct gather *g)
+gather_free(struct gather *g)
 {
-	if (--g->refs > 0)
-		return;
+	LIST_REMOVE(g, entry);
 	if (g->timer != NULL)
 		event_free(g->timer);
 	json_decref(g->running);
 	free(g->view);
 	free(g->answered);
 	free(g);
+}
+
+static void
+gather_unref(struct gather *g)
+{
+	if (--g->refs == 0)
+		gather_free(g);
 }
 
 static void
@@ -133,6 +147,7 @@ gather_new(struct evhttp_request *req, enum gather_kind kind)
 	evtimer_add(g->timer, &tv);
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
 	    gather_gone, g);
+	LIST_INSERT_HEAD(&gathers, g, entry);
 	return g;
 }
 
@@ -175,14 +190,14 @@ gather_there(void *arg)
 	struct job		*job;
 	size_t			 len;
 
-	switch (p->g->kind) {
+	switch (p->kind) {
 	case GATHER_HEALTH:
 		break;
 	case GATHER_OVERVIEW:
 		job_collect(JOB_RUNNING, NULL, 0, METRICS_RUNNING_MAX, &p->listing);
 		break;
 	case GATHER_JOB:
-		if ((job = registry_job(p->g->id)) != NULL && !job_finished(job))
+		if ((job = registry_job(p->id)) != NULL && !job_finished(job))
 			p->view = job_view_text(job, &len);
 		break;
 	}
@@ -200,6 +215,8 @@ gather_ask(struct gather *g, unsigned int index, struct loop *loop)
 	struct gather_part	*p = xcalloc(1, sizeof(*p));
 
 	p->g = g;
+	p->kind = g->kind;
+	p->id = g->id;
 	p->index = index;
 	g->refs++;
 	g->waiting++;
@@ -559,6 +576,23 @@ gather_finish(struct gather *g)
 	case GATHER_JOB:
 		job_answer(g);
 		break;
+	}
+}
+
+/*
+ * The metrics loop's last call, after the job loops stopped: whatever a
+ * gather still waits for will not come (a stopped loop's posts that never
+ * ran).  Answer what can be, and free them all.
+ */
+void
+metrics_gathers_close(void)
+{
+	struct gather	*g;
+
+	while ((g = LIST_FIRST(&gathers)) != NULL) {
+		g->waiting = 0;
+		gather_finish(g);
+		gather_free(g);
 	}
 }
 

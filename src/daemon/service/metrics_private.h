@@ -33,5 +33,7 @@ void	metrics_healthz(struct evhttp_request *);
 void	metrics_api(struct evhttp_request *, const char *rest);
 void	metrics_history_start(void);
 void	metrics_history_stop(void);
+/* Those still waiting for a loop that has stopped: answered and freed. */
+void	metrics_gathers_close(void);
 
 #endif
