@@ -6,6 +6,7 @@
 #include "autoconf.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -108,6 +109,35 @@ test_none_logs_no_job(void **state)
 	daemon_stop(&d);
 }
 
+/* A reload changes both at once: none and text, then all and json. */
+static void
+test_a_reload_changes_what_is_logged_and_how(void **state)
+{
+	struct daemon_opts	 opts = { .config = "log_jobs = none\n",
+				     .notify = true };
+	struct daemon		 d;
+	struct client		 c;
+	json_int_t		 before, after;
+	char			 line[128], *msg;
+
+	daemon_start_with(&d, &opts);
+	client_connect(&c, &d);
+	before = run(&c, failing);
+	daemon_write_config(&d, "log_jobs = all\nlog_format = json\n");
+	daemon_signal(&d, SIGHUP);
+	free(daemon_notify_wait(&d, "RELOADING=1"));
+	msg = daemon_notify_wait(&d, "READY=1");
+	free(msg);
+	after = run(&c, fine);
+	snprintf(line, sizeof(line), "job %lld failed", (long long)before);
+	assert_false(daemon_log_contains(&d, line));
+	snprintf(line, sizeof(line), "\"msg\":\"job %lld done\",\"id\":%lld,",
+	    (long long)after, (long long)after);
+	assert_true(daemon_log_contains(&d, line));
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -115,6 +145,7 @@ main(void)
 		cmocka_unit_test(test_failed_jobs_are_logged_by_default),
 		cmocka_unit_test(test_all_jobs_as_json),
 		cmocka_unit_test(test_none_logs_no_job),
+		cmocka_unit_test(test_a_reload_changes_what_is_logged_and_how),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
