@@ -27,6 +27,7 @@
 
 #include "runtime/executor.h"
 #include "runtime/future.h"
+#include "runtime/histogram.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
@@ -461,6 +462,29 @@ bench_executor(unsigned int threads, unsigned long n)
 	sem_destroy(&b.done);
 }
 
+/* histo_observe --------------------------------------------------------- */
+
+/* What a job's two observations cost (its wait and its run): one thread,
+ * values spread over the buckets a fast job lands in. */
+static void
+bench_histo(unsigned long n)
+{
+	static struct histo	 h;
+	struct histo_sum	 sum = { 0 };
+	uint64_t		 t0, t;
+	unsigned long		 i;
+
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		histo_observe(&h, (int64_t)((i * 7919) % 2000000));
+	t = now_ns() - t0;
+	histo_add_to(&h, &sum);
+	printf("runtime-bench scenario=histo_observe n=%lu ns_per_observe=%.2f\n",
+	    n, (double)t / n);
+	printf("  histo_observe: %.2f ns each (%llu counted)\n", (double)t / n,
+	    (unsigned long long)histo_count(&sum));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -479,5 +503,6 @@ main(int argc, char **argv)
 	bench_future_wakeup(20000 * scale, 0);
 	bench_future_wakeup(20000 * scale, 20);
 	bench_executor(2, 100000 * scale);
+	bench_histo(20000000 * scale);
 	return 0;
 }

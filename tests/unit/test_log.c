@@ -5,6 +5,7 @@
 
 #include "testutil.h"
 #include "runtime/log.h"
+#include "runtime/util.h"
 
 static void
 test_level_names_round_trip(void **state)
@@ -100,6 +101,76 @@ test_long_lines_are_cut_not_overrun(void **state)
 	assert_int_equal(out[strlen(out) - 1], '\n');
 }
 
+/* log_format = json: one object a line, fields as members, escaped. */
+static void
+test_json_lines_carry_level_message_and_fields(void **state)
+{
+	struct log_field	 f[] = {
+		{ "id", LOG_FIELD_INT, NULL, 42, 0 },
+		{ "name", LOG_FIELD_STR, "a \"quoted\"\nname", 0, 0 },
+		{ "none", LOG_FIELD_STR, NULL, 0, 0 },
+		{ "duration", LOG_FIELD_NUM, NULL, 0, 1.5 },
+	};
+	char			*out;
+
+	log_init("loomtest", LOG_INFO, LOG_TO_STDERR);
+	log_set_format(LOG_FORMAT_JSON);
+	capture_stderr();
+	log_warnx("disk %s", "full");
+	log_fields(LOG_INFO, "job 42 failed", f, nitems(f));
+	out = stderr_captured();
+	log_set_format(LOG_FORMAT_TEXT);
+	assert_string_equal(out,
+	    "{\"level\":\"warning\",\"msg\":\"disk full\"}\n"
+	    "{\"level\":\"info\",\"msg\":\"job 42 failed\",\"id\":42,"
+	    "\"name\":\"a \\\"quoted\\\"\\nname\",\"duration\":1.5}\n");
+}
+
+/* Text: key=value after the message, quoted only when it must be. */
+static void
+test_text_fields_are_key_value(void **state)
+{
+	struct log_field	 f[] = {
+		{ "type", LOG_FIELD_STR, "sleep", 0, 0 },
+		{ "error_message", LOG_FIELD_STR, "it broke", 0, 0 },
+		{ "attempt", LOG_FIELD_INT, NULL, 2, 0 },
+	};
+	char			*out;
+
+	log_init("loomtest", LOG_INFO, LOG_TO_STDERR);
+	capture_stderr();
+	log_fields(LOG_INFO, "job 7 failed", f, nitems(f));
+	log_fields(LOG_DEBUG, "not shown", f, nitems(f));
+	out = stderr_captured();
+	assert_string_equal(out, "loomtest: job 7 failed type=sleep "
+	    "error_message=\"it broke\" attempt=2\n");
+}
+
+/* Outside the journal, lines begin with an RFC 3339 UTC time. */
+static void
+test_stamps_begin_lines_off_the_journal(void **state)
+{
+	char	*out;
+
+	log_init("loomtest", LOG_INFO, LOG_TO_STDERR);
+	log_set_stamps(true);
+	capture_stderr();
+	log_info("hello");
+	log_set_format(LOG_FORMAT_JSON);
+	log_info("json");
+	out = stderr_captured();
+	log_set_format(LOG_FORMAT_TEXT);
+	log_set_stamps(false);
+	/* 2026-11-30T06:05:01.123Z loomtest: hello */
+	assert_int_equal(strlen(out), 24 + strlen(" loomtest: hello\n") +
+	    strlen("{\"ts\":\"\",\"level\":\"info\",\"msg\":\"json\"}\n") + 24);
+	assert_int_equal(out[4], '-');
+	assert_int_equal(out[10], 'T');
+	assert_int_equal(out[23], 'Z');
+	assert_memory_equal(out + 24, " loomtest: hello\n{\"ts\":\"", 24);
+	assert_non_null(strstr(out, "Z\",\"level\":\"info\",\"msg\":\"json\"}\n"));
+}
+
 int
 main(void)
 {
@@ -110,6 +181,9 @@ main(void)
 		cmocka_unit_test(test_journal_stream_gets_priority_prefixes),
 		cmocka_unit_test(test_the_target_can_change_while_running),
 		cmocka_unit_test(test_long_lines_are_cut_not_overrun),
+		cmocka_unit_test(test_json_lines_carry_level_message_and_fields),
+		cmocka_unit_test(test_text_fields_are_key_value),
+		cmocka_unit_test(test_stamps_begin_lines_off_the_journal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,12 @@ enum journal_sync {
 };
 
 struct netpolicy;
+/* Which finished jobs get a line in the log (core/joblog.c). */
+enum log_jobs {
+	LOG_JOBS_ALL,
+	LOG_JOBS_FAILED,	/* failed and timed out */
+	LOG_JOBS_NONE,
+};
 
 /* [queue.NAME] */
 struct config_queue {
@@ -140,6 +146,9 @@ struct config {
 	unsigned int	 loop_spin_us;		/* 0: off */
 	int		 log_level;		/* LOG_DEBUG ... LOG_ERR */
 	int		 log_target;		/* enum log_target */
+	int		 log_format;		/* enum log_format */
+	int		 log_jobs;		/* enum log_jobs */
+	char		**metrics_listen;	/* "HOST:PORT", NULL-ended; empty: off */
 	char		*files_root;		/* NULL: digest's `path` is refused */
 	double		 shutdown_grace;
 	double		 kill_grace;

@@ -2,12 +2,15 @@
  * Job counters.  A shard's counters are written by its loop alone (relaxed
  * atomics, no lock on the hot path); a new name is added under the shard's
  * lock, which a reader holds while it walks the shard.  Names are kept, not
- * queue pointers: an unused queue goes away, its counts stay.
+ * queue pointers: an unused queue goes away, its counts stay.  Beside each
+ * queue's counts, a histogram of its jobs' waits; beside each type's, one of
+ * their runs.
  */
 #include "autoconf.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,15 +23,16 @@
 struct counter_entry {
 	struct hashmap_entry	 entry;
 	atomic_uint_fast64_t	 n[COUNT_N];
+	struct histo		 histo;		/* waits by queue, runs by type */
 	char			 name[];
 };
 
 struct shard_counters {
 	pthread_mutex_t		 lock;		/* adds, and readers */
-	struct hashmap		 by[2];		/* enum counters_by */
+	struct hashmap		 by[COUNTERS_BY_N];	/* enum counters_by */
 	/* The last entry found in each map: most jobs of a loop share a
 	 * queue and a type, and a compare costs less than a hash. */
-	struct counter_entry	*last[2];
+	struct counter_entry	*last[COUNTERS_BY_N];
 };
 
 static const char *const counter_names[COUNT_N] = {
@@ -60,6 +64,7 @@ shard_counters_new(void)
 	pthread_mutex_init(&sc->lock, NULL);
 	hashmap_init(&sc->by[COUNTERS_BY_QUEUE], counter_key);
 	hashmap_init(&sc->by[COUNTERS_BY_TYPE], counter_key);
+	hashmap_init(&sc->by[COUNTERS_BY_PAIR], counter_key);
 	return sc;
 }
 
@@ -72,7 +77,7 @@ shard_counters_free(struct shard_counters *sc)
 
 	if (sc == NULL)
 		return;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < COUNTERS_BY_N; i++) {
 		for (e = hashmap_first(&sc->by[i], &it); e != NULL; e = hashmap_next(&it))
 			free(hashmap_item(e, struct counter_entry, entry));
 		hashmap_free(&sc->by[i]);
@@ -102,15 +107,56 @@ counter_get(struct shard_counters *sc, enum counters_by by, const char *name)
 	return sc->last[by] = ce;
 }
 
+/* The queue and type pair's entry: the last one compared in place, a key
+ * built only to look further. */
+static struct counter_entry *
+counter_get_pair(struct shard_counters *sc, const char *queue, const char *type)
+{
+	struct counter_entry	*last = sc->last[COUNTERS_BY_PAIR];
+	char			 key[2 * LOOM_NAME_MAX + 2];
+	size_t			 qlen = strlen(queue);
+
+	if (last != NULL && strncmp(last->name, queue, qlen) == 0 &&
+	    last->name[qlen] == COUNTERS_SEP &&
+	    strcmp(last->name + qlen + 1, type) == 0)
+		return last;
+	snprintf(key, sizeof(key), "%s%c%s", queue, COUNTERS_SEP, type);
+	return counter_get(sc, COUNTERS_BY_PAIR, key);
+}
+
 static void
 counter_add(const struct job *job, enum counter c)
 {
 	struct shard_counters	*sc = shard_of(job_loop(job))->counters;
 
+	atomic_fetch_add_explicit(&counter_get_pair(sc, job_queue(job),
+	    job_type_name(job))->n[c], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_QUEUE,
 	    job_queue(job))->n[c], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_TYPE,
 	    job_type_name(job))->n[c], 1, memory_order_relaxed);
+}
+
+/* Starting: how long it waited queued.  Finished: how long it ran. */
+static void
+counter_time(const struct job *job, enum counters_by by)
+{
+	struct shard_counters	*sc = shard_of(job_loop(job))->counters;
+	struct job_times	 t;
+	int64_t			 ns;
+
+	job_times(job, &t);
+	if (by == COUNTERS_BY_QUEUE) {
+		if (t.queued_ns <= 0 || t.started_ns <= 0)
+			return;
+		ns = t.started_ns - t.queued_ns;
+	} else {
+		if (t.started_ns <= 0 || t.finished_ns <= 0)
+			return;
+		ns = t.finished_ns - t.started_ns;
+	}
+	histo_observe(&counter_get(sc, by, by == COUNTERS_BY_QUEUE ?
+	    job_queue(job) : job_type_name(job))->histo, ns);
 }
 
 static void
@@ -125,8 +171,11 @@ counters_notify(enum job_event ev, const struct job *job,
 		/* Pending again after an attempt: a retry. */
 		if (job_state(job) == JOB_PENDING && job_attempt(job) > 0)
 			counter_add(job, COUNT_RETRIED);
+		else if (job_state(job) == JOB_RUNNING)
+			counter_time(job, COUNTERS_BY_QUEUE);
 		break;
 	case JOB_EVENT_FINISH:
+		counter_time(job, COUNTERS_BY_TYPE);
 		switch (outcome->state) {
 		case JOB_DONE:
 			counter_add(job, COUNT_DONE);
@@ -166,6 +215,7 @@ counters_init(void)
 struct counter_sum {
 	struct hashmap_entry	 entry;
 	uint64_t		 n[COUNT_N];
+	struct histo_sum	 histo;
 	const char		*name;		/* the first shard's entry's */
 };
 
@@ -175,9 +225,10 @@ counter_sum_key(const struct hashmap_entry *e)
 	return hashmap_item(e, struct counter_sum, entry)->name;
 }
 
-void
-counters_each(enum counters_by by,
-    void (*fn)(const char *, const uint64_t[COUNT_N], void *), void *arg)
+static void
+counters_walk(enum counters_by by,
+    void (*fn)(const char *, const uint64_t[COUNT_N], void *),
+    void (*hfn)(const char *, const struct histo_sum *, void *), void *arg)
 {
 	struct hashmap		 sums = HASHMAP_INITIALIZER(counter_sum_key);
 	struct hashmap_iter	 it;
@@ -204,13 +255,32 @@ counters_each(enum counters_by by,
 			for (c = 0; c < COUNT_N; c++)
 				s->n[c] += atomic_load_explicit(&ce->n[c],
 				    memory_order_relaxed);
+			if (hfn != NULL)
+				histo_add_to(&ce->histo, &s->histo);
 		}
 		pthread_mutex_unlock(&sc->lock);
 	}
 	for (e = hashmap_first(&sums, &it); e != NULL; e = hashmap_next(&it)) {
 		s = hashmap_item(e, struct counter_sum, entry);
-		fn(s->name, s->n, arg);
+		if (fn != NULL)
+			fn(s->name, s->n, arg);
+		else
+			hfn(s->name, &s->histo, arg);
 		free(s);
 	}
 	hashmap_free(&sums);
+}
+
+void
+counters_each(enum counters_by by,
+    void (*fn)(const char *, const uint64_t[COUNT_N], void *), void *arg)
+{
+	counters_walk(by, fn, NULL, arg);
+}
+
+void
+counters_each_histo(enum counters_by by,
+    void (*fn)(const char *, const struct histo_sum *, void *), void *arg)
+{
+	counters_walk(by, NULL, fn, arg);
 }

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "runtime/histogram.h"
+
 enum counter {
 	COUNT_SUBMITTED,
 	COUNT_DONE,
@@ -33,9 +35,19 @@ void		 shard_counters_free(struct shard_counters *);
 enum counters_by {
 	COUNTERS_BY_QUEUE,
 	COUNTERS_BY_TYPE,
+	COUNTERS_BY_PAIR,	/* "QUEUE" COUNTERS_SEP "TYPE", for the metrics */
 };
+#define COUNTERS_BY_N	(COUNTERS_BY_PAIR + 1)
+#define COUNTERS_SEP	'\x1f'	/* in no queue's or type's name */
 void		 counters_each(enum counters_by,
 		     void (*fn)(const char *name, const uint64_t n[COUNT_N], void *),
+		     void *arg);
+/*
+ * The same walk with each name's histogram: per queue, the jobs' waits
+ * (queued to running); per type, their runs (started to finished).
+ */
+void		 counters_each_histo(enum counters_by,
+		     void (*fn)(const char *name, const struct histo_sum *, void *),
 		     void *arg);
 
 #endif

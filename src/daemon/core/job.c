@@ -567,6 +567,7 @@ job_set_progress(struct job *job, json_t *progress)
 void
 job_enqueue(struct job *job)
 {
+	job->queued_ns = now_epoch_ns();
 	job_set_state(job, JOB_QUEUED);
 	if (queue_enter(job->queue, job->spec->priority, job->reg.id, job_admitted,
 	    job, &job->waiting))

@@ -193,6 +193,16 @@ const struct principal *job_principal(const struct job *);	/* or NULL */
 const char	*job_type_name(const struct job *);
 enum job_state	 job_state(const struct job *);
 unsigned int	 job_attempt(const struct job *);	/* 0 until it first runs */
+const char	*job_name(const struct job *);		/* the spec's; NULL: none */
+/* When it was made, last queued, and its last attempt began and ended:
+ * epoch nanoseconds, 0 for what has not happened (yet, or this attempt). */
+struct job_times {
+	int64_t		 created_ns;
+	int64_t		 queued_ns;
+	int64_t		 started_ns;
+	int64_t		 finished_ns;
+};
+void		 job_times(const struct job *, struct job_times *);
 
 /*
  * On a loop: up to limit of its own jobs matching, newest first, ids below
@@ -250,7 +260,6 @@ const void	*job_parsed(const struct job *);
 const struct job_type *job_type_of(const struct job *);
 void		 job_requeue(struct job *, struct error *);	/* moves */
 int		 job_priority(const struct job *);
-const char	*job_name(const struct job *);		/* NULL: none */
 int64_t		 job_started_ns(const struct job *);
 /* Shown in the view while it runs, published as a state event; steals. */
 void		 job_set_progress(struct job *, json_t *);

@@ -87,6 +87,7 @@ struct job {
 	bool			 slot;		/* admitted by its queue, until queue_leave() */
 	bool			 counted;	/* in its queue's waiting count */
 	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
+	int64_t			 queued_ns;	/* last queued, for its wait */
 	int64_t			 started_ns;
 	int64_t			 finished_ns;
 	int64_t			 due_ns;	/* pending for a retry: until then */

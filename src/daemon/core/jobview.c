@@ -62,10 +62,15 @@ job_count_state(struct job *job, enum job_state state)
 {
 	struct shard	*sh = shard_of(job->reg.owner);
 
-	if (job->begun)
+	if (job->begun) {
 		atomic_fetch_sub_explicit(&sh->states[job->state], 1,
 		    memory_order_relaxed);
+		if (job->state == JOB_QUEUED)
+			queue_queued(job->queue, -1);
+	}
 	atomic_fetch_add_explicit(&sh->states[state], 1, memory_order_relaxed);
+	if (state == JOB_QUEUED)
+		queue_queued(job->queue, 1);
 	job->state = state;
 }
 
@@ -279,6 +284,21 @@ job_principal(const struct job *job)
 	return job->reg.principal;
 }
 
+const char *
+job_name(const struct job *job)
+{
+	return job->spec->name;
+}
+
+void
+job_times(const struct job *job, struct job_times *t)
+{
+	t->created_ns = job->created_ns;
+	t->queued_ns = job->queued_ns;
+	t->started_ns = job->started_ns;
+	t->finished_ns = job->finished_ns;
+}
+
 bool
 job_matches(const struct job *job, int state, const char *queue,
     const struct principal *only)
@@ -362,12 +382,6 @@ int
 job_priority(const struct job *job)
 {
 	return job->spec->priority;
-}
-
-const char *
-job_name(const struct job *job)
-{
-	return job->spec->name;
 }
 
 int64_t

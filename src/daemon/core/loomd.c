@@ -52,5 +52,7 @@ shard_current(void)
 {
 	struct loop	*loop = loop_current();
 
-	return loop != NULL ? loomd.shards[loop_index(loop)] : NULL;
+	/* A loop past the shards' (the metrics') owns none. */
+	return loop != NULL && loop_index(loop) < loomd.nloops ?
+	    loomd.shards[loop_index(loop)] : NULL;
 }

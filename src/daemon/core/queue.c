@@ -29,6 +29,7 @@ struct queue {
 	atomic_bool		 paused;
 	atomic_long		 waiting;	/* submitted, not yet running */
 	atomic_long		 running;
+	atomic_long		 queued;	/* of the waiting, those queued */
 	/* Per loop, each touched only by its loop (only home's when limited). */
 	struct waitq		*ready;
 	unsigned int		 slots;		/* home only: jobs admitted */
@@ -180,6 +181,12 @@ queue_running(struct queue *q, int delta)
 	atomic_fetch_add(&q->running, delta);
 }
 
+void
+queue_queued(struct queue *q, int delta)
+{
+	atomic_fetch_add_explicit(&q->queued, delta, memory_order_relaxed);
+}
+
 /* Admission --------------------------------------------------------------- */
 
 static bool
@@ -274,6 +281,7 @@ queue_info_of(const struct queue *q, struct queue_info *qi)
 	qi->name = q->name;
 	qi->waiting = atomic_load(&q->waiting);
 	qi->running = atomic_load(&q->running);
+	qi->queued = atomic_load_explicit(&q->queued, memory_order_relaxed);
 	qi->concurrency = atomic_load(&q->concurrency);
 	qi->max_pending = atomic_load(&q->max_pending);
 	qi->paused = atomic_load(&q->paused);

@@ -48,6 +48,7 @@ struct queue_info {
 	const char	*name;
 	long		 waiting;	/* submitted, not yet running */
 	long		 running;
+	long		 queued;	/* of the waiting, those queued (metrics) */
 	unsigned int	 concurrency;	/* 0: unlimited */
 	size_t		 max_pending;	/* 0: unlimited */
 	bool		 paused;
@@ -68,5 +69,6 @@ bool		 queue_enter(struct queue *, int64_t key, uint64_t seq, waiter_fn,
 void		 queue_leave(struct queue *);
 void		 queue_withdraw(struct queue *, struct waiter *);
 void		 queue_running(struct queue *, int delta);
+void		 queue_queued(struct queue *, int delta);	/* job_count_state */
 
 #endif

@@ -166,6 +166,8 @@ journal_file_error(const struct journal_file *jf)
 
 /* System calls, whole. */
 
+struct histo	journal_sync_histo;
+
 int
 jf_fdatasync(struct journal_file *jf, int fd)
 {
@@ -174,6 +176,7 @@ jf_fdatasync(struct journal_file *jf, int fd)
 	if (fdatasync(fd) == -1)
 		return -1;
 	jf->sync_ns[jf->syncs % JF_SAMPLES] = now_ns() - t0;
+	histo_observe(&journal_sync_histo, (int64_t)jf->sync_ns[jf->syncs % JF_SAMPLES]);
 	jf->syncs++;
 	return 0;
 }

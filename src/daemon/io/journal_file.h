@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/histogram.h"
+
 struct iovec;
 struct journal_file;
 struct journal_snapshot;
@@ -131,5 +133,8 @@ void	 journal_file_stats(const struct journal_file *, struct journal_file_stats 
 /* Bytes in the segments after the snapshot: with the snapshot's size, what a
  * caller weighs to decide when to compact. */
 uint64_t journal_file_bytes_since_snapshot(const struct journal_file *);
+
+/* Every fdatasync's time, for the metrics. */
+extern struct histo	journal_sync_histo;
 
 #endif

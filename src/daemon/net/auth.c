@@ -137,9 +137,9 @@ auth_who(const struct auth_rights *r, char *buf, size_t len)
  * digest came close.
  */
 static const struct config_token *
-auth_token_by_secret(const char *secret, size_t len, unsigned char *digest)
+auth_token_by_secret(const struct config *cfg, const char *secret, size_t len,
+    unsigned char *digest)
 {
-	const struct config		*cfg = loomd.config;
 	const struct config_token	*found = NULL, *t;
 	size_t				 i;
 
@@ -155,12 +155,12 @@ auth_token_by_secret(const char *secret, size_t len, unsigned char *digest)
 }
 
 const struct config_token *
-auth_find_secret(const char *secret, size_t len)
+auth_find_secret(const struct config *cfg, const char *secret, size_t len)
 {
 	const struct config_token	*t;
 	unsigned char			 digest[TOKEN_DIGEST_LEN];
 
-	t = auth_token_by_secret(secret, len, digest);
+	t = auth_token_by_secret(cfg, secret, len, digest);
 	OPENSSL_cleanse(digest, sizeof(digest));
 	return t;
 }
@@ -215,7 +215,7 @@ auth_login(struct auth_conn *a, const char *secret)
 	const struct config_token	*t;
 	unsigned char			 digest[TOKEN_DIGEST_LEN];
 
-	t = auth_token_by_secret(secret, strlen(secret), digest);
+	t = auth_token_by_secret(loomd.config, secret, strlen(secret), digest);
 	if (t == NULL) {
 		OPENSSL_cleanse(digest, sizeof(digest));
 		a->failures++;

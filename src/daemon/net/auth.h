@@ -56,7 +56,8 @@ const char *auth_who(const struct auth_rights *, char *buf, size_t len);
  * other doors that take a secret (an HTTP Authorization: Bearer header).
  * Good for the current callback only (a reload frees it).
  */
-const struct config_token *auth_find_secret(const char *secret, size_t len);
+const struct config_token *auth_find_secret(const struct config *,
+		    const char *secret, size_t len);
 /* The token with this secret, which the connection now is; or NULL,
  * counted and logged as a failure. */
 const struct config_token *auth_login(struct auth_conn *, const char *secret);

@@ -20,6 +20,7 @@
 #include "runtime/log.h"
 #include "runtime/util.h"
 #include "service/config_private.h"
+#include "service/metrics.h"
 
 /* Every error ends here: the message in err (if there is room), -1 back. */
 int
@@ -177,6 +178,9 @@ config_new(void)
 	cfg->loop_spin_us = 0;
 	cfg->log_level = LOG_INFO;
 	cfg->log_target = LOG_TO_STDERR;
+	cfg->log_format = LOG_FORMAT_TEXT;
+	cfg->log_jobs = LOG_JOBS_FAILED;
+	cfg->metrics_listen = xcalloc(1, sizeof(*cfg->metrics_listen));
 	cfg->shutdown_grace = 30;
 	cfg->kill_grace = 5;
 	cfg->idle_timeout = 0;
@@ -207,6 +211,7 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	strv_free(cfg->listen);
 	strv_free(cfg->tls_listen);
+	strv_free(cfg->metrics_listen);
 	free(cfg->unix_socket);
 	free(cfg->state_dir);
 	free(cfg->files_root);
@@ -317,6 +322,16 @@ config_check(struct config *cfg, char *err, size_t errlen)
 		return config_fail(err, errlen, "%s: tls.cert_file and tls.key_file "
 		    "go together", config_origin(cfg, cfg->tls.cert_file != NULL ?
 		    "tls.cert_file" : "tls.key_file"));
+	}
+	for (i = 0; cfg->metrics_listen[i] != NULL; i++) {
+		if (!metrics_listen_is_loopback(cfg->metrics_listen[i]) &&
+		    !metrics_auth_required(cfg)) {
+			return config_fail(err, errlen, "metrics_listen %s: not a "
+			    "loopback address and no token is configured: the "
+			    "metrics and the dashboard would be open to anyone who "
+			    "can connect; listen on 127.0.0.1 or [::1], or configure "
+			    "a token with role read", cfg->metrics_listen[i]);
+		}
 	}
 	for (i = 0; i < cfg->nlimits; i++) {
 		if (cfg->limits[i].concurrency == 0) {

@@ -16,6 +16,9 @@
 static const char *const config_sync_modes[] = { "always", "batch", "off", NULL };
 static const char *const config_tls_versions[] = { "1.2", "1.3", NULL };
 static const char *const config_auth_modes[] = { "token", "none", NULL };
+/* In the order of enum log_format and enum log_jobs. */
+static const char *const config_log_formats[] = { "text", "json", NULL };
+static const char *const config_log_jobs[] = { "all", "failed", "none", NULL };
 
 #define G(f)	offsetof(struct config, f)
 static const struct config_key config_global_keys[] = {
@@ -43,6 +46,10 @@ static const struct config_key config_global_keys[] = {
 	{ "loop_spin_us", CONFIG_UINT, G(loop_spin_us), 0, 0, 1000000, NULL },
 	{ "log_level", CONFIG_LOG_LEVEL, G(log_level), 0, 0, 0, NULL },
 	{ "log_target", CONFIG_LOG_TARGET, G(log_target), 0, 0, 0, NULL },
+	{ "log_format", CONFIG_CHOICE, G(log_format), 0, 0, 0, config_log_formats },
+	{ "log_jobs", CONFIG_CHOICE, G(log_jobs), 0, 0, 0, config_log_jobs },
+	{ "metrics_listen", CONFIG_LISTEN, G(metrics_listen), CONFIG_ANY_PORT, 0, 0,
+	    NULL },
 	{ "files_root", CONFIG_STRING, G(files_root), 0, 0, 0, NULL },
 	{ "shutdown_grace", CONFIG_DURATION, G(shutdown_grace), 0, 0, CONFIG_DURATION_MAX, NULL },
 	{ "kill_grace", CONFIG_DURATION, G(kill_grace), 0, 0, CONFIG_DURATION_MAX, NULL },

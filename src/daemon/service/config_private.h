@@ -43,6 +43,7 @@ enum config_kind {
 #define CONFIG_ABSOLUTE		0x4	/* a path that must start with '/' */
 #define CONFIG_SOCKET		0x8	/* a path that must fit in sun_path */
 #define CONFIG_POSITIVE		0x10	/* a duration above 0 */
+#define CONFIG_ANY_PORT		0x20	/* listen: port 0 takes any free one */
 
 struct config_key {
 	const char		*name;

@@ -188,7 +188,7 @@ config_parse_bool(const char *s, bool *out, char *why, size_t len)
 
 /* HOST:PORT or [IPV6]:PORT; checked here, resolved when listening. */
 static int
-config_check_listen(const char *entry, char *why, size_t len)
+config_check_listen(const char *entry, int flags, char *why, size_t len)
 {
 	const char	*host = entry, *port, *end, *zone;
 	char		 addr[INET6_ADDRSTRLEN + 1];
@@ -244,14 +244,18 @@ config_check_listen(const char *entry, char *why, size_t len)
 		port = end + 1;
 	}
 	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
-	    strlen(port) > 5 || (n = strtoul(port, NULL, 10)) < 1 || n > 65535)
-		return config_fail(why, len, "'%s': port must be 1 to 65535", entry);
+	    strlen(port) > 5 || (n = strtoul(port, NULL, 10)) > 65535 ||
+	    (n == 0 && !(flags & CONFIG_ANY_PORT))) {
+		return config_fail(why, len, "'%s': port must be %s to 65535",
+		    entry, flags & CONFIG_ANY_PORT ? "0 (any free one)" : "1");
+	}
 	return 0;
 }
 
 /* Entries separated by commas and/or blanks; none means no TCP listener. */
 static int
-config_parse_listen(const char *s, char ***out, char *why, size_t len)
+config_parse_listen(const char *s, int flags, char ***out, char *why,
+    size_t len)
 {
 	char	*copy = xstrdup(s), *p = copy, *entry;
 	char	**v = xcalloc(1, sizeof(*v));
@@ -260,7 +264,7 @@ config_parse_listen(const char *s, char ***out, char *why, size_t len)
 	while ((entry = strsep(&p, ", \t")) != NULL) {
 		if (*entry == '\0')
 			continue;
-		if (config_check_listen(entry, why, len) == -1)
+		if (config_check_listen(entry, flags, why, len) == -1)
 			goto fail;
 		for (i = 0; i < n; i++) {
 			if (strcmp(v[i], entry) == 0) {
@@ -685,7 +689,7 @@ config_parse_value(const struct config_key *k, const char *s,
 	case CONFIG_MODE:
 		return config_parse_mode(s, &out->mode, k->max, why, len);
 	case CONFIG_LISTEN:
-		return config_parse_listen(s, &out->v, why, len);
+		return config_parse_listen(s, k->flags, &out->v, why, len);
 	case CONFIG_ARGV:
 		return config_split_argv(s, &out->v, why, len);
 	case CONFIG_HOSTS:

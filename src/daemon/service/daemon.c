@@ -15,6 +15,7 @@
 #include "core/durable.h"
 #include "core/event.h"
 #include "core/job.h"
+#include "core/joblog.h"
 #include "core/loomd.h"
 #include "core/principal.h"
 #include "core/queue.h"
@@ -62,6 +63,7 @@ daemon_start(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->journal)
 		journal_init(cfg);
 	counters_init();
+	joblog_init();
 	watch_init();
 	server_set_handler(&proto_handler);
 	registry_init();

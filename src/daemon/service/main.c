@@ -30,6 +30,7 @@
 #include "service/daemon.h"
 #include "service/health.h"
 #include "io/contain.h"
+#include "service/metrics.h"
 #include "service/reload.h"
 #include "service/shutdown.h"
 #include "service/state.h"
@@ -380,6 +381,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("loomd", cfg->log_level, cfg->log_target);
+	log_set_format(cfg->log_format);
+	log_set_stamps(!log_to_journal());
 	loop_set_slow_callback_ms(cfg->slow_callback_ms);
 	loop_set_spin_us(cfg->loop_spin_us);
 	signal(SIGPIPE, SIG_IGN);
@@ -406,12 +409,14 @@ main(int argc, char **argv)
 		fatalx("event_base_new");
 	if (listen_all(ms.base, cfg, err, sizeof(err)) == -1 ||
 	    auth_check_listeners(cfg, err, sizeof(err)) == -1 ||
+	    metrics_open(cfg, err, sizeof(err)) == -1 ||
 	    drop_privileges(cfg, err, sizeof(err)) == -1 ||
 	    state_open(cfg->state_dir, err, sizeof(err)) == -1 ||
 	    contain_init(cfg->state_dir, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		server_close();
 		tls_server_free();
+		metrics_stop();
 		event_base_free(ms.base);
 		config_free(cfg);
 		source_free(&src);
@@ -425,6 +430,7 @@ main(int argc, char **argv)
 		contain_kill_all();
 		_exit(1);	/* the loops run: nothing to take apart cleanly */
 	}
+	metrics_start();
 	serve(&ms, sfd);
 	if (shutdown_run(sfd, signal_name(ms.stop_signal)) == -1) {
 		/* Something still runs and may touch anything: leave it all. */
@@ -432,6 +438,7 @@ main(int argc, char **argv)
 		contain_kill_all();	/* but no command outlives loomd */
 		_exit(1);
 	}
+	metrics_stop();		/* it reads the shards: before they go */
 	contain_kill_all();
 	daemon_free();
 	health_free();

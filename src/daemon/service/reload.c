@@ -31,6 +31,7 @@
 #include "net/tls.h"
 #include "net/server.h"
 #include "net/worker.h"
+#include "service/metrics.h"
 #include "service/reload.h"
 #include "service/systemd.h"
 #include "runtime/util.h"
@@ -41,6 +42,7 @@ static const char *const reload_restart_keys[] = {
 	"unix_socket",
 	"unix_socket_mode", "state_dir", "user", "group", "journal", "journal_sync",
 	"journal_sync_interval", "journal_max_bytes", "journal_repair",
+	"metrics_listen",
 };
 
 /* A replaced configuration, until every loop has passed a call. */
@@ -140,16 +142,19 @@ static void
 reload_retire(struct config *old)
 {
 	struct reload_retired	*r = xcalloc(1, sizeof(*r));
+	struct loop		*metrics = metrics_loop();
 	unsigned int		 i;
 	bool			 refused = false;
 
 	r->config = old;
 	r->reload = reload_count;
-	atomic_init(&r->pending, loomd.nloops + 1);
+	atomic_init(&r->pending, loomd.nloops + 1 + (metrics != NULL));
 	for (i = 0; i < loomd.nloops; i++) {
 		if (loop_post(loomd.loops[i], reload_retired_pass, r) == -1)
 			refused = true;
 	}
+	if (metrics != NULL && loop_post(metrics, reload_retired_pass, r) == -1)
+		refused = true;
 	if (refused) {
 		reload_kept = xreallocarray(reload_kept, reload_nkept + 1,
 		    sizeof(*reload_kept));
@@ -223,6 +228,7 @@ reload_run(const char *path, char *const *assignments, size_t n)
 	reload_queues(cfg, old);
 	log_set_level(cfg->log_level);
 	log_set_target(cfg->log_target);
+	log_set_format(cfg->log_format);
 	loop_set_slow_callback_ms(cfg->slow_callback_ms);
 	loop_set_spin_us(cfg->loop_spin_us);
 
