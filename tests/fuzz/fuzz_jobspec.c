@@ -6,7 +6,8 @@
  * jansson makes of it.  No job is submitted: an accepted one is discarded.
  *
  * Checked besides the sanitizers: a refused spec is refused with
- * bad_request or unknown_type, a message and the path of the field at
+ * bad_request, unknown_type or forbidden (an exec env name or option the
+ * configuration never admits), a message and the path of the field at
  * fault under "job"; an accepted one counts at least one job.
  */
 #include "autoconf.h"
@@ -65,7 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e.code == NULL || e.message == NULL || e.path == NULL ||
 		    strncmp(e.path, "job", 3) != 0 ||
 		    (strcmp(e.code, "bad_request") != 0 &&
-		    strcmp(e.code, "unknown_type") != 0))
+		    strcmp(e.code, "unknown_type") != 0 &&
+		    strcmp(e.code, "forbidden") != 0))
 			abort();
 		error_clear(&e);
 	} else {
