@@ -176,7 +176,9 @@ class Connection:
 
     def _lost(self) -> ConnectionLost:
         why = f": {self._error}" if self._error is not None else ""
-        return ConnectionLost(f"connection to loomd lost{why}")
+        lost = ConnectionLost(f"connection to loomd lost{why}")
+        lost.__cause__ = self._error
+        return lost
 
     async def _read_loop(self) -> None:
         try:

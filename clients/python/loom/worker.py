@@ -10,6 +10,7 @@ import inspect
 import logging
 import random
 import signal
+import ssl
 import threading
 from typing import Any, Callable, Dict, Optional
 
@@ -238,8 +239,10 @@ class Worker:
         """Serve jobs until :meth:`stop` (or SIGTERM/SIGINT).
 
         Raises :class:`~loom.RequestError` if loomd refuses the hello
-        (``unknown_op`` from a daemon without workers, ``forbidden`` for a
-        token without the ``work`` role), and ConnectionLost when a
+        (``unknown_op`` from a daemon without workers, ``unauthorized`` for
+        a wrong or missing token, ``forbidden`` for a token without the
+        ``work`` role), ConnectionLost at once when a TLS handshake fails
+        on a certificate (either side's), and ConnectionLost when a
         connection cannot be made or kept and ``reconnect`` is False.
         """
         if not self.tasks:
@@ -278,7 +281,11 @@ class Worker:
                 conn = await self._hello(loop)
             except (ConnectionLost, Busy, ShuttingDown) as e:
                 # No daemon, too many workers, or a daemon on its way out:
-                # all pass.  Other refusals (unknown_op, forbidden) do not.
+                # all pass.  Other refusals (unknown_op, unauthorized,
+                # forbidden) do not, nor does a TLS peer that refused the
+                # other's certificate: no backoff would change them.
+                if _tls_refused(e):
+                    raise
                 self.failed_connects += 1
                 if not self.reconnect:
                     raise
@@ -501,6 +508,23 @@ class Worker:
             await asyncio.sleep(interval)
             for jid in list(self._running):
                 conn.send("job.heartbeat", {"job": jid}).add_done_callback(_quiet)
+
+
+def _tls_refused(e: BaseException) -> bool:
+    """True if e comes of a TLS handshake that a certificate failed: ours
+    did not verify the server's, or the server sent an alert (no client
+    certificate, or one of a CA it does not trust).  Not a lost connection
+    that trying again could mend."""
+    seen = 0
+    cause: Optional[BaseException] = e
+    while cause is not None and seen < 8:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(cause, ssl.SSLError) and "ALERT" in str(getattr(cause, "reason", "")):
+            return True
+        cause = cause.__cause__
+        seen += 1
+    return False
 
 
 def _clip(message: str, limit: int = 4000) -> str:

@@ -252,45 +252,15 @@ config_check_listen(const char *entry, int flags, char *why, size_t len)
 	return 0;
 }
 
-/* Entries separated by commas and/or blanks; none means no TCP listener. */
-static int
-config_parse_listen(const char *s, int flags, char ***out, char *why,
-    size_t len)
-{
-	char	*copy = xstrdup(s), *p = copy, *entry;
-	char	**v = xcalloc(1, sizeof(*v));
-	size_t	 n = 0, i;
-
-	while ((entry = strsep(&p, ", \t")) != NULL) {
-		if (*entry == '\0')
-			continue;
-		if (config_check_listen(entry, flags, why, len) == -1)
-			goto fail;
-		for (i = 0; i < n; i++) {
-			if (strcmp(v[i], entry) == 0) {
-				config_fail(why, len, "'%s' is listed twice", entry);
-				goto fail;
-			}
-		}
-		v = config_strv_add(v, &n, xstrdup(entry));
-	}
-	free(copy);
-	*out = v;
-	return 0;
-
-fail:
-	free(copy);
-	strv_free(v);
-	return -1;
-}
-
 /*
- * A list of words separated by commas or blanks, each checked by `ok`,
- * which says what is wrong in why.  Empty is an empty list.
+ * A list of words separated by commas or blanks, each checked by `ok` (with
+ * the key's flags), which says what is wrong in why; none twice.  Empty is
+ * an empty list.
  */
 static int
-config_parse_words(const char *s, int (*ok)(const char *, char *, size_t),
-    char ***out, char *why, size_t len)
+config_parse_words(const char *s,
+    int (*ok)(const char *, int, char *, size_t), int flags, char ***out,
+    char *why, size_t len)
 {
 	char	*copy = xstrdup(s), *p = copy, *entry;
 	char	**v = xcalloc(1, sizeof(*v));
@@ -299,7 +269,7 @@ config_parse_words(const char *s, int (*ok)(const char *, char *, size_t),
 	while ((entry = strsep(&p, ", \t")) != NULL) {
 		if (*entry == '\0')
 			continue;
-		if (ok(entry, why, len) == -1)
+		if (ok(entry, flags, why, len) == -1)
 			goto fail;
 		for (i = 0; i < n; i++) {
 			if (strcmp(v[i], entry) == 0) {
@@ -320,7 +290,7 @@ fail:
 }
 
 static int
-config_check_host(const char *entry, char *why, size_t len)
+config_check_host(const char *entry, int flags, char *why, size_t len)
 {
 	if (netpolicy_entry_valid(entry))
 		return 0;
@@ -330,7 +300,7 @@ config_check_host(const char *entry, char *why, size_t len)
 
 /* A variable name, or a prefix ending in '*', that exec_env.c allows. */
 static int
-config_check_env_name(const char *entry, char *why, size_t len)
+config_check_env_name(const char *entry, int flags, char *why, size_t len)
 {
 	char		*name = xstrdup(entry);
 	const char	*deny;
@@ -369,7 +339,7 @@ config_parse_env_names(const char *s, char ***out, char *why, size_t len)
 		}
 		return 0;
 	}
-	if (config_parse_words(s, config_check_env_name, out, why, len) == -1)
+	if (config_parse_words(s, config_check_env_name, 0, out, why, len) == -1)
 		return -1;
 	if ((*out)[0] == NULL) {
 		free(*out);
@@ -488,38 +458,26 @@ config_parse_roles(const char *s, unsigned int *out, char *why, size_t len)
 	return 0;
 }
 
-/* Names (of commands) separated by commas or blanks; empty is none. */
+static int
+config_check_name_word(const char *entry, int flags, char *why, size_t len)
+{
+	if (!config_name_valid(entry))
+		return config_fail(why, len, "'%s' is not a name: use 1 to %d "
+		    "letters, digits, '_' or '-'", entry, CONFIG_NAME_MAX);
+	return 0;
+}
+
+/* Names (of commands) separated by commas or blanks; empty is none (NULL). */
 static int
 config_parse_names(const char *s, char ***out, char *why, size_t len)
 {
-	char	*copy = xstrdup(s), *p = copy, *entry;
-	char	**v = NULL;
-	size_t	 n = 0, i;
-
-	while ((entry = strsep(&p, ", \t")) != NULL) {
-		if (*entry == '\0')
-			continue;
-		if (!config_name_valid(entry)) {
-			config_fail(why, len, "'%s' is not a name: use 1 to %d letters, "
-			    "digits, '_' or '-'", entry, CONFIG_NAME_MAX);
-			goto fail;
-		}
-		for (i = 0; i < n; i++) {
-			if (strcmp(v[i], entry) == 0) {
-				config_fail(why, len, "'%s' is listed twice", entry);
-				goto fail;
-			}
-		}
-		v = config_strv_add(v, &n, xstrdup(entry));
+	if (config_parse_words(s, config_check_name_word, 0, out, why, len) == -1)
+		return -1;
+	if ((*out)[0] == NULL) {
+		free(*out);
+		*out = NULL;
 	}
-	free(copy);
-	*out = v;
 	return 0;
-
-fail:
-	free(copy);
-	strv_free(v);
-	return -1;
 }
 
 /* A SHA-256 in hex, as sha256sum prints it; kept in lower case. */
@@ -689,11 +647,12 @@ config_parse_value(const struct config_key *k, const char *s,
 	case CONFIG_MODE:
 		return config_parse_mode(s, &out->mode, k->max, why, len);
 	case CONFIG_LISTEN:
-		return config_parse_listen(s, k->flags, &out->v, why, len);
+		return config_parse_words(s, config_check_listen, k->flags,
+		    &out->v, why, len);
 	case CONFIG_ARGV:
 		return config_split_argv(s, &out->v, why, len);
 	case CONFIG_HOSTS:
-		return config_parse_words(s, config_check_host, &out->v, why, len);
+		return config_parse_words(s, config_check_host, 0, &out->v, why, len);
 	case CONFIG_ENV_NAMES:
 		return config_parse_env_names(s, &out->v, why, len);
 	case CONFIG_LOG_LEVEL:
