@@ -88,6 +88,7 @@ struct config {
 	double		 shutdown_grace;
 	double		 kill_grace;
 	double		 idle_timeout;		/* 0: off */
+	size_t		 client_output_limit;	/* unread answers; 0: none */
 	char		*user;
 	char		*group;
 

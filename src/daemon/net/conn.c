@@ -26,7 +26,7 @@
 
 #define CONN_READ_CHUNK		(256 * 1024)		/* one read, into the loop's buffer */
 #define CONN_IN_KEEP		(64 * 1024)		/* a partial line's buffer kept */
-#define CONN_OUT_HIGH		(4 * 1024 * 1024)	/* stop reading above */
+#define CONN_OUT_HIGH		(4 * 1024 * 1024)	/* stop dispatching above */
 #define CONN_OUT_LOW		(1024 * 1024)		/* and resume below */
 #define CONN_PENDING_MAX	65536			/* requests awaiting answers */
 
@@ -37,7 +37,9 @@ struct conn {
 	unsigned int		 refs;
 	bool			 dead;
 	bool			 eof;
-	bool			 reading;
+	bool			 paused;	/* output over the mark: no lines taken */
+	bool			 held;		/* whole lines in `in`, not yet taken */
+	bool			 in_message;	/* between a message's first piece and its end */
 	bool			 discarding;	/* inside an overlong line */
 	bool			 flush_queued;
 	bool			 write_waiting;	/* EV_WRITE added */
@@ -52,6 +54,8 @@ struct conn {
 	size_t			 out_len;
 	size_t			 out_cap;
 	unsigned int		 pending;
+	size_t			 owed;		/* reserved for answers being built */
+	TAILQ_HEAD(, conn_later) later;		/* answers waiting for room */
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
 	struct net_shard	*shard;
 	const struct conn_handler *handler;
@@ -100,8 +104,8 @@ conn_start(void *arg)
 	handler->open(c, c->state);
 	loop_event_assign(&c->rev, loop, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	loop_event_assign(&c->wev, loop, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	TAILQ_INIT(&c->later);
 	event_add(&c->rev.ev, NULL);
-	c->reading = true;
 	c->active_ns = now_ns();
 	TAILQ_INSERT_TAIL(&c->shard->conns, c, entry);
 	atomic_fetch_add(&c->shard->connections, 1);
@@ -156,34 +160,74 @@ conn_state(struct conn *c)
 	return c->state;
 }
 
-/* Nothing in flight: no request, nothing the protocol keeps it for. */
+/* Nothing in flight: no request, no unread line, nothing the protocol
+ * keeps it for. */
 static bool
 conn_idle(const struct conn *c)
 {
-	return c->pending == 0 && !c->handler->busy(c, c->state);
+	return c->pending == 0 && !c->held && !c->handler->busy(c, c->state);
 }
 
-/* Read again once the client has drained its answers. */
+static size_t
+conn_unsent(const struct conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/*
+ * What a connection owes its client: answers written and not yet sent, and
+ * room reserved for answers still being built.  Past the high mark no more
+ * lines are taken (the rest of a read stays unread input, the socket is not
+ * read); below the low mark they are again.
+ */
+static size_t
+conn_owing(const struct conn *c)
+{
+	return conn_unsent(c) + c->owed;
+}
+
+static bool
+conn_over(const struct conn *c)
+{
+	return conn_owing(c) > CONN_OUT_HIGH || c->pending >= CONN_PENDING_MAX;
+}
+
+static bool
+conn_under(const struct conn *c)
+{
+	return conn_owing(c) <= CONN_OUT_LOW && c->pending < CONN_PENDING_MAX / 2;
+}
+
+/* Parked answers count as pending: they go by output alone. */
+bool
+conn_has_room(const struct conn *c)
+{
+	return !c->dead && conn_owing(c) <= CONN_OUT_HIGH;
+}
+
+/* Pause above the high mark; below the low one, resume from the read
+ * callback: answers parked for room first, then lines held, then the socket. */
 static void
 conn_update_reading(struct conn *c)
 {
-	bool	want;
-
-	if (c->dead || c->eof)
+	if (c->dead)
 		return;
-	if (c->reading)
-		want = c->out_len - c->out_off <= CONN_OUT_HIGH &&
-		    c->pending < CONN_PENDING_MAX;
-	else
-		want = c->out_len - c->out_off <= CONN_OUT_LOW &&
-		    c->pending < CONN_PENDING_MAX / 2;
-	if (want == c->reading)
-		return;
-	c->reading = want;
-	if (want)
-		event_add(&c->rev.ev, NULL);
-	else
+	if (!TAILQ_EMPTY(&c->later) && conn_owing(c) <= CONN_OUT_LOW)
+		event_active(&c->rev.ev, EV_READ, 0);
+	if (!c->paused) {
+		if (!conn_over(c))
+			return;
+		c->paused = true;
 		event_del(&c->rev.ev);
+		return;
+	}
+	if (!conn_under(c))
+		return;
+	c->paused = false;
+	if (!c->eof)
+		event_add(&c->rev.ev, NULL);
+	if (c->held)
+		event_active(&c->rev.ev, EV_READ, 0);
 }
 
 /* The client sent EOF: finish what it asked for, then close. */
@@ -209,6 +253,45 @@ void
 conn_request_start(struct conn *c)
 {
 	c->pending++;
+}
+
+void
+conn_owe(struct conn *c, size_t n)
+{
+	c->owed += n;
+}
+
+void
+conn_repay(struct conn *c, size_t n)
+{
+	c->owed -= n < c->owed ? n : c->owed;
+	conn_update_reading(c);
+}
+
+void
+conn_later(struct conn *c, struct conn_later *l, void (*fn)(struct conn_later *))
+{
+	l->fn = fn;
+	TAILQ_INSERT_TAIL(&c->later, l, entry);
+	conn_update_reading(c);
+}
+
+void
+conn_later_cancel(struct conn *c, struct conn_later *l)
+{
+	TAILQ_REMOVE(&c->later, l, entry);
+}
+
+/* Answers parked for room, in order, while there is room. */
+static void
+conn_run_later(struct conn *c)
+{
+	struct conn_later	*l;
+
+	while (conn_has_room(c) && (l = TAILQ_FIRST(&c->later)) != NULL) {
+		TAILQ_REMOVE(&c->later, l, entry);
+		l->fn(l);
+	}
 }
 
 static void
@@ -258,19 +341,48 @@ conn_out_append(struct conn *c, const char *buf, size_t len)
 	return 0;
 }
 
+static void
+conn_break(struct conn *c)
+{
+	c->broken = true;
+	event_active(&c->wev.ev, EV_WRITE, 0);
+}
+
+/*
+ * A message begins: past client_output_limit of unsent answers the client
+ * is not reading (only pushed events and answers already under way get
+ * there), and is disconnected.  One answer alone, however large, is never
+ * what passes the limit.
+ */
+static void
+conn_out_begin(struct conn *c)
+{
+	size_t	limit = loomd.config->client_output_limit;
+
+	c->in_message = true;
+	if (c->broken || limit == 0 || conn_unsent(c) <= limit)
+		return;
+	log_warnx("connection: %zu bytes of answers unread (client_output_limit "
+	    "is %zu): closing", conn_unsent(c), limit);
+	conn_break(c);
+}
+
 /* Text is appended; on failure the connection is closed at its next flush. */
 static void
 conn_out_text(struct conn *c, const char *text, size_t len)
 {
+	if (!c->in_message)
+		conn_out_begin(c);
 	if (!c->broken && conn_out_append(c, text, len) == -1) {
 		log_warnx("connection: cannot buffer a reply: closing");
-		c->broken = true;
+		conn_break(c);
 	}
 }
 
 static void
 conn_out_done(struct conn *c)
 {
+	c->in_message = false;
 	conn_schedule_flush(c);
 	conn_update_reading(c);
 }
@@ -357,8 +469,12 @@ conn_blank(const char *line, size_t len)
 	return true;
 }
 
-/* Split buf into lines and dispatch each; the bytes used (a partial last
- * line is not). */
+/*
+ * Split buf into lines and dispatch each; the bytes used (a partial last
+ * line is not).  What a client is owed is checked before each line, as
+ * beanstalkd reads one command at a time: once past the mark the rest is
+ * held, unread, until the client has read its answers.
+ */
 static size_t
 conn_process(struct conn *c, char *buf, size_t buflen)
 {
@@ -367,6 +483,10 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 	char	*line, *nl;
 
 	while (start < buflen && !c->dead) {
+		if (!c->discarding && conn_over(c)) {
+			c->held = true;
+			break;
+		}
 		line = buf + start;
 		nl = memchr(line, '\n', buflen - start);
 		if (c->discarding) {
@@ -454,6 +574,24 @@ conn_in_keep(struct conn *c, const char *buf, size_t buflen, size_t used)
  * dispatched from there; only a partial last line is copied to the
  * connection, which reads on behind it until the line is whole.
  */
+/* Lines held for room, taken now; false if the connection must wait on. */
+static bool
+conn_take_held(struct conn *c)
+{
+	size_t	used;
+
+	if (c->held) {
+		c->held = false;
+		used = conn_process(c, c->in, c->in_len);
+		if (!c->dead)
+			conn_in_keep(c, c->in, c->in_len, used);
+	}
+	if (c->dead)
+		return false;
+	conn_update_reading(c);
+	return !c->held && !c->paused;
+}
+
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -461,7 +599,17 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	char		**bufp = &c->shard->buf, *buf;
 	size_t		 len, used;
 	ssize_t		 n;
+	bool		 go;
 
+	/* Resumed: first what waited for room, then the socket. */
+	conn_ref(c);
+	conn_run_later(c);
+	go = !c->paused && conn_take_held(c) && !c->eof;
+	if (!c->dead && c->eof)
+		conn_maybe_finish(c);
+	conn_unref(c);
+	if (!go)
+		return;
 	if (*bufp == NULL)
 		*bufp = xmalloc(CONN_READ_CHUNK);
 	n = read(c->fd, *bufp, CONN_READ_CHUNK);
@@ -473,7 +621,6 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == 0) {
 		c->eof = true;
-		c->reading = false;
 		event_del(&c->rev.ev);
 		/* A last line without its newline still counts. */
 		if (c->in_len > 0 && !c->discarding && conn_in_reserve(c, 1) == 0) {
@@ -629,7 +776,8 @@ conn_drained(const struct conn *c)
 {
 	int	stage = atomic_load_explicit(&conn_drain_stage, memory_order_relaxed);
 
-	if (stage == 0 || c->dead || c->pending != 0 || c->out_len != c->out_off)
+	if (stage == 0 || c->dead || c->pending != 0 || c->held ||
+	    c->out_len != c->out_off)
 		return false;
 	return stage >= 2 || !c->handler->busy(c, c->state);
 }

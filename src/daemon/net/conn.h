@@ -4,7 +4,8 @@
  * each handed to the protocol through the handler the connection was given;
  * a line longer than max_line_bytes is reported to it and skipped.  Output
  * is buffered and written once per loop pass; a client that does not read
- * stops being read (its output and its pending requests are bounded).  What
+ * stops being read (its output and its pending requests are bounded), and
+ * one that lets more than client_output_limit pile up is disconnected.  What
  * the lines mean, and every reply, is the protocol's (net/proto.c).
  *
  * Requests that answer later hold a reference on the connection, so a
@@ -12,6 +13,8 @@
  */
 #ifndef LOOM_CONN_H
 #define LOOM_CONN_H
+
+#include <sys/queue.h>
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -57,6 +60,24 @@ void		*conn_state(struct conn *);
 /* A request that answers later: started, then answered. */
 void		 conn_request_start(struct conn *);
 void		 conn_request_done(struct conn *);
+
+/*
+ * Output accounting.  An answer built later reserves room for its likely
+ * size (owe), given back before it is written (repay); both count as owed
+ * to the client, and past the mark no more of its lines are taken.  An
+ * answer that is ready while the client owes too much is parked
+ * (conn_later) and run, in order, once it has read enough.
+ */
+struct conn_later {
+	TAILQ_ENTRY(conn_later)	 entry;
+	void			(*fn)(struct conn_later *);
+};
+bool		 conn_has_room(const struct conn *);
+void		 conn_owe(struct conn *, size_t);
+void		 conn_repay(struct conn *, size_t);
+void		 conn_later(struct conn *, struct conn_later *,
+		     void (*)(struct conn_later *));
+void		 conn_later_cancel(struct conn *, struct conn_later *);
 
 /* A message in pieces, then done, which schedules the flush. */
 void		 conn_write(struct conn *, const char *, size_t);

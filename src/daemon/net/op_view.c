@@ -25,6 +25,7 @@
 
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
+#define LIST_VIEW_GUESS		512	/* bytes a view is owed while it is built */
 
 /* watch ----------------------------------------------------------------- */
 
@@ -153,6 +154,7 @@ list_finish(struct list_req *l)
 			all[n++] = (struct list_view){ &l->parts[i], &l->parts[i].views[j] };
 	}
 	qsort(all, n, sizeof(*all), list_cmp);
+	conn_repay(l->conn, l->limit * LIST_VIEW_GUESS);
 	if (conn_alive(l->conn)) {
 		list_reply(l, all, n);
 		conn_request_done(l->conn);
@@ -240,6 +242,9 @@ op_list(struct request *r)
 	l->remaining = loomd.nloops;
 	conn_ref(r->conn);
 	conn_request_start(r->conn);
+	/* Its answer counts as owed while the loops build it: a client that
+	 * asks for many lists and reads none is not read. */
+	conn_owe(r->conn, l->limit * LIST_VIEW_GUESS);
 	for (i = 0; i < loomd.nloops; i++) {
 		p = xcalloc(1, sizeof(*p));
 		p->req = l;

@@ -151,6 +151,7 @@ config_new(void)
 	cfg->shutdown_grace = 30;
 	cfg->kill_grace = 5;
 	cfg->idle_timeout = 0;
+	cfg->client_output_limit = 32 * 1024 * 1024;
 
 	cfg->http.max_body = 1024 * 1024;
 	cfg->http.timeout = 30;

@@ -44,6 +44,8 @@ static const struct config_key config_global_keys[] = {
 	{ "shutdown_grace", CONFIG_DURATION, G(shutdown_grace), 0, 0, CONFIG_DURATION_MAX, NULL },
 	{ "kill_grace", CONFIG_DURATION, G(kill_grace), 0, 0, CONFIG_DURATION_MAX, NULL },
 	{ "idle_timeout", CONFIG_DURATION, G(idle_timeout), 0, 0, CONFIG_DURATION_MAX, NULL },
+	{ "client_output_limit", CONFIG_SIZE, G(client_output_limit), 0, 0,
+	    1024 * GIB, NULL },
 	{ "user", CONFIG_STRING, G(user), 0, 0, 0, NULL },
 	{ "group", CONFIG_STRING, G(group), 0, 0, 0, NULL },
 };

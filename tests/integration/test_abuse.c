@@ -1,0 +1,276 @@
+/*
+ * Hostile clients beside a normal one: whatever the hostile one sends, the
+ * daemon's memory stays under a bound, the normal client gets its answers,
+ * and the hostile one is held back, answered busy, or disconnected (and
+ * that is logged).  Memory is the daemon's peak resident size (VmHWM) over
+ * its size once set up; nothing here asserts on time.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define MIB		(1024 * 1024)
+#define RSS_BOUND	(64 * MIB)	/* the floods here would take hundreds */
+
+static struct daemon	d;
+
+/* A line of /proc/PID/status in bytes ("VmRSS", "VmHWM"). */
+static size_t
+proc_status_bytes(pid_t pid, const char *key)
+{
+	char	 path[64], line[256];
+	size_t	 kib = 0, len = strlen(key);
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, key, len) == 0 && line[len] == ':') {
+			kib = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(kib > 0);
+	return kib * 1024;
+}
+
+static size_t
+rss_now(void)
+{
+	return proc_status_bytes(d.pid, "VmRSS");
+}
+
+/* The daemon's peak stayed within RSS_BOUND of what it was at `base`. */
+static void
+assert_peak_within(size_t base)
+{
+	size_t	peak = proc_status_bytes(d.pid, "VmHWM");
+
+	print_message("peak %zu MiB over a base of %zu MiB\n",
+	    (peak - base) / MIB, base / MIB);
+	assert_true(peak < base + RSS_BOUND);
+}
+
+static void
+start(const char *const extra[])
+{
+	daemon_start(&d, extra);
+}
+
+static int
+teardown(void **state)
+{
+	daemon_stop(&d);
+	return 0;
+}
+
+static void
+assert_pings(struct client *c)
+{
+	json_t	*r = client_call(c, "{\"op\":\"ping\",\"id\":\"alive\"}");
+
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "alive");
+	json_decref(r);
+}
+
+/* n copies of a line, sent at once and never read back. */
+static void
+flood(struct client *c, const char *line, size_t n)
+{
+	size_t	 len = strlen(line), i;
+	char	*buf = malloc(len * n);
+
+	assert_non_null(buf);
+	for (i = 0; i < n; i++)
+		memcpy(buf + i * len, line, len);
+	client_send_raw(c, buf, len * n);
+	free(buf);
+}
+
+static char *
+filler(size_t len)
+{
+	char	*s = malloc(len + 1);
+
+	assert_non_null(s);
+	memset(s, 'x', len);
+	s[len] = '\0';
+	return s;
+}
+
+static bool
+log_wait(const char *text)
+{
+	double	deadline = now_seconds() + HARNESS_WAIT;
+
+	while (!daemon_log_contains(&d, text)) {
+		if (now_seconds() > deadline)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* Flood 2: `result` of a large finished job, many times in one read. */
+static void
+test_results_not_read_stop_the_reading(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	struct client	 hog, other;
+	char		*value = filler(400 * 1024);
+	char		 line[128];
+	json_t		*r;
+	size_t		 base;
+	json_int_t	 id;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	r = client_call(&other, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"args\":{\"value\":\"%s\"}}}", value);
+	id = reply_job_id(r);
+	json_decref(r);
+	free(value);
+	base = rss_now();
+
+	/* 400 answers of 400 KiB: 160 MiB if nothing held the client back. */
+	client_connect(&hog, &d);
+	snprintf(line, sizeof(line), "{\"op\":\"result\",\"job\":%lld}\n",
+	    (long long)id);
+	flood(&hog, line, 400);
+	/* The first answer: the read that held them all has been taken. */
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_int_equal(json_string_length(reply_result(r)), 400 * 1024);
+	json_decref(r);
+	assert_pings(&other);
+	assert_peak_within(base);
+	/* It was held back, not dropped: the rest are answered as it reads. */
+	for (i = 1; i < 400; i++) {
+		char	*text = client_recv_text(&hog, HARNESS_WAIT);
+
+		assert_true(strncmp(text, "{\"ok\":true,\"job\":", 17) == 0);
+		free(text);
+	}
+	assert_peak_within(base);
+	client_close(&hog);
+	client_close(&other);
+}
+
+/* Flood 1: many `list`s, answered asynchronously, never read. */
+static void
+test_lists_not_read_stop_the_reading(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	static const char job[] = "{\"type\":\"echo\",\"args\":{\"value\":1}}";
+	struct client	 hog, other;
+	char		*batch, *p;
+	json_t		*r;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	batch = malloc(1000 * sizeof(job) + 64);
+	assert_non_null(batch);
+	p = batch + sprintf(batch, "{\"op\":\"submit\",\"id\":1,\"jobs\":[");
+	for (i = 0; i < 1000; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", job);
+	sprintf(p, "]}");
+	r = client_call(&other, "%s", batch);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	free(batch);
+	base = rss_now();
+
+	/* 1,500 lists of 1,000 views that nobody reads. */
+	client_connect(&hog, &d);
+	flood(&hog, "{\"op\":\"list\",\"limit\":1000}\n", 1500);
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 1000);
+	json_decref(r);
+	assert_pings(&other);
+	r = client_call(&other, "{\"op\":\"list\",\"id\":2,\"limit\":5}");
+	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 5);
+	json_decref(r);
+	assert_peak_within(base);
+	client_close(&hog);
+	assert_pings(&other);
+	client_close(&other);
+}
+
+/* Flood 3: a watcher that never reads is disconnected at the limit. */
+static void
+test_a_watcher_that_does_not_read_is_disconnected(void **state)
+{
+	static const char *const extra[] = {
+		"-o", "client_output_limit=4M", NULL
+	};
+	struct client	 hog, other;
+	char		*value = filler(64 * 1024), *text;
+	json_t		*r;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	r = client_call(&hog, "{\"op\":\"watch\",\"id\":1}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	base = rss_now();
+	/* 64 MiB of events, at least, for a watcher with a 4 MiB limit. */
+	for (i = 0; i < 500; i++) {
+		r = client_call(&other, "{\"op\":\"submit\",\"id\":%d,\"wait\":true,"
+		    "\"job\":{\"type\":\"echo\",\"ttl\":0,\"args\":{\"value\":"
+		    "\"%s\"}}}", i, value);
+		assert_string_equal(reply_job_state(r), "done");
+		json_decref(r);
+		if (daemon_log_contains(&d, "client_output_limit"))
+			break;
+	}
+	assert_true(log_wait("client_output_limit"));
+	assert_pings(&other);
+	assert_peak_within(base);
+	/* What was written before the limit, then the end. */
+	while ((text = client_recv_text_or_eof(&hog, HARNESS_WAIT)) != NULL)
+		free(text);
+	client_close(&hog);
+	free(value);
+	client_close(&other);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_results_not_read_stop_the_reading,
+		    teardown),
+		cmocka_unit_test_teardown(test_lists_not_read_stop_the_reading,
+		    teardown),
+		cmocka_unit_test_teardown(test_a_watcher_that_does_not_read_is_disconnected,
+		    teardown),
+	};
+	const char	*asan = getenv("ASAN_OPTIONS");
+	char		 opts[1024];
+
+	/* Freed memory held in ASan's quarantine is not the daemon's. */
+	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=4",
+	    asan != NULL ? asan : "", asan != NULL && *asan ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	return cmocka_run_group_tests_name("abuse", tests, NULL, NULL);
+}
