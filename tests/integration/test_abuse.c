@@ -254,6 +254,49 @@ test_a_watcher_that_does_not_read_is_disconnected(void **state)
 	client_close(&other);
 }
 
+/*
+ * Flood 4: a submit with wait and stream of a composite with many children
+ * and a large request id, not read.  The id is sent with each child's
+ * event; it is referenced until the event is written, never copied per
+ * child, and the client that does not read is disconnected at the limit.
+ */
+static void
+test_a_stream_with_a_large_id_is_bounded(void **state)
+{
+	static const char *const extra[] = {
+		"-o", "loops=2", "-o", "client_output_limit=4M", NULL
+	};
+	static const char child[] = "{\"type\":\"echo\",\"args\":{\"value\":1}}";
+	struct client	 hog, other;
+	char		*id = filler(256 * 1024), *line, *p, *text;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	assert_pings(&other);
+	base = rss_now();
+	/* 2,000 children: 500 MiB of events if the id were copied for each. */
+	line = malloc(256 * 1024 + 2000 * sizeof(child) + 256);
+	assert_non_null(line);
+	p = line + sprintf(line, "{\"op\":\"submit\",\"id\":\"%s\",\"wait\":true,"
+	    "\"stream\":true,\"job\":{\"type\":\"group\",\"args\":{\"jobs\":[", id);
+	for (i = 0; i < 2000; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", child);
+	sprintf(p, "]}}}\n");
+	client_connect(&hog, &d);
+	client_send_raw(&hog, line, strlen(line));
+	free(line);
+	free(id);
+	assert_true(log_wait("client_output_limit"));
+	assert_pings(&other);
+	assert_peak_within(base);
+	while ((text = client_recv_text_or_eof(&hog, HARNESS_WAIT)) != NULL)
+		free(text);
+	client_close(&hog);
+	client_close(&other);
+}
+
 int
 main(void)
 {
@@ -263,6 +306,8 @@ main(void)
 		cmocka_unit_test_teardown(test_lists_not_read_stop_the_reading,
 		    teardown),
 		cmocka_unit_test_teardown(test_a_watcher_that_does_not_read_is_disconnected,
+		    teardown),
+		cmocka_unit_test_teardown(test_a_stream_with_a_large_id_is_bounded,
 		    teardown),
 	};
 	const char	*asan = getenv("ASAN_OPTIONS");

@@ -752,6 +752,42 @@ conn_remote_send(struct conn_remote *r, char *text, size_t len)
 	}
 }
 
+struct conn_remote_call {
+	struct conn_remote	*remote;
+	void			(*fn)(struct conn *, void *);
+	void			*arg;
+};
+
+static void
+conn_remote_called(void *arg)
+{
+	struct conn_remote_call	*m = arg;
+	struct conn		*c = m->remote->conn;
+
+	m->fn(conn_alive(c) ? c : NULL, m->arg);
+	conn_remote_unref(m->remote);
+	free(m);
+}
+
+void
+conn_remote_call(struct conn_remote *r, void (*fn)(struct conn *, void *),
+    void *arg)
+{
+	struct conn_remote_call	*m = xmalloc(sizeof(*m));
+
+	m->remote = r;
+	m->fn = fn;
+	m->arg = arg;
+	conn_remote_ref(r);
+	if (loop_is_current(r->loop))
+		conn_remote_called(m);
+	else if (loop_post(r->loop, conn_remote_called, m) == -1) {
+		fn(NULL, arg);
+		conn_remote_unref(r);
+		free(m);
+	}
+}
+
 /* On each loop at shutdown: close every connection it owns. */
 void
 conn_close_all(void)

@@ -96,6 +96,10 @@ struct conn_remote *conn_remote_new(struct conn *);
 void		 conn_remote_ref(struct conn_remote *);
 void		 conn_remote_unref(struct conn_remote *);
 void		 conn_remote_send(struct conn_remote *, char *text, size_t len);
+/* fn(conn, arg) on the connection's loop; conn is NULL once it has closed
+ * (or, its loop stopped, on this one: then fn must only free arg). */
+void		 conn_remote_call(struct conn_remote *,
+		     void (*fn)(struct conn *, void *), void *arg);
 
 /* Loop-wide connection teardown (shutdown). */
 void		 conn_close_all(void);
