@@ -297,6 +297,56 @@ test_a_stream_with_a_large_id_is_bounded(void **state)
 	client_close(&other);
 }
 
+/*
+ * Flood 5: results held past max_result_bytes.  Submits are answered busy
+ * once it is spent; results held are kept (none is dropped to make room).
+ */
+static void
+test_results_held_are_bounded_by_max_result_bytes(void **state)
+{
+	static const char *const extra[] = { "-o", "max_result_bytes=8M", NULL };
+	struct client	 hog, other;
+	char		*value = filler(512 * 1024);
+	json_t		*r;
+	json_int_t	 first = 0;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	assert_pings(&other);
+	base = rss_now();
+	/* 200 results of 512 KiB would hold 100 MiB and more. */
+	for (i = 0; i < 200; i++) {
+		r = client_call(&hog, "{\"op\":\"submit\",\"id\":%d,\"wait\":true,"
+		    "\"job\":{\"type\":\"echo\",\"args\":{\"value\":\"%s\"}}}",
+		    i, value);
+		if (reply_error_code(r) != NULL) {
+			assert_string_equal(reply_error_code(r), "busy");
+			assert_non_null(strstr(json_str(json_object_get(r, "error"),
+			    "message"), "max_result_bytes"));
+			json_decref(r);
+			break;
+		}
+		if (first == 0)
+			first = reply_job_id(r);
+		json_decref(r);
+	}
+	/* About 8 MiB of views and results: 8 of them, give or take. */
+	assert_true(i >= 4 && i <= 16);
+	assert_pings(&other);
+	assert_peak_within(base);
+	/* The first is still held: nothing is expired to make room. */
+	r = client_call(&other, "{\"op\":\"result\",\"id\":1,\"job\":%lld}",
+	    (long long)first);
+	assert_int_equal(json_string_length(reply_result(r)), 512 * 1024);
+	json_decref(r);
+	free(value);
+	client_close(&hog);
+	client_close(&other);
+}
+
 int
 main(void)
 {
@@ -308,6 +358,8 @@ main(void)
 		cmocka_unit_test_teardown(test_a_watcher_that_does_not_read_is_disconnected,
 		    teardown),
 		cmocka_unit_test_teardown(test_a_stream_with_a_large_id_is_bounded,
+		    teardown),
+		cmocka_unit_test_teardown(test_results_held_are_bounded_by_max_result_bytes,
 		    teardown),
 	};
 	const char	*asan = getenv("ASAN_OPTIONS");

@@ -89,6 +89,7 @@ struct config {
 	double		 kill_grace;
 	double		 idle_timeout;		/* 0: off */
 	size_t		 client_output_limit;	/* unread answers; 0: none */
+	size_t		 max_result_bytes;	/* finished jobs' outcomes; 0: none */
 	char		*user;
 	char		*group;
 

@@ -255,6 +255,14 @@ submit_admit(struct submit *s, struct error *e)
 		    loomd.config->max_jobs);
 		return -1;
 	}
+	/* Like Redis's maxmemory with noeviction: results are never dropped
+	 * before their ttl to make room; new work waits for room instead. */
+	if (loomd.config->max_result_bytes != 0 &&
+	    job_results_bytes() >= loomd.config->max_result_bytes) {
+		error_set(e, "busy", "finished jobs hold max_result_bytes (%zu) of "
+		    "results; retry once some expire", loomd.config->max_result_bytes);
+		return -1;
+	}
 	if (executor_full(s->jobs, s->n)) {
 		error_set(e, "busy", "the executor queue is full (executor_queue is "
 		    "%zu); retry later", loomd.config->executor_queue);

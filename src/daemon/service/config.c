@@ -152,6 +152,7 @@ config_new(void)
 	cfg->kill_grace = 5;
 	cfg->idle_timeout = 0;
 	cfg->client_output_limit = 32 * 1024 * 1024;
+	cfg->max_result_bytes = 256 * 1024 * 1024;
 
 	cfg->http.max_body = 1024 * 1024;
 	cfg->http.timeout = 30;

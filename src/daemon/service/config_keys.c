@@ -34,6 +34,7 @@ static const struct config_key config_global_keys[] = {
 	{ "max_line_bytes", CONFIG_SIZE, G(max_line_bytes), 0, 1024, GIB, NULL },
 	{ "max_connections", CONFIG_UINT, G(max_connections), 0, 1, 1e6, NULL },
 	{ "max_jobs", CONFIG_COUNT, G(max_jobs), 0, 1, 1e9, NULL },
+	{ "max_result_bytes", CONFIG_SIZE, G(max_result_bytes), 0, 0, 1024 * GIB, NULL },
 	{ "max_children", CONFIG_COUNT, G(max_children), 0, 1, 1e6, NULL },
 	{ "result_ttl", CONFIG_DURATION, G(result_ttl), 0, 0, CONFIG_DURATION_MAX, NULL },
 	{ "slow_callback_ms", CONFIG_UINT, G(slow_callback_ms), 0, 0, 3600000, NULL },
