@@ -347,6 +347,72 @@ test_results_held_are_bounded_by_max_result_bytes(void **state)
 	client_close(&other);
 }
 
+static json_int_t
+connections_now(struct client *c)
+{
+	json_t		*r = client_call(c, "{\"op\":\"stats\",\"id\":\"s\"}");
+	json_int_t	 n;
+
+	n = json_integer_value(json_object_get(json_object_get(json_object_get(r,
+	    "stats"), "connections"), "current"));
+	json_decref(r);
+	return n;
+}
+
+/*
+ * Flood 6: clients that ask to wait on a long job and close.  They are
+ * gone at once, their waits dropped and their slots free, while the job
+ * goes on; a client that only shuts down its sending side is answered.
+ */
+static void
+test_clients_gone_while_waiting_are_dropped(void **state)
+{
+	static const char *const extra[] = { "-o", "max_connections=20", NULL };
+	struct client	 hog, other, half;
+	double		 deadline;
+	json_t		*r;
+	json_int_t	 id;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	r = client_call(&other, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":"
+	    "\"sleep\",\"args\":{\"seconds\":600}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	/* Many more than max_connections, one after the other. */
+	for (i = 0; i < 100; i++) {
+		client_connect_ready(&hog, &d);
+		client_send(&hog, "{\"op\":\"result\",\"id\":%d,\"job\":%lld,"
+		    "\"wait\":true}\n", i, (long long)id);
+		client_close(&hog);
+	}
+	deadline = now_seconds() + HARNESS_WAIT;
+	while (connections_now(&other) > 1) {
+		assert_true(now_seconds() < deadline);
+		usleep(10000);
+	}
+	/* A half-close still gets its answer (the job cancelled: it ends). */
+	client_connect(&half, &d);
+	client_send(&half, "{\"op\":\"result\",\"id\":\"h\",\"job\":%lld,"
+	    "\"wait\":true}\n", (long long)id);
+	assert_int_equal(shutdown(half.fd, SHUT_WR), 0);
+	assert_pings(&other);
+	r = client_call(&other, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
+	    (long long)id);
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+	json_decref(client_call(&other, "{\"op\":\"cancel\",\"id\":3,\"job\":%lld}",
+	    (long long)id));
+	r = client_recv(&half, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "h");
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	assert_null(client_recv_or_eof(&half, HARNESS_WAIT));
+	client_close(&half);
+	client_close(&other);
+}
+
 int
 main(void)
 {
@@ -360,6 +426,8 @@ main(void)
 		cmocka_unit_test_teardown(test_a_stream_with_a_large_id_is_bounded,
 		    teardown),
 		cmocka_unit_test_teardown(test_results_held_are_bounded_by_max_result_bytes,
+		    teardown),
+		cmocka_unit_test_teardown(test_clients_gone_while_waiting_are_dropped,
 		    teardown),
 	};
 	const char	*asan = getenv("ASAN_OPTIONS");

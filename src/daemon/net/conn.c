@@ -7,7 +7,11 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -218,7 +222,8 @@ conn_update_reading(struct conn *c)
 		if (!conn_over(c))
 			return;
 		c->paused = true;
-		event_del(&c->rev.ev);
+		if (!c->eof)
+			event_del(&c->rev.ev);	/* at EOF it watches for a hang-up */
 		return;
 	}
 	if (!conn_under(c))
@@ -574,6 +579,40 @@ conn_in_keep(struct conn *c, const char *buf, size_t buflen, size_t used)
  * dispatched from there; only a partial last line is copied to the
  * connection, which reads on behind it until the line is whole.
  */
+/*
+ * EOF is a half-close (`nc -N`: answer what was asked, then close) or the
+ * client gone; only the latter is POLLHUP.  A Unix socket's peer that has
+ * closed shows it at once, a TCP peer once it resets: after EOF the socket
+ * is watched, edge-triggered, for that, and keepalive probes find a TCP
+ * peer that has closed (its orphaned socket answers them with a reset once
+ * the kernel has dropped it).  A client gone has its waits dropped at once.
+ */
+static bool
+conn_peer_gone(const struct conn *c)
+{
+	struct pollfd	pfd = { .fd = c->fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+static void
+conn_watch_hangup(struct conn *c)
+{
+	int	on = 1, idle = 10, intvl = 5, cnt = 3;
+
+	event_del(&c->rev.ev);
+	loop_event_assign(&c->rev, c->loop, c->fd, EV_READ | EV_ET | EV_PERSIST,
+	    conn_read_cb, c);
+	event_add(&c->rev.ev, NULL);
+	/* The TCP ones fail on a Unix socket, which needs none. */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == 0) {
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+		    sizeof(intvl));
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
+}
+
 /* Lines held for room, taken now; false if the connection must wait on. */
 static bool
 conn_take_held(struct conn *c)
@@ -601,6 +640,12 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 	bool		 go;
 
+	if (c->eof && conn_peer_gone(c)) {
+		log_debug("connection: the client has gone: dropping what it "
+		    "asked for");
+		conn_close(c);
+		return;
+	}
 	/* Resumed: first what waited for room, then the socket. */
 	conn_ref(c);
 	conn_run_later(c);
@@ -631,6 +676,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 				conn_in_keep(c, c->in, c->in_len, used);
 			conn_unref(c);
 		}
+		if (!c->dead && conn_peer_gone(c))
+			conn_close(c);
+		else if (!c->dead)
+			conn_watch_hangup(c);
 		conn_maybe_finish(c);
 		return;
 	}
