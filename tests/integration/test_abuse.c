@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,7 +385,7 @@ test_clients_gone_while_waiting_are_dropped(void **state)
 	for (i = 0; i < 100; i++) {
 		client_connect_ready(&hog, &d);
 		client_send(&hog, "{\"op\":\"result\",\"id\":%d,\"job\":%lld,"
-		    "\"wait\":true}\n", i, (long long)id);
+		    "\"wait\":true}", i, (long long)id);
 		client_close(&hog);
 	}
 	deadline = now_seconds() + HARNESS_WAIT;
@@ -395,7 +396,7 @@ test_clients_gone_while_waiting_are_dropped(void **state)
 	/* A half-close still gets its answer (the job cancelled: it ends). */
 	client_connect(&half, &d);
 	client_send(&half, "{\"op\":\"result\",\"id\":\"h\",\"job\":%lld,"
-	    "\"wait\":true}\n", (long long)id);
+	    "\"wait\":true}", (long long)id);
 	assert_int_equal(shutdown(half.fd, SHUT_WR), 0);
 	assert_pings(&other);
 	r = client_call(&other, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
@@ -410,6 +411,106 @@ test_clients_gone_while_waiting_are_dropped(void **state)
 	json_decref(r);
 	assert_null(client_recv_or_eof(&half, HARNESS_WAIT));
 	client_close(&half);
+	client_close(&other);
+}
+
+/* Flood 7: a line begun and never ended is given line_timeout. */
+static void
+test_an_unended_line_times_out(void **state)
+{
+	static const char *const extra[] = { "-o", "line_timeout=0.5", NULL };
+	struct client	 hog, other;
+	json_t		*r;
+
+	start(extra);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	client_send_raw(&hog, "{\"op\":\"ping\",\"id\":1}\n{\"op\":\"pi", 30);
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	assert_pings(&other);
+	/* The ended line was answered; the other one times out. */
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_string_equal(reply_error_code(r), "timeout");
+	json_decref(r);
+	assert_null(client_recv_or_eof(&hog, HARNESS_WAIT));
+	assert_true(daemon_log_contains(&d, "line_timeout"));
+	assert_pings(&other);
+	client_close(&hog);
+	client_close(&other);
+}
+
+/* Flood 7: many clients each holding most of a long line. */
+static void
+test_partial_lines_have_a_total_budget(void **state)
+{
+	static const char *const extra[] = {
+		"-o", "max_input_bytes=1M", "-o", "line_timeout=0", NULL
+	};
+	struct client	 hog[4], other;
+	struct pollfd	 pfd[4];
+	char		*part = filler(400 * 1024), *text;
+	int		 i, busy = 0;
+
+	start(extra);
+	client_connect(&other, &d);
+	for (i = 0; i < 4; i++) {
+		client_connect(&hog[i], &d);
+		client_send_raw(&hog[i], part, strlen(part));
+		pfd[i].fd = hog[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	free(part);
+	/* 1.6 MiB held over a budget of 1 MiB: one at least is told, and closed. */
+	assert_true(poll(pfd, 4, (int)(HARNESS_WAIT * 1000)) > 0);
+	for (i = 0; i < 4; i++) {
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		text = client_recv_text(&hog[i], HARNESS_WAIT);
+		assert_non_null(strstr(text, "\"busy\""));
+		free(text);
+		assert_null(client_recv_text_or_eof(&hog[i], HARNESS_WAIT));
+		busy++;
+	}
+	assert_true(busy >= 1);
+	assert_true(daemon_log_contains(&d, "max_input_bytes"));
+	assert_pings(&other);
+	for (i = 0; i < 4; i++)
+		client_close(&hog[i]);
+	client_close(&other);
+}
+
+/*
+ * Flood 10: a client beyond max_connections that sends before it reads
+ * gets its busy line, then EOF: closed with its input unread, the socket
+ * would reset, and a reset drops what the client had not yet read.
+ */
+static void
+test_a_refused_client_gets_its_busy_line(void **state)
+{
+	static const char *const extra[] = { "-o", "max_connections=1", NULL };
+	struct daemon_opts	 opts = { .extra = extra, .socket_activation = true };
+	struct client		 hog, other;
+	char			*junk = filler(256 * 1024), *text;
+	int			 i;
+
+	daemon_start_with(&d, &opts);
+	client_connect_tcp(&other, &d);
+	assert_pings(&other);
+	junk[256 * 1024 - 1] = '\n';
+	for (i = 0; i < 20; i++) {
+		client_connect_tcp(&hog, &d);
+		(void)!send(hog.fd, junk, 256 * 1024, MSG_NOSIGNAL);
+		text = client_recv_text_or_eof(&hog, HARNESS_WAIT);
+		assert_non_null(text);
+		assert_non_null(strstr(text, "\"busy\""));
+		free(text);
+		assert_null(client_recv_text_or_eof(&hog, HARNESS_WAIT));
+		client_close(&hog);
+	}
+	free(junk);
+	assert_pings(&other);
 	client_close(&other);
 }
 
@@ -428,6 +529,11 @@ main(void)
 		cmocka_unit_test_teardown(test_results_held_are_bounded_by_max_result_bytes,
 		    teardown),
 		cmocka_unit_test_teardown(test_clients_gone_while_waiting_are_dropped,
+		    teardown),
+		cmocka_unit_test_teardown(test_an_unended_line_times_out, teardown),
+		cmocka_unit_test_teardown(test_partial_lines_have_a_total_budget,
+		    teardown),
+		cmocka_unit_test_teardown(test_a_refused_client_gets_its_busy_line,
 		    teardown),
 	};
 	const char	*asan = getenv("ASAN_OPTIONS");

@@ -23,6 +23,7 @@
 #include "core/config.h"
 #include "core/loomd.h"
 #include "net/conn.h"
+#include "net/linger.h"
 #include "net/shard.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -48,6 +49,7 @@ struct conn {
 	bool			 flush_queued;
 	bool			 write_waiting;	/* EV_WRITE added */
 	bool			 broken;	/* close at the next flush */
+	bool			 ending;	/* close, politely, once written */
 	struct loop_event	 rev;
 	struct loop_event	 wev;
 	char			*in;		/* a partial line, if any */
@@ -61,6 +63,7 @@ struct conn {
 	size_t			 owed;		/* reserved for answers being built */
 	TAILQ_HEAD(, conn_later) later;		/* answers waiting for room */
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
+	uint64_t		 partial_ns;	/* an unended line since (line_timeout) */
 	struct net_shard	*shard;
 	const struct conn_handler *handler;
 	/* The protocol's state for this connection (handler->state_size). */
@@ -70,6 +73,9 @@ struct conn {
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_close(struct conn *);
+static void	conn_close_polite(struct conn *);
+static int	conn_in_resize(struct conn *, size_t);
+static void	conn_end(struct conn *, const char *, const char *);
 static void	conn_out_text(struct conn *, const char *, size_t);
 static void	conn_out_done(struct conn *);
 static bool	conn_drained(const struct conn *);
@@ -141,7 +147,7 @@ conn_unref(struct conn *c)
 {
 	if (--c->refs > 0)
 		return;
-	free(c->in);
+	(void)conn_in_resize(c, 0);
 	free(c->out);
 	free(c);
 }
@@ -214,7 +220,7 @@ conn_has_room(const struct conn *c)
 static void
 conn_update_reading(struct conn *c)
 {
-	if (c->dead)
+	if (c->dead || c->ending)
 		return;
 	if (!TAILQ_EMPTY(&c->later) && conn_owing(c) <= CONN_OUT_LOW)
 		event_active(&c->rev.ev, EV_READ, 0);
@@ -240,9 +246,9 @@ static void
 conn_maybe_finish(struct conn *c)
 {
 	if (c->eof && !c->dead && conn_idle(c) && c->out_len == c->out_off)
-		conn_close(c);
+		conn_close_polite(c);
 	else if (conn_drained(c))
-		conn_close(c);
+		conn_close_polite(c);
 }
 
 void
@@ -447,6 +453,10 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->out_off = c->out_len = 0;
+	if (c->ending) {
+		conn_close_polite(c);
+		return;
+	}
 	/* Don't keep a burst's buffer, nor any buffer of a connection with no
 	 * answers to come: idle connections cost little. */
 	if (c->out_cap > 256 * 1024 || c->pending == 0) {
@@ -487,13 +497,15 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 	size_t	 start = 0, len;
 	char	*line, *nl;
 
-	while (start < buflen && !c->dead) {
+	while (start < buflen && !c->dead && !c->ending) {
 		if (!c->discarding && conn_over(c)) {
 			c->held = true;
 			break;
 		}
 		line = buf + start;
 		nl = memchr(line, '\n', buflen - start);
+		if (nl != NULL)
+			c->partial_ns = 0;
 		if (c->discarding) {
 			if (nl == NULL)
 				return buflen;
@@ -521,12 +533,35 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 	return start;
 }
 
+/*
+ * Input held by all connections (partial lines, lines held for room), as
+ * allocated: max_input_bytes bounds it, so that many clients each sending
+ * most of a long line cannot together hold more.  The connection whose
+ * line would pass it is told busy and closed.
+ */
+static atomic_size_t	conn_in_total;
+
+static int
+conn_in_resize(struct conn *c, size_t cap)
+{
+	char	*p = NULL;
+
+	if (cap != 0 && (p = realloc(c->in, cap)) == NULL)
+		return -1;
+	if (cap == 0)
+		free(c->in);
+	atomic_fetch_add_explicit(&conn_in_total, cap, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&conn_in_total, c->in_cap, memory_order_relaxed);
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
 /* Room for n more bytes of a partial line; -1 and the connection closed. */
 static int
 conn_in_reserve(struct conn *c, size_t n)
 {
-	size_t	 cap;
-	char	*p;
+	size_t	 cap, limit = loomd.config->max_input_bytes;
 
 	if (c->in_cap - c->in_len >= n)
 		return 0;
@@ -534,13 +569,21 @@ conn_in_reserve(struct conn *c, size_t n)
 	cap = c->in_cap ? c->in_cap : 4096;
 	while (cap - c->in_len < n)
 		cap *= 2;
-	if ((p = realloc(c->in, cap)) == NULL) {
+	/* Up to CONN_IN_KEEP a line is always room: a normal client's line
+	 * split across two reads is never what is refused. */
+	if (limit != 0 && cap > CONN_IN_KEEP && atomic_load_explicit(&conn_in_total,
+	    memory_order_relaxed) + cap - c->in_cap > limit) {
+		log_warnx("connection: the input held for all connections would "
+		    "pass max_input_bytes (%zu): closing one", limit);
+		conn_end(c, "busy", "the partial lines of all clients are at "
+		    "max_input_bytes; closing");
+		return -1;
+	}
+	if (conn_in_resize(c, cap) == -1) {
 		log_warn("connection: input buffer");
 		conn_close(c);
 		return -1;
 	}
-	c->in = p;
-	c->in_cap = cap;
 	return 0;
 }
 
@@ -558,20 +601,15 @@ conn_in_keep(struct conn *c, const char *buf, size_t buflen, size_t used)
 		c->in_len = buflen - used;
 	}
 	/* An idle connection keeps no input buffer, a busy one a modest one. */
-	if (c->in_len == 0 || c->in_cap > CONN_IN_KEEP) {
-		if (c->in_len == 0) {
-			free(c->in);
-			c->in = NULL;
-			c->in_cap = 0;
-		} else if (c->in_cap > 2 * c->in_len + CONN_IN_KEEP) {
-			char	*p = realloc(c->in, c->in_len + CONN_IN_KEEP);
-
-			if (p != NULL) {
-				c->in = p;
-				c->in_cap = c->in_len + CONN_IN_KEEP;
-			}
-		}
-	}
+	if (c->in_len == 0)
+		(void)conn_in_resize(c, 0);
+	else if (c->in_cap > CONN_IN_KEEP && c->in_cap > 2 * c->in_len + CONN_IN_KEEP)
+		(void)conn_in_resize(c, c->in_len + CONN_IN_KEEP);
+	/* line_timeout counts from the first byte of a line still unended. */
+	if ((c->in_len == 0 || c->held) && !c->discarding)
+		c->partial_ns = 0;
+	else if (c->partial_ns == 0)
+		c->partial_ns = now_ns();
 }
 
 /*
@@ -640,6 +678,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 	bool		 go;
 
+	if (c->ending)
+		return;
 	if (c->eof && conn_peer_gone(c)) {
 		log_debug("connection: the client has gone: dropping what it "
 		    "asked for");
@@ -704,21 +744,58 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	conn_unref(c);
 }
 
+/* A polite close lingers (net/linger.c) and counts until it is done: a
+ * drain waits for it before loomd exits. */
 static void
-conn_close(struct conn *c)
+conn_close_how(struct conn *c, bool polite)
 {
 	if (c->dead)
 		return;
 	c->dead = true;
 	event_del(&c->rev.ev);
 	event_del(&c->wev.ev);
-	close(c->fd);
+	if (polite)
+		linger_close(&c->shard->lingers, loop_base(c->loop), c->fd,
+		    &conn_counts.current);
+	else {
+		close(c->fd);
+		atomic_fetch_sub(&conn_counts.current, 1);
+	}
 	c->fd = -1;
 	TAILQ_REMOVE(&c->shard->conns, c, entry);
 	atomic_fetch_sub(&c->shard->connections, 1);
-	atomic_fetch_sub(&conn_counts.current, 1);
 	c->handler->closed(c, c->state);
 	conn_unref(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	conn_close_how(c, false);
+}
+
+static void
+conn_close_polite(struct conn *c)
+{
+	conn_close_how(c, true);
+}
+
+/*
+ * The connection is to end: no more of its lines are taken, an error line
+ * (code, message) tells the client why, and once what it was written has
+ * gone, it is closed politely.
+ */
+static void
+conn_end(struct conn *c, const char *code, const char *message)
+{
+	if (c->dead || c->ending)
+		return;
+	if (code != NULL)
+		c->handler->ending(c, c->state, code, message);
+	c->ending = true;
+	c->held = false;
+	event_del(&c->rev.ev);
+	event_active(&c->wev.ev, EV_WRITE, 0);
 }
 
 struct conn_remote {
@@ -861,7 +938,7 @@ conn_drained(const struct conn *c)
 {
 	int	stage = atomic_load_explicit(&conn_drain_stage, memory_order_relaxed);
 
-	if (stage == 0 || c->dead || c->pending != 0 || c->held ||
+	if (stage == 0 || c->dead || c->ending || c->pending != 0 || c->held ||
 	    c->out_len != c->out_off)
 		return false;
 	return stage >= 2 || !c->handler->busy(c, c->state);
@@ -881,8 +958,18 @@ conn_drain(int stage)
 	for (c = TAILQ_FIRST(list); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (conn_drained(c))
-			conn_close(c);
+			conn_close_polite(c);
 	}
+}
+
+/* line_timeout: a line begun that long ago and not ended. */
+static bool
+conn_line_late(const struct conn *c, uint64_t now)
+{
+	double	lt = loomd.config->line_timeout;
+
+	return lt > 0 && c->partial_ns != 0 && !c->ending &&
+	    now - c->partial_ns >= (uint64_t)(lt * 1e9);
 }
 
 /*
@@ -901,14 +988,17 @@ conn_idle_sweep(evutil_socket_t fd, short what, void *arg)
 	struct conn		*c, *next;
 
 	ns->idle_armed = false;
-	if (idle > 0) {
-		for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, entry);
-			if (conn_idle(c) && c->out_len == c->out_off &&
-			    now - c->active_ns >= (uint64_t)(idle * 1e9)) {
-				log_debug("connection idle for %gs: closing", idle);
-				conn_close(c);
-			}
+	for (c = TAILQ_FIRST(&ns->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (conn_line_late(c, now)) {
+			log_info("connection: a line unended for line_timeout "
+			    "(%gs): closing", loomd.config->line_timeout);
+			conn_end(c, "timeout", "a line was left unended for "
+			    "line_timeout; closing");
+		} else if (idle > 0 && conn_idle(c) && c->out_len == c->out_off &&
+		    !c->ending && now - c->active_ns >= (uint64_t)(idle * 1e9)) {
+			log_debug("connection idle for %gs: closing", idle);
+			conn_close_polite(c);
 		}
 	}
 	conn_idle_arm(ns);
@@ -918,12 +1008,15 @@ static void
 conn_idle_arm(struct net_shard *ns)
 {
 	double		idle = loomd.config->idle_timeout, every = 1;
+	double		lt = loomd.config->line_timeout;
 	struct timeval	tv;
 
 	if (ns->idle_armed || TAILQ_EMPTY(&ns->conns))
 		return;
 	if (idle > 0 && idle / 4 < every)
 		every = idle / 4 < 0.05 ? 0.05 : idle / 4;
+	if (lt > 0 && lt / 4 < every)
+		every = lt / 4 < 0.05 ? 0.05 : lt / 4;
 	seconds_to_timeval(every, &tv);
 	event_add(&ns->idle.ev, &tv);
 	ns->idle_armed = true;
@@ -937,6 +1030,7 @@ net_shard_new(struct loop *loop)
 
 	TAILQ_INIT(&ns->conns);
 	TAILQ_INIT(&ns->watches);
+	linger_set_init(&ns->lingers, SIZE_MAX);	/* max_connections bounds them */
 	loop_event_assign(&ns->idle, loop, -1, 0, conn_idle_sweep, ns);
 	return ns;
 }
@@ -947,6 +1041,7 @@ net_shard_free(struct net_shard *ns)
 	if (ns == NULL)
 		return;
 	event_del(&ns->idle.ev);
+	linger_set_clear(&ns->lingers);
 	free(ns->buf);
 	free(ns);
 }

@@ -43,6 +43,9 @@ struct conn_handler {
 	void		(*open)(struct conn *, void *state);
 	void		(*line)(struct conn *, void *state, const char *, size_t);
 	void		(*overlong)(struct conn *, void *state, size_t max);
+	/* The transport ends the connection: one last error line. */
+	void		(*ending)(struct conn *, void *state, const char *code,
+			    const char *message);
 	/* Something besides requests keeps the connection (watches). */
 	bool		(*busy)(const struct conn *, const void *state);
 	void		(*closed)(struct conn *, void *state);

@@ -153,6 +153,12 @@ proto_overlong(struct conn *c, void *state, size_t max)
 	    "line exceeds max_line_bytes (%zu); it was discarded", max);
 }
 
+static void
+proto_ending(struct conn *c, void *state, const char *code, const char *message)
+{
+	reply_fail(c, NULL, code, "%s", message);
+}
+
 /* A watching connection stays, even with nothing in flight. */
 static bool
 proto_busy(const struct conn *c, const void *state)
@@ -178,6 +184,7 @@ const struct conn_handler proto_handler = {
 	.open = proto_open,
 	.line = proto_line,
 	.overlong = proto_overlong,
+	.ending = proto_ending,
 	.busy = proto_busy,
 	.closed = proto_closed,
 };

@@ -7,6 +7,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,6 +26,7 @@
 
 #include "core/config.h"
 #include "net/conn.h"
+#include "net/linger.h"
 #include "runtime/log.h"
 #include "core/loomd.h"
 #include "runtime/loop.h"
@@ -34,6 +36,7 @@
 #define SERVER_LISTENERS_MAX	16
 #define SERVER_BACKLOG		1024
 #define SERVER_EMFILE_PAUSE_MS	100
+#define SERVER_LINGER_MAX	256	/* refused sockets closing politely */
 
 struct listener {
 	int		 fd;
@@ -48,6 +51,10 @@ static size_t		 nlisteners;
 static struct event	*pause_timer;
 static unsigned int	 next_loop;
 static const struct conn_handler *server_handler;	/* the protocol spoken */
+/* Refused connections closing politely: their busy line arrives. */
+static struct linger_set server_lingers = {
+	TAILQ_HEAD_INITIALIZER(server_lingers.list), 0, SERVER_LINGER_MAX
+};
 
 static void
 server_pause(void)
@@ -92,7 +99,7 @@ server_accept(evutil_socket_t lfd, short what, void *arg)
 		if (atomic_load(&conn_counts.current) >= loomd.config->max_connections) {
 			(void)!send(fd, server_handler->refusal,
 			    strlen(server_handler->refusal), MSG_NOSIGNAL);
-			close(fd);
+			linger_close(&server_lingers, event_get_base(l->ev), fd, NULL);
 			atomic_fetch_add(&conn_counts.rejected, 1);
 			continue;
 		}
@@ -298,6 +305,7 @@ server_close(void)
 		}
 	}
 	nlisteners = 0;
+	linger_set_clear(&server_lingers);
 	if (pause_timer != NULL) {
 		event_free(pause_timer);
 		pause_timer = NULL;

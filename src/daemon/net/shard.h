@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "net/linger.h"
 #include "runtime/loop.h"
 
 struct conn;
@@ -25,6 +26,7 @@ struct net_shard {
 	struct loop_event	 idle;		/* the idle_timeout sweep */
 	bool			 idle_armed;
 	struct watch_list	 watches;
+	struct linger_set	 lingers;	/* sockets closing politely */
 
 	/* Written by the loop, read by `stats` from any loop. */
 	atomic_ulong		 connections;	/* open now */

@@ -153,6 +153,8 @@ config_new(void)
 	cfg->idle_timeout = 0;
 	cfg->client_output_limit = 32 * 1024 * 1024;
 	cfg->max_result_bytes = 256 * 1024 * 1024;
+	cfg->line_timeout = 30;
+	cfg->max_input_bytes = 256 * 1024 * 1024;
 
 	cfg->http.max_body = 1024 * 1024;
 	cfg->http.timeout = 30;

@@ -32,6 +32,8 @@ static const struct config_key config_global_keys[] = {
 	    1024 * GIB, NULL },
 	{ "journal_repair", CONFIG_BOOL, G(journal_repair), 0, 0, 0, NULL },
 	{ "max_line_bytes", CONFIG_SIZE, G(max_line_bytes), 0, 1024, GIB, NULL },
+	{ "line_timeout", CONFIG_DURATION, G(line_timeout), 0, 0, CONFIG_DURATION_MAX, NULL },
+	{ "max_input_bytes", CONFIG_SIZE, G(max_input_bytes), 0, 0, 1024 * GIB, NULL },
 	{ "max_connections", CONFIG_UINT, G(max_connections), 0, 1, 1e6, NULL },
 	{ "max_jobs", CONFIG_COUNT, G(max_jobs), 0, 1, 1e9, NULL },
 	{ "max_result_bytes", CONFIG_SIZE, G(max_result_bytes), 0, 0, 1024 * GIB, NULL },
