@@ -41,6 +41,10 @@
  *   http [-c CONNS] [-w INFLIGHT] [-t SECONDS]
  *       like throughput, with http GETs of a small page from a server in
  *       this process (one thread, no keep-alive: a connection per request)
+ *   abuse [-F FLOOD]
+ *       a hostile client's floods (list, result, watch, stream, results_held,
+ *       gone_waiting, partial_lines, cpu), each on a fresh daemon, beside a
+ *       normal client pinging: peak RSS over idle, ping p50/p99
  */
 #include "autoconf.h"
 
@@ -69,14 +73,15 @@ usage(void)
 	    "  connections  [-n CONNS] [-P PINGS]\n"
 	    "  beanstalkd   -H HOST:PORT [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  exec         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
-	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n");
+	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
+	    "  abuse        [-F FLOOD]\n");
 	exit(2);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char	*scenario;
+	const char	*scenario, *flood = NULL;
 	int		 ch, conns = 4, inflight = 64;
 	long		 n = 0, pings = 10000;
 	size_t		 nargs = 0;
@@ -112,7 +117,7 @@ main(int argc, char **argv)
 		usage();
 	scenario = argv[optind];
 	optind++;
-	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:F:")) != -1) {
 		switch (ch) {
 		case 'c':
 			conns = atoi(optarg);
@@ -137,6 +142,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			pings = atol(optarg);
+			break;
+		case 'F':
+			flood = optarg;
 			break;
 		default:
 			usage();
@@ -180,6 +188,8 @@ main(int argc, char **argv)
 		bench_exec(conns, inflight, seconds > 0 ? seconds : 5);
 	} else if (strcmp(scenario, "http") == 0) {
 		bench_http(conns, inflight, seconds > 0 ? seconds : 5);
+	} else if (strcmp(scenario, "abuse") == 0) {
+		bench_abuse(flood);
 	} else
 		usage();
 	bench_stop();

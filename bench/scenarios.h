@@ -19,6 +19,9 @@ void	bench_cpu(long njobs, double job_ms);
 void	bench_fanout(long children);
 void	bench_limit(long njobs);
 
+/* abuse.c: all floods, or the one named */
+void	bench_abuse(const char *only);
+
 /* connections.c */
 void	bench_connections(long conns, long pings);
 
