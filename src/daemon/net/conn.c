@@ -707,20 +707,21 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == 0) {
 		c->eof = true;
 		event_del(&c->rev.ev);
+		conn_ref(c);
 		/* A last line without its newline still counts. */
 		if (c->in_len > 0 && !c->discarding && conn_in_reserve(c, 1) == 0) {
 			c->in[c->in_len++] = '\n';
-			conn_ref(c);
 			used = conn_process(c, c->in, c->in_len);
 			if (!c->dead)
 				conn_in_keep(c, c->in, c->in_len, used);
-			conn_unref(c);
 		}
 		if (!c->dead && conn_peer_gone(c))
 			conn_close(c);
-		else if (!c->dead)
+		else if (!c->dead) {
 			conn_watch_hangup(c);
-		conn_maybe_finish(c);
+			conn_maybe_finish(c);
+		}
+		conn_unref(c);
 		return;
 	}
 	buf = *bufp;
