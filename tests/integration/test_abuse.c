@@ -514,6 +514,35 @@ test_a_refused_client_gets_its_busy_line(void **state)
 	client_close(&other);
 }
 
+/* Flood 8: watch filters are capped per connection. */
+static void
+test_watch_filters_are_capped(void **state)
+{
+	struct client	 hog, other;
+	json_t		*r;
+	int		 i;
+
+	start(NULL);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	for (i = 0; i < 64; i++) {
+		r = client_call(&hog, "{\"op\":\"watch\",\"id\":%d,\"queue\":\"q%d\"}",
+		    i, i);
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+	}
+	r = client_call(&hog, "{\"op\":\"watch\",\"id\":64,\"queue\":\"q64\"}");
+	assert_string_equal(reply_error_code(r), "busy");
+	json_decref(r);
+	assert_pings(&other);
+	json_decref(client_call(&hog, "{\"op\":\"unwatch\",\"id\":65}"));
+	r = client_call(&hog, "{\"op\":\"watch\",\"id\":66}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	client_close(&hog);
+	client_close(&other);
+}
+
 int
 main(void)
 {
@@ -535,6 +564,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_a_refused_client_gets_its_busy_line,
 		    teardown),
+		cmocka_unit_test_teardown(test_watch_filters_are_capped, teardown),
 	};
 	const char	*asan = getenv("ASAN_OPTIONS");
 	char		 opts[1024];

@@ -26,6 +26,9 @@
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
 #define LIST_VIEW_GUESS		512	/* bytes a view is owed while it is built */
+/* Each job event is matched against every filter of the loop's
+ * connections: a connection's are capped. */
+#define WATCH_FILTERS_MAX	64
 
 /* watch ----------------------------------------------------------------- */
 
@@ -52,11 +55,17 @@ op_watch(struct request *r)
 		    "watch takes a job, a queue, or neither");
 		return;
 	}
+	if (proto_conn(r->conn)->nwatches >= WATCH_FILTERS_MAX) {
+		reply_fail(r->conn, r->id, "busy", "a connection watches at most "
+		    "%d jobs or queues (unwatch first)", WATCH_FILTERS_MAX);
+		return;
+	}
 	if (id != 0 && !registry_lookup((uint64_t)id, &owner, &f)) {
 		reply_not_found(r, (uint64_t)id);
 		return;
 	}
 	watch_add(r->conn, &proto_conn(r->conn)->watches, (uint64_t)id, queue);
+	proto_conn(r->conn)->nwatches++;
 	reply_ok(r->conn, r->id, NULL);
 	/* A job that finished before the watch began: its last event now. */
 	if (f != NULL) {
@@ -73,6 +82,7 @@ void
 op_unwatch(struct request *r)
 {
 	watch_remove_all(r->conn, &proto_conn(r->conn)->watches);
+	proto_conn(r->conn)->nwatches = 0;
 	reply_ok(r->conn, r->id, NULL);
 }
 

@@ -33,6 +33,7 @@ struct request {
 struct proto_conn {
 	TAILQ_HEAD(, proto_wait) waits;		/* requests waiting on jobs */
 	struct watch_filter	*watches;
+	unsigned int		 nwatches;
 };
 struct proto_conn *proto_conn(struct conn *);
 
