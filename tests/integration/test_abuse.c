@@ -543,6 +543,50 @@ test_watch_filters_are_capped(void **state)
 	client_close(&other);
 }
 
+/*
+ * Filters are indexed by what they watch: an event reaches the connections
+ * whose filters match, each once however many of its filters do.
+ */
+static void
+test_watch_filters_indexed_deliver_once(void **state)
+{
+	struct client	 w, q, c;
+	json_t		*r;
+	json_int_t	 id;
+	char		*text;
+
+	start(NULL);
+	client_connect(&w, &d);
+	client_connect(&q, &d);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":"
+	    "\"sleep\",\"queue\":\"a\",\"args\":{\"seconds\":600}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	json_decref(client_wait_left(&c, id, "queued"));
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":1,\"job\":%lld}",
+	    (long long)id));
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":2,\"queue\":\"a\"}"));
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":3}"));
+	json_decref(client_call(&q, "{\"op\":\"watch\",\"id\":1,\"queue\":\"b\"}"));
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"id\":2,\"job\":%lld}",
+	    (long long)id));
+	/* One event (cancelled), once; then a ping's answer, nothing between. */
+	r = client_recv(&w, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "event"), "job");
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	assert_pings(&w);
+	/* The other queue's watcher heard nothing of it. */
+	client_send(&q, "{\"op\":\"ping\",\"id\":\"q\"}");
+	text = client_recv_text(&q, HARNESS_WAIT);
+	assert_non_null(strstr(text, "\"id\":\"q\""));
+	free(text);
+	client_close(&w);
+	client_close(&q);
+	client_close(&c);
+}
+
 int
 main(void)
 {
@@ -565,6 +609,8 @@ main(void)
 		cmocka_unit_test_teardown(test_a_refused_client_gets_its_busy_line,
 		    teardown),
 		cmocka_unit_test_teardown(test_watch_filters_are_capped, teardown),
+		cmocka_unit_test_teardown(test_watch_filters_indexed_deliver_once,
+		    teardown),
 	};
 	const char	*asan = getenv("ASAN_OPTIONS");
 	char		 opts[1024];

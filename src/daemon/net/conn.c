@@ -25,6 +25,7 @@
 #include "net/conn.h"
 #include "net/linger.h"
 #include "net/shard.h"
+#include "net/watch.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
@@ -1031,6 +1032,7 @@ net_shard_new(struct loop *loop)
 
 	TAILQ_INIT(&ns->conns);
 	TAILQ_INIT(&ns->watches);
+	watch_index_init(ns);
 	linger_set_init(&ns->lingers, SIZE_MAX);	/* max_connections bounds them */
 	loop_event_assign(&ns->idle, loop, -1, 0, conn_idle_sweep, ns);
 	return ns;
@@ -1043,6 +1045,8 @@ net_shard_free(struct net_shard *ns)
 		return;
 	event_del(&ns->idle.ev);
 	linger_set_clear(&ns->lingers);
+	hashmap_free(&ns->watch_jobs);
+	hashmap_free(&ns->watch_queues);
 	free(ns->buf);
 	free(ns);
 }
