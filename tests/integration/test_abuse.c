@@ -172,6 +172,51 @@ test_results_not_read_stop_the_reading(void **state)
 	client_close(&other);
 }
 
+/*
+ * Flood 2 with waits: many `result` waits on a job with a large result,
+ * not read.  The answers that find the client owing too much are parked
+ * and written, in turn, as it reads; the daemon never holds them all.
+ */
+static void
+test_waits_answered_as_the_client_reads(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	struct client	 hog, other;
+	char		*value = filler(400 * 1024), *text;
+	char		 line[128];
+	json_t		*r;
+	size_t		 base;
+	json_int_t	 id;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	r = client_call(&other, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":"
+	    "\"echo\",\"delay\":1,\"args\":{\"value\":\"%s\"}}}", value);
+	id = reply_job_id(r);
+	json_decref(r);
+	free(value);
+	base = rss_now();
+	client_connect(&hog, &d);
+	snprintf(line, sizeof(line), "{\"op\":\"result\",\"job\":%lld,"
+	    "\"wait\":true}\n", (long long)id);
+	flood(&hog, line, 400);
+	/* Once the job is done, the first answer; the others wait their turn. */
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_int_equal(json_string_length(reply_result(r)), 400 * 1024);
+	json_decref(r);
+	assert_pings(&other);
+	assert_peak_within(base);
+	for (i = 1; i < 400; i++) {
+		text = client_recv_text(&hog, HARNESS_WAIT);
+		assert_true(strncmp(text, "{\"ok\":true,\"job\":", 17) == 0);
+		free(text);
+	}
+	assert_peak_within(base);
+	client_close(&hog);
+	client_close(&other);
+}
+
 /* Flood 1: many `list`s, answered asynchronously, never read. */
 static void
 test_lists_not_read_stop_the_reading(void **state)
@@ -592,6 +637,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_results_not_read_stop_the_reading,
+		    teardown),
+		cmocka_unit_test_teardown(test_waits_answered_as_the_client_reads,
 		    teardown),
 		cmocka_unit_test_teardown(test_lists_not_read_stop_the_reading,
 		    teardown),
