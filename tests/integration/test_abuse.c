@@ -314,7 +314,7 @@ test_a_stream_with_a_large_id_is_bounded(void **state)
 	};
 	static const char child[] = "{\"type\":\"echo\",\"args\":{\"value\":1}}";
 	struct client	 hog, other;
-	char		*id = filler(256 * 1024), *line, *p, *text;
+	char		*id = filler(128 * 1024), *line, *p, *text;
 	size_t		 base;
 	int		 i;
 
@@ -322,8 +322,8 @@ test_a_stream_with_a_large_id_is_bounded(void **state)
 	client_connect(&other, &d);
 	assert_pings(&other);
 	base = rss_now();
-	/* 2,000 children: 500 MiB of events if the id were copied for each. */
-	line = malloc(256 * 1024 + 2000 * sizeof(child) + 256);
+	/* 2,000 children: 250 MiB of events if the id were copied for each. */
+	line = malloc(128 * 1024 + 2000 * sizeof(child) + 256);
 	assert_non_null(line);
 	p = line + sprintf(line, "{\"op\":\"submit\",\"id\":\"%s\",\"wait\":true,"
 	    "\"stream\":true,\"job\":{\"type\":\"group\",\"args\":{\"jobs\":[", id);
@@ -350,9 +350,9 @@ test_a_stream_with_a_large_id_is_bounded(void **state)
 static void
 test_results_held_are_bounded_by_max_result_bytes(void **state)
 {
-	static const char *const extra[] = { "-o", "max_result_bytes=8M", NULL };
+	static const char *const extra[] = { "-o", "max_result_bytes=4M", NULL };
 	struct client	 hog, other;
-	char		*value = filler(512 * 1024);
+	char		*value = filler(256 * 1024);
 	json_t		*r;
 	json_int_t	 first = 0;
 	size_t		 base;
@@ -363,8 +363,8 @@ test_results_held_are_bounded_by_max_result_bytes(void **state)
 	client_connect(&hog, &d);
 	assert_pings(&other);
 	base = rss_now();
-	/* 200 results of 512 KiB would hold 100 MiB and more. */
-	for (i = 0; i < 200; i++) {
+	/* 400 results of 256 KiB would hold 100 MiB and more. */
+	for (i = 0; i < 400; i++) {
 		r = client_call(&hog, "{\"op\":\"submit\",\"id\":%d,\"wait\":true,"
 		    "\"job\":{\"type\":\"echo\",\"args\":{\"value\":\"%s\"}}}",
 		    i, value);
@@ -379,14 +379,14 @@ test_results_held_are_bounded_by_max_result_bytes(void **state)
 			first = reply_job_id(r);
 		json_decref(r);
 	}
-	/* About 8 MiB of views and results: 8 of them, give or take. */
+	/* About 4 MiB of views and results: 8 of them, give or take. */
 	assert_true(i >= 4 && i <= 16);
 	assert_pings(&other);
 	assert_peak_within(base);
 	/* The first is still held: nothing is expired to make room. */
 	r = client_call(&other, "{\"op\":\"result\",\"id\":1,\"job\":%lld}",
 	    (long long)first);
-	assert_int_equal(json_string_length(reply_result(r)), 512 * 1024);
+	assert_int_equal(json_string_length(reply_result(r)), 256 * 1024);
 	json_decref(r);
 	free(value);
 	client_close(&hog);
