@@ -24,7 +24,7 @@
 #include "harness.h"
 
 #define MIB		(1024 * 1024)
-#define RSS_BOUND	(64 * MIB)	/* the floods here would take hundreds */
+#define RSS_BOUND	(96 * MIB)	/* the floods here would take hundreds */
 
 static struct daemon	d;
 
