@@ -151,7 +151,8 @@ watch_deliver(struct watch_event *we)
 	if ((e = hashmap_find(&ns->watch_queues, we->queue)) != NULL)
 		watch_collect(&hashmap_item(e, struct watch_key, hentry)->filters,
 		    &conns, &n, &cap);
-	qsort(conns, n, sizeof(*conns), watch_conn_cmp);
+	if (n > 1)
+		qsort(conns, n, sizeof(*conns), watch_conn_cmp);
 	for (i = 0; i < n; i++) {
 		if (i == 0 || conns[i] != conns[i - 1])
 			conn_send_text(conns[i], we->text, we->len);
