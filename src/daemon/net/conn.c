@@ -25,7 +25,6 @@
 #include "net/conn.h"
 #include "net/linger.h"
 #include "net/shard.h"
-#include "net/watch.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
@@ -1031,8 +1030,7 @@ net_shard_new(struct loop *loop)
 	struct net_shard	*ns = xcalloc(1, sizeof(*ns));
 
 	TAILQ_INIT(&ns->conns);
-	TAILQ_INIT(&ns->watches);
-	watch_index_init(ns);
+	TAILQ_INIT(&ns->watches);	/* the watch maps start zeroed: empty */
 	linger_set_init(&ns->lingers, SIZE_MAX);	/* max_connections bounds them */
 	loop_event_assign(&ns->idle, loop, -1, 0, conn_idle_sweep, ns);
 	return ns;

@@ -59,13 +59,6 @@ watch_key_name(const struct hashmap_entry *e)
 	return hashmap_item(e, struct watch_key, hentry)->queue;
 }
 
-void
-watch_index_init(struct net_shard *ns)
-{
-	hashmap_init(&ns->watch_jobs, NULL);
-	hashmap_init(&ns->watch_queues, watch_key_name);
-}
-
 static struct watch_key *
 watch_key_get(struct net_shard *ns, uint64_t job, const char *queue)
 {
@@ -80,6 +73,9 @@ watch_key_get(struct net_shard *ns, uint64_t job, const char *queue)
 	k = xmalloc(sizeof(*k) + len + 1);
 	TAILQ_INIT(&k->filters);
 	memcpy(k->queue, queue != NULL ? queue : "", len + 1);
+	/* A shard's maps start zeroed, which is an empty map by id. */
+	if (queue != NULL && ns->watch_queues.key == NULL)
+		hashmap_init(&ns->watch_queues, watch_key_name);
 	if (queue != NULL)
 		hashmap_add(&ns->watch_queues, &k->hentry, k->queue);
 	else

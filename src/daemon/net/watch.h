@@ -15,9 +15,6 @@ struct watch_filter;
 
 /* Subscribe to the job-state seam (at start, before the loops run). */
 void	watch_init(void);
-/* A loop's filter index (net/shard.h), made with its shard. */
-struct net_shard;
-void	watch_index_init(struct net_shard *);
 /* {"event":"job","job":VIEW}\n from the view's text, allocated. */
 char	*watch_event_text(const char *view, size_t len, size_t *outlen);
 
