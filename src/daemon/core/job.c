@@ -510,11 +510,24 @@ job_run(struct job *job)
 	}
 	job_running(job);
 	if (s->type->runs == JOB_RUNS_EXECUTOR) {
-		job->work = executor_submit(loomd.executor, s->type->work, s->parsed);
+		job->work = executor_submit_lane(loomd.executor, job_lane(job),
+		    s->type->work, s->parsed);
 		future_on_done(job->work, job->reg.owner, job_work_done, job);
 	} else
 		s->type->start(job, s->parsed);
 	job->restored = false;		/* a later attempt makes new children */
+}
+
+/*
+ * The executor's lane for a job's work: its queue, so that a flood in one
+ * queue cannot starve another.  Once jobs have owners (authentication),
+ * the lane is the queue and the owner, so that a flood of one client cannot
+ * starve another's in the same queue either.
+ */
+const char *
+job_lane(const struct job *job)
+{
+	return job_queue(job);
 }
 
 void
