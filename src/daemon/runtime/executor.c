@@ -4,8 +4,8 @@
  * submitting loop with loop_post(), so futures are completed by their owner.
  *
  * Fairness: items wait in lanes, one per key the submitter gives (a job's
- * queue), FIFO within a lane; a ring of the lanes that have items is served
- * round-robin, one item per turn.  A flood in one lane delays another
+ * queue and owner), FIFO within a lane; a ring of the lanes that have items
+ * is served round-robin, one item per turn.  A flood in one lane delays another
  * lane's item by at most one item per lane ahead of it, not by the flood.
  */
 #include "autoconf.h"

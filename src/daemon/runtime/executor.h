@@ -41,8 +41,9 @@ struct executor_stats {
 
 struct executor	*executor_new(unsigned int threads, size_t max_queue);
 struct future	*executor_submit(struct executor *, executor_fn, void *arg);
-/* In a lane: lanes are served round-robin, each FIFO (a job's queue, so
- * that one queue's flood cannot starve another's work). */
+/* In a lane: lanes are served round-robin, each FIFO (a job's queue and
+ * owner, so that one queue's or one owner's flood cannot starve another's
+ * work). */
 struct future	*executor_submit_lane(struct executor *, const char *lane,
 		     executor_fn, void *arg);
 bool		 executor_cancelled(void);	/* in a work function */
