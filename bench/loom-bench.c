@@ -51,6 +51,10 @@
  *       jobs of a type run by workers: WORKERS connections say worker.hello
  *       with CONCURRENCY and complete each job pushed to them at once; CONNS
  *       clients keep INFLIGHT submits with wait going: cycles/s
+ *   abuse [-F FLOOD]
+ *       a hostile client's floods (list, result, watch, stream, results_held,
+ *       gone_waiting, partial_lines, cpu), each on a fresh daemon, beside a
+ *       normal client pinging: peak RSS over idle, ping p50/p99
  */
 #include "autoconf.h"
 
@@ -83,14 +87,15 @@ usage(void)
 	    "  http         [-c CONNS] [-w INFLIGHT] [-t SECONDS]\n"
 	    "  tls          [-c CONNS] [-w INFLIGHT] [-t SECONDS] [-n IDLE]\n"
 	    "  worker       [-c CONNS] [-w INFLIGHT] [-W WORKERS] [-k CONCURRENCY] "
-	    "[-t SECONDS]\n");
+	    "[-t SECONDS]\n"
+	    "  abuse        [-F FLOOD]\n");
 	exit(2);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char	*scenario;
+	const char	*scenario, *flood = NULL;
 	int		 ch, conns = 4, inflight = 64, workers = 2, concurrency = 256;
 	long		 n = 0, pings = 10000;
 	size_t		 nargs = 0;
@@ -126,7 +131,7 @@ main(int argc, char **argv)
 		usage();
 	scenario = argv[optind];
 	optind++;
-	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:W:k:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:w:t:n:S:r:m:P:W:k:F:")) != -1) {
 		switch (ch) {
 		case 'c':
 			conns = atoi(optarg);
@@ -157,6 +162,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			concurrency = atoi(optarg);
+			break;
+		case 'F':
+			flood = optarg;
 			break;
 		default:
 			usage();
@@ -219,6 +227,8 @@ main(int argc, char **argv)
 		bench_spawn(extra);
 		bench_worker(conns, inflight, workers, concurrency,
 		    seconds > 0 ? seconds : 5);
+	} else if (strcmp(scenario, "abuse") == 0) {
+		bench_abuse(flood);
 	} else
 		usage();
 	bench_stop();

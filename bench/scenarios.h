@@ -24,6 +24,9 @@ void	bench_replay(long njobs);
 void	bench_worker(int conns, int inflight, int workers, int concurrency,
 	    double seconds);
 
+/* abuse.c: all floods, or the one named */
+void	bench_abuse(const char *only);
+
 /* connections.c */
 void	bench_connections(long conns, long pings);
 void	bench_tls_compare(int conns, int inflight, double seconds, long idle);

@@ -3,7 +3,7 @@
  * of each op, a submit token's view of its own jobs only, the exec commands
  * a token may run, its share of max_jobs, max_result_ttl, the close after
  * wrong tokens and on an HTTP request, the refusal of TCP without tokens,
- * and the owner of jobs across a restart.
+ * the owner of jobs across a restart, and owners' turns on the executor.
  */
 #include "autoconf.h"
 
@@ -632,6 +632,63 @@ test_an_unauthenticated_connection_times_out(void **state)
 	d = shared;
 }
 
+/*
+ * Executor lanes are a queue and an owner: with one CPU thread, token b's
+ * flood of pbkdf2 in queue q, then root's sumsq in the same queue.  Root's
+ * job takes its turn beside the flood, done while most of it still waits;
+ * with a lane per queue alone it would wait for all of it.
+ */
+#define LANE_FLOOD	300
+
+static void
+test_owners_take_turns_on_the_executor(void **state)
+{
+	static const char *const one[] = { "-o", "executor_threads=1", "-o",
+	    "executor_queue=10000", "-o", "shutdown_grace=0", NULL };
+	struct daemon_opts	 opts = {
+		.socket_activation = true,
+		.config = tokens_conf,
+		.extra = one,
+	};
+	struct daemon		 shared = d;
+	struct client		 b, root;
+	char			*batch, *p;
+	json_t			*r, *jobs;
+	json_int_t		 last;
+	int			 i;
+
+	daemon_start_with(&d, &opts);
+	connect_as(&b, SUBMIT_B);
+	connect_as(&root, ADMIN);
+	p = batch = malloc(LANE_FLOOD * 128 + 64);
+	assert_non_null(batch);
+	p += sprintf(p, "{\"op\":\"submit\",\"jobs\":[");
+	for (i = 0; i < LANE_FLOOD; i++)
+		p += sprintf(p, "%s{\"type\":\"pbkdf2\",\"queue\":\"q\","
+		    "\"args\":{\"password\":\"p\",\"salt\":\"s\","
+		    "\"iterations\":20000}}", i ? "," : "");
+	sprintf(p, "]}");
+	r = client_call(&b, "%s", batch);
+	free(batch);
+	jobs = json_object_get(r, "jobs");
+	assert_int_equal(json_array_size(jobs), LANE_FLOOD);
+	last = json_integer_value(json_object_get(json_array_get(jobs,
+	    LANE_FLOOD - 1), "id"));
+	json_decref(r);
+	r = client_call(&root, "{\"op\":\"submit\",\"wait\":true,\"job\":{"
+	    "\"type\":\"sumsq\",\"queue\":\"q\",\"args\":{\"n\":1000}}}");
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+	r = client_call(&root, "{\"op\":\"status\",\"job\":%lld}",
+	    (long long)last);
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+	client_close(&b);
+	client_close(&root);
+	daemon_stop(&d);
+	d = shared;
+}
+
 /* unix_socket_roles: the socket's trust can be less than admin, or none. */
 static void
 test_the_unix_socket_has_its_roles(void **state)
@@ -761,6 +818,7 @@ main(void)
 		cmocka_unit_test(test_the_owner_survives_a_restart),
 		cmocka_unit_test(test_a_reload_takes_a_removed_token_away),
 		cmocka_unit_test(test_an_unauthenticated_connection_times_out),
+		cmocka_unit_test(test_owners_take_turns_on_the_executor),
 		cmocka_unit_test(test_the_unix_socket_has_its_roles),
 		cmocka_unit_test(test_loomctl_authenticates_with_its_token),
 		cmocka_unit_test(test_a_new_token_works_as_printed),

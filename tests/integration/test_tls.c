@@ -748,6 +748,35 @@ test_a_silent_client_goes_after_the_handshake_timeout(void **state)
 	daemon_stop(&d);
 }
 
+/*
+ * A TLS connection loomd ends (a line left unended for line_timeout) gets
+ * its last error line, then the TLS close (close_notify) before the socket
+ * closes: the polite close runs the transport's close first.
+ */
+static void
+test_an_ended_connection_says_why_and_closes_tls_cleanly(void **state)
+{
+	struct tls_opts		 o = { .ca = path_of("ca.pem") };
+	struct tls_client	 t;
+	struct daemon		 d;
+	json_t			*r;
+	char			 c;
+	size_t			 n;
+
+	tls_daemon_start_with(&d, "auth_tcp = none\nline_timeout = 0.3\n", NULL);
+	assert_true(tls_connect(&t, &d, &o));
+	assert_tls_ping(&t);
+	tls_send(&t, "{\"op\":\"ping\"");	/* and never its end */
+	assert_non_null(r = tls_recv_or_eof(&t));
+	assert_string_equal(reply_error_code(r), "timeout");
+	json_decref(r);
+	assert_int_equal(SSL_read_ex(t.ssl, &c, 1, &n), 0);
+	assert_int_equal(SSL_get_error(t.ssl, 0), SSL_ERROR_ZERO_RETURN);
+	tls_close(&t);
+	assert_true(daemon_log_contains(&d, "line_timeout"));
+	daemon_stop(&d);
+}
+
 /* loomd -t with TLS settings; what it said goes into out. */
 static int
 check_config(const char *cert, const char *key, char *out, size_t len)
@@ -899,6 +928,7 @@ main(void)
 		cmocka_unit_test(test_min_version_1_3_refuses_a_1_2_client),
 		cmocka_unit_test(test_plain_json_on_a_tls_port_is_dropped_without_harm),
 		cmocka_unit_test(test_a_silent_client_goes_after_the_handshake_timeout),
+		cmocka_unit_test(test_an_ended_connection_says_why_and_closes_tls_cleanly),
 		cmocka_unit_test(test_loomd_t_names_a_certificate_or_key_that_does_not_load),
 		cmocka_unit_test(test_loomctl_speaks_tls_and_checks_the_server),
 		cmocka_unit_test(test_loomctl_refuses_a_certificate_for_another_name),

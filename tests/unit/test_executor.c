@@ -18,7 +18,10 @@ struct work {
 	atomic_bool	 ran;
 	atomic_bool	 saw_cancel;
 	bool		 spin_until_cancelled;
+	int		 order;		/* when it ran, from run_count */
 };
+
+static atomic_int	run_count;
 
 static json_t *
 work_fn(void *arg, struct error *error)
@@ -26,6 +29,7 @@ work_fn(void *arg, struct error *error)
 	struct work	*w = arg;
 
 	atomic_store(&w->ran, true);
+	w->order = atomic_fetch_add(&run_count, 1);
 	sem_post(&w->started);
 	if (w->gate != NULL)
 		sem_wait_or_fail(w->gate);
@@ -309,6 +313,78 @@ test_submitting_loop_stops_while_work_runs(void **state)
 	loop_free(loop);
 }
 
+/*
+ * One worker, held at a gate by a first item of lane "a"; then a flood in
+ * lane "a" and one item in lane "b".  Lanes take turns: "b" runs after
+ * one item of "a" (whose turn came first), not after the flood.
+ */
+#define FLOOD	50
+
+static void
+test_lanes_take_turns_so_a_flood_cannot_starve_another(void **state)
+{
+	struct executor	*ex = executor_new(1, FLOOD + 8);
+	struct work	 gatekeeper, flood[FLOOD], small;
+	struct future	*fg, *ff[FLOOD], *fs;
+	sem_t		 gate;
+	int		 i;
+
+	atomic_store(&run_count, 0);
+	sem_init(&gate, 0, 0);
+	work_init(&gatekeeper, 1, &gate);
+	fg = executor_submit_lane(ex, "a", work_fn, &gatekeeper);
+	sem_wait_or_fail(&gatekeeper.started);
+	for (i = 0; i < FLOOD; i++) {
+		work_init(&flood[i], i, NULL);
+		ff[i] = executor_submit_lane(ex, "a", work_fn, &flood[i]);
+	}
+	work_init(&small, 3, NULL);
+	fs = executor_submit_lane(ex, "b", work_fn, &small);
+	sem_post(&gate);
+	assert_int_equal(future_wait(fs, TEST_WAIT_SECONDS), FUTURE_DONE);
+	for (i = 0; i < FLOOD; i++) {
+		assert_int_equal(future_wait(ff[i], TEST_WAIT_SECONDS), FUTURE_DONE);
+		future_unref(ff[i]);
+	}
+	assert_int_equal(future_wait(fg, TEST_WAIT_SECONDS), FUTURE_DONE);
+	assert_int_equal(flood[0].order, 1);
+	assert_int_equal(small.order, 2);
+	/* Within a lane, first in first out. */
+	for (i = 1; i < FLOOD; i++)
+		assert_int_equal(flood[i].order, i + 2);
+	future_unref(fg);
+	future_unref(fs);
+	executor_free(ex);
+}
+
+/* A lane emptied by cancelling its only item is gone; the others go on. */
+static void
+test_cancelling_a_lanes_last_item_leaves_the_others(void **state)
+{
+	struct executor	*ex = executor_new(1, 8);
+	struct work	 gatekeeper, victim, other;
+	struct future	*fg, *fv, *fo;
+	sem_t		 gate;
+
+	sem_init(&gate, 0, 0);
+	work_init(&gatekeeper, 1, &gate);
+	work_init(&victim, 2, NULL);
+	work_init(&other, 3, NULL);
+	fg = executor_submit_lane(ex, "a", work_fn, &gatekeeper);
+	sem_wait_or_fail(&gatekeeper.started);
+	fv = executor_submit_lane(ex, "b", work_fn, &victim);
+	fo = executor_submit_lane(ex, "c", work_fn, &other);
+	assert_true(future_cancel(fv, "not needed"));
+	sem_post(&gate);
+	assert_int_equal(future_wait(fo, TEST_WAIT_SECONDS), FUTURE_DONE);
+	assert_int_equal(json_integer_value(future_result(fo)), 9);
+	assert_false(atomic_load(&victim.ran));
+	future_unref(fg);
+	future_unref(fv);
+	future_unref(fo);
+	executor_free(ex);
+}
+
 int
 main(void)
 {
@@ -320,6 +396,8 @@ main(void)
 		cmocka_unit_test(test_shutdown_cancel_fails_queued_and_flags_running),
 		cmocka_unit_test(test_shutdown_drain_runs_everything_queued),
 		cmocka_unit_test(test_submitting_loop_stops_while_work_runs),
+		cmocka_unit_test(test_lanes_take_turns_so_a_flood_cannot_starve_another),
+		cmocka_unit_test(test_cancelling_a_lanes_last_item_leaves_the_others),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,6 +153,10 @@ struct config {
 	double		 shutdown_grace;
 	double		 kill_grace;
 	double		 idle_timeout;		/* 0: off */
+	size_t		 client_output_limit;	/* unread answers; 0: none */
+	size_t		 max_result_bytes;	/* finished jobs' outcomes; 0: none */
+	double		 line_timeout;		/* an unended line; 0: none */
+	size_t		 max_input_bytes;	/* input held, all connections; 0: none */
 	char		*user;
 	char		*group;
 	int		 auth_tcp;		/* enum auth_tcp */

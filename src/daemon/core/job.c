@@ -25,6 +25,7 @@
 #include "core/durable.h"
 #include "core/job_private.h"
 #include "core/loomd.h"
+#include "core/principal.h"
 #include "core/queue.h"
 #include "core/registry.h"
 #include "core/sem.h"
@@ -502,6 +503,7 @@ static void
 job_run(struct job *job)
 {
 	const struct job_spec	*s = job->spec;
+	char			 lane[JOB_LANE_MAX];
 
 	/* A worker's job stays queued until a worker takes it. */
 	if (s->type->runs == JOB_RUNS_WORKER) {
@@ -510,11 +512,30 @@ job_run(struct job *job)
 	}
 	job_running(job);
 	if (s->type->runs == JOB_RUNS_EXECUTOR) {
-		job->work = executor_submit(loomd.executor, s->type->work, s->parsed);
+		job->work = executor_submit_lane(loomd.executor,
+		    job_lane(job, lane, sizeof(lane)), s->type->work, s->parsed);
 		future_on_done(job->work, job->reg.owner, job_work_done, job);
 	} else
 		s->type->start(job, s->parsed);
 	job->restored = false;		/* a later attempt makes new children */
+}
+
+/*
+ * The executor's lane for a job's work: its queue and its owner, so that a
+ * flood in one queue cannot starve another, nor one owner's flood another
+ * owner's work in the same queue.  A space parts them: neither a queue nor
+ * a principal's name has one.  A job with no owner (made before owners
+ * were recorded) is in its queue's lane alone.
+ */
+const char *
+job_lane(const struct job *job, char *buf, size_t len)
+{
+	const struct principal	*p = job_principal(job);
+
+	if (p == NULL)
+		return job_queue(job);
+	(void)snprintf(buf, len, "%s %s", job_queue(job), p->name);
+	return buf;
 }
 
 void

@@ -93,9 +93,13 @@ struct job_outcome {
 	json_t		*result;	/* done: the result; else NULL */
 	char		*view;		/* the terminal view as JSON text */
 	size_t		 view_len;
+	size_t		 held;		/* what it counts in job_results_bytes() */
 };
 /* The outcome in a job's future once it is done, else NULL. */
 const struct job_outcome *job_outcome(struct future *);
+/* What finished jobs' outcomes hold now, all loops (max_result_bytes): the
+ * view's text, and as much again for a parsed result. */
+size_t		 job_results_bytes(void);
 
 /*
  * The job-state seam.  Every transition is published on the job's owner

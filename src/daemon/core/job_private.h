@@ -128,6 +128,10 @@ void	 job_queue_release(void);	/* the default queue jobs borrow */
 void	 job_publish(enum job_event, struct job *, const struct job_outcome *);
 struct job_outcome *job_outcome_new(const struct job *, json_t *result);
 void	 job_outcome_free(void *);
+void	 job_outcome_charge(struct job_outcome *);	/* to job_results_bytes */
+/* Its executor lane: its queue and its owner, written into buf. */
+#define JOB_LANE_MAX	(2 * LOOM_NAME_MAX + 2)
+const char *job_lane(const struct job *, char *buf, size_t len);
 void	 job_count_state(struct job *, enum job_state);
 
 #endif

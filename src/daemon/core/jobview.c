@@ -223,6 +223,7 @@ job_outcome_new(const struct job *job, json_t *result)
 	o->view_len = tb.len;
 	memcpy(o->view, tb.p, tb.len);
 	o->view[tb.len] = '\0';
+	job_outcome_charge(o);
 	/* Keep a modest buffer, not the largest result ever rendered. */
 	if (tb.cap > 64 * 1024)
 		textbuf_free(&tb);
@@ -230,11 +231,27 @@ job_outcome_new(const struct job *job, json_t *result)
 	return o;
 }
 
+static atomic_size_t	job_results_held;
+
+void
+job_outcome_charge(struct job_outcome *o)
+{
+	o->held = sizeof(*o) + o->view_len + (o->result != NULL ? o->view_len : 0);
+	atomic_fetch_add_explicit(&job_results_held, o->held, memory_order_relaxed);
+}
+
+size_t
+job_results_bytes(void)
+{
+	return atomic_load_explicit(&job_results_held, memory_order_relaxed);
+}
+
 void
 job_outcome_free(void *arg)
 {
 	struct job_outcome	*o = arg;
 
+	atomic_fetch_sub_explicit(&job_results_held, o->held, memory_order_relaxed);
 	error_clear(&o->error);
 	json_decref(o->result);
 	free(o);

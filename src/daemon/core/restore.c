@@ -190,8 +190,10 @@ job_restore(const struct job_restore *jr, struct error *e)
 	r->job = job;
 	r->due_ns = jr->due_ns;
 	r->expires_ns = jr->expires_ns;
-	if (job_state_terminal(job->state))
+	if (job_state_terminal(job->state)) {
 		r->outcome = restore_outcome(job, jr->view, jr->view_len);
+		job_outcome_charge(r->outcome);
+	}
 	job->refs++;		/* the post's */
 	/* Handed over once every job is registered: a composite takes up
 	 * children made after it. */

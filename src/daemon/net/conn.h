@@ -4,7 +4,8 @@
  * each handed to the protocol through the handler the connection was given;
  * a line longer than max_line_bytes is reported to it and skipped.  Output
  * is buffered and written once per loop pass; a client that does not read
- * stops being read (its output and its pending requests are bounded).  What
+ * stops being read (its output and its pending requests are bounded), and
+ * one that lets more than client_output_limit pile up is disconnected.  What
  * the lines mean, and every reply, is the protocol's (net/proto.c).
  *
  * Requests that answer later hold a reference on the connection, so a
@@ -12,6 +13,8 @@
  */
 #ifndef LOOM_CONN_H
 #define LOOM_CONN_H
+
+#include <sys/queue.h>
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -42,6 +45,9 @@ struct conn_handler {
 	void		(*open)(struct conn *, void *state);
 	void		(*line)(struct conn *, void *state, const char *, size_t);
 	void		(*overlong)(struct conn *, void *state, size_t max);
+	/* The transport ends the connection: one last error line. */
+	void		(*ending)(struct conn *, void *state, const char *code,
+			    const char *message);
 	/* Something besides requests keeps the connection (watches). */
 	bool		(*busy)(const struct conn *, const void *state);
 	/* Open this long (ns), it should go (never authenticated); may be
@@ -73,13 +79,38 @@ enum conn_transport conn_transport(const struct conn *);
  */
 const char	*conn_peer_cn(const struct conn *);
 int		 conn_fd(const struct conn *);	/* for the peer's address */
-/* Read no more (nor handle what was read); close once the answers
- * already written have gone out. */
-void		 conn_end(struct conn *);
+/*
+ * End the connection: no more of its lines are taken, and once the answers
+ * already written have gone out it is closed politely (the transport's own
+ * goodbye first, TLS's close_notify, then a lingering close: net/linger.c).
+ * With a code, the handler's `ending` writes one last error line (code,
+ * message) first; without, it just ends (an HTTP request, an unauthenticated
+ * connection).  A peer that does not read its last answers is closed
+ * after a grace of a few seconds anyway.
+ */
+void		 conn_end(struct conn *, const char *code, const char *message);
 
 /* A request that answers later: started, then answered. */
 void		 conn_request_start(struct conn *);
 void		 conn_request_done(struct conn *);
+
+/*
+ * Output accounting.  An answer built later reserves room for its likely
+ * size (owe), given back before it is written (repay); both count as owed
+ * to the client, and past the mark no more of its lines are taken.  An
+ * answer that is ready while the client owes too much is parked
+ * (conn_later) and run, in order, once it has read enough.
+ */
+struct conn_later {
+	TAILQ_ENTRY(conn_later)	 entry;
+	void			(*fn)(struct conn_later *);
+};
+bool		 conn_has_room(const struct conn *);
+void		 conn_owe(struct conn *, size_t);
+void		 conn_repay(struct conn *, size_t);
+void		 conn_later(struct conn *, struct conn_later *,
+		     void (*)(struct conn_later *));
+void		 conn_later_cancel(struct conn *, struct conn_later *);
 
 /* A message in pieces, then done, which schedules the flush. */
 void		 conn_write(struct conn *, const char *, size_t);
@@ -101,6 +132,10 @@ void		 conn_remote_send(struct conn_remote *, char *text, size_t len);
 /* Whether the connection has stopped being read because its client does
  * not read its answers (the output backpressure); any loop. */
 bool		 conn_remote_stalled(const struct conn_remote *);
+/* fn(conn, arg) on the connection's loop; conn is NULL once it has closed
+ * (or, its loop stopped, on this one: then fn must only free arg). */
+void		 conn_remote_call(struct conn_remote *,
+		     void (*fn)(struct conn *, void *), void *arg);
 
 /* Loop-wide connection teardown (shutdown). */
 void		 conn_close_all(void);

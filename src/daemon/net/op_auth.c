@@ -47,7 +47,7 @@ op_auth(struct request *r)
 		    "secret%s", a->failures >= AUTH_FAILURES_MAX ?
 		    "; closing the connection" : "");
 		if (a->failures >= AUTH_FAILURES_MAX)
-			conn_end(r->conn);
+			conn_end(r->conn, NULL, NULL);
 		return;
 	}
 	reply_ok(r->conn, r->id, json_pack("{s:{s:s,s:o}}", "auth", "name",

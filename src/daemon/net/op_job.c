@@ -71,18 +71,51 @@ stream_unref(void *arg)
 	free(st);
 }
 
+/* One child's event on its way to the connection: the request's id is
+ * the stream's, written from there, never copied per child. */
+struct stream_event {
+	struct stream	*stream;
+	size_t		 index;
+	size_t		 len;
+	char		 view[];
+};
+
+/* On the connection's loop. */
+static void
+stream_write(struct conn *c, void *arg)
+{
+	struct stream_event	*ev = arg;
+	char			 index[32];
+
+	if (c != NULL) {
+		conn_write_lit(c, "{\"event\":\"child\",\"id\":");
+		conn_write(c, ev->stream->id, strlen(ev->stream->id));
+		snprintf(index, sizeof(index), ",\"index\":%zu,\"job\":", ev->index);
+		conn_write(c, index, strlen(index));
+		conn_write(c, ev->view, ev->len);
+		conn_write_lit(c, "}\n");
+		conn_write_done(c);
+	}
+	stream_unref(ev->stream);
+	free(ev);
+}
+
 /* On the job's owner loop. */
 static void
 stream_child(void *arg, size_t index, const struct job_outcome *o)
 {
-	struct stream	*st = arg;
-	char		*text;
-	size_t		 len;
+	struct stream		*st = arg;
+	struct stream_event	*ev;
+	const char		*view = o != NULL ? o->view : "null";
+	size_t			 len = o != NULL ? o->view_len : 4;
 
-	len = (size_t)xasprintf(&text, "{\"event\":\"child\",\"id\":%s,"
-	    "\"index\":%zu,\"job\":%.*s}\n", st->id, index,
-	    o != NULL ? (int)o->view_len : 4, o != NULL ? o->view : "null");
-	conn_remote_send(st->remote, text, len);
+	ev = xmalloc(sizeof(*ev) + len);
+	ev->stream = st;
+	ev->index = index;
+	ev->len = len;
+	memcpy(ev->view, view, len);
+	atomic_fetch_add(&st->refs, 1);
+	conn_remote_call(st->remote, stream_write, ev);
 }
 
 static const struct job_listener stream_listener = {
@@ -332,6 +365,14 @@ submit_admit(struct request *r, struct submit *s, struct error *e)
 	}
 	if (submit_share(r, job_count(s->jobs, s->n), e) == -1)
 		return -1;
+	/* Like Redis's maxmemory with noeviction: results are never dropped
+	 * before their ttl to make room; new work waits for room instead. */
+	if (loomd.config->max_result_bytes != 0 &&
+	    job_results_bytes() >= loomd.config->max_result_bytes) {
+		error_set(e, "busy", "finished jobs hold max_result_bytes (%zu) of "
+		    "results; retry once some expire", loomd.config->max_result_bytes);
+		return -1;
+	}
 	if (executor_full(s->jobs, s->n)) {
 		error_set(e, "busy", "the executor queue is full (executor_queue is "
 		    "%zu); retry later", loomd.config->executor_queue);

@@ -25,6 +25,10 @@
 
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
+#define LIST_VIEW_GUESS		512	/* bytes a view is owed while it is built */
+/* Each job event is matched against every filter of the loop's
+ * connections: a connection's are capped. */
+#define WATCH_FILTERS_MAX	64
 
 /* watch ----------------------------------------------------------------- */
 
@@ -51,6 +55,11 @@ op_watch(struct request *r)
 		    "watch takes a job, a queue, or neither");
 		return;
 	}
+	if (proto_conn(r->conn)->nwatches >= WATCH_FILTERS_MAX) {
+		reply_fail(r->conn, r->id, "busy", "a connection watches at most "
+		    "%d jobs or queues (unwatch first)", WATCH_FILTERS_MAX);
+		return;
+	}
 	if (id != 0 && (!request_sees(r, (uint64_t)id) ||
 	    !registry_lookup((uint64_t)id, &owner, &f))) {
 		reply_not_found(r, (uint64_t)id);
@@ -58,6 +67,7 @@ op_watch(struct request *r)
 	}
 	watch_add(r->conn, &proto_conn(r->conn)->watches, (uint64_t)id, queue,
 	    r->only);
+	proto_conn(r->conn)->nwatches++;
 	reply_ok(r->conn, r->id, NULL);
 	/* A job that finished before the watch began: its last event now. */
 	if (f != NULL) {
@@ -74,6 +84,7 @@ void
 op_unwatch(struct request *r)
 {
 	watch_remove_all(r->conn, &proto_conn(r->conn)->watches);
+	proto_conn(r->conn)->nwatches = 0;
 	reply_ok(r->conn, r->id, NULL);
 }
 
@@ -156,6 +167,7 @@ list_finish(struct list_req *l)
 			all[n++] = (struct list_view){ &l->parts[i], &l->parts[i].views[j] };
 	}
 	qsort(all, n, sizeof(*all), list_cmp);
+	conn_repay(l->conn, l->limit * LIST_VIEW_GUESS);
 	if (conn_alive(l->conn)) {
 		list_reply(l, all, n);
 		conn_request_done(l->conn);
@@ -244,6 +256,9 @@ op_list(struct request *r)
 	l->remaining = loomd.nloops;
 	conn_ref(r->conn);
 	conn_request_start(r->conn);
+	/* Its answer counts as owed while the loops build it: a client that
+	 * asks for many lists and reads none is not read. */
+	conn_owe(r->conn, l->limit * LIST_VIEW_GUESS);
 	for (i = 0; i < loomd.nloops; i++) {
 		p = xcalloc(1, sizeof(*p));
 		p->req = l;

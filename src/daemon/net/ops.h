@@ -41,6 +41,7 @@ struct proto_conn {
 	struct watch_filter	*watches;
 	struct auth_conn	 auth;
 	struct worker_link	*worker;	/* after worker.hello */
+	unsigned int		 nwatches;
 };
 struct proto_conn *proto_conn(struct conn *);
 

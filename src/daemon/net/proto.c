@@ -185,7 +185,7 @@ proto_http_guard(struct conn *c, struct proto_conn *pc, const char *line,
 		continue;
 	log_warnx("connection from %s: an HTTP request (%.*s) on the protocol's "
 	    "port: closing", pc->auth.peer, (int)n, line);
-	conn_end(c);
+	conn_end(c, NULL, NULL);
 	return true;
 }
 
@@ -282,6 +282,12 @@ proto_overlong(struct conn *c, void *state, size_t max)
 	    "line exceeds max_line_bytes (%zu); it was discarded", max);
 }
 
+static void
+proto_ending(struct conn *c, void *state, const char *code, const char *message)
+{
+	reply_fail(c, NULL, code, "%s", message);
+}
+
 /* A watching or working connection stays, even with nothing in flight; a
  * worker's, until its EOF (a worker gone must give its jobs back). */
 static bool
@@ -331,6 +337,7 @@ const struct conn_handler proto_handler = {
 	.open = proto_open,
 	.line = proto_line,
 	.overlong = proto_overlong,
+	.ending = proto_ending,
 	.busy = proto_busy,
 	.stale = proto_stale,
 	.closed = proto_closed,

@@ -7,6 +7,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,6 +26,7 @@
 
 #include "core/config.h"
 #include "net/conn.h"
+#include "net/linger.h"
 #include "runtime/log.h"
 #include "core/loomd.h"
 #include "runtime/loop.h"
@@ -35,6 +37,7 @@
 #define SERVER_LISTENERS_MAX	16
 #define SERVER_BACKLOG		1024
 #define SERVER_EMFILE_PAUSE_MS	100
+#define SERVER_LINGER_MAX	256	/* refused sockets closing politely */
 
 struct listener {
 	int		 fd;
@@ -49,6 +52,10 @@ static size_t		 nlisteners;
 static struct event	*pause_timer;
 static unsigned int	 next_loop;
 static const struct conn_handler *server_handler;	/* the protocol spoken */
+/* Refused connections closing politely: their busy line arrives. */
+static struct linger_set server_lingers = {
+	TAILQ_HEAD_INITIALIZER(server_lingers.list), 0, SERVER_LINGER_MAX
+};
 
 static void
 server_pause(void)
@@ -91,11 +98,16 @@ server_accept(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		if (atomic_load(&conn_counts.current) >= loomd.config->max_connections) {
-			/* Plain text would be noise to a TLS client: it just closes. */
-			if (l->transport != CONN_TLS)
+			/* Plain text would be noise to a TLS client: it just
+			 * closes.  The refusal is closed politely, so a reset
+			 * does not destroy it before it is read. */
+			if (l->transport != CONN_TLS) {
 				(void)!send(fd, server_handler->refusal,
 				    strlen(server_handler->refusal), MSG_NOSIGNAL);
-			close(fd);
+				linger_close(&server_lingers,
+				    event_get_base(l->ev), fd, NULL);
+			} else
+				close(fd);
 			atomic_fetch_add(&conn_counts.rejected, 1);
 			continue;
 		}
@@ -315,6 +327,7 @@ server_close(void)
 		}
 	}
 	nlisteners = 0;
+	linger_set_clear(&server_lingers);
 	if (pause_timer != NULL) {
 		event_free(pause_timer);
 		pause_timer = NULL;

@@ -1,7 +1,8 @@
 /*
  * What one loop owns of the network layer, hung from its shard (core/loomd.h)
  * and made and freed with it: its connections, its read buffer, the sweep
- * that closes idle connections, and the watch filters of its connections.
+ * that closes idle connections, and the watch filters of its connections,
+ * indexed by what they watch.
  */
 #ifndef LOOM_NET_SHARD_H
 #define LOOM_NET_SHARD_H
@@ -11,6 +12,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "net/linger.h"
+#include "runtime/hashmap.h"
 #include "runtime/loop.h"
 
 struct conn;
@@ -24,7 +27,10 @@ struct net_shard {
 	char			*buf;		/* one read buffer for them all */
 	struct loop_event	 idle;		/* the idle_timeout sweep */
 	bool			 idle_armed;
-	struct watch_list	 watches;
+	struct watch_list	 watches;	/* filters for every job */
+	struct hashmap		 watch_jobs;	/* filters for one job, by id */
+	struct hashmap		 watch_queues;	/* filters for one queue, by name */
+	struct linger_set	 lingers;	/* sockets closing politely */
 
 	/* Written by the loop, read by `stats` from any loop. */
 	atomic_ulong		 connections;	/* open now */

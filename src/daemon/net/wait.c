@@ -7,6 +7,7 @@
 
 #include <sys/queue.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "core/durable.h"
@@ -28,7 +29,9 @@ struct proto_wait {
 	bool			 batch;		/* answer "jobs": [...] */
 	bool			 answered;
 	bool			 timed;
+	bool			 parked;	/* its answer waits for room */
 	struct loop_event	 timer;
+	struct conn_later	 later;
 };
 
 static void	wait_done(struct future *, void *);
@@ -58,6 +61,11 @@ wait_end(struct proto_wait *w)
 	w->answered = true;
 	if (w->timed)
 		event_del(&w->timer.ev);
+	if (w->parked) {
+		conn_later_cancel(w->conn, &w->later);
+		w->parked = false;
+		w->refs--;
+	}
 	for (i = 0; i < w->n; i++) {
 		if (future_remove_done(w->futures[i], wait_done, w))
 			w->refs--;	/* never ran, never will */
@@ -67,17 +75,41 @@ wait_end(struct proto_wait *w)
 	wait_unref(w);
 }
 
-/* The answer, once what this loop has published is durable: the
- * submission records of jobs it answers for are among that. */
+static void	wait_answer(void *);
+
+/* Room again for a parked answer: its reference goes with it. */
+static void
+wait_unpark(struct conn_later *l)
+{
+	struct proto_wait	*w = (struct proto_wait *)((char *)l -
+	    offsetof(struct proto_wait, later));
+
+	w->parked = false;
+	wait_answer(w);
+}
+
+/*
+ * The answer, once what this loop has published is durable: the
+ * submission records of jobs it answers for are among that.  A client that
+ * has not read its earlier answers gets this one once it has: results are
+ * not serialized for a client that does not read them.
+ */
 static void
 wait_answer(void *arg)
 {
 	struct proto_wait	*w = arg;
 
-	if (!w->answered) {
-		reply_views(w->conn, w->id, w->futures, w->n, w->batch);
-		wait_end(w);
+	if (w->answered) {
+		wait_unref(w);
+		return;
 	}
+	if (!conn_has_room(w->conn) && conn_alive(w->conn)) {
+		w->parked = true;
+		conn_later(w->conn, &w->later, wait_unpark);
+		return;
+	}
+	reply_views(w->conn, w->id, w->futures, w->n, w->batch);
+	wait_end(w);
 	wait_unref(w);
 }
 

@@ -1,8 +1,9 @@
 /*
  * Watch delivery, an observer of the job-state seam.  Filters live on their
- * connection's loop, in that loop's list; the global and per-loop watcher
- * counts let a job's owner skip building views when nobody listens, and
- * post only to loops that do.
+ * connection's loop, indexed there by what they watch (a job, a queue, or
+ * every job), so that an event costs the filters it matches, not all of
+ * them; the global and per-loop watcher counts let a job's owner skip
+ * building views when nobody listens, and post only to loops that do.
  */
 #include "autoconf.h"
 
@@ -21,13 +22,19 @@
 #include "runtime/textbuf.h"
 #include "runtime/util.h"
 
+/* The filters of one job or one queue on a loop; gone with the last. */
+struct watch_key {
+	struct hashmap_entry	 hentry;
+	struct watch_list	 filters;
+	char			 queue[];	/* a queue's name; "" for a job */
+};
+
 struct watch_filter {
-	TAILQ_ENTRY(watch_filter) entry;	/* the loop's filters */
+	TAILQ_ENTRY(watch_filter) entry;	/* its key's, or the loop's "any" */
 	struct watch_filter	*next;		/* the connection's filters */
+	struct watch_key	*key;		/* NULL: every job */
 	struct conn		*conn;
-	uint64_t		 job;		/* 0: any */
-	char			*queue;		/* NULL: any */
-	const struct principal	*only;		/* NULL: any */
+	const struct principal	*only;		/* NULL: any owner */
 };
 
 /* An event serialized once by the job's owner and shared by the loops
@@ -49,14 +56,61 @@ watch_wants(const struct job *job)
 	return atomic_load_explicit(&watch_total, memory_order_relaxed) != 0;
 }
 
-static bool
-watch_matches(const struct watch_filter *w, const struct watch_event *we)
+static const char *
+watch_key_name(const struct hashmap_entry *e)
 {
-	if (w->only != NULL && w->only != we->principal)
-		return false;
-	if (w->job != 0)
-		return w->job == we->job;
-	return w->queue == NULL || strcmp(w->queue, we->queue) == 0;
+	return hashmap_item(e, struct watch_key, hentry)->queue;
+}
+
+static struct watch_key *
+watch_key_get(struct net_shard *ns, uint64_t job, const char *queue)
+{
+	struct hashmap_entry	*e;
+	struct watch_key	*k;
+	size_t			 len = queue != NULL ? strlen(queue) : 0;
+
+	e = queue != NULL ? hashmap_find(&ns->watch_queues, queue) :
+	    hashmap_find_u64(&ns->watch_jobs, job);
+	if (e != NULL)
+		return hashmap_item(e, struct watch_key, hentry);
+	k = xmalloc(sizeof(*k) + len + 1);
+	TAILQ_INIT(&k->filters);
+	memcpy(k->queue, queue != NULL ? queue : "", len + 1);
+	/* A shard's maps start zeroed, which is an empty map by id. */
+	if (queue != NULL && ns->watch_queues.key == NULL)
+		hashmap_init(&ns->watch_queues, watch_key_name);
+	if (queue != NULL)
+		hashmap_add(&ns->watch_queues, &k->hentry, k->queue);
+	else
+		hashmap_add_u64(&ns->watch_jobs, &k->hentry, job);
+	return k;
+}
+
+static int
+watch_conn_cmp(const void *a, const void *b)
+{
+	uintptr_t	x = (uintptr_t)*(struct conn *const *)a;
+	uintptr_t	y = (uintptr_t)*(struct conn *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The connections of a list's filters that may see the event's job. */
+static void
+watch_collect(const struct watch_list *list, const struct watch_event *we,
+    struct conn ***conns, size_t *n, size_t *cap)
+{
+	struct watch_filter	*w;
+
+	TAILQ_FOREACH(w, list, entry) {
+		if (w->only != NULL && w->only != we->principal)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? 2 * *cap : 16;
+			*conns = xreallocarray(*conns, *cap, sizeof(**conns));
+		}
+		(*conns)[(*n)++] = w->conn;
+	}
 }
 
 /*
@@ -92,21 +146,30 @@ watch_event_unref(struct watch_event *we)
 	free(we);
 }
 
-/* On a loop with watchers: send the event to each matching connection once. */
+/* On a loop with watchers: send the event to each matching connection
+ * once, even if several of its filters match. */
 static void
 watch_deliver(struct watch_event *we)
 {
-	struct watch_list	*list = &shard_current()->net->watches;
-	struct watch_filter	*w;
-	struct conn		*last = NULL;
+	struct net_shard	*ns = shard_current()->net;
+	struct hashmap_entry	*e;
+	struct conn		**conns = NULL;
+	size_t			 n = 0, cap = 0, i;
 
-	/* A connection's filters are adjacent: one copy even if several match. */
-	TAILQ_FOREACH(w, list, entry) {
-		if (w->conn == last || !watch_matches(w, we))
-			continue;
-		last = w->conn;
-		conn_send_text(w->conn, we->text, we->len);
+	watch_collect(&ns->watches, we, &conns, &n, &cap);
+	if ((e = hashmap_find_u64(&ns->watch_jobs, we->job)) != NULL)
+		watch_collect(&hashmap_item(e, struct watch_key, hentry)->filters,
+		    we, &conns, &n, &cap);
+	if ((e = hashmap_find(&ns->watch_queues, we->queue)) != NULL)
+		watch_collect(&hashmap_item(e, struct watch_key, hentry)->filters,
+		    we, &conns, &n, &cap);
+	if (n > 1)
+		qsort(conns, n, sizeof(*conns), watch_conn_cmp);
+	for (i = 0; i < n; i++) {
+		if (i == 0 || conns[i] != conns[i - 1])
+			conn_send_text(conns[i], we->text, we->len);
 	}
+	free(conns);
 }
 
 static void
@@ -194,20 +257,16 @@ watch_add(struct conn *c, struct watch_filter **filters, uint64_t job,
 {
 	struct net_shard	*ns = shard_of(conn_loop(c))->net;
 	struct watch_filter	*w = xcalloc(1, sizeof(*w));
-	struct watch_filter	*after;
 
 	w->conn = c;
-	w->job = job;
-	w->queue = queue != NULL ? xstrdup(queue) : NULL;
 	w->only = only;
-	/* Keep a connection's filters together so one copy is easy to ensure. */
-	after = *filters;
+	if (job != 0 || queue != NULL) {
+		w->key = watch_key_get(ns, job, queue);
+		TAILQ_INSERT_TAIL(&w->key->filters, w, entry);
+	} else
+		TAILQ_INSERT_TAIL(&ns->watches, w, entry);
 	w->next = *filters;
 	*filters = w;
-	if (after != NULL)
-		TAILQ_INSERT_BEFORE(after, w, entry);
-	else
-		TAILQ_INSERT_TAIL(&ns->watches, w, entry);
 	atomic_fetch_add(&ns->watchers, 1);
 	atomic_fetch_add(&watch_total, 1);
 }
@@ -220,10 +279,18 @@ watch_remove_all(struct conn *c, struct watch_filter **filters)
 
 	while ((w = *filters) != NULL) {
 		*filters = w->next;
-		TAILQ_REMOVE(&ns->watches, w, entry);
+		if (w->key == NULL)
+			TAILQ_REMOVE(&ns->watches, w, entry);
+		else {
+			TAILQ_REMOVE(&w->key->filters, w, entry);
+			if (TAILQ_EMPTY(&w->key->filters)) {
+				hashmap_remove(w->key->queue[0] != '\0' ?
+				    &ns->watch_queues : &ns->watch_jobs, &w->key->hentry);
+				free(w->key);
+			}
+		}
 		atomic_fetch_sub(&ns->watchers, 1);
 		atomic_fetch_sub(&watch_total, 1);
-		free(w->queue);
 		free(w);
 	}
 }

@@ -1,7 +1,12 @@
 /*
- * Executor thread pool.  One mutex guards the queue and the item states;
+ * Executor thread pool.  One mutex guards the lanes and the item states;
  * workers sleep on a condition variable.  Results travel back to the
  * submitting loop with loop_post(), so futures are completed by their owner.
+ *
+ * Fairness: items wait in lanes, one per key the submitter gives (a job's
+ * queue and owner), FIFO within a lane; a ring of the lanes that have items
+ * is served round-robin, one item per turn.  A flood in one lane delays another
+ * lane's item by at most one item per lane ahead of it, not by the flood.
  */
 #include "autoconf.h"
 
@@ -16,6 +21,7 @@
 
 #include "runtime/executor.h"
 #include "runtime/future.h"
+#include "runtime/hashmap.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
@@ -41,6 +47,7 @@ struct executor_item {
 	TAILQ_ENTRY(executor_item) entry;
 	atomic_uint		 refs;
 	struct executor		*executor;
+	struct executor_lane	*lane;		/* while queued */
 	executor_fn		 fn;
 	void			*arg;
 	struct future		*future;
@@ -52,10 +59,20 @@ struct executor_item {
 };
 TAILQ_HEAD(executor_queue, executor_item);
 
+/* Items of one key, in the ring while it has any; freed when empty. */
+struct executor_lane {
+	struct hashmap_entry	 hentry;
+	TAILQ_ENTRY(executor_lane) ring;
+	struct executor_queue	 items;
+	char			 key[];
+};
+TAILQ_HEAD(executor_ring, executor_lane);
+
 struct executor {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
-	struct executor_queue	 queue;
+	struct hashmap		 lanes;		/* by key */
+	struct executor_ring	 ring;		/* lanes with items, next first */
 	struct executor_queue	 active;	/* running items */
 	size_t			 queued;
 	size_t			 running;
@@ -68,6 +85,67 @@ struct executor {
 };
 
 static __thread struct executor_item	*executor_self;
+
+static const char *
+lane_key(const struct hashmap_entry *e)
+{
+	return hashmap_item(e, struct executor_lane, hentry)->key;
+}
+
+/* Under the lock: queue an item in its key's lane. */
+static void
+lane_push(struct executor *ex, struct executor_item *item, const char *key)
+{
+	struct hashmap_entry	*e = hashmap_find(&ex->lanes, key);
+	struct executor_lane	*lane;
+	size_t			 len = strlen(key);
+
+	if (e != NULL)
+		lane = hashmap_item(e, struct executor_lane, hentry);
+	else {
+		lane = xmalloc(sizeof(*lane) + len + 1);
+		memcpy(lane->key, key, len + 1);
+		TAILQ_INIT(&lane->items);
+		hashmap_add(&ex->lanes, &lane->hentry, lane->key);
+		TAILQ_INSERT_TAIL(&ex->ring, lane, ring);
+	}
+	TAILQ_INSERT_TAIL(&lane->items, item, entry);
+	item->lane = lane;
+}
+
+/* Under the lock: take an item out of its lane (the lane goes when empty). */
+static void
+lane_remove(struct executor *ex, struct executor_item *item)
+{
+	struct executor_lane	*lane = item->lane;
+
+	TAILQ_REMOVE(&lane->items, item, entry);
+	item->lane = NULL;
+	if (TAILQ_EMPTY(&lane->items)) {
+		TAILQ_REMOVE(&ex->ring, lane, ring);
+		hashmap_remove(&ex->lanes, &lane->hentry);
+		free(lane);
+	}
+}
+
+/* Under the lock: the next item, round-robin over the lanes. */
+static struct executor_item *
+lane_pop(struct executor *ex)
+{
+	struct executor_lane	*lane = TAILQ_FIRST(&ex->ring);
+	struct executor_item	*item;
+
+	if (lane == NULL)
+		return NULL;
+	item = TAILQ_FIRST(&lane->items);
+	/* This lane's turn is over: to the back of the ring. */
+	if (TAILQ_NEXT(item, entry) != NULL) {
+		TAILQ_REMOVE(&ex->ring, lane, ring);
+		TAILQ_INSERT_TAIL(&ex->ring, lane, ring);
+	}
+	lane_remove(ex, item);
+	return item;
+}
 
 static void
 item_unref(void *arg)
@@ -133,13 +211,12 @@ executor_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&ex->lock);
-		while (TAILQ_EMPTY(&ex->queue) && !ex->stopping)
+		while (TAILQ_EMPTY(&ex->ring) && !ex->stopping)
 			pthread_cond_wait(&ex->cond, &ex->lock);
-		if ((item = TAILQ_FIRST(&ex->queue)) == NULL) {
+		if ((item = lane_pop(ex)) == NULL) {
 			pthread_mutex_unlock(&ex->lock);
 			break;
 		}
-		TAILQ_REMOVE(&ex->queue, item, entry);
 		TAILQ_INSERT_TAIL(&ex->active, item, entry);
 		ex->queued--;
 		ex->running++;
@@ -172,7 +249,8 @@ executor_new(unsigned int nthreads, size_t max_queue)
 
 	pthread_mutex_init(&ex->lock, NULL);
 	pthread_cond_init(&ex->cond, NULL);
-	TAILQ_INIT(&ex->queue);
+	hashmap_init(&ex->lanes, lane_key);
+	TAILQ_INIT(&ex->ring);
 	TAILQ_INIT(&ex->active);
 	ex->max_queue = max_queue;
 	ex->nthreads = nthreads;
@@ -198,7 +276,7 @@ item_cancel(struct future *f, void *arg, const char *reason)
 	pthread_mutex_lock(&ex->lock);
 	switch (item->state) {
 	case ITEM_QUEUED:
-		TAILQ_REMOVE(&ex->queue, item, entry);
+		lane_remove(ex, item);
 		ex->queued--;
 		item->state = ITEM_FINISHED;
 		dequeued = true;
@@ -220,6 +298,13 @@ item_cancel(struct future *f, void *arg, const char *reason)
 
 struct future *
 executor_submit(struct executor *ex, executor_fn fn, void *arg)
+{
+	return executor_submit_lane(ex, "", fn, arg);
+}
+
+struct future *
+executor_submit_lane(struct executor *ex, const char *lane, executor_fn fn,
+    void *arg)
 {
 	struct executor_item	*item;
 	struct loop		*loop = loop_current();
@@ -248,7 +333,7 @@ executor_submit(struct executor *ex, executor_fn fn, void *arg)
 	atomic_init(&item->refs, 2);
 	future_ref(f);
 	future_set_cancel_hook(f, item_cancel, item_unref, item);
-	TAILQ_INSERT_TAIL(&ex->queue, item, entry);
+	lane_push(ex, item, lane);
 	ex->queued++;
 	pthread_cond_signal(&ex->cond);
 	pthread_mutex_unlock(&ex->lock);
@@ -277,7 +362,8 @@ executor_shutdown(struct executor *ex, enum executor_shutdown how)
 	pthread_mutex_lock(&ex->lock);
 	ex->stopping = true;
 	if (how == EXECUTOR_CANCEL) {
-		TAILQ_CONCAT(&dropped, &ex->queue, entry);
+		while ((item = lane_pop(ex)) != NULL)
+			TAILQ_INSERT_TAIL(&dropped, item, entry);
 		ex->queued = 0;
 		TAILQ_FOREACH(item, &dropped, entry)
 			item->state = ITEM_FINISHED;
@@ -312,6 +398,7 @@ executor_free(struct executor *ex)
 	if (ex == NULL)
 		return;
 	executor_shutdown(ex, EXECUTOR_CANCEL);
+	hashmap_free(&ex->lanes);
 	pthread_mutex_destroy(&ex->lock);
 	pthread_cond_destroy(&ex->cond);
 	free(ex->threads);

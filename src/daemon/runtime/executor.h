@@ -1,6 +1,7 @@
 /*
  * The executor: asyncio's run_in_executor.  A fixed pool of worker threads
- * (signals blocked) takes work items from one bounded FIFO.  Work functions
+ * (signals blocked) takes work items from one bounded queue, made of lanes
+ * served round-robin.  Work functions
  * never touch a loop, a connection or a job: only their argument.
  *
  * executor_submit() returns a future owned by the submitting loop and
@@ -40,6 +41,11 @@ struct executor_stats {
 
 struct executor	*executor_new(unsigned int threads, size_t max_queue);
 struct future	*executor_submit(struct executor *, executor_fn, void *arg);
+/* In a lane: lanes are served round-robin, each FIFO (a job's queue and
+ * owner, so that one queue's or one owner's flood cannot starve another's
+ * work). */
+struct future	*executor_submit_lane(struct executor *, const char *lane,
+		     executor_fn, void *arg);
 bool		 executor_cancelled(void);	/* in a work function */
 void		 executor_shutdown(struct executor *, enum executor_shutdown);
 void		 executor_free(struct executor *);

@@ -1,0 +1,671 @@
+/*
+ * Hostile clients beside a normal one: whatever the hostile one sends, the
+ * daemon's memory stays under a bound, the normal client gets its answers,
+ * and the hostile one is held back, answered busy, or disconnected (and
+ * that is logged).  Memory is the daemon's peak resident size (VmHWM) over
+ * its size once set up; nothing here asserts on time.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define MIB		(1024 * 1024)
+#define RSS_BOUND	(96 * MIB)	/* the floods here would take hundreds */
+
+static struct daemon	d;
+
+/* A line of /proc/PID/status in bytes ("VmRSS", "VmHWM"). */
+static size_t
+proc_status_bytes(pid_t pid, const char *key)
+{
+	char	 path[64], line[256];
+	size_t	 kib = 0, len = strlen(key);
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, key, len) == 0 && line[len] == ':') {
+			kib = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(kib > 0);
+	return kib * 1024;
+}
+
+static size_t
+rss_now(void)
+{
+	return proc_status_bytes(d.pid, "VmRSS");
+}
+
+/* The daemon's peak stayed within RSS_BOUND of what it was at `base`. */
+static void
+assert_peak_within(size_t base)
+{
+	size_t	peak = proc_status_bytes(d.pid, "VmHWM");
+
+	print_message("peak %zu MiB over a base of %zu MiB\n",
+	    (peak - base) / MIB, base / MIB);
+	assert_true(peak < base + RSS_BOUND);
+}
+
+static void
+start(const char *const extra[])
+{
+	daemon_start(&d, extra);
+}
+
+static int
+teardown(void **state)
+{
+	daemon_stop(&d);
+	return 0;
+}
+
+static void
+assert_pings(struct client *c)
+{
+	json_t	*r = client_call(c, "{\"op\":\"ping\",\"id\":\"alive\"}");
+
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "alive");
+	json_decref(r);
+}
+
+/* n copies of a line, sent at once and never read back. */
+static void
+flood(struct client *c, const char *line, size_t n)
+{
+	size_t	 len = strlen(line), i;
+	char	*buf = malloc(len * n);
+
+	assert_non_null(buf);
+	for (i = 0; i < n; i++)
+		memcpy(buf + i * len, line, len);
+	client_send_raw(c, buf, len * n);
+	free(buf);
+}
+
+static char *
+filler(size_t len)
+{
+	char	*s = malloc(len + 1);
+
+	assert_non_null(s);
+	memset(s, 'x', len);
+	s[len] = '\0';
+	return s;
+}
+
+static bool
+log_wait(const char *text)
+{
+	double	deadline = now_seconds() + HARNESS_WAIT;
+
+	while (!daemon_log_contains(&d, text)) {
+		if (now_seconds() > deadline)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* Flood 2: `result` of a large finished job, many times in one read. */
+static void
+test_results_not_read_stop_the_reading(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	struct client	 hog, other;
+	char		*value = filler(400 * 1024);
+	char		 line[128];
+	json_t		*r;
+	size_t		 base;
+	json_int_t	 id;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	r = client_call(&other, "{\"op\":\"submit\",\"id\":1,\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"args\":{\"value\":\"%s\"}}}", value);
+	id = reply_job_id(r);
+	json_decref(r);
+	free(value);
+	base = rss_now();
+
+	/* 400 answers of 400 KiB: 160 MiB if nothing held the client back. */
+	client_connect(&hog, &d);
+	snprintf(line, sizeof(line), "{\"op\":\"result\",\"job\":%lld}\n",
+	    (long long)id);
+	flood(&hog, line, 400);
+	/* The first answer: the read that held them all has been taken. */
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_int_equal(json_string_length(reply_result(r)), 400 * 1024);
+	json_decref(r);
+	assert_pings(&other);
+	assert_peak_within(base);
+	/* It was held back, not dropped: the rest are answered as it reads. */
+	for (i = 1; i < 400; i++) {
+		char	*text = client_recv_text(&hog, HARNESS_WAIT);
+
+		assert_true(strncmp(text, "{\"ok\":true,\"job\":", 17) == 0);
+		free(text);
+	}
+	assert_peak_within(base);
+	client_close(&hog);
+	client_close(&other);
+}
+
+/*
+ * Flood 2 with waits: many `result` waits on a job with a large result,
+ * not read.  The answers that find the client owing too much are parked
+ * and written, in turn, as it reads; the daemon never holds them all.
+ */
+static void
+test_waits_answered_as_the_client_reads(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	struct client	 hog, other;
+	char		*value = filler(400 * 1024), *text;
+	char		 line[128];
+	json_t		*r;
+	size_t		 base;
+	json_int_t	 id;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	r = client_call(&other, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":"
+	    "\"echo\",\"delay\":1,\"args\":{\"value\":\"%s\"}}}", value);
+	id = reply_job_id(r);
+	json_decref(r);
+	free(value);
+	base = rss_now();
+	client_connect(&hog, &d);
+	snprintf(line, sizeof(line), "{\"op\":\"result\",\"job\":%lld,"
+	    "\"wait\":true}\n", (long long)id);
+	flood(&hog, line, 400);
+	/* Once the job is done, the first answer; the others wait their turn. */
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_int_equal(json_string_length(reply_result(r)), 400 * 1024);
+	json_decref(r);
+	assert_pings(&other);
+	assert_peak_within(base);
+	for (i = 1; i < 400; i++) {
+		text = client_recv_text(&hog, HARNESS_WAIT);
+		assert_true(strncmp(text, "{\"ok\":true,\"job\":", 17) == 0);
+		free(text);
+	}
+	assert_peak_within(base);
+	client_close(&hog);
+	client_close(&other);
+}
+
+/* Flood 1: many `list`s, answered asynchronously, never read. */
+static void
+test_lists_not_read_stop_the_reading(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	static const char job[] = "{\"type\":\"echo\",\"args\":{\"value\":1}}";
+	struct client	 hog, other;
+	char		*batch, *p;
+	json_t		*r;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	batch = malloc(1000 * sizeof(job) + 64);
+	assert_non_null(batch);
+	p = batch + sprintf(batch, "{\"op\":\"submit\",\"id\":1,\"jobs\":[");
+	for (i = 0; i < 1000; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", job);
+	sprintf(p, "]}");
+	r = client_call(&other, "%s", batch);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	free(batch);
+	base = rss_now();
+
+	/* 1,500 lists of 1,000 views that nobody reads. */
+	client_connect(&hog, &d);
+	flood(&hog, "{\"op\":\"list\",\"limit\":1000}\n", 1500);
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 1000);
+	json_decref(r);
+	assert_pings(&other);
+	r = client_call(&other, "{\"op\":\"list\",\"id\":2,\"limit\":5}");
+	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 5);
+	json_decref(r);
+	assert_peak_within(base);
+	client_close(&hog);
+	assert_pings(&other);
+	client_close(&other);
+}
+
+/* Flood 3: a watcher that never reads is disconnected at the limit. */
+static void
+test_a_watcher_that_does_not_read_is_disconnected(void **state)
+{
+	static const char *const extra[] = {
+		"-o", "client_output_limit=4M", NULL
+	};
+	struct client	 hog, other;
+	char		*value = filler(64 * 1024), *text;
+	json_t		*r;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	r = client_call(&hog, "{\"op\":\"watch\",\"id\":1}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	base = rss_now();
+	/* 64 MiB of events, at least, for a watcher with a 4 MiB limit. */
+	for (i = 0; i < 500; i++) {
+		r = client_call(&other, "{\"op\":\"submit\",\"id\":%d,\"wait\":true,"
+		    "\"job\":{\"type\":\"echo\",\"ttl\":0,\"args\":{\"value\":"
+		    "\"%s\"}}}", i, value);
+		assert_string_equal(reply_job_state(r), "done");
+		json_decref(r);
+		if (daemon_log_contains(&d, "client_output_limit"))
+			break;
+	}
+	assert_true(log_wait("client_output_limit"));
+	assert_pings(&other);
+	assert_peak_within(base);
+	/* What was written before the limit, then the end. */
+	while ((text = client_recv_text_or_eof(&hog, HARNESS_WAIT)) != NULL)
+		free(text);
+	client_close(&hog);
+	free(value);
+	client_close(&other);
+}
+
+/*
+ * Flood 4: a submit with wait and stream of a composite with many children
+ * and a large request id, not read.  The id is sent with each child's
+ * event; it is referenced until the event is written, never copied per
+ * child, and the client that does not read is disconnected at the limit.
+ */
+static void
+test_a_stream_with_a_large_id_is_bounded(void **state)
+{
+	static const char *const extra[] = {
+		"-o", "loops=2", "-o", "client_output_limit=4M", NULL
+	};
+	static const char child[] = "{\"type\":\"echo\",\"args\":{\"value\":1}}";
+	struct client	 hog, other;
+	char		*id = filler(128 * 1024), *line, *p, *text;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	assert_pings(&other);
+	base = rss_now();
+	/* 2,000 children: 250 MiB of events if the id were copied for each. */
+	line = malloc(128 * 1024 + 2000 * sizeof(child) + 256);
+	assert_non_null(line);
+	p = line + sprintf(line, "{\"op\":\"submit\",\"id\":\"%s\",\"wait\":true,"
+	    "\"stream\":true,\"job\":{\"type\":\"group\",\"args\":{\"jobs\":[", id);
+	for (i = 0; i < 2000; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", child);
+	sprintf(p, "]}}}\n");
+	client_connect(&hog, &d);
+	client_send_raw(&hog, line, strlen(line));
+	free(line);
+	free(id);
+	assert_true(log_wait("client_output_limit"));
+	assert_pings(&other);
+	assert_peak_within(base);
+	while ((text = client_recv_text_or_eof(&hog, HARNESS_WAIT)) != NULL)
+		free(text);
+	client_close(&hog);
+	client_close(&other);
+}
+
+/*
+ * Flood 5: results held past max_result_bytes.  Submits are answered busy
+ * once it is spent; results held are kept (none is dropped to make room).
+ */
+static void
+test_results_held_are_bounded_by_max_result_bytes(void **state)
+{
+	static const char *const extra[] = { "-o", "max_result_bytes=4M", NULL };
+	struct client	 hog, other;
+	char		*value = filler(256 * 1024);
+	json_t		*r;
+	json_int_t	 first = 0;
+	size_t		 base;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	assert_pings(&other);
+	base = rss_now();
+	/* 400 results of 256 KiB would hold 100 MiB and more. */
+	for (i = 0; i < 400; i++) {
+		r = client_call(&hog, "{\"op\":\"submit\",\"id\":%d,\"wait\":true,"
+		    "\"job\":{\"type\":\"echo\",\"args\":{\"value\":\"%s\"}}}",
+		    i, value);
+		if (reply_error_code(r) != NULL) {
+			assert_string_equal(reply_error_code(r), "busy");
+			assert_non_null(strstr(json_str(json_object_get(r, "error"),
+			    "message"), "max_result_bytes"));
+			json_decref(r);
+			break;
+		}
+		if (first == 0)
+			first = reply_job_id(r);
+		json_decref(r);
+	}
+	/* About 4 MiB of views and results: 8 of them, give or take. */
+	assert_true(i >= 4 && i <= 16);
+	assert_pings(&other);
+	assert_peak_within(base);
+	/* The first is still held: nothing is expired to make room. */
+	r = client_call(&other, "{\"op\":\"result\",\"id\":1,\"job\":%lld}",
+	    (long long)first);
+	assert_int_equal(json_string_length(reply_result(r)), 256 * 1024);
+	json_decref(r);
+	free(value);
+	client_close(&hog);
+	client_close(&other);
+}
+
+static json_int_t
+connections_now(struct client *c)
+{
+	json_t		*r = client_call(c, "{\"op\":\"stats\",\"id\":\"s\"}");
+	json_int_t	 n;
+
+	n = json_integer_value(json_object_get(json_object_get(json_object_get(r,
+	    "stats"), "connections"), "current"));
+	json_decref(r);
+	return n;
+}
+
+/*
+ * Flood 6: clients that ask to wait on a long job and close.  They are
+ * gone at once, their waits dropped and their slots free, while the job
+ * goes on; a client that only shuts down its sending side is answered.
+ */
+static void
+test_clients_gone_while_waiting_are_dropped(void **state)
+{
+	static const char *const extra[] = { "-o", "max_connections=20", NULL };
+	struct client	 hog, other, half;
+	double		 deadline;
+	json_t		*r;
+	json_int_t	 id;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	r = client_call(&other, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":"
+	    "\"sleep\",\"args\":{\"seconds\":600}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	/* Many more than max_connections, one after the other. */
+	for (i = 0; i < 100; i++) {
+		client_connect_ready(&hog, &d);
+		client_send(&hog, "{\"op\":\"result\",\"id\":%d,\"job\":%lld,"
+		    "\"wait\":true}", i, (long long)id);
+		client_close(&hog);
+	}
+	deadline = now_seconds() + HARNESS_WAIT;
+	while (connections_now(&other) > 1) {
+		assert_true(now_seconds() < deadline);
+		usleep(10000);
+	}
+	/* A half-close still gets its answer (the job cancelled: it ends). */
+	client_connect(&half, &d);
+	client_send(&half, "{\"op\":\"result\",\"id\":\"h\",\"job\":%lld,"
+	    "\"wait\":true}", (long long)id);
+	assert_int_equal(shutdown(half.fd, SHUT_WR), 0);
+	assert_pings(&other);
+	r = client_call(&other, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
+	    (long long)id);
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+	json_decref(client_call(&other, "{\"op\":\"cancel\",\"id\":3,\"job\":%lld}",
+	    (long long)id));
+	r = client_recv(&half, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "h");
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	assert_null(client_recv_or_eof(&half, HARNESS_WAIT));
+	client_close(&half);
+	client_close(&other);
+}
+
+/* Flood 7: a line begun and never ended is given line_timeout. */
+static void
+test_an_unended_line_times_out(void **state)
+{
+	static const char *const extra[] = { "-o", "line_timeout=0.5", NULL };
+	struct client	 hog, other;
+	json_t		*r;
+
+	start(extra);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	client_send_raw(&hog, "{\"op\":\"ping\",\"id\":1}\n{\"op\":\"pi", 30);
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	assert_pings(&other);
+	/* The ended line was answered; the other one times out. */
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_string_equal(reply_error_code(r), "timeout");
+	json_decref(r);
+	assert_null(client_recv_or_eof(&hog, HARNESS_WAIT));
+	assert_true(daemon_log_contains(&d, "line_timeout"));
+	assert_pings(&other);
+	client_close(&hog);
+	client_close(&other);
+}
+
+/* Flood 7: many clients each holding most of a long line. */
+static void
+test_partial_lines_have_a_total_budget(void **state)
+{
+	static const char *const extra[] = {
+		"-o", "max_input_bytes=1M", "-o", "line_timeout=0", NULL
+	};
+	struct client	 hog[4], other;
+	struct pollfd	 pfd[4];
+	char		*part = filler(400 * 1024), *text;
+	int		 i, busy = 0;
+
+	start(extra);
+	client_connect(&other, &d);
+	for (i = 0; i < 4; i++) {
+		client_connect(&hog[i], &d);
+		client_send_raw(&hog[i], part, strlen(part));
+		pfd[i].fd = hog[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	free(part);
+	/* 1.6 MiB held over a budget of 1 MiB: one at least is told, and closed. */
+	assert_true(poll(pfd, 4, (int)(HARNESS_WAIT * 1000)) > 0);
+	for (i = 0; i < 4; i++) {
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		text = client_recv_text(&hog[i], HARNESS_WAIT);
+		assert_non_null(strstr(text, "\"busy\""));
+		free(text);
+		assert_null(client_recv_text_or_eof(&hog[i], HARNESS_WAIT));
+		busy++;
+	}
+	assert_true(busy >= 1);
+	assert_true(daemon_log_contains(&d, "max_input_bytes"));
+	assert_pings(&other);
+	for (i = 0; i < 4; i++)
+		client_close(&hog[i]);
+	client_close(&other);
+}
+
+/*
+ * Flood 10: a client beyond max_connections that sends before it reads
+ * gets its busy line, then EOF: closed with its input unread, the socket
+ * would reset, and a reset drops what the client had not yet read.
+ */
+static void
+test_a_refused_client_gets_its_busy_line(void **state)
+{
+	static const char *const extra[] = { "-o", "max_connections=1", "-o",
+	    "auth_tcp=none", NULL };
+	struct daemon_opts	 opts = { .extra = extra, .socket_activation = true };
+	struct client		 hog, other;
+	char			*junk = filler(256 * 1024), *text;
+	int			 i;
+
+	daemon_start_with(&d, &opts);
+	client_connect_tcp(&other, &d);
+	assert_pings(&other);
+	junk[256 * 1024 - 1] = '\n';
+	for (i = 0; i < 20; i++) {
+		client_connect_tcp(&hog, &d);
+		(void)!send(hog.fd, junk, 256 * 1024, MSG_NOSIGNAL);
+		text = client_recv_text_or_eof(&hog, HARNESS_WAIT);
+		assert_non_null(text);
+		assert_non_null(strstr(text, "\"busy\""));
+		free(text);
+		assert_null(client_recv_text_or_eof(&hog, HARNESS_WAIT));
+		client_close(&hog);
+	}
+	free(junk);
+	assert_pings(&other);
+	client_close(&other);
+}
+
+/* Flood 8: watch filters are capped per connection. */
+static void
+test_watch_filters_are_capped(void **state)
+{
+	struct client	 hog, other;
+	json_t		*r;
+	int		 i;
+
+	start(NULL);
+	client_connect(&other, &d);
+	client_connect(&hog, &d);
+	for (i = 0; i < 64; i++) {
+		r = client_call(&hog, "{\"op\":\"watch\",\"id\":%d,\"queue\":\"q%d\"}",
+		    i, i);
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+	}
+	r = client_call(&hog, "{\"op\":\"watch\",\"id\":64,\"queue\":\"q64\"}");
+	assert_string_equal(reply_error_code(r), "busy");
+	json_decref(r);
+	assert_pings(&other);
+	json_decref(client_call(&hog, "{\"op\":\"unwatch\",\"id\":65}"));
+	r = client_call(&hog, "{\"op\":\"watch\",\"id\":66}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	client_close(&hog);
+	client_close(&other);
+}
+
+/*
+ * Filters are indexed by what they watch: an event reaches the connections
+ * whose filters match, each once however many of its filters do.
+ */
+static void
+test_watch_filters_indexed_deliver_once(void **state)
+{
+	struct client	 w, q, c;
+	json_t		*r;
+	json_int_t	 id;
+	char		*text;
+
+	start(NULL);
+	client_connect(&w, &d);
+	client_connect(&q, &d);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":"
+	    "\"sleep\",\"queue\":\"a\",\"args\":{\"seconds\":600}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	json_decref(client_wait_left(&c, id, "queued"));
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":1,\"job\":%lld}",
+	    (long long)id));
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":2,\"queue\":\"a\"}"));
+	json_decref(client_call(&w, "{\"op\":\"watch\",\"id\":3}"));
+	json_decref(client_call(&q, "{\"op\":\"watch\",\"id\":1,\"queue\":\"b\"}"));
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"id\":2,\"job\":%lld}",
+	    (long long)id));
+	/* One event (cancelled), once; then a ping's answer, nothing between. */
+	r = client_recv(&w, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "event"), "job");
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	assert_pings(&w);
+	/* The other queue's watcher heard nothing of it. */
+	client_send(&q, "{\"op\":\"ping\",\"id\":\"q\"}");
+	text = client_recv_text(&q, HARNESS_WAIT);
+	assert_non_null(strstr(text, "\"id\":\"q\""));
+	free(text);
+	client_close(&w);
+	client_close(&q);
+	client_close(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_results_not_read_stop_the_reading,
+		    teardown),
+		cmocka_unit_test_teardown(test_waits_answered_as_the_client_reads,
+		    teardown),
+		cmocka_unit_test_teardown(test_lists_not_read_stop_the_reading,
+		    teardown),
+		cmocka_unit_test_teardown(test_a_watcher_that_does_not_read_is_disconnected,
+		    teardown),
+		cmocka_unit_test_teardown(test_a_stream_with_a_large_id_is_bounded,
+		    teardown),
+		cmocka_unit_test_teardown(test_results_held_are_bounded_by_max_result_bytes,
+		    teardown),
+		cmocka_unit_test_teardown(test_clients_gone_while_waiting_are_dropped,
+		    teardown),
+		cmocka_unit_test_teardown(test_an_unended_line_times_out, teardown),
+		cmocka_unit_test_teardown(test_partial_lines_have_a_total_budget,
+		    teardown),
+		cmocka_unit_test_teardown(test_a_refused_client_gets_its_busy_line,
+		    teardown),
+		cmocka_unit_test_teardown(test_watch_filters_are_capped, teardown),
+		cmocka_unit_test_teardown(test_watch_filters_indexed_deliver_once,
+		    teardown),
+	};
+	const char	*asan = getenv("ASAN_OPTIONS");
+	char		 opts[1024];
+
+	/* Freed memory held in ASan's quarantine is not the daemon's. */
+	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=4",
+	    asan != NULL ? asan : "", asan != NULL && *asan ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	return cmocka_run_group_tests_name("abuse", tests, NULL, NULL);
+}
