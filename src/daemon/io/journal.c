@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/counters.h"
 #include "core/durable.h"
 #include "core/job.h"
 #include "core/jobrecord.h"
@@ -113,10 +114,14 @@ journal_queue(struct journal_batch *b)
 	pthread_mutex_unlock(&J.lock);
 }
 
+/* The batch's last record: the loop's counters its records changed. */
 static struct journal_batch *
 journal_take_batch(struct journal_shard *js, uint64_t n)
 {
 	struct journal_batch	*b = xcalloc(1, sizeof(*b));
+
+	counters_record(js->sh->counters, loomd.boot, js->sh->index,
+	    false, &js->rb);
 
 	b->js = js;
 	b->n = n;
@@ -155,6 +160,7 @@ journal_init(const struct config *cfg)
 	J.tail = &J.head;
 	J.on = true;
 	job_record_specs(true);
+	counters_persist(true);
 	job_observe(&journal_observer);
 	notes_observe(journal_note);
 }

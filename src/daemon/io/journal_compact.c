@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 
+#include "core/counters.h"
 #include "core/event.h"
 #include "core/jobrecord.h"
 #include "core/notes.h"
@@ -88,6 +89,10 @@ journal_dump(void *arg)
 	b->n = 0;
 	b->gen = d->gen;
 	job_record_dump(&b->rb);
+	/* Every counter of the loop's, loop 0's even if it has none: it
+	 * stands for the boot (journal_recover.c). */
+	counters_record(d->js->sh->counters, loomd.boot,
+	    d->js->sh->index, true, &b->rb);
 	/* What is not a loop's own goes with the first loop's part. */
 	if (d->js == loomd.shards[0]->journal)
 		journal_dump_notes(&b->rb);
