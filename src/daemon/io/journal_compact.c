@@ -119,7 +119,10 @@ journal_compact_maybe(bool force)
 	unsigned int			i;
 	uint64_t			grown;
 
-	if (J.snap != NULL || J.stop)
+	/* Nor at the end of a drain: the loops' jobs and counters then are
+	 * not what the journal keeps. */
+	if (J.snap != NULL || J.stop ||
+	    atomic_load_explicit(&J.quiet, memory_order_relaxed))
 		return;
 	journal_file_stats(J.jf, &st);
 	grown = journal_file_bytes_since_snapshot(J.jf);
