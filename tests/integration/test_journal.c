@@ -495,20 +495,28 @@ test_damage_stops_the_start_unless_repair(void **unused)
 	submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
 	client_close(&c);
 	daemon_kill(&d);
-	/* A byte of the second record's payload flipped: 64 bytes of header,
-	 * then the first record (8 bytes of framing and its payload). */
+	/* A byte flipped in the payload of the record after the first job's
+	 * SUBMIT (kind 1): 64 bytes of header, then frames of 8 bytes of
+	 * framing and a payload; the boot's counters come first. */
 	last_segment(seg, sizeof(seg));
 	{
 		int		fd = open(seg, O_RDWR);
-		unsigned char	hdr[4], b;
+		unsigned char	hdr[4], b, kind = 0;
 		uint32_t	len;
+		off_t		at = 64;
 
 		assert_true(fd >= 0);
-		assert_int_equal(pread(fd, hdr, 4, 64), 4);
-		len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24;
-		assert_int_equal(pread(fd, &b, 1, 64 + 8 + len + 8 + 3), 1);
+		while (kind != 1) {
+			assert_int_equal(pread(fd, hdr, 4, at), 4);
+			len = hdr[0] | hdr[1] << 8 | hdr[2] << 16 |
+			    (uint32_t)hdr[3] << 24;
+			assert_true(len > 0);
+			assert_int_equal(pread(fd, &kind, 1, at + 8), 1);
+			at += 8 + len;
+		}
+		assert_int_equal(pread(fd, &b, 1, at + 8 + 3), 1);
 		b ^= 0xff;
-		assert_int_equal(pwrite(fd, &b, 1, 64 + 8 + len + 8 + 3), 1);
+		assert_int_equal(pwrite(fd, &b, 1, at + 8 + 3), 1);
 		close(fd);
 	}
 	daemon_refused(state, out, sizeof(out));

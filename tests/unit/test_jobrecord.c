@@ -1,7 +1,7 @@
 /*
  * Job records as the journal keeps them: a SUBMIT record carries its
  * owner after the spec, and one written before owners were recorded (it
- * ends with the spec) still reads.
+ * ends with the spec) still reads; the job counters' COUNTS record.
  */
 #include "autoconf.h"
 
@@ -98,6 +98,63 @@ test_a_bad_owner_is_a_bad_record(void **state)
 	textbuf_free(&tb);
 }
 
+/* A COUNTS record reads back entry by entry; counters past those a
+ * reader knows are skipped, a torn entry is a bad record. */
+static void
+test_a_counts_record_reads_back(void **state)
+{
+	const uint64_t		 a[3] = { 5, 4, 1 };
+	const uint64_t		 b[COUNTS_RECORD_MAX + 2] = { 9, [1] = 8,
+				    [COUNTS_RECORD_MAX - 1] = 7,
+				    [COUNTS_RECORD_MAX] = 6 };
+	struct record_buf	 rb = { 0 };
+	struct job_record	 rec;
+	struct counts_entry	 ce;
+
+	counts_record_begin(3, 2, &rb);
+	counts_record_add("q", 1, "echo", 4, a, 3, &rb);
+	counts_record_add("bulk", 4, "sleep", 5, b, COUNTS_RECORD_MAX + 2, &rb);
+	counts_record_end(&rb);
+	assert_int_equal(rb.n, 1);
+	assert_int_equal(job_record_read(rb.tb.p, rb.tb.len, &rec), 0);
+	assert_int_equal(rec.kind, JOB_RECORD_COUNTS);
+	assert_int_equal(rec.id, 3);		/* the boot */
+	assert_int_equal(rec.version, 2);	/* the loop */
+	assert_int_equal(counts_record_next(&rec, &ce), 1);
+	assert_int_equal(ce.queue_len, 1);
+	assert_memory_equal(ce.queue, "q", 1);
+	assert_memory_equal(ce.type, "echo", 4);
+	assert_int_equal(ce.n[0], 5);
+	assert_int_equal(ce.n[2], 1);
+	assert_int_equal(ce.n[3], 0);
+	assert_int_equal(counts_record_next(&rec, &ce), 1);
+	assert_memory_equal(ce.queue, "bulk", 4);
+	assert_int_equal(ce.n[1], 8);
+	assert_int_equal(ce.n[COUNTS_RECORD_MAX - 1], 7);
+	assert_int_equal(counts_record_next(&rec, &ce), 0);
+
+	assert_int_equal(job_record_read(rb.tb.p, rb.tb.len - 1, &rec), 0);
+	assert_int_equal(counts_record_next(&rec, &ce), 1);
+	assert_int_equal(counts_record_next(&rec, &ce), -1);
+	record_buf_free(&rb);
+}
+
+/* A boot's base may have no entry: it still reads. */
+static void
+test_an_empty_counts_record_reads(void **state)
+{
+	struct record_buf	 rb = { 0 };
+	struct job_record	 rec;
+	struct counts_entry	 ce;
+
+	counts_record_begin(1, 0, &rb);
+	counts_record_end(&rb);
+	assert_int_equal(job_record_read(rb.tb.p, rb.tb.len, &rec), 0);
+	assert_int_equal(rec.kind, JOB_RECORD_COUNTS);
+	assert_int_equal(counts_record_next(&rec, &ce), 0);
+	record_buf_free(&rb);
+}
+
 int
 main(void)
 {
@@ -105,6 +162,8 @@ main(void)
 		cmocka_unit_test(test_a_submit_record_carries_its_owner),
 		cmocka_unit_test(test_an_older_submit_record_has_no_owner),
 		cmocka_unit_test(test_a_bad_owner_is_a_bad_record),
+		cmocka_unit_test(test_a_counts_record_reads_back),
+		cmocka_unit_test(test_an_empty_counts_record_reads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

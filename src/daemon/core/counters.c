@@ -5,6 +5,11 @@
  * queue pointers: an unused queue goes away, its counts stay.  Beside each
  * queue's counts, a histogram of its jobs' waits; beside each type's, one of
  * their runs.
+ *
+ * Persisted (counters_persist): a pair entry a loop changes goes on its
+ * shard's dirty list once, and counters_record() writes the list's entries
+ * as they are now.  Only pairs are written: a queue's and a type's counts
+ * are the sums of their pairs'.
  */
 #include "autoconf.h"
 
@@ -16,12 +21,16 @@
 
 #include "core/counters.h"
 #include "core/job.h"
+#include "core/job_private.h"
+#include "core/jobrecord.h"
 #include "core/loomd.h"
 #include "runtime/hashmap.h"
 #include "runtime/util.h"
 
 struct counter_entry {
 	struct hashmap_entry	 entry;
+	struct counter_entry	*dirty_next;	/* pairs: changed since written */
+	bool			 dirty;
 	atomic_uint_fast64_t	 n[COUNT_N];
 	struct histo		 histo;		/* waits by queue, runs by type */
 	char			 name[];
@@ -33,7 +42,10 @@ struct shard_counters {
 	/* The last entry found in each map: most jobs of a loop share a
 	 * queue and a type, and a compare costs less than a hash. */
 	struct counter_entry	*last[COUNTERS_BY_N];
+	struct counter_entry	*dirty;		/* the loop's own */
 };
+
+static atomic_bool	counters_kept;
 
 static const char *const counter_names[COUNT_N] = {
 	[COUNT_SUBMITTED] = "submitted",
@@ -124,17 +136,51 @@ counter_get_pair(struct shard_counters *sc, const char *queue, const char *type)
 	return counter_get(sc, COUNTERS_BY_PAIR, key);
 }
 
+/* In the shard of the loop that publishes the event (the one whose batch
+ * has its record). */
 static void
-counter_add(const struct job *job, enum counter c)
+counter_add_in(struct shard_counters *sc, const struct job *job,
+    enum counter c)
 {
-	struct shard_counters	*sc = shard_of(job_loop(job))->counters;
+	struct counter_entry	*pair;
 
-	atomic_fetch_add_explicit(&counter_get_pair(sc, job_queue(job),
-	    job_type_name(job))->n[c], 1, memory_order_relaxed);
+	pair = counter_get_pair(sc, job_queue(job), job_type_name(job));
+	atomic_fetch_add_explicit(&pair->n[c], 1, memory_order_relaxed);
+	if (!pair->dirty &&
+	    atomic_load_explicit(&counters_kept, memory_order_relaxed)) {
+		pair->dirty = true;
+		pair->dirty_next = sc->dirty;
+		sc->dirty = pair;
+	}
 	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_QUEUE,
 	    job_queue(job))->n[c], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&counter_get(sc, COUNTERS_BY_TYPE,
 	    job_type_name(job))->n[c], 1, memory_order_relaxed);
+}
+
+static void
+counter_add(const struct job *job, enum counter c)
+{
+	counter_add_in(shard_of(job_loop(job))->counters, job, c);
+}
+
+/*
+ * Submitted: counted where the job's SUBMIT record is written, the
+ * submitting loop, so that the count is durable with the job; if it was
+ * submitted off the loops (no record), by its owner when it begins.
+ */
+static void
+counter_submitted(enum job_event ev, const struct job *job)
+{
+	struct shard	*here;
+
+	if (ev == JOB_EVENT_SUBMIT) {
+		if ((here = shard_current()) == NULL)
+			return;
+		((struct job *)job)->submit_counted = true;
+		counter_add_in(here->counters, job, COUNT_SUBMITTED);
+	} else if (!job->submit_counted)
+		counter_add(job, COUNT_SUBMITTED);
 }
 
 /* Starting: how long it waited queued.  Finished: how long it ran. */
@@ -164,8 +210,9 @@ counters_notify(enum job_event ev, const struct job *job,
     const struct job_outcome *outcome)
 {
 	switch (ev) {
+	case JOB_EVENT_SUBMIT:
 	case JOB_EVENT_BEGIN:
-		counter_add(job, COUNT_SUBMITTED);
+		counter_submitted(ev, job);
 		break;
 	case JOB_EVENT_STATE:
 		/* Pending again after an attempt: a retry. */
@@ -193,7 +240,6 @@ counters_notify(enum job_event ev, const struct job *job,
 			break;
 		}
 		break;
-	case JOB_EVENT_SUBMIT:
 	case JOB_EVENT_EXPIRE:
 		break;
 	}
@@ -209,6 +255,71 @@ void
 counters_init(void)
 {
 	job_observe(&counters_observer);
+}
+
+void
+counters_persist(bool on)
+{
+	atomic_store(&counters_kept, on);
+}
+
+static void
+counters_record_entry(struct counter_entry *ce, struct record_buf *rb)
+{
+	uint64_t	 n[COUNT_N];
+	const char	*sep = strchr(ce->name, COUNTERS_SEP);
+	int		 c;
+
+	if (sep == NULL)
+		return;
+	for (c = 0; c < COUNT_N; c++)
+		n[c] = atomic_load_explicit(&ce->n[c], memory_order_relaxed);
+	counts_record_add(ce->name, (size_t)(sep - ce->name), sep + 1,
+	    strlen(sep + 1), n, COUNT_N, rb);
+}
+
+bool
+counters_record(struct shard_counters *sc, uint64_t boot, unsigned int loop,
+    bool all, struct record_buf *rb)
+{
+	struct hashmap_iter	 it;
+	struct hashmap_entry	*e;
+	struct counter_entry	*ce;
+
+	if (!all && sc->dirty == NULL)
+		return false;
+	counts_record_begin(boot, loop, rb);
+	if (all) {
+		for (e = hashmap_first(&sc->by[COUNTERS_BY_PAIR], &it); e != NULL;
+		    e = hashmap_next(&it))
+			counters_record_entry(hashmap_item(e, struct counter_entry,
+			    entry), rb);
+	}
+	while ((ce = sc->dirty) != NULL) {
+		sc->dirty = ce->dirty_next;
+		ce->dirty = false;
+		ce->dirty_next = NULL;
+		if (!all)
+			counters_record_entry(ce, rb);
+	}
+	counts_record_end(rb);
+	return true;
+}
+
+void
+counters_restore(struct shard_counters *sc, const char *queue,
+    const char *type, const uint64_t n[COUNT_N])
+{
+	struct counter_entry	*ce[3];
+	int			 i, c;
+
+	ce[0] = counter_get_pair(sc, queue, type);
+	ce[1] = counter_get(sc, COUNTERS_BY_QUEUE, queue);
+	ce[2] = counter_get(sc, COUNTERS_BY_TYPE, type);
+	for (i = 0; i < 3; i++)
+		for (c = 0; c < COUNT_N; c++)
+			atomic_fetch_add_explicit(&ce[i]->n[c], n[c],
+			    memory_order_relaxed);
 }
 
 /* A name's sums, while they are gathered. */

@@ -6,6 +6,7 @@
 #ifndef LOOM_COUNTERS_H
 #define LOOM_COUNTERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "runtime/histogram.h"
@@ -23,6 +24,7 @@ enum counter {
 const char	*counter_name(enum counter);
 
 struct loop;
+struct record_buf;
 struct shard_counters;
 
 /* Subscribe to the seam (at start, before the loops run). */
@@ -30,6 +32,21 @@ void		 counters_init(void);
 /* Each shard's part, made and freed with it. */
 struct shard_counters *shard_counters_new(void);
 void		 shard_counters_free(struct shard_counters *);
+
+/*
+ * Kept across restarts by a store (the journal), if it says so before the
+ * loops run.  Each loop notes the pairs it changed; the store writes them as
+ * a record of its own counters, absolute, into the batch that has the job
+ * records that changed them (every pair if `all`: a snapshot, the base of
+ * a boot).  False if there was nothing to write.  On the shard's loop, or
+ * once it has stopped.
+ */
+void		 counters_persist(bool);
+bool		 counters_record(struct shard_counters *, uint64_t boot,
+		     unsigned int loop, bool all, struct record_buf *);
+/* Replayed counts added to a shard's, before its loop counts any. */
+void		 counters_restore(struct shard_counters *, const char *queue,
+		     const char *type, const uint64_t n[COUNT_N]);
 
 /* Sums over every loop, one call per queue (or type) ever counted. */
 enum counters_by {

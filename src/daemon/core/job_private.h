@@ -86,6 +86,7 @@ struct job {
 	bool			 restored;	/* children by index, from a replay */
 	bool			 slot;		/* admitted by its queue, until queue_leave() */
 	bool			 counted;	/* in its queue's waiting count */
+	bool			 submit_counted;	/* core/counters.c's */
 	int64_t			 created_ns;	/* epoch nanoseconds; 0: not yet */
 	int64_t			 queued_ns;	/* last queued, for its wait */
 	int64_t			 started_ns;

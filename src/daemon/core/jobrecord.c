@@ -202,6 +202,33 @@ note_record_write(int kind, const char *name, bool on, uint64_t seq,
 	record_buf_end(rb);
 }
 
+void
+counts_record_begin(uint64_t boot, unsigned int loop, struct record_buf *rb)
+{
+	put_u8(&rb->tb, JOB_RECORD_COUNTS);
+	put_u64(&rb->tb, boot);
+	put_u32(&rb->tb, loop);
+}
+
+void
+counts_record_add(const char *queue, size_t queue_len, const char *type,
+    size_t type_len, const uint64_t *n, size_t nn, struct record_buf *rb)
+{
+	size_t	i;
+
+	put_bytes(&rb->tb, queue, queue_len);
+	put_bytes(&rb->tb, type, type_len);
+	put_u8(&rb->tb, (uint8_t)nn);
+	for (i = 0; i < nn; i++)
+		put_u64(&rb->tb, n[i]);
+}
+
+void
+counts_record_end(struct record_buf *rb)
+{
+	record_buf_end(rb);
+}
+
 struct reader {
 	const unsigned char	*p;
 	size_t			 left;
@@ -305,8 +332,40 @@ job_record_read(const void *payload, size_t len, struct job_record *rec)
 		if (rec->name_len == 0)
 			r.bad = true;
 		break;
+	case JOB_RECORD_COUNTS:
+		/* The entries, checked as they are read. */
+		rec->name = (const char *)r.p;
+		rec->name_len = r.left;
+		break;
 	default:
 		return -1;
 	}
 	return r.bad || rec->id == 0 ? -1 : 0;
+}
+
+int
+counts_record_next(struct job_record *rec, struct counts_entry *ce)
+{
+	struct reader	r = { (const unsigned char *)rec->name, rec->name_len,
+			    false };
+	unsigned int	nn, i;
+	uint64_t	v;
+
+	if (r.left == 0)
+		return 0;
+	memset(ce, 0, sizeof(*ce));
+	ce->queue = get_bytes(&r, &ce->queue_len);
+	ce->type = get_bytes(&r, &ce->type_len);
+	nn = get_u8(&r);
+	for (i = 0; i < nn; i++) {
+		v = get_u64(&r);
+		if (i < COUNTS_RECORD_MAX)
+			ce->n[i] = v;
+	}
+	if (r.bad || ce->queue_len == 0 || ce->type_len == 0 ||
+	    ce->queue_len > LOOM_NAME_MAX || ce->type_len > LOOM_NAME_MAX)
+		return -1;
+	rec->name = (const char *)r.p;
+	rec->name_len = r.left;
+	return 1;
 }

@@ -10,6 +10,9 @@
  *           submitted it (added after the spec: older records end there)
  *   STATE   pending (a retry, with its due time), queued, running (attempt)
  *   FINISH  the terminal view (result and error in it), when it expires
+ *   COUNTS  a loop's cumulative job counters (core/counters.h) in this boot,
+ *           absolute, per queue and type pair: its id is the boot, its
+ *           version the loop's index
  *
  * Little-endian integers; the layout is versioned by the journal's format.
  */
@@ -41,6 +44,7 @@ enum job_record_kind {
 	JOB_RECORD_EVENT = 4,		/* a named event set or cleared */
 	JOB_RECORD_QUEUE = 5,		/* a queue paused or resumed */
 	JOB_RECORD_TYPE = 6,		/* a type run by workers became known */
+	JOB_RECORD_COUNTS = 7,		/* a loop's job counters */
 };
 
 struct job_record {
@@ -69,6 +73,8 @@ struct job_record {
 	const char		*name;		/* not NUL-ended */
 	size_t			 name_len;
 	bool			 on;		/* set; paused */
+	/* COUNTS: id is the boot, version the loop; name and name_len hold
+	 * the entries, read with counts_record_next() */
 };
 
 /*
@@ -86,6 +92,29 @@ void		 job_record_dump(struct record_buf *);
 /* A note (core/notes.h) as a record: its kind, number, name and flag. */
 void		 note_record_write(int kind, const char *name, bool on, uint64_t seq,
 		     struct record_buf *);
+/*
+ * A COUNTS record: begun, one entry per queue and type pair (its counters
+ * in enum counter's order: a reader takes those it knows), ended.
+ */
+void		 counts_record_begin(uint64_t boot, unsigned int loop,
+		     struct record_buf *);
+void		 counts_record_add(const char *queue, size_t queue_len,
+		     const char *type, size_t type_len, const uint64_t *n, size_t nn,
+		     struct record_buf *);
+void		 counts_record_end(struct record_buf *);
+
+#define COUNTS_RECORD_MAX	16	/* counters an entry may carry */
+struct counts_entry {
+	const char	*queue;		/* not NUL-ended */
+	size_t		 queue_len;
+	const char	*type;		/* not NUL-ended */
+	size_t		 type_len;
+	uint64_t	 n[COUNTS_RECORD_MAX];	/* those not in the record: 0 */
+};
+/* The next entry of a COUNTS record read back: 1, 0 at its end, -1 if
+ * it is malformed. */
+int		 counts_record_next(struct job_record *, struct counts_entry *);
+
 /* Read one back: its fields point into payload.  -1 if it is malformed. */
 int		 job_record_read(const void *payload, size_t len, struct job_record *);
 

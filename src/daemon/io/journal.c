@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/counters.h"
 #include "core/durable.h"
 #include "core/job.h"
 #include "core/jobrecord.h"
@@ -46,6 +47,23 @@ static const char *const journal_sync_names[] = { "always", "batch", "off" };
 
 /* The loops' side ------------------------------------------------------ */
 
+/*
+ * The end of a drain, as this loop first sees it: its counters now are
+ * those of the events recorded (the counters observer comes after this
+ * one).  They go with the open batch, and no later count is written: the
+ * jobs the drain fails come back as they were.
+ */
+static void
+journal_count_out(struct journal_shard *js)
+{
+	if (js->counted_out)
+		return;
+	if (js->open)
+		counters_record(js->sh->counters, loomd.boot, js->sh->index,
+		    false, &js->rb);
+	js->counted_out = true;
+}
+
 static void
 journal_notify(enum job_event ev, const struct job *job,
     const struct job_outcome *outcome)
@@ -54,9 +72,12 @@ journal_notify(enum job_event ev, const struct job *job,
 	struct journal_shard	*js;
 	size_t			 before;
 
-	if (sh == NULL || (js = sh->journal) == NULL ||
-	    atomic_load_explicit(&J.quiet, memory_order_relaxed))
-		return;		/* off the loops, or the end of a drain */
+	if (sh == NULL || (js = sh->journal) == NULL)
+		return;		/* off the loops */
+	if (atomic_load_explicit(&J.quiet, memory_order_relaxed)) {
+		journal_count_out(js);
+		return;		/* the end of a drain */
+	}
 	before = js->rb.tb.len;
 	if (!job_record_write(ev, job, outcome, &js->rb))
 		return;
@@ -113,10 +134,15 @@ journal_queue(struct journal_batch *b)
 	pthread_mutex_unlock(&J.lock);
 }
 
+/* The batch's last record: the loop's counters its records changed. */
 static struct journal_batch *
 journal_take_batch(struct journal_shard *js, uint64_t n)
 {
 	struct journal_batch	*b = xcalloc(1, sizeof(*b));
+
+	if (!js->counted_out)
+		counters_record(js->sh->counters, loomd.boot, js->sh->index,
+		    false, &js->rb);
 
 	b->js = js;
 	b->n = n;
@@ -155,6 +181,7 @@ journal_init(const struct config *cfg)
 	J.tail = &J.head;
 	J.on = true;
 	job_record_specs(true);
+	counters_persist(true);
 	job_observe(&journal_observer);
 	notes_observe(journal_note);
 }

@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 
+#include "core/counters.h"
 #include "core/event.h"
 #include "core/jobrecord.h"
 #include "core/notes.h"
@@ -82,12 +83,25 @@ static void
 journal_dump(void *arg)
 {
 	struct journal_dump	*d = arg;
-	struct journal_batch	*b = xcalloc(1, sizeof(*b));
+	struct journal_batch	*b;
 
+	/* The end of a drain: this loop's jobs and counters may have moved
+	 * past what the journal keeps (each of its events before this one
+	 * was recorded only if this reads false).  No part: the snapshot
+	 * never completes, and journal_close() aborts it. */
+	if (atomic_load_explicit(&J.quiet, memory_order_relaxed)) {
+		free(d);
+		return;
+	}
+	b = xcalloc(1, sizeof(*b));
 	b->js = d->js;
 	b->n = 0;
 	b->gen = d->gen;
 	job_record_dump(&b->rb);
+	/* Every counter of the loop's, loop 0's even if it has none: it
+	 * stands for the boot (journal_recover.c). */
+	counters_record(d->js->sh->counters, loomd.boot,
+	    d->js->sh->index, true, &b->rb);
 	/* What is not a loop's own goes with the first loop's part. */
 	if (d->js == loomd.shards[0]->journal)
 		journal_dump_notes(&b->rb);
@@ -114,7 +128,10 @@ journal_compact_maybe(bool force)
 	unsigned int			i;
 	uint64_t			grown;
 
-	if (J.snap != NULL || J.stop)
+	/* Nor at the end of a drain: the loops' jobs and counters then are
+	 * not what the journal keeps. */
+	if (J.snap != NULL || J.stop ||
+	    atomic_load_explicit(&J.quiet, memory_order_relaxed))
 		return;
 	journal_file_stats(J.jf, &st);
 	grown = journal_file_bytes_since_snapshot(J.jf);

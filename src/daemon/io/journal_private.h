@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "io/journal_file.h"
+#include "runtime/hashmap.h"
 
+struct job_record;
 struct journal_batch;
 struct journal_snapshot;
 
@@ -54,5 +56,16 @@ void	journal_compact_maybe(bool force);
 /* The loops' parts of a snapshot out of the list, into the snapshot. */
 void	journal_snapshot_parts(struct journal_batch **list);
 void	journal_snapshot_abort_any(void);
+
+/* journal_counts.c: the job counters' records, at start */
+struct journal_counts {
+	uint64_t		 boot;		/* the newest boot with a record */
+	struct hashmap		 map;		/* its loops' counters */
+};
+void	journal_counts_init(struct journal_counts *);
+int	journal_counts_record(struct journal_counts *, struct job_record *);
+void	journal_counts_restore(struct journal_counts *);
+void	journal_counts_free(struct journal_counts *);
+int	journal_counts_base(char *err, size_t errlen);
 
 #endif

@@ -58,6 +58,7 @@ note_key(const struct hashmap_entry *e)
 struct replay {
 	struct hashmap		 jobs;
 	struct hashmap		 notes[2];	/* events, queues */
+	struct journal_counts	 counts;
 	uint64_t		 bad;		/* records that do not read */
 	uint64_t		 last_progress;
 	void			(*progress)(void);
@@ -187,6 +188,11 @@ replay_record(void *arg, const void *payload, size_t len)
 	}
 	if (rec.kind == JOB_RECORD_TYPE) {
 		replay_type(&rec);
+		return 0;
+	}
+	if (rec.kind == JOB_RECORD_COUNTS) {
+		if (journal_counts_record(&rp->counts, &rec) == -1)
+			rp->bad++;
 		return 0;
 	}
 	if (rec.kind == JOB_RECORD_EVENT || rec.kind == JOB_RECORD_QUEUE) {
@@ -343,14 +349,23 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 	hashmap_init(&rp.jobs, NULL);
 	hashmap_init(&rp.notes[0], note_key);
 	hashmap_init(&rp.notes[1], note_key);
+	journal_counts_init(&rp.counts);
 	rp.last_progress = start;
 	if (journal_file_replay(J.jf, replay_record, &rp, cfg->journal_repair, &st,
 	    err, errlen) == -1) {
+		journal_counts_free(&rp.counts);
 		journal_file_close(J.jf);
 		J.jf = NULL;
 		return -1;
 	}
 	replay_notes(&rp);
+	/* Before any job is back on a loop: it may count at once. */
+	journal_counts_restore(&rp.counts);
+	if (journal_counts_base(err, errlen) == -1) {
+		journal_file_close(J.jf);
+		J.jf = NULL;
+		return -1;
+	}
 	restored = replay_restore(&rp, &expired, &dropped);
 	J.recovered_jobs = restored;
 	J.recovered_seconds = (now_ns() - start) / 1e9;

@@ -16,6 +16,7 @@ struct journal_shard {
 	struct record_buf	 rb;		/* the open batch */
 	uint64_t		 batch;		/* the last one opened */
 	bool			 open;
+	bool			 counted_out;	/* quiet: no more counters */
 	struct loop_event	 flush;
 	_Atomic uint64_t	 reached;	/* the thread: gone this far */
 	atomic_bool		 posted;	/* a journal_reached is on its way */
