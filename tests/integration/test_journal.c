@@ -701,6 +701,60 @@ test_compaction_keeps_the_journal_bounded(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * Jobs acknowledged while snapshots are being made all come back after a
+ * kill: a job is handed to its owner loop only once its SUBMIT record is
+ * durable, so a snapshot must wait until those hand-overs are in before it
+ * asks the owners for their jobs (the record's segment goes with the
+ * snapshot).  Before that, every run here lost some 100 to 400 jobs.
+ */
+static void
+test_no_job_falls_between_a_snapshot_and_its_segments(void **unused)
+{
+	static const char *const env[] = { "LOOMD_TEST_COMPACT_BYTES=32768", NULL };
+	static const char *const extra[] = { "-o", "loops=2", "-o",
+	    "max_jobs=100000", NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	char		*batch, *p;
+	int		 i, sent = 0, answered = 0, inflight = 0;
+	const int	 batches = 300, per = 200;
+
+	start_with(&d, extra, env);
+	client_connect(&c, &d);
+	p = batch = malloc((size_t)per * 64);
+	for (i = 0; i < per; i++)
+		p += sprintf(p, "%s{\"type\":\"echo\",\"delay\":86400,"
+		    "\"args\":{\"value\":%d}}", i ? "," : "", i);
+	/* Eight batches in flight, so that hand-overs overlap snapshots. */
+	while (answered < batches) {
+		while (inflight < 8 && sent < batches) {
+			client_send(&c, "{\"op\":\"submit\",\"jobs\":[%s]}", batch);
+			sent++;
+			inflight++;
+		}
+		r = client_recv(&c, HARNESS_WAIT);
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+		answered++;
+		inflight--;
+	}
+	free(batch);
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	assert_true(json_number_value(json_object_get(json_object_get(
+	    json_object_get(r, "stats"), "journal"), "last_compaction")) > 0);
+	json_decref(r);
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	assert_int_equal(recovered_jobs(&c), batches * per);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -716,6 +770,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_a_composite_takes_up_its_children,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_acknowledged_job_is_lost_by_a_kill,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_job_falls_between_a_snapshot_and_its_segments,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_torn_tail_is_cut,
 		    setup, teardown),

@@ -4,10 +4,18 @@
  * closes; appends go on in the next), asks every loop for its live jobs as
  * records, writes the parts as they come and commits: the segments the
  * snapshot covers are gone, so the disk used follows the live jobs, not the
- * history.  A loop's part is made after every job handed to it before the
- * snapshot began has begun there (its inbox runs in order), so no job falls
- * between the snapshot and the segments after it; replay keeps each job's
- * newest version, whichever file it is in.
+ * history.  Replay keeps each job's newest version, whichever file it is in.
+ *
+ * No job may fall between the snapshot and the segments after it.  A job's
+ * SUBMIT record is written by the loop it was submitted on, which hands the
+ * job to its owner only once that record is durable (core/submit.c); so a
+ * job whose record is in a closed segment may still be on its way to its
+ * owner when the owner makes its part.  Hence two rounds: first every loop
+ * says it is ready, and by then it has handed over every job whose record
+ * the closed segments hold (the journal's word that they are durable came
+ * into its inbox before the question); only then is every loop asked for
+ * its part, and each of those hand-overs is ahead of the question in the
+ * owner's inbox.
  */
 #include "autoconf.h"
 
@@ -28,6 +36,8 @@
 #include "runtime/util.h"
 
 #define JOURNAL_COMPACT_MIN	(64u << 20)	/* no compaction below this */
+
+static void	journal_ask_loops(void (*)(void *));
 
 /* The tests' way to see compactions without 64 MiB of records. */
 static uint64_t
@@ -109,6 +119,25 @@ journal_dump(void *arg)
 	free(d);
 }
 
+/* The first round, on each loop: nothing to send but that it is ready. */
+static void
+journal_dump_ready(void *arg)
+{
+	struct journal_dump	*d = arg;
+	struct journal_batch	*b;
+
+	if (atomic_load_explicit(&J.quiet, memory_order_relaxed)) {
+		free(d);	/* the end of a drain, as in journal_dump() */
+		return;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->js = d->js;
+	b->gen = d->gen;
+	b->ready = true;
+	journal_queue(b);
+	free(d);
+}
+
 static void
 journal_snapshot_failed(enum journal_result rc)
 {
@@ -123,9 +152,7 @@ void
 journal_compact_maybe(bool force)
 {
 	struct journal_file_stats	st;
-	struct journal_dump		*d;
 	enum journal_result		rc;
-	unsigned int			i;
 	uint64_t			grown;
 
 	/* Nor at the end of a drain: the loops' jobs and counters then are
@@ -144,12 +171,22 @@ journal_compact_maybe(bool force)
 		return;
 	}
 	J.snap_gen++;
-	J.parts_left = loomd.nloops;
+	J.ready_left = J.parts_left = loomd.nloops;
+	journal_ask_loops(journal_dump_ready);
+}
+
+/* One round of the snapshot's questions, to every loop. */
+static void
+journal_ask_loops(void (*fn)(void *))
+{
+	struct journal_dump	*d;
+	unsigned int		 i;
+
 	for (i = 0; i < loomd.nloops; i++) {
 		d = xmalloc(sizeof(*d));
 		d->js = loomd.shards[i]->journal;
 		d->gen = J.snap_gen;
-		if (loop_post(loomd.loops[i], journal_dump, d) == -1) {
+		if (loop_post(loomd.loops[i], fn, d) == -1) {
 			/* A loop is stopping: its jobs would be missing from
 			 * the snapshot, which would drop their segments. */
 			free(d);
@@ -202,8 +239,12 @@ journal_snapshot_parts(struct journal_batch **list)
 		}
 		*list = b->next;
 		/* A part of a snapshot that failed is dropped. */
-		if (J.snap != NULL && b->gen == J.snap_gen)
-			journal_snapshot_add_part(b);
+		if (J.snap != NULL && b->gen == J.snap_gen) {
+			if (!b->ready)
+				journal_snapshot_add_part(b);
+			else if (--J.ready_left == 0)
+				journal_ask_loops(journal_dump);
+		}
 		record_buf_free(&b->rb);
 		free(b);
 	}

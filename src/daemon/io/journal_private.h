@@ -38,6 +38,7 @@ struct journal {
 	uint64_t		 synced_ns;
 	struct journal_snapshot	*snap;		/* a compaction under way */
 	uint64_t		 snap_gen;	/* counts the snapshots begun */
+	unsigned int		 ready_left;	/* loops yet to say they are ready */
 	unsigned int		 parts_left;	/* loops yet to send theirs */
 
 	atomic_bool		 full;		/* submits refused */

@@ -28,6 +28,7 @@ struct journal_batch {
 	struct journal_shard	*js;
 	uint64_t		 n;		/* 0: a snapshot part */
 	uint64_t		 gen;		/* a part: of which snapshot */
+	bool			 ready;		/* a part: only the first round's */
 	struct record_buf	 rb;
 };
 
