@@ -63,6 +63,22 @@ state_dir_remove(const char *dir)
 	(void)!system(cmd);
 }
 
+char	test_state_dir[64];
+
+int
+state_dir_setup(void **unused)
+{
+	state_dir_make(test_state_dir, sizeof(test_state_dir));
+	return 0;
+}
+
+int
+state_dir_teardown(void **unused)
+{
+	state_dir_remove(test_state_dir);
+	return 0;
+}
+
 void
 daemon_refused(const char *state_dir, char *out, size_t len)
 {

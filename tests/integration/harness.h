@@ -75,6 +75,13 @@ const char *daemon_bin(const char *name);	/* path of a built program */
 /* A state_dir of the test's own, to outlive daemons (restarts). */
 void	 state_dir_make(char *dir, size_t len);
 void	 state_dir_remove(const char *dir);
+/* cmocka fixtures for tests of restarts: test_state_dir made before each
+ * test and removed after it. */
+extern char	 test_state_dir[64];
+int	 state_dir_setup(void **);
+int	 state_dir_teardown(void **);
+#define STATE_DIR_TEST(fn) \
+	cmocka_unit_test_setup_teardown(fn, state_dir_setup, state_dir_teardown)
 /* loomd on state_dir that must refuse to start: fails the test if it
  * starts or exits 0; what it said goes into out. */
 void	 daemon_refused(const char *state_dir, char *out, size_t len);

@@ -17,31 +17,16 @@
 
 #include "harness.h"
 
-static char	state[64];
 
 static const char *const counter_keys[] = {
 	"submitted", "done", "failed", "cancelled", "timed_out", "retried", NULL
 };
 
-static int
-setup(void **unused)
-{
-	state_dir_make(state, sizeof(state));
-	return 0;
-}
-
-static int
-teardown(void **unused)
-{
-	state_dir_remove(state);
-	return 0;
-}
-
 static void
 start_with(struct daemon *d, const char *loops, const char *const env[])
 {
 	const char *const	 extra[] = { "-o", loops, NULL };
-	struct daemon_opts	 opts = { .state_dir = state, .extra = extra,
+	struct daemon_opts	 opts = { .state_dir = test_state_dir, .extra = extra,
 				    .env = env };
 
 	daemon_start_with(d, &opts);
@@ -303,7 +288,7 @@ static void
 test_without_the_journal_they_start_from_zero(void **unused)
 {
 	const char *const	 extra[] = { "-o", "journal=off", NULL };
-	struct daemon_opts	 opts = { .state_dir = state, .extra = extra };
+	struct daemon_opts	 opts = { .state_dir = test_state_dir, .extra = extra };
 	struct daemon		 d;
 	struct client		 c;
 	json_t			*cs;
@@ -331,12 +316,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_counters_survive_restarts,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counters_survive_compaction,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_without_the_journal_they_start_from_zero,
-		    setup, teardown),
+		STATE_DIR_TEST(test_counters_survive_restarts),
+		STATE_DIR_TEST(test_counters_survive_compaction),
+		STATE_DIR_TEST(test_without_the_journal_they_start_from_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,26 +25,11 @@
 
 #include "harness.h"
 
-static char	state[64];
-
-static int
-setup(void **unused)
-{
-	state_dir_make(state, sizeof(state));
-	return 0;
-}
-
-static int
-teardown(void **unused)
-{
-	state_dir_remove(state);
-	return 0;
-}
 
 static void
 start_with(struct daemon *d, const char *const extra[], const char *const env[])
 {
-	struct daemon_opts	opts = { .state_dir = state, .extra = extra,
+	struct daemon_opts	opts = { .state_dir = test_state_dir, .extra = extra,
 				    .env = env };
 
 	daemon_start_with(d, &opts);
@@ -408,7 +393,7 @@ last_segment(char *path, size_t len)
 	struct dirent	*de;
 	char		 best[256] = "";
 
-	snprintf(dir, sizeof(dir), "%s/journal", state);
+	snprintf(dir, sizeof(dir), "%s/journal", test_state_dir);
 	assert_non_null(dp = opendir(dir));
 	while ((de = readdir(dp)) != NULL) {
 		if (strstr(de->d_name, ".seg") != NULL && strcmp(de->d_name, best) > 0)
@@ -519,7 +504,7 @@ test_damage_stops_the_start_unless_repair(void **unused)
 		assert_int_equal(pwrite(fd, &b, 1, at + 8 + 3), 1);
 		close(fd);
 	}
-	daemon_refused(state, out, sizeof(out));
+	daemon_refused(test_state_dir, out, sizeof(out));
 	assert_non_null(strstr(out, ".seg"));
 	assert_non_null(strstr(out, "offset"));
 
@@ -759,31 +744,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_what_comes_back_after_a_kill,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_and_paused_queues_come_back,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_result_expires_while_loomd_is_down,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_clean_restart_keeps_jobs_and_the_last_changes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_composite_takes_up_its_children,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_acknowledged_job_is_lost_by_a_kill,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_no_job_falls_between_a_snapshot_and_its_segments,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_torn_tail_is_cut,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damage_stops_the_start_unless_repair,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_full_disk_refuses_submits_and_loses_nothing,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_failed_fdatasync_stops_loomd,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compaction_keeps_the_journal_bounded,
-		    setup, teardown),
+		STATE_DIR_TEST(test_what_comes_back_after_a_kill),
+		STATE_DIR_TEST(test_events_and_paused_queues_come_back),
+		STATE_DIR_TEST(test_a_result_expires_while_loomd_is_down),
+		STATE_DIR_TEST(test_a_clean_restart_keeps_jobs_and_the_last_changes),
+		STATE_DIR_TEST(test_a_composite_takes_up_its_children),
+		STATE_DIR_TEST(test_no_acknowledged_job_is_lost_by_a_kill),
+		STATE_DIR_TEST(test_no_job_falls_between_a_snapshot_and_its_segments),
+		STATE_DIR_TEST(test_a_torn_tail_is_cut),
+		STATE_DIR_TEST(test_damage_stops_the_start_unless_repair),
+		STATE_DIR_TEST(test_a_full_disk_refuses_submits_and_loses_nothing),
+		STATE_DIR_TEST(test_a_failed_fdatasync_stops_loomd),
+		STATE_DIR_TEST(test_compaction_keeps_the_journal_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,26 +20,11 @@
 
 #include "harness.h"
 
-static char	state[64];
-
-static int
-setup(void **unused)
-{
-	state_dir_make(state, sizeof(state));
-	return 0;
-}
-
-static int
-teardown(void **unused)
-{
-	state_dir_remove(state);
-	return 0;
-}
 
 static void
 start(struct daemon *d, const char *const env[])
 {
-	struct daemon_opts	opts = { .state_dir = state, .env = env };
+	struct daemon_opts	opts = { .state_dir = test_state_dir, .env = env };
 
 	daemon_start_with(d, &opts);
 }
@@ -126,11 +111,11 @@ test_a_newer_state_file_is_refused(void **unused)
 	char	path[128], out[4096];
 	FILE	*f;
 
-	snprintf(path, sizeof(path), "%s/state", state);
+	snprintf(path, sizeof(path), "%s/state", test_state_dir);
 	assert_non_null(f = fopen(path, "w"));
 	fputs("loomd-state 99\nboot 1\nids 5\n", f);
 	fclose(f);
-	daemon_refused(state, out, sizeof(out));
+	daemon_refused(test_state_dir, out, sizeof(out));
 	assert_non_null(strstr(out, "newer than this loomd understands"));
 }
 
@@ -141,7 +126,7 @@ test_two_daemons_cannot_share_a_state_dir(void **unused)
 	char		out[4096];
 
 	start(&d, NULL);
-	daemon_refused(state, out, sizeof(out));
+	daemon_refused(test_state_dir, out, sizeof(out));
 	assert_non_null(strstr(out, "another loomd uses state_dir"));
 	/* The first goes on as it was. */
 	assert_int_equal(ping_boot(&d), 1);
@@ -152,14 +137,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_boots_are_counted_and_ids_never_repeat,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ids_stay_unique_across_reservations_and_kills,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_newer_state_file_is_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_daemons_cannot_share_a_state_dir,
-		    setup, teardown),
+		STATE_DIR_TEST(test_boots_are_counted_and_ids_never_repeat),
+		STATE_DIR_TEST(test_ids_stay_unique_across_reservations_and_kills),
+		STATE_DIR_TEST(test_a_newer_state_file_is_refused),
+		STATE_DIR_TEST(test_two_daemons_cannot_share_a_state_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

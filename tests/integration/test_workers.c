@@ -27,26 +27,11 @@
 	"[type.slow]\n" \
 	"lease = 60s\n"
 
-static char	state[64];
-
-static int
-setup(void **unused)
-{
-	state_dir_make(state, sizeof(state));
-	return 0;
-}
-
-static int
-teardown(void **unused)
-{
-	state_dir_remove(state);
-	return 0;
-}
 
 static void
 start_conf(struct daemon *d, const char *config)
 {
-	struct daemon_opts	opts = { .state_dir = state, .config = config };
+	struct daemon_opts	opts = { .state_dir = test_state_dir, .config = config };
 
 	daemon_start_with(d, &opts);
 }
@@ -717,7 +702,7 @@ test_a_leased_job_and_a_named_type_outlive_a_restart(void **unused)
 static void
 test_a_reload_declares_new_types(void **unused)
 {
-	struct daemon_opts	 opts = { .state_dir = state, .config = CONFIG,
+	struct daemon_opts	 opts = { .state_dir = test_state_dir, .config = CONFIG,
 				    .notify = true };
 	struct daemon		 d;
 	struct client		 c;
@@ -816,21 +801,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_a_pushed_job_completes_with_the_workers_result, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fail_retries_unless_told_not_to, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress_shows_in_the_view_and_to_watchers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeats_keep_a_lease_and_its_end_loses_the_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_closed_worker_gives_its_jobs_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_and_timeout_tell_the_worker, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bye_stops_new_pushes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrency_and_priority_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_worker_that_does_not_read_gets_no_more_pushes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_worker_jobs_in_a_gather_and_after_a_dependency, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_a_leased_job_and_a_named_type_outlive_a_restart, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_a_reload_declares_new_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_hellos_and_reports_are_refused, setup, teardown),
+		STATE_DIR_TEST(test_a_pushed_job_completes_with_the_workers_result),
+		STATE_DIR_TEST(test_fail_retries_unless_told_not_to),
+		STATE_DIR_TEST(test_progress_shows_in_the_view_and_to_watchers),
+		STATE_DIR_TEST(test_heartbeats_keep_a_lease_and_its_end_loses_the_job),
+		STATE_DIR_TEST(test_a_closed_worker_gives_its_jobs_back),
+		STATE_DIR_TEST(test_cancel_and_timeout_tell_the_worker),
+		STATE_DIR_TEST(test_bye_stops_new_pushes),
+		STATE_DIR_TEST(test_concurrency_and_priority_order),
+		STATE_DIR_TEST(test_a_worker_that_does_not_read_gets_no_more_pushes),
+		STATE_DIR_TEST(test_worker_jobs_in_a_gather_and_after_a_dependency),
+		STATE_DIR_TEST(test_a_leased_job_and_a_named_type_outlive_a_restart),
+		STATE_DIR_TEST(test_a_reload_declares_new_types),
+		STATE_DIR_TEST(test_bad_hellos_and_reports_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
