@@ -17,43 +17,10 @@
 # installed here when missing (as root).
 set -euo pipefail
 
-loomd=./loomd
-bench=./bench/loom-bench
-conns=4
-inflight=64
-seconds=5
-rounds=3
-
-while getopts d:b:c:w:t:r:h opt; do
-	case $opt in
-	d) loomd=$OPTARG ;;
-	b) bench=$OPTARG ;;
-	c) conns=$OPTARG ;;
-	w) inflight=$OPTARG ;;
-	t) seconds=$OPTARG ;;
-	r) rounds=$OPTARG ;;
-	*) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
-	esac
-done
-
-say() { printf 'compare: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-[ -x "$loomd" ] || die "no loomd at $loomd (give -d, or run from a build directory)"
-[ -x "$bench" ] || die "no loom-bench at $bench (make bench, or give -b)"
-
-if ! command -v beanstalkd >/dev/null 2>&1; then
-	[ "$(id -u)" -eq 0 ] || die "beanstalkd is missing; as root: apt-get install beanstalkd"
-	say "installing beanstalkd"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends beanstalkd >/dev/null
-fi
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-		echo $((20000 + RANDOM % 20000))
-}
+NAME=compare
+. "$(dirname "$0")/lib.sh"
+bench_options "$@"
+need_commands beanstalkd
 
 bpid=
 cleanup() { if [ -n "$bpid" ]; then kill "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null || true; fi; }
@@ -63,15 +30,9 @@ trap cleanup EXIT INT TERM
 bport=$(free_port)
 beanstalkd -l 127.0.0.1 -p "$bport" &
 bpid=$!
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null && break
-	sleep 0.1
-done
-kill -0 "$bpid" 2>/dev/null || die "beanstalkd did not start"
+wait_port "$bport"
 
 # value KEY LINE: the number after KEY= in a loom-bench line.
-value() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 b_rates=()
 l_rates=()

@@ -16,38 +16,10 @@
 # installed here when missing (as root).
 set -euo pipefail
 
-loomd=./loomd
-bench=./bench/loom-bench
-conns=4
-inflight=64
-seconds=5
-rounds=3
-
-while getopts d:b:c:w:t:r:h opt; do
-	case $opt in
-	d) loomd=$OPTARG ;;
-	b) bench=$OPTARG ;;
-	c) conns=$OPTARG ;;
-	w) inflight=$OPTARG ;;
-	t) seconds=$OPTARG ;;
-	r) rounds=$OPTARG ;;
-	*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
-	esac
-done
-
-say() { printf 'durable: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-[ -x "$loomd" ] || die "no loomd at $loomd (give -d, or run from a build directory)"
-[ -x "$bench" ] || die "no loom-bench at $bench (make bench, or give -b)"
-for pkg in beanstalkd redis-server; do
-	command -v "$pkg" >/dev/null 2>&1 && continue
-	[ "$(id -u)" -eq 0 ] || die "$pkg is missing; as root: apt-get install $pkg"
-	say "installing $pkg"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
-done
+NAME=durable
+. "$(dirname "$0")/lib.sh"
+bench_options "$@"
+need_commands beanstalkd redis-server
 
 dir=$(mktemp -d /var/tmp/loomdurable.XXXXXX)
 pids=()
@@ -58,17 +30,6 @@ cleanup() {
 	true
 }
 trap cleanup EXIT INT TERM
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "nothing listens on port $1"
-}
 
 bport=$(free_port)
 mkdir -p "$dir/beanstalkd"
@@ -83,9 +44,6 @@ redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir/redis" --appendonly ye
 	--appendfsync always --save '' --daemonize no >/dev/null &
 pids+=($!)
 wait_port "$rport"
-
-value() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # loomd MODE...: one round of loom-bench against a loomd it starts itself.
 loomd_round() {
