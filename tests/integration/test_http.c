@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "testcert.h"
 
 /* A test HTTP(S) server -------------------------------------------------- */
 
@@ -259,47 +260,6 @@ server_stop(struct server *s)
 
 /* A test CA and a server certificate --------------------------------------- */
 
-static X509 *
-make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-    const char *san)
-{
-	X509		*x = X509_new();
-	X509_NAME	*name = X509_NAME_new();
-	X509V3_CTX	 ctx;
-	X509_EXTENSION	*ext;
-	static long	 serial = 1;
-
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, name);
-	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) :
-	    name);
-	X509_set_pubkey(x, key);
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	if (issuer == NULL) {
-		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
-		    "critical,CA:TRUE");
-		X509_add_ext(x, ext, -1);
-		X509_EXTENSION_free(ext);
-		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
-		    "critical,keyCertSign,cRLSign");
-		X509_add_ext(x, ext, -1);
-		X509_EXTENSION_free(ext);
-	} else {
-		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
-		X509_add_ext(x, ext, -1);
-		X509_EXTENSION_free(ext);
-	}
-	X509_NAME_free(name);
-	assert_true(X509_sign(x, issuer_key != NULL ? issuer_key : key,
-	    EVP_sha256()) > 0);
-	return x;
-}
-
 /* Writes DIR/ca.pem; the server certificate is for IP 127.0.0.1 only. */
 static SSL_CTX *
 make_tls(void)
@@ -312,8 +272,9 @@ make_tls(void)
 
 	assert_non_null(ca_key);
 	assert_non_null(key);
-	ca = make_cert(ca_key, "loom test CA", NULL, NULL, NULL);
-	cert = make_cert(key, "loom test server", ca, ca_key, "IP:127.0.0.1");
+	ca = make_cert(ca_key, "loom test CA", NULL, NULL, NULL, 1);
+	cert = make_cert(key, "loom test server", ca, ca_key, "IP:127.0.0.1",
+	    2);
 	snprintf(path, sizeof(path), "%s/ca.pem", dir);
 	assert_non_null(fp = fopen(path, "w"));
 	PEM_write_X509(fp, ca);
