@@ -22,7 +22,7 @@ loom_auth(struct loom_client *c, const char *secret, double timeout)
 	int		 rc;
 
 	if ((req = json_pack("{s:s,s:s}", "op", "auth", "token", secret)) == NULL)
-		return client_fail_text(c, EINVAL, "auth: the secret is not UTF-8 "
+		return client_fail(c, EINVAL, "auth: the secret is not UTF-8 "
 		    "text");
 	rc = loom_request(c, req, &resp, timeout);
 	json_decref(req);
@@ -35,7 +35,7 @@ loom_auth(struct loom_client *c, const char *secret, double timeout)
 	error = json_object_get(resp, "error");
 	code = json_string_value(json_object_get(error, "code"));
 	message = json_string_value(json_object_get(error, "message"));
-	rc = client_fail_text(c, EACCES, "auth: %s: %s", code != NULL ? code :
+	rc = client_fail(c, EACCES, "auth: %s: %s", code != NULL ? code :
 	    "refused", message != NULL ? message : "");
 	json_decref(resp);
 	return rc;
@@ -50,7 +50,7 @@ loom_auth_file(struct loom_client *c, const char *path, double timeout)
 	int	 fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return client_fail_text(c, errno, "%s: %s", path, strerror(errno));
+		return client_fail(c, errno, "%s: %s", path, strerror(errno));
 	while (len < sizeof(buf) - 1 &&
 	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
 		if (n == -1 && errno == EINTR)
@@ -58,7 +58,7 @@ loom_auth_file(struct loom_client *c, const char *path, double timeout)
 		if (n == -1) {
 			rc = errno;
 			close(fd);
-			return client_fail_text(c, rc, "%s: %s", path, strerror(rc));
+			return client_fail(c, rc, "%s: %s", path, strerror(rc));
 		}
 		len += (size_t)n;
 	}
@@ -69,7 +69,7 @@ loom_auth_file(struct loom_client *c, const char *path, double timeout)
 		len--;
 	buf[len] = '\0';
 	if (len == 0)
-		return client_fail_text(c, EINVAL, "%s: no secret in it", path);
+		return client_fail(c, EINVAL, "%s: no secret in it", path);
 	rc = loom_auth(c, buf, timeout);
 	explicit_bzero(buf, sizeof(buf));
 	return rc;

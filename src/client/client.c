@@ -70,7 +70,7 @@ struct loom_client {
 typedef int (*client_match_fn)(const json_t *msg, const json_t *arg);
 
 /* Record a failure that leaves the connection usable: -1, errno = err. */
-static int __attribute__((format(printf, 3, 4)))
+int
 client_fail(struct loom_client *c, int err, const char *fmt, ...)
 {
 	va_list	ap;
@@ -742,16 +742,4 @@ client_new(int fd)
 	c->next_id = 1;
 	TAILQ_INIT(&c->queue);
 	return c;
-}
-
-int
-client_fail_text(struct loom_client *c, int err, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->error, sizeof(c->error), fmt, ap);
-	va_end(ap);
-	errno = err;
-	return -1;
 }

@@ -9,7 +9,7 @@ struct loom_tls_options;
 /* A client around a connected, non-blocking socket; NULL if out of memory. */
 struct loom_client	*client_new(int fd);
 /* A failure that leaves the connection usable, for loom_error(): -1. */
-int			 client_fail_text(struct loom_client *, int err,
+int			 client_fail(struct loom_client *, int err,
 			    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*

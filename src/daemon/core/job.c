@@ -347,6 +347,23 @@ job_succeed(struct job *job, json_t *result)
 	job_finish(job, JOB_DONE, result != NULL ? result : json_null(), NULL);
 }
 
+/*
+ * A running attempt that failed, when another will come: out of running
+ * and its admission, waiting again in its queue, its error kept for the
+ * views until the next attempt ends.
+ */
+static void
+job_to_another_attempt(struct job *job, struct error *error)
+{
+	error_clear(&job->last_error);
+	error_move(&job->last_error, error);
+	event_del(&job->timer.ev);
+	queue_running(job->queue, -1);
+	job_unadmit(job);
+	queue_reserve(job->queue, 1, NULL);
+	job->counted = true;
+}
+
 void
 job_fail(struct job *job, struct error *error)
 {
@@ -364,14 +381,7 @@ job_fail(struct job *job, struct error *error)
 		log_debug("job %llu: attempt %u failed (%s), retrying in %.3gs",
 		    (unsigned long long)job->reg.id, job->attempt,
 		    error->message != NULL ? error->message : error->code, wait);
-		/* Kept for the views until the next attempt ends. */
-		error_clear(&job->last_error);
-		error_move(&job->last_error, error);
-		event_del(&job->timer.ev);
-		queue_running(job->queue, -1);
-		job_unadmit(job);
-		queue_reserve(job->queue, 1, NULL);	/* waiting again */
-		job->counted = true;
+		job_to_another_attempt(job, error);
 		job->started_ns = 0;	/* the next attempt's, as after retry */
 		job->due_ns = now_epoch_ns() + (int64_t)(wait * 1e9);
 		job_set_state(job, JOB_PENDING);
@@ -561,13 +571,7 @@ job_requeue(struct job *job, struct error *error)
 	log_debug("job %llu: attempt %u lost (%s), queued again",
 	    (unsigned long long)job->reg.id, job->attempt,
 	    error->message != NULL ? error->message : error->code);
-	error_clear(&job->last_error);
-	error_move(&job->last_error, error);
-	event_del(&job->timer.ev);
-	queue_running(job->queue, -1);
-	job_unadmit(job);
-	queue_reserve(job->queue, 1, NULL);	/* waiting again */
-	job->counted = true;
+	job_to_another_attempt(job, error);
 	/* Quietly out of running: job_enqueue() publishes it queued. */
 	job_count_state(job, JOB_PENDING);
 	job_enqueue(job);
