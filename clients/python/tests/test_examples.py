@@ -63,16 +63,18 @@ class SiteHandler(BaseHTTPRequestHandler):
             srv.paths.append(self.path)
         try:
             time.sleep(0.05)  # a slow server, not a synchronisation
-            body = SITE.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            data = (body or "not found").encode()
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
         finally:
+            # Out before the answer goes: once it is written, loomd may end
+            # the job and start the next fetch before this thread runs on.
             with srv.lock:
                 srv.inflight -= 1
+        body = SITE.get(self.path)
+        self.send_response(200 if body is not None else 404)
+        data = (body or "not found").encode()
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, *args):
         pass
