@@ -10,6 +10,12 @@
  * Only calls on regular files and directories above fd 2 count, so that a
  * program's own output is left alone.  The first fault fired is told on
  * stderr.
+ *
+ *	LOOM_FAULT_GATE=/path/gate
+ *
+ * holds every fdatasync and fsync for as long as that file exists: a test
+ * makes it to keep what is being written from becoming durable, and removes
+ * it to let the calls go on.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -62,6 +68,7 @@ struct fault_rule {
 
 static struct fault_rule	fault_rules[FAULT_NCALLS];
 static atomic_ulong		fault_counts[FAULT_NCALLS];
+static const char		*fault_gate;
 
 static int
 fault_errno(const char *s, size_t len)
@@ -107,6 +114,7 @@ fault_init(void)
 {
 	const char	*s = getenv("LOOM_FAULT"), *comma;
 
+	fault_gate = getenv("LOOM_FAULT_GATE");
 	if (s == NULL)
 		return;
 	while (*s != '\0') {
@@ -258,11 +266,23 @@ posix_fallocate64(int fd, off_t off, off_t len)
 	return posix_fallocate(fd, off, len);
 }
 
+/* A sync waits while the gate is there. */
+static void
+fault_gate_wait(void)
+{
+	struct stat	st;
+
+	while (fault_gate != NULL && stat(fault_gate, &st) == 0)
+		usleep(1000);
+}
+
 int
 fdatasync(int fd)
 {
 	FAULT_REAL(sync_fn, "fdatasync");
 	int	e = fault_hit(FAULT_FDATASYNC, fd);
+
+	fault_gate_wait();
 
 	if (e != 0) {
 		errno = e;
@@ -276,6 +296,8 @@ fsync(int fd)
 {
 	FAULT_REAL(sync_fn, "fsync");
 	int	e = fault_hit(FAULT_FSYNC, fd);
+
+	fault_gate_wait();
 
 	if (e != 0) {
 		errno = e;

@@ -47,6 +47,16 @@ daemon_bin(const char *name)
 	return path;
 }
 
+const char *
+fault_preload(void)
+{
+	static char	path[1024];
+
+	snprintf(path, sizeof(path), "LD_PRELOAD=%s", daemon_bin(
+	    "tests/fault/.libs/fault.so"));
+	return path;
+}
+
 void
 state_dir_make(char *dir, size_t len)
 {
@@ -418,6 +428,19 @@ daemon_log_contains(const struct daemon *d, const char *text)
 	found = strstr(buf, text) != NULL;
 	free(buf);
 	return found;
+}
+
+bool
+daemon_log_wait(const struct daemon *d, const char *text)
+{
+	double	deadline = now_seconds() + HARNESS_WAIT;
+
+	while (!daemon_log_contains(d, text)) {
+		if (now_seconds() > deadline)
+			return false;
+		usleep(10000);
+	}
+	return true;
 }
 
 static void

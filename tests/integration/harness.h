@@ -69,9 +69,13 @@ char	*daemon_notify_recv(struct daemon *, double timeout);
 char	*daemon_notify_wait(struct daemon *, const char *line);
 /* Whether its log holds this text so far. */
 bool	 daemon_log_contains(const struct daemon *, const char *);
+/* Wait until it does; false after HARNESS_WAIT. */
+bool	 daemon_log_wait(const struct daemon *, const char *);
 /* Replace the -c file (for reloads). */
 void	 daemon_write_config(struct daemon *, const char *text);
 const char *daemon_bin(const char *name);	/* path of a built program */
+/* "LD_PRELOAD=" the fault shim (tests/fault/fault.c), for daemon_opts.env. */
+const char *fault_preload(void);
 /* A state_dir of the test's own, to outlive daemons (restarts). */
 void	 state_dir_make(char *dir, size_t len);
 void	 state_dir_remove(const char *dir);

@@ -114,19 +114,6 @@ filler(size_t len)
 	return s;
 }
 
-static bool
-log_wait(const char *text)
-{
-	double	deadline = now_seconds() + HARNESS_WAIT;
-
-	while (!daemon_log_contains(&d, text)) {
-		if (now_seconds() > deadline)
-			return false;
-		usleep(10000);
-	}
-	return true;
-}
-
 /* Flood 2: `result` of a large finished job, many times in one read. */
 static void
 test_results_not_read_stop_the_reading(void **state)
@@ -289,7 +276,7 @@ test_a_watcher_that_does_not_read_is_disconnected(void **state)
 		if (daemon_log_contains(&d, "client_output_limit"))
 			break;
 	}
-	assert_true(log_wait("client_output_limit"));
+	assert_true(daemon_log_wait(&d, "client_output_limit"));
 	assert_pings(&other);
 	assert_peak_within(base);
 	/* What was written before the limit, then the end. */
@@ -334,7 +321,7 @@ test_a_stream_with_a_large_id_is_bounded(void **state)
 	client_send_raw(&hog, line, strlen(line));
 	free(line);
 	free(id);
-	assert_true(log_wait("client_output_limit"));
+	assert_true(daemon_log_wait(&d, "client_output_limit"));
 	assert_pings(&other);
 	assert_peak_within(base);
 	while ((text = client_recv_text_or_eof(&hog, HARNESS_WAIT)) != NULL)

@@ -515,16 +515,6 @@ test_damage_stops_the_start_unless_repair(void **unused)
 	daemon_stop(&d);
 }
 
-static const char *
-shim(void)
-{
-	static char	path[1024];
-
-	snprintf(path, sizeof(path), "LD_PRELOAD=%s", daemon_bin(
-	    "tests/fault/.libs/fault.so"));
-	return path;
-}
-
 /*
  * No room: submits are answered unavailable at once, other requests go on,
  * and nothing acknowledged is lost.  A submit whose record cannot be written
@@ -544,7 +534,7 @@ test_a_full_disk_refuses_submits_and_loses_nothing(void **unused)
 	bool		 refused = false;
 
 	/* Journal writes fail from the 6th on: a few jobs get in first. */
-	env[0] = shim();
+	env[0] = fault_preload();
 	env[1] = "LOOM_FAULT=writev=ENOSPC@6+";
 	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
 	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
@@ -600,7 +590,7 @@ test_a_failed_fdatasync_stops_loomd(void **unused)
 	json_t		*r;
 	int		 n = 0, i, st;
 
-	env[0] = shim();
+	env[0] = fault_preload();
 	env[1] = "LOOM_FAULT=fdatasync=EIO@12+";
 	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
 	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",

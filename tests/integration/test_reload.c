@@ -261,7 +261,6 @@ test_reloads_free_the_configurations_they_replace(void **state)
 	json_t		*r;
 	json_int_t	 exec_ids[RELOADS], http_ids[RELOADS];
 	char		 conf[512], freed[128];
-	double		 deadline;
 	int		 i;
 
 	client_connect(&c, &d);
@@ -293,10 +292,7 @@ test_reloads_free_the_configurations_they_replace(void **state)
 	}
 	snprintf(freed, sizeof(freed), "reload: freed the configuration that "
 	    "reload %d replaced", RELOADS);
-	deadline = now_seconds() + HARNESS_WAIT;
-	while (!daemon_log_contains(&d, freed) && now_seconds() < deadline)
-		usleep(10000);
-	assert_true(daemon_log_contains(&d, freed));
+	assert_true(daemon_log_wait(&d, freed));
 	assert_true(daemon_log_contains(&d, "reload: freed the configuration "
 	    "that reload 1 replaced"));
 	client_close(&c);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -215,6 +216,68 @@ test_draining_refuses_new_work_and_serves_waiting_clients(void **state)
 	assert_exits_zero(&d);
 }
 
+/*
+ * A watcher hears of the last job's end before its connection closes, even
+ * when that end is slow to become durable: the fault shim's gate holds the
+ * journal's fdatasync while the drain sees no job unfinished.
+ */
+static void
+test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
+{
+	struct daemon		 d;
+	struct client		 a, watcher;
+	char			 gate[128], gate_env[160];
+	const char		*env[] = { fault_preload(), gate_env, NULL };
+	const char *const	 extra[] = { "-o", "shutdown_grace=3600", "-o",
+	    "journal_sync=always", NULL };
+	struct daemon_opts	 opts = { .extra = extra, .notify = true,
+	    .env = env, .state_dir = test_state_dir };
+	json_t			*r;
+	json_int_t		 id;
+	int			 fd, i;
+
+	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
+	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
+	daemon_start_with(&d, &opts);
+	client_connect(&a, &d);
+	client_connect(&watcher, &d);
+	json_decref(client_call(&watcher, "{\"op\":\"watch\"}"));
+	id = submit(&a, "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}");
+	/* A request in flight keeps the connection open through the drain. */
+	client_send(&a, "{\"op\":\"result\",\"id\":\"w\",\"job\":%lld,\"wait\":true}",
+	    (long long)id);
+	sync_connection(&a, NULL);
+	stopping(&d, SIGTERM);
+
+	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	client_send(&a, "{\"op\":\"cancel\",\"id\":\"c\",\"job\":%lld}",
+	    (long long)id);
+	assert_true(daemon_log_wait(&d, "no job is unfinished"));
+	assert_int_equal(unlink(gate), 0);
+
+	for (;;) {
+		r = client_recv(&watcher, HARNESS_WAIT);
+		if (reply_job_id(r) == id &&
+		    strcmp(reply_job_state(r), "cancelled") == 0) {
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+	}
+	assert_eof(&watcher);
+	for (i = 0; i < 2; i++) {
+		r = client_recv(&a, HARNESS_WAIT);
+		assert_string_equal(reply_job_state(r), "cancelled");
+		json_decref(r);
+	}
+	assert_eof(&a);
+	client_close(&a);
+	client_close(&watcher);
+	assert_exits_zero(&d);
+}
+
 /* Past the grace, a loop job, a CPU job and a composite all fail with
  * shutting_down, and each waiting client hears so. */
 static void
@@ -331,6 +394,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_job_that_ends_within_the_grace_answers_done),
 		cmocka_unit_test(test_draining_refuses_new_work_and_serves_waiting_clients),
+		STATE_DIR_TEST(test_a_watcher_hears_the_last_end_before_its_connection_closes),
 		cmocka_unit_test(test_jobs_past_the_grace_fail_with_shutting_down),
 		cmocka_unit_test(test_a_second_signal_exits_at_once),
 		cmocka_unit_test(test_a_daemon_does_not_outlive_its_test),

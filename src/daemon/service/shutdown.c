@@ -8,7 +8,9 @@
  *   2. wait until no job is unfinished, for at most shutdown_grace
  *   3. fail what is left with shutting_down, on each job's owner loop; wait
  *      until those jobs are terminal (kill_grace for child processes)
- *   4. connections close once their answers are written
+ *   4. connections close once their answers are written, and once what
+ *      the jobs' ends published is durable and delivered (a watcher's last
+ *      event waits for its record, like any answer)
  *   5. loops stop, then the executor
  */
 #include "autoconf.h"
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "core/durable.h"
 #include "core/config.h"
 #include "runtime/executor.h"
 #include "runtime/future.h"
@@ -181,6 +184,22 @@ stop_jobs(struct future *f, void *arg)
 }
 
 static void
+durable_barrier_done(void *arg)
+{
+	future_set_result(arg, NULL);
+	future_unref(arg);
+}
+
+/* Answers when what this loop published so far is durable: its watch
+ * events have been posted to their loops by then. */
+static void
+durable_barrier(struct future *f, void *arg)
+{
+	future_ref(f);
+	durable_then(durable_barrier_done, f);
+}
+
+static void
 close_answered_connections(struct future *f, void *arg)
 {
 	conn_drain(2);
@@ -253,7 +272,8 @@ shutdown_run(int sfd, const char *why)
 	log_info("shutdown: no job is unfinished; closing connections once "
 	    "their answers are written");
 	health_set_phase("closing connections");
-	if (!on_every_loop(close_answered_connections, "close_answered_connections"))
+	if (!on_every_loop(durable_barrier, "durable_barrier") ||
+	    !on_every_loop(close_answered_connections, "close_answered_connections"))
 		return -1;
 	if (!shutdown_wait(no_connections, NULL, mono() + SHUTDOWN_STEP)) {
 		log_warnx("shutdown: closing %lu connections that did not take "
