@@ -147,6 +147,8 @@ void		 job_tell_child(struct job *, size_t index, const struct job_outcome *);
  * are returned instead and the new one is discarded.
  */
 struct job	*job_parse(const json_t *spec, const char *base, struct error *);
+/* A spec's JSON text from the store, kept as it is (a replay's). */
+struct job	*job_parse_text(const char *text, size_t len, struct error *);
 void		 job_discard(struct job *);
 bool		 job_has_delay(const struct job *);
 /* The ids its spec's `after` names. */

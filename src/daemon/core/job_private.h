@@ -54,6 +54,7 @@ struct job_spec {
 	size_t			 nafter;
 	char			*text;		/* as submitted, for a store; or NULL */
 	size_t			 text_len;
+	bool			 text_inline;	/* in the spec's allocation */
 };
 
 struct job {
@@ -115,7 +116,7 @@ void	 job_unref(struct job *);
 
 /* jobspec.c: specs */
 void	 job_spec_init(struct job_spec *);
-int	 job_spec_fill(struct job_spec *, const json_t *, const char *base,
+int	 job_spec_fill(struct job_spec *, const json_t *, const char *base, bool,
 	    struct error *);
 void	 job_spec_clear(struct job_spec *);
 

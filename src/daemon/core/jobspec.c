@@ -210,10 +210,15 @@ job_spec_init(struct job_spec *s)
 	atomic_init(&s->refs, 1);
 }
 
-/* Fill an initialised spec from JSON; on failure it still needs clearing. */
+/*
+ * Fill an initialised spec from JSON; on failure it still needs clearing.
+ * With a store, the spec keeps its text for the store: text if the caller
+ * has it (a replay, from its record; then s->text is the caller's to place),
+ * else the JSON written again.
+ */
 int
 job_spec_fill(struct job_spec *s, const json_t *spec, const char *base,
-    struct error *e)
+    bool has_text, struct error *e)
 {
 	const char	*type = NULL;
 
@@ -226,7 +231,7 @@ job_spec_fill(struct job_spec *s, const json_t *spec, const char *base,
 	    job_spec_args(s, spec, base, type, e) == -1)
 		return -1;
 	/* A store writes the spec as it came; replay parses it again. */
-	if (job_record_keeps_specs()) {
+	if (!has_text && job_record_keeps_specs()) {
 		struct textbuf	tb = { 0 };
 
 		textbuf_json(&tb, spec);
@@ -252,7 +257,8 @@ job_spec_clear(struct job_spec *s)
 	free(s->name);
 	free(s->key);
 	free(s->after);
-	free(s->text);
+	if (!s->text_inline)
+		free(s->text);
 }
 
 struct job_spec *
@@ -261,7 +267,7 @@ job_spec_parse(const json_t *spec, const char *base, struct error *e)
 	struct job_spec	*s = xmalloc(sizeof(*s));
 
 	job_spec_init(s);
-	if (job_spec_fill(s, spec, base, e) == -1) {
+	if (job_spec_fill(s, spec, base, false, e) == -1) {
 		job_spec_clear(s);
 		free(s);
 		return NULL;

@@ -120,23 +120,6 @@ restore_on_owner(void *arg)
 	free(r);
 }
 
-/* A job of this record's spec, not yet anyone's. */
-static struct job *
-restore_parse(const struct job_restore *jr, struct error *e)
-{
-	json_error_t	 jerr;
-	json_t		*spec;
-	struct job	*job;
-
-	if ((spec = json_loadb(jr->spec, jr->spec_len, 0, &jerr)) == NULL) {
-		error_set(e, "bad_json", "its spec does not parse: %s", jerr.text);
-		return NULL;
-	}
-	job = job_parse(spec, "job", e);
-	json_decref(spec);
-	return job;
-}
-
 int
 job_restore(const struct job_restore *jr, struct error *e)
 {
@@ -145,7 +128,7 @@ job_restore(const struct job_restore *jr, struct error *e)
 	struct shard	*owner;
 	uint64_t	 holder;
 
-	if ((job = restore_parse(jr, e)) == NULL)
+	if ((job = job_parse_text(jr->spec, jr->spec_len, e)) == NULL)
 		return -1;
 	job->reg.id = jr->id;
 	job->reg.job = job;

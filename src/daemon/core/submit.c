@@ -15,10 +15,12 @@
 #include "core/durable.h"
 #include "core/job.h"
 #include "core/job_private.h"
+#include "core/jobrecord.h"
 #include "core/loomd.h"
 #include "core/queue.h"
 #include "core/registry.h"
 #include "runtime/future.h"
+#include "runtime/jsonload.h"
 #include "runtime/loop.h"
 #include "runtime/util.h"
 
@@ -85,20 +87,52 @@ struct job_with_spec {
 	struct job_spec	spec;
 };
 
-struct job *
-job_parse(const json_t *json, const char *base, struct error *e)
+/* The job, its spec, and (text_len > 0) the spec's text in one allocation. */
+static struct job *
+job_parse_with(const json_t *json, const char *base, const char *text,
+    size_t text_len, struct error *e)
 {
-	struct job_with_spec	*js = xcalloc(1, sizeof(*js));
+	struct job_with_spec	*js = xcalloc(1, sizeof(*js) + (text != NULL ?
+				    text_len + 1 : 0));
 
 	job_spec_init(&js->spec);
 	js->spec.embedded = true;
-	if (job_spec_fill(&js->spec, json, base, e) == -1) {
+	if (job_spec_fill(&js->spec, json, base, text != NULL, e) == -1) {
 		job_spec_clear(&js->spec);
 		free(js);
 		return NULL;
 	}
+	if (text != NULL && job_record_keeps_specs()) {
+		js->spec.text = (char *)(js + 1);
+		js->spec.text_len = text_len;
+		js->spec.text_inline = true;
+		memcpy(js->spec.text, text, text_len);
+	}
 	job_init(&js->job, &js->spec, NULL);
 	return &js->job;
+}
+
+struct job *
+job_parse(const json_t *json, const char *base, struct error *e)
+{
+	return job_parse_with(json, base, NULL, 0, e);
+}
+
+/* A replay's: the record's text is the spec's, not written again. */
+struct job *
+job_parse_text(const char *text, size_t len, struct error *e)
+{
+	json_error_t	 jerr;
+	json_t		*json;
+	struct job	*job;
+
+	if ((json = json_load_line(text, len, 0, &jerr)) == NULL) {
+		error_set(e, "bad_json", "its spec does not parse: %s", jerr.text);
+		return NULL;
+	}
+	job = job_parse_with(json, "job", text, len, e);
+	json_decref(json);
+	return job;
 }
 
 void

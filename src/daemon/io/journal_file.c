@@ -426,6 +426,7 @@ journal_file_close(struct journal_file *jf)
 		return;
 	if (jf->snapshot != NULL)
 		journal_file_snapshot_abort(jf->snapshot);
+	journal_file_replay_release(jf);
 	if (jf->fd != -1)
 		close(jf->fd);
 	if (jf->lockfd != -1)

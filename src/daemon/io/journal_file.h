@@ -61,8 +61,9 @@ void	journal_file_close(struct journal_file *);
 /*
  * Replay, once, before anything is appended: the snapshot's records, then
  * the segments' after it, in order, each handed to fn (NULL: only check).
- * The payload lives until fn returns; fn returns 0 to go on, -1 to stop the
- * replay with an error.
+ * The payload lives until journal_file_replay_release() (the files stay
+ * mapped), so that the caller need not copy it; fn returns 0 to go on, -1
+ * to stop the replay with an error.
  *
  * A torn end of the last segment is cut and logged.  A bad record anywhere
  * else fails with the file and the offset, unless `repair`: then it and
@@ -87,6 +88,8 @@ struct journal_replay_stats {
 
 int	journal_file_replay(struct journal_file *, journal_replay_fn, void *arg,
 	    bool repair, struct journal_replay_stats *, char *err, size_t errlen);
+/* The payloads replay handed over are no longer needed (close does it too). */
+void	journal_file_replay_release(struct journal_file *);
 
 /*
  * Append records (each 1 to JOURNAL_RECORD_MAX bytes; another length is a

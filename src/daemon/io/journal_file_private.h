@@ -79,6 +79,13 @@ struct journal_file {
 	uint64_t	 disk_bytes;	/* every file's size */
 	struct journal_snapshot *snapshot;	/* being written */
 
+	/* The files replay read, mapped until journal_file_replay_release(). */
+	struct jf_kept {
+		void	*p;
+		size_t	 size;
+	}		*kept;
+	size_t		 nkept;
+
 	uint64_t	 records;
 	uint64_t	 appends;
 	uint64_t	 syncs;

@@ -10,7 +10,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/mman.h>
+
+#include <malloc.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "core/config.h"
@@ -29,16 +33,29 @@
 #include "runtime/loop.h"
 #include "runtime/util.h"
 
-/* One job as the records have it so far. */
+/*
+ * A job's record, where replay left it: the files stay mapped until the jobs
+ * are made, so nothing is copied.  Sorted by id (stable: in the order read)
+ * they give each job's records together, and the jobs in id order.
+ */
+struct replay_ref {
+	uint64_t	 id;
+	const void	*payload;
+	size_t		 len;
+};
+
+/* A composite's child, from the child's submission. */
+struct replay_child {
+	uint64_t	 parent;
+	uint64_t	 id;
+	uint32_t	 index;
+};
+
+/* One job as its records have it. */
 struct replayed {
-	struct hashmap_entry	 entry;
 	struct job_restore	 r;
 	bool			 submitted;
-	char			*spec;		/* copies: the payloads go */
-	char			*owner;
-	char			*view;
-	uint64_t		*children;	/* by index */
-	size_t			 nchildren;
+	char			 owner[LOOM_NAME_MAX + 1];
 };
 
 /* A named event's or a queue's last note. */
@@ -56,37 +73,20 @@ note_key(const struct hashmap_entry *e)
 }
 
 struct replay {
-	struct hashmap		 jobs;
+	struct replay_ref	*refs;
+	size_t			 nrefs;
+	size_t			 refs_cap;
+	bool			 sorted;	/* refs in id order as read */
+	uint64_t		 max_id;
+	struct replay_child	*kids;
+	size_t			 nkids;
+	size_t			 kids_cap;
 	struct hashmap		 notes[2];	/* events, queues */
 	struct journal_counts	 counts;
 	uint64_t		 bad;		/* records that do not read */
 	uint64_t		 last_progress;
 	void			(*progress)(void);
 };
-
-static char *
-copy_bytes(const char *p, size_t len)
-{
-	char	*c = xmalloc(len + 1);
-
-	memcpy(c, p, len);
-	c[len] = '\0';
-	return c;
-}
-
-static struct replayed *
-replayed_get(struct replay *rp, uint64_t id)
-{
-	struct hashmap_entry	*e;
-	struct replayed		*j;
-
-	if ((e = hashmap_find_u64(&rp->jobs, id)) != NULL)
-		return hashmap_item(e, struct replayed, entry);
-	j = xcalloc(1, sizeof(*j));
-	j->r.id = id;
-	hashmap_add_u64(&rp->jobs, &j->entry, id);
-	return j;
-}
 
 static void
 replayed_state(struct replayed *j, const struct job_record *rec)
@@ -101,13 +101,28 @@ replayed_state(struct replayed *j, const struct job_record *rec)
 	j->r.due_ns = rec->due_ns;
 	j->r.finished_ns = rec->finished_ns;
 	j->r.expires_ns = rec->expires_ns;
-	free(j->view);
-	j->view = NULL;
-	j->r.view_len = 0;
-	if (rec->kind == JOB_RECORD_FINISH) {
-		j->view = copy_bytes(rec->view, rec->view_len);
-		j->r.view_len = rec->view_len;
+	j->r.view = rec->kind == JOB_RECORD_FINISH ? rec->view : NULL;
+	j->r.view_len = rec->kind == JOB_RECORD_FINISH ? rec->view_len : 0;
+}
+
+static void
+replayed_submit(struct replayed *j, const struct job_record *rec)
+{
+	if (j->submitted)
+		return;		/* a snapshot's and a segment's */
+	j->submitted = true;
+	j->r.parent = rec->parent;
+	j->r.index = rec->index;
+	j->r.created_ns = rec->created_ns;
+	j->r.spec = rec->spec;
+	j->r.spec_len = rec->spec_len;
+	if (rec->owner != NULL && rec->owner_len <= LOOM_NAME_MAX) {
+		memcpy(j->owner, rec->owner, rec->owner_len);
+		j->owner[rec->owner_len] = '\0';
+		j->r.owner = j->owner;
 	}
+	if (!j->r.has_state)
+		j->r.version = rec->version;
 }
 
 static void
@@ -171,86 +186,182 @@ replay_type(const struct job_record *rec)
 	free(name);
 }
 
+/* Arrays as large as a journal's jobs: mapped whole, in huge pages where
+ * the kernel allows, so that filling them is not a page fault a job. */
+static void *
+replay_array(void *old, size_t old_bytes, size_t bytes)
+{
+	void	*p;
+
+	if (old == NULL)
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else
+		p = mremap(old, old_bytes, bytes, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		fatal("journal: replay: %zu bytes", bytes);
+	(void)madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+static void
+replay_array_free(void *p, size_t bytes)
+{
+	if (p != NULL)
+		munmap(p, bytes);
+}
+
+#define REPLAY_GROW(p, n, cap) do {					\
+	if ((n) == (cap)) {						\
+		size_t	 c_ = (cap) ? (cap) * 2 : 65536;		\
+		(p) = replay_array((p), (cap) * sizeof(*(p)),		\
+		    c_ * sizeof(*(p)));					\
+		(cap) = c_;						\
+	}								\
+} while (0)
+
+static void
+replay_progress(struct replay *rp)
+{
+	if (rp->progress != NULL && now_ns() - rp->last_progress > 1000000000) {
+		rp->last_progress = now_ns();
+		rp->progress();
+	}
+}
+
 static int
 replay_record(void *arg, const void *payload, size_t len)
 {
 	struct replay		*rp = arg;
 	struct job_record	 rec;
-	struct replayed		*j;
+	struct replay_ref	*ref;
+	struct replay_child	*kid;
 
-	if (rp->progress != NULL && now_ns() - rp->last_progress > 1000000000) {
-		rp->last_progress = now_ns();
-		rp->progress();
-	}
+	replay_progress(rp);
 	if (job_record_read(payload, len, &rec) == -1) {
 		rp->bad++;
 		return 0;	/* framed and checksummed, yet not ours: skip */
 	}
-	if (rec.kind == JOB_RECORD_TYPE) {
+	switch (rec.kind) {
+	case JOB_RECORD_TYPE:
 		replay_type(&rec);
 		return 0;
-	}
-	if (rec.kind == JOB_RECORD_COUNTS) {
+	case JOB_RECORD_COUNTS:
 		if (journal_counts_record(&rp->counts, &rec) == -1)
 			rp->bad++;
 		return 0;
-	}
-	if (rec.kind == JOB_RECORD_EVENT || rec.kind == JOB_RECORD_QUEUE) {
+	case JOB_RECORD_EVENT:
+	case JOB_RECORD_QUEUE:
 		replay_note(&rp->notes[rec.kind == JOB_RECORD_QUEUE], &rec);
 		return 0;
+	default:
+		break;
 	}
-	j = replayed_get(rp, rec.id);
-	if (rec.kind == JOB_RECORD_SUBMIT) {
-		if (j->submitted)
-			return 0;	/* a snapshot's and a segment's */
-		j->submitted = true;
-		j->r.parent = rec.parent;
-		j->r.index = rec.index;
-		j->r.created_ns = rec.created_ns;
-		j->spec = copy_bytes(rec.spec, rec.spec_len);
-		j->r.spec_len = rec.spec_len;
-		if (rec.owner != NULL)
-			j->owner = copy_bytes(rec.owner, rec.owner_len);
-		if (!j->r.has_state)
-			j->r.version = rec.version;
-		return 0;
+	if (rec.kind == JOB_RECORD_SUBMIT && rec.parent != 0) {
+		REPLAY_GROW(rp->kids, rp->nkids, rp->kids_cap);
+		kid = &rp->kids[rp->nkids++];
+		kid->parent = rec.parent;
+		kid->id = rec.id;
+		kid->index = rec.index;
 	}
-	replayed_state(j, &rec);
+	REPLAY_GROW(rp->refs, rp->nrefs, rp->refs_cap);
+	if (rec.id < rp->max_id)
+		rp->sorted = false;
+	else
+		rp->max_id = rec.id;
+	ref = &rp->refs[rp->nrefs++];
+	ref->id = rec.id;
+	ref->payload = payload;
+	ref->len = len;
 	return 0;
 }
 
-static int
-replayed_cmp(const void *a, const void *b)
-{
-	const struct replayed	*x = *(struct replayed *const *)a;
-	const struct replayed	*y = *(struct replayed *const *)b;
+/*
+ * A stable sort of n elements of size sz by the uint64_t each starts with:
+ * least significant digit first, 11 bits a pass, as many passes as the
+ * largest key needs (two for the first four million ids).  tmp holds n.
+ */
+#define REPLAY_RADIX_BITS	11
+#define REPLAY_RADIX		(1u << REPLAY_RADIX_BITS)
 
-	return (x->r.id > y->r.id) - (x->r.id < y->r.id);
+static void
+replay_radix_sort(void *base, void *tmp, size_t n, size_t sz, uint64_t max)
+{
+	size_t		 count[REPLAY_RADIX];
+	unsigned char	*from = base, *to = tmp, *swap;
+	unsigned int	 shift, d;
+	uint64_t	 key;
+	size_t		 i, pos, c;
+
+	for (shift = 0; shift < 64 && (max >> shift) != 0;
+	    shift += REPLAY_RADIX_BITS) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++) {
+			memcpy(&key, from + i * sz, sizeof(key));
+			count[(key >> shift) & (REPLAY_RADIX - 1)]++;
+		}
+		for (d = 0, pos = 0; d < REPLAY_RADIX; d++) {
+			c = count[d];
+			count[d] = pos;
+			pos += c;
+		}
+		for (i = 0; i < n; i++) {
+			memcpy(&key, from + i * sz, sizeof(key));
+			memcpy(to + count[(key >> shift) & (REPLAY_RADIX - 1)]++ *
+			    sz, from + i * sz, sz);
+		}
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	if (from != base)
+		memcpy(base, from, n * sz);
 }
 
-/* Each child under its parent, by index. */
+/* Both arrays in id order; the children's by their parent's. */
 static void
-replay_children(struct replay *rp, struct replayed **all, size_t n)
+replay_sort(struct replay *rp)
 {
-	struct hashmap_entry	*e;
-	struct replayed		*p, *c;
-	size_t			 i;
+	size_t	 n = rp->nrefs > rp->nkids ? rp->nrefs : rp->nkids;
+	size_t	 bytes = n * sizeof(struct replay_ref);
+	void	*tmp;
+	uint64_t max = 0;
+	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		c = all[i];
-		if (c->r.parent == 0 || !c->submitted ||
-		    (e = hashmap_find_u64(&rp->jobs, c->r.parent)) == NULL)
-			continue;
-		p = hashmap_item(e, struct replayed, entry);
-		if (c->r.index >= p->nchildren) {
-			p->children = xreallocarray(p->children, c->r.index + 1,
-			    sizeof(*p->children));
-			memset(p->children + p->nchildren, 0, (c->r.index + 1 -
-			    p->nchildren) * sizeof(*p->children));
-			p->nchildren = c->r.index + 1;
+	if (n == 0 || (rp->sorted && rp->nkids == 0))
+		return;
+	tmp = replay_array(NULL, 0, bytes);
+	if (!rp->sorted)
+		replay_radix_sort(rp->refs, tmp, rp->nrefs, sizeof(*rp->refs),
+		    rp->max_id);
+	for (i = 0; i < rp->nkids; i++)
+		max = rp->kids[i].parent > max ? rp->kids[i].parent : max;
+	replay_radix_sort(rp->kids, tmp, rp->nkids, sizeof(*rp->kids), max);
+	replay_array_free(tmp, bytes);
+}
+
+/* A composite's children so far, by index, from kids[*k...]. */
+static uint64_t *
+replay_children(struct replay *rp, size_t *k, uint64_t parent, size_t *n)
+{
+	uint64_t	*children = NULL;
+	size_t		 i;
+
+	*n = 0;
+	while (*k < rp->nkids && rp->kids[*k].parent < parent)
+		(*k)++;
+	for (i = *k; i < rp->nkids && rp->kids[i].parent == parent; i++) {
+		if (rp->kids[i].index >= *n) {
+			children = xreallocarray(children, rp->kids[i].index + 1,
+			    sizeof(*children));
+			memset(children + *n, 0, (rp->kids[i].index + 1 - *n) *
+			    sizeof(*children));
+			*n = rp->kids[i].index + 1;
 		}
-		p->children[c->r.index] = c->r.id;
+		children[rp->kids[i].index] = rp->kids[i].id;
 	}
+	*k = i;
+	return children;
 }
 
 /* Wait until every loop has run what was posted to it before. */
@@ -274,60 +385,127 @@ replay_barrier(void)
 	}
 }
 
+static void
+replay_free(struct replay *rp)
+{
+	replay_array_free(rp->refs, rp->refs_cap * sizeof(*rp->refs));
+	replay_array_free(rp->kids, rp->kids_cap * sizeof(*rp->kids));
+	rp->refs = NULL;
+	rp->kids = NULL;
+	journal_file_replay_release(J.jf);
+}
+
+/*
+ * The heap that the jobs being made fill, faulted in a large piece at a time.
+ * A page fault a page is most of what making a job costs on a virtual
+ * machine; glibc's main arena grows with brk, so while replay makes jobs it
+ * grows REPLAY_HEAP_STEP at a time, and each new piece is populated in one
+ * call (in huge pages where the kernel allows).  Where malloc is another
+ * (a sanitizer's), brk does not move and nothing happens.
+ */
+#define REPLAY_HEAP_STEP	(64u << 20)
+
+struct replay_heap {
+	uintptr_t	 done;		/* populated up to here */
+};
+
+static void
+replay_heap_begin(struct replay_heap *h)
+{
+#ifdef M_TOP_PAD
+	mallopt(M_TOP_PAD, REPLAY_HEAP_STEP);
+#endif
+	h->done = (uintptr_t)sbrk(0);
+}
+
+static void
+replay_heap_grown(struct replay_heap *h)
+{
+	uintptr_t	top = (uintptr_t)sbrk(0);
+	uintptr_t	from = (h->done + 4095) & ~(uintptr_t)4095;
+
+	if (top <= from)
+		return;
+	(void)madvise((void *)from, top - from, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+	(void)madvise((void *)from, top - from, MADV_POPULATE_WRITE);
+#endif
+	h->done = top;
+}
+
+static void
+replay_heap_end(void)
+{
+#ifdef M_TOP_PAD
+	mallopt(M_TOP_PAD, 128 << 10);	/* glibc's default */
+#endif
+}
+
+/* One job from its records (refs[0 .. n), in the order read). */
+static void
+replay_job(struct replayed *j, const struct replay_ref *refs, size_t n)
+{
+	struct job_record	rec;
+	size_t			i;
+
+	memset(j, 0, sizeof(*j));
+	j->r.id = refs[0].id;
+	for (i = 0; i < n; i++) {
+		if (job_record_read(refs[i].payload, refs[i].len, &rec) == -1)
+			continue;	/* counted when first read */
+		if (rec.kind == JOB_RECORD_SUBMIT)
+			replayed_submit(j, &rec);
+		else
+			replayed_state(j, &rec);
+	}
+}
+
 /* Make the jobs again, oldest first; how many came back. */
 static uint64_t
 replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 {
-	struct hashmap_iter	 it;
-	struct hashmap_entry	*e;
-	struct replayed		**all, *j;
-	struct error		 err = { 0 };
-	size_t			 n = 0, i;
-	uint64_t		 restored = 0;
-	int64_t			 now = now_epoch_ns();
+	struct replayed	 j;
+	struct replay_heap heap;
+	struct error	 err = { 0 };
+	size_t		 i, n, k = 0;
+	uint64_t	 restored = 0, *children;
+	int64_t		 now = now_epoch_ns();
 
-	all = xcalloc(hashmap_count(&rp->jobs) + 1, sizeof(*all));
-	for (e = hashmap_first(&rp->jobs, &it); e != NULL; e = hashmap_next(&it))
-		all[n++] = hashmap_item(e, struct replayed, entry);
-	qsort(all, n, sizeof(*all), replayed_cmp);
-	replay_children(rp, all, n);
-	for (i = 0; i < n; i++) {
-		j = all[i];
-		if (!j->submitted) {
+	replay_sort(rp);
+	replay_heap_begin(&heap);
+	for (i = 0; i < rp->nrefs; i += n) {
+		if ((restored & 255) == 0) {
+			replay_progress(rp);
+			replay_heap_grown(&heap);
+		}
+		for (n = 1; i + n < rp->nrefs && rp->refs[i + n].id ==
+		    rp->refs[i].id; n++)
+			;
+		replay_job(&j, rp->refs + i, n);
+		if (!j.submitted) {
 			(*dropped)++;
 			continue;
 		}
-		if (j->r.has_state && job_state_terminal(j->r.state) &&
-		    j->r.expires_ns <= now) {
+		if (j.r.has_state && job_state_terminal(j.r.state) &&
+		    j.r.expires_ns <= now) {
 			(*expired)++;
 			continue;
 		}
-		j->r.spec = j->spec;
-		j->r.owner = j->owner;
-		j->r.view = j->view;
-		j->r.children = j->children;
-		j->r.nchildren = j->nchildren;
-		if (job_restore(&j->r, &err) == -1) {
+		children = replay_children(rp, &k, j.r.id, &j.r.nchildren);
+		j.r.children = children;
+		if (job_restore(&j.r, &err) == -1) {
 			log_warnx("journal: job %llu cannot be made again: %s; it is "
-			    "lost", (unsigned long long)j->r.id, err.message);
+			    "lost", (unsigned long long)j.r.id, err.message);
 			error_clear(&err);
-			continue;
-		}
-		restored++;
+		} else
+			restored++;
+		free(children);
 	}
+	replay_heap_end();
 	job_restore_go();
-	/* The owners copy what they keep: the replay's copies can go. */
+	/* The owners have what they keep: the records can go. */
 	replay_barrier();
-	for (i = 0; i < n; i++) {
-		j = all[i];
-		free(j->spec);
-		free(j->owner);
-		free(j->view);
-		free(j->children);
-		free(j);
-	}
-	free(all);
-	hashmap_free(&rp->jobs);
+	replay_free(rp);
 	return restored;
 }
 
@@ -337,7 +515,8 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 {
 	struct journal_file_options	 opts = { 0 };
 	struct journal_replay_stats	 st;
-	struct replay			 rp = { .progress = progress };
+	struct replay			 rp = { .progress = progress,
+					    .sorted = true };
 	char				 dir[4096];
 	uint64_t			 start = now_ns(), restored;
 	uint64_t			 expired = 0, dropped = 0;
@@ -346,7 +525,6 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 	opts.max_bytes = cfg->journal_max_bytes;
 	if ((J.jf = journal_file_open(dir, &opts, err, errlen)) == NULL)
 		return -1;
-	hashmap_init(&rp.jobs, NULL);
 	hashmap_init(&rp.notes[0], note_key);
 	hashmap_init(&rp.notes[1], note_key);
 	journal_counts_init(&rp.counts);
@@ -354,6 +532,7 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 	if (journal_file_replay(J.jf, replay_record, &rp, cfg->journal_repair, &st,
 	    err, errlen) == -1) {
 		journal_counts_free(&rp.counts);
+		replay_free(&rp);
 		journal_file_close(J.jf);
 		J.jf = NULL;
 		return -1;
@@ -362,6 +541,7 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 	/* Before any job is back on a loop: it may count at once. */
 	journal_counts_restore(&rp.counts);
 	if (journal_counts_base(err, errlen) == -1) {
+		replay_free(&rp);
 		journal_file_close(J.jf);
 		J.jf = NULL;
 		return -1;
