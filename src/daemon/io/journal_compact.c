@@ -24,6 +24,16 @@
  * meanwhile has its new records in the segments after the snapshot (newer
  * versions win at replay); one that expires is skipped; one that comes in
  * was handed over after the ready round, so its SUBMIT is there too.
+ *
+ * The parts are no longer one instant of each loop: the loop's counters go
+ * with its first slice, and a job in a later slice may show a change made
+ * after them, which they do not count.  That change's record, and its
+ * count, are in the batch the loop had open: so before each slice the loop
+ * hands its open batch over, and the snapshot takes the segments' place
+ * only once every batch ahead of the last slices is written and synced.
+ * Whatever a slice shows is then durable with its count, in the snapshot or
+ * after it.  (Unless the journal is full: the snapshot is what makes room,
+ * so it goes in at once, as before.)
  */
 #include "autoconf.h"
 
@@ -132,6 +142,8 @@ journal_dump(void *arg)
 		free(d);
 		return;
 	}
+	/* Its changes so far ahead of the slice (see the top). */
+	journal_flush_open(js);
 	b = xcalloc(1, sizeof(*b));
 	b->js = js;
 	b->n = 0;
@@ -209,6 +221,7 @@ journal_compact_maybe(bool force)
 	}
 	J.snap_gen++;
 	J.ready_left = J.parts_left = loomd.nloops;
+	J.snap_complete = false;
 	journal_ask_loops(journal_dump_ready);
 }
 
@@ -270,10 +283,26 @@ journal_snapshot_add_part(struct journal_batch *b)
 		journal_ask_loop(b->js, journal_dump, false);
 		return;
 	}
-	if (--J.parts_left > 0)
+	if (--J.parts_left == 0)
+		J.snap_complete = true;
+}
+
+bool
+journal_snapshot_complete(void)
+{
+	return J.snap != NULL && J.snap_complete;
+}
+
+void
+journal_snapshot_install(void)
+{
+	enum journal_result	rc;
+
+	if (!journal_snapshot_complete())
 		return;
 	rc = journal_file_snapshot_commit(J.snap);
 	J.snap = NULL;
+	J.snap_complete = false;
 	if (rc != JOURNAL_OK)
 		journal_snapshot_failed(rc);
 	else
