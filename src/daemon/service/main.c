@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <event2/event.h>
 
@@ -357,23 +354,6 @@ serve(struct main_state *ms, int sfd)
 	event_free(health_timer);
 }
 
-/*
- * Large blocks (a request, a spec's text, a result: from 128 KiB) each in a
- * mapping of its own, given back when freed.  glibc would otherwise raise
- * this threshold after the first such block is freed and take later ones
- * from the heap, where what is freed stays resident between what is held:
- * tens of MiB over what the budgets count (max_result_bytes) under a flood
- * of large jobs.  MALLOC_MMAP_THRESHOLD_ in the environment still decides.
- */
-static void
-memory_init(void)
-{
-#ifdef M_MMAP_THRESHOLD
-	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
-		(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-#endif
-}
-
 int
 main(int argc, char **argv)
 {
@@ -384,7 +364,6 @@ main(int argc, char **argv)
 	bool			 check_only = false;
 	int			 sfd;
 
-	memory_init();
 	cfg = load_config(argc, argv, &src, &check_only);
 	/* The certificate and key are read, so a bad one is caught now. */
 	if (check_only && cfg->tls.cert_file != NULL &&
