@@ -686,7 +686,9 @@ test_compaction_keeps_the_journal_bounded(void **unused)
 static void
 test_no_job_falls_between_a_snapshot_and_its_segments(void **unused)
 {
-	static const char *const env[] = { "LOOMD_TEST_COMPACT_BYTES=32768", NULL };
+	/* Parts in slices of 64 KiB: hand-overs also come between them. */
+	static const char *const env[] = { "LOOMD_TEST_COMPACT_BYTES=32768",
+	    "LOOMD_TEST_SLICE_BYTES=65536", NULL };
 	static const char *const extra[] = { "-o", "loops=2", "-o",
 	    "max_jobs=100000", NULL };
 	struct daemon	 d;
@@ -730,6 +732,49 @@ test_no_job_falls_between_a_snapshot_and_its_segments(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * A loop's part of a snapshot comes in slices of a bounded size, one loop
+ * callback each (so that large jobs do not stall the loop), and the jobs
+ * of every slice come back.  Set for the test: compactions from 64 KiB,
+ * slices of 8 KiB; forty pending jobs with 4 KiB arguments on one loop
+ * make a part of 160 KiB or more.
+ */
+static void
+test_a_snapshot_takes_a_loop_in_slices(void **unused)
+{
+	static const char *const env[] = { "LOOMD_TEST_COMPACT_BYTES=65536",
+	    "LOOMD_TEST_SLICE_BYTES=8192", NULL };
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_int_t	 ids[40];
+	char		 spec[4200], value[4097];
+	int		 i;
+
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	snprintf(spec, sizeof(spec), "{\"type\":\"sleep\",\"delay\":600,"
+	    "\"args\":{\"seconds\":1,\"result\":\"%s\"}}", value);
+	start_with(&d, extra, env);
+	client_connect(&c, &d);
+	for (i = 0; i < 40; i++)
+		ids[i] = submit(&c, spec);
+	/* The first snapshot (at 64 KiB, sixteen jobs or so) has more. */
+	assert_true(daemon_log_wait(&d, "loop 0: snapshot slice 4,"));
+	assert_true(daemon_log_wait(&d, ", the last"));
+	assert_true(daemon_log_wait(&d, "journal: compacted"));
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	assert_int_equal(recovered_jobs(&c), 40);
+	for (i = 0; i < 40; i++)
+		assert_state(&c, ids[i], "pending");
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -746,6 +791,7 @@ main(void)
 		STATE_DIR_TEST(test_a_full_disk_refuses_submits_and_loses_nothing),
 		STATE_DIR_TEST(test_a_failed_fdatasync_stops_loomd),
 		STATE_DIR_TEST(test_compaction_keeps_the_journal_bounded),
+		STATE_DIR_TEST(test_a_snapshot_takes_a_loop_in_slices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,6 +101,9 @@ job_expire(struct job *job)
 		registry_key_release(job->reg.principal, job->spec->key,
 		    job->reg.id);
 	registry_remove(&job->reg);
+	/* A snapshot's part taken in slices goes on from the next one. */
+	if (sh->dumping == job)
+		sh->dumping = TAILQ_NEXT(job, entry);
 	TAILQ_REMOVE(&sh->jobs, job, entry);
 	atomic_fetch_sub_explicit(&sh->states[job->state], 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&sh->njobs, 1, memory_order_relaxed);

@@ -90,16 +90,20 @@ struct job_outcome {
 	uint64_t	 id;
 	enum job_state	 state;
 	struct error	 error;		/* failed, cancelled, timed_out */
-	json_t		*result;	/* done: the result; else NULL */
+	json_t		*result;	/* done, a composite's child: the result */
 	char		*view;		/* the terminal view as JSON text */
 	size_t		 view_len;
-	size_t		 held;		/* what it counts in job_results_bytes() */
+	size_t		 held;		/* what it counts in job_held_bytes() */
 };
 /* The outcome in a job's future once it is done, else NULL. */
 const struct job_outcome *job_outcome(struct future *);
-/* What finished jobs' outcomes hold now, all loops (max_result_bytes): the
- * view's text, and as much again for a parsed result. */
-size_t		 job_results_bytes(void);
+/*
+ * What jobs hold now, all loops (max_result_bytes): every spec's text (kept
+ * for the journal) and its parsed arguments (about their size as JSON), for
+ * as long as a job or a composite holds it; and every outcome's view, with
+ * a child's parsed result.  A job's count goes when it expires.
+ */
+size_t		 job_held_bytes(void);
 
 /*
  * The job-state seam.  Every transition is published on the job's owner

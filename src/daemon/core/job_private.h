@@ -55,6 +55,7 @@ struct job_spec {
 	char			*text;		/* as submitted, for a store; or NULL */
 	size_t			 text_len;
 	bool			 text_inline;	/* in the spec's allocation */
+	size_t			 held;		/* counted in job_held_bytes() */
 };
 
 struct job {
@@ -130,7 +131,9 @@ void	 job_queue_release(void);	/* the default queue jobs borrow */
 void	 job_publish(enum job_event, struct job *, const struct job_outcome *);
 struct job_outcome *job_outcome_new(const struct job *, json_t *result);
 void	 job_outcome_free(void *);
-void	 job_outcome_charge(struct job_outcome *);	/* to job_results_bytes */
+void	 job_outcome_charge(struct job_outcome *);	/* to job_held_bytes */
+void	 job_hold(size_t);		/* counted in job_held_bytes() */
+void	 job_unhold(size_t);
 /* Its executor lane: its queue and its owner, written into buf. */
 #define JOB_LANE_MAX	(2 * LOOM_NAME_MAX + 2)
 const char *job_lane(const struct job *, char *buf, size_t len);

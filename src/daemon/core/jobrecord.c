@@ -166,13 +166,21 @@ job_record_write(enum job_event ev, const struct job *job,
 	return true;
 }
 
-void
-job_record_dump(struct record_buf *rb)
+bool
+job_record_dump(struct record_buf *rb, bool first, size_t max)
 {
 	const struct job_outcome	*o;
+	struct shard			*sh = shard_current();
 	struct job			*job;
 
-	TAILQ_FOREACH(job, &shard_current()->jobs, entry) {
+	/*
+	 * Between slices the loop runs on: a job that expires meanwhile moves
+	 * the cursor on (job_expire); one that comes in behind it was handed
+	 * over after the snapshot began, so its records are in the segments
+	 * after it.
+	 */
+	job = first ? TAILQ_FIRST(&sh->jobs) : sh->dumping;
+	for (; job != NULL && rb->tb.len < max; job = TAILQ_NEXT(job, entry)) {
 		if (job->spec->text == NULL)
 			continue;
 		put_submit(&rb->tb, job, 0);
@@ -188,6 +196,8 @@ job_record_dump(struct record_buf *rb)
 			continue;
 		record_buf_end(rb);
 	}
+	sh->dumping = job;
+	return job == NULL;
 }
 
 void

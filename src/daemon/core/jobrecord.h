@@ -86,9 +86,11 @@ bool		 job_record_write(enum job_event, const struct job *,
 /*
  * For a snapshot, on a loop: each job it owns as its SUBMIT and its state
  * now (a finished one's FINISH once its outcome is made), at the versions
- * they have.
+ * they have; in slices, each ending once rb holds max bytes or more.  The
+ * first slice starts at the loop's first job, the others go on where the
+ * last ended, whatever changed in between.  True once the last job is in.
  */
-void		 job_record_dump(struct record_buf *);
+bool		 job_record_dump(struct record_buf *, bool first, size_t max);
 /* A note (core/notes.h) as a record: its kind, number, name and flag. */
 void		 note_record_write(int kind, const char *name, bool on, uint64_t seq,
 		     struct record_buf *);

@@ -21,6 +21,7 @@
 #include "core/sem.h"
 #include "runtime/fields.h"
 #include "runtime/future.h"
+#include "runtime/jsonload.h"
 #include "runtime/log.h"
 #include "runtime/textbuf.h"
 #include "runtime/util.h"
@@ -200,6 +201,10 @@ job_spec_args(struct job_spec *s, const json_t *spec, const char *base,
 	job_parse_depth++;
 	rc = s->type->parse(args, path, loomd.config, &s->parsed, e);
 	job_parse_depth--;
+	/* What the type keeps of its args, about: a composite's are its
+	 * children's specs, which count themselves. */
+	if (rc == 0 && args != NULL && s->type->children == NULL)
+		s->held = json_held_size(args);
 	return rc;
 }
 
@@ -228,15 +233,20 @@ job_spec_fill(struct job_spec *s, const json_t *spec, const char *base,
 	if (job_spec_options(s, spec, base, &type, e) == -1 ||
 	    job_spec_resources(s, spec, base, e) == -1 ||
 	    job_spec_after(s, spec, base, e) == -1 ||
-	    job_spec_args(s, spec, base, type, e) == -1)
+	    job_spec_args(s, spec, base, type, e) == -1) {
+		s->held = 0;	/* not counted yet */
 		return -1;
+	}
 	/* A store writes the spec as it came; replay parses it again. */
 	if (!has_text && job_record_keeps_specs()) {
 		struct textbuf	tb = { 0 };
 
 		textbuf_json(&tb, spec);
 		s->text = textbuf_steal(&tb, &s->text_len);
+		s->held += s->text_len;
 	}
+	/* Counted for as long as it is held (max_result_bytes). */
+	job_hold(s->held);
 	return 0;
 }
 
@@ -245,6 +255,7 @@ job_spec_clear(struct job_spec *s)
 {
 	size_t	i;
 
+	job_unhold(s->held);
 	if (s->parsed != NULL && s->type->free_parsed != NULL)
 		s->type->free_parsed(s->parsed);
 	for (i = 0; i < s->nresources; i++) {

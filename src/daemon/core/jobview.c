@@ -19,6 +19,7 @@
 #include "core/principal.h"
 #include "core/queue.h"
 #include "runtime/future.h"
+#include "runtime/jsonload.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/textbuf.h"
@@ -218,6 +219,12 @@ job_outcome_new(const struct job *job, json_t *result)
 	o->state = job->state;
 	if (job->state >= JOB_FAILED)
 		error_copy(&o->error, &job->error);
+	/* Only a composite reads a result other than through the view (its
+	 * child's): a job of its own keeps the text alone. */
+	if (job->parent == 0) {
+		json_decref(result);
+		result = NULL;
+	}
 	o->result = result;	/* the job's own (job_succeed) */
 	o->view = (char *)(o + 1);
 	o->view_len = tb.len;
@@ -231,19 +238,33 @@ job_outcome_new(const struct job *job, json_t *result)
 	return o;
 }
 
-static atomic_size_t	job_results_held;
+/* What jobs hold, all loops: their specs (jobspec.c) and outcomes. */
+static atomic_size_t	job_held;
+
+void
+job_hold(size_t n)
+{
+	atomic_fetch_add_explicit(&job_held, n, memory_order_relaxed);
+}
+
+void
+job_unhold(size_t n)
+{
+	atomic_fetch_sub_explicit(&job_held, n, memory_order_relaxed);
+}
+
+size_t
+job_held_bytes(void)
+{
+	return atomic_load_explicit(&job_held, memory_order_relaxed);
+}
 
 void
 job_outcome_charge(struct job_outcome *o)
 {
-	o->held = sizeof(*o) + o->view_len + (o->result != NULL ? o->view_len : 0);
-	atomic_fetch_add_explicit(&job_results_held, o->held, memory_order_relaxed);
-}
-
-size_t
-job_results_bytes(void)
-{
-	return atomic_load_explicit(&job_results_held, memory_order_relaxed);
+	o->held = sizeof(*o) + o->view_len +
+	    (o->result != NULL ? json_held_size(o->result) : 0);
+	job_hold(o->held);
 }
 
 void
@@ -251,7 +272,7 @@ job_outcome_free(void *arg)
 {
 	struct job_outcome	*o = arg;
 
-	atomic_fetch_sub_explicit(&job_results_held, o->held, memory_order_relaxed);
+	job_unhold(o->held);
 	error_clear(&o->error);
 	json_decref(o->result);
 	free(o);

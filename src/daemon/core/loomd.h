@@ -45,6 +45,7 @@ struct shard {
 	struct loop		*loop;
 	unsigned int		 index;
 	struct job_list		 jobs;		/* the jobs it owns, by id */
+	struct job		*dumping;	/* a snapshot's next job; or NULL */
 	struct net_shard	*net;		/* the network layer's part */
 	struct shard_counters	*counters;	/* core/counters.c */
 	struct journal_shard	*journal;	/* io/journal.c; NULL: off */

@@ -64,7 +64,8 @@ restore_outcome(const struct job *job, const char *view, size_t len)
 	o->view[len] = '\0';
 	if ((v = json_load_line(view, len, 0, NULL)) == NULL)
 		return o;
-	if (o->state == JOB_DONE)
+	/* As job_outcome_new(): only a composite's child keeps it parsed. */
+	if (o->state == JOB_DONE && job->parent != 0)
 		o->result = json_incref(json_object_get(v, "result"));
 	if ((err = json_object_get(v, "error")) != NULL &&
 	    (code = json_string_value(json_object_get(err, "code"))) != NULL) {

@@ -107,6 +107,8 @@ job_parse_with(const json_t *json, const char *base, const char *text,
 		js->spec.text_len = text_len;
 		js->spec.text_inline = true;
 		memcpy(js->spec.text, text, text_len);
+		js->spec.held += text_len;
+		job_hold(text_len);
 	}
 	job_init(&js->job, &js->spec, NULL);
 	return &js->job;

@@ -151,16 +151,21 @@ journal_take_batch(struct journal_shard *js, uint64_t n)
 	return b;
 }
 
-/* After the callbacks that were due: the batch goes to the thread. */
-static void
-journal_flush_cb(evutil_socket_t fd, short what, void *arg)
+/* The open batch to the thread now. */
+void
+journal_flush_open(struct journal_shard *js)
 {
-	struct journal_shard	*js = arg;
-
 	if (!js->open)
 		return;
 	js->open = false;
 	journal_queue(journal_take_batch(js, js->batch));
+}
+
+/* After the callbacks that were due: the batch goes to the thread. */
+static void
+journal_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	journal_flush_open(arg);
 }
 
 /* On the loop: its batches have gone as far as the thread says. */
@@ -371,8 +376,13 @@ journal_main(void *arg)
 
 		journal_snapshot_parts(&J.pending);
 		written = journal_write();
-		if (journal_sync_due() || (J.stop && J.dirty))
+		/* A snapshot with all its parts takes over once the batches
+		 * before its last slices are durable (journal_compact.c). */
+		if (journal_sync_due() || (J.stop && J.dirty) ||
+		    (written && J.dirty && J.sync != JOURNAL_SYNC_OFF &&
+		    journal_snapshot_complete()))
 			journal_sync_now();
+		journal_snapshot_install();
 		if (written) {
 			journal_tell(J.pending);
 			journal_free_list(J.pending);

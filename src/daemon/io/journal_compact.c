@@ -16,6 +16,24 @@
  * into its inbox before the question); only then is every loop asked for
  * its part, and each of those hand-overs is ahead of the question in the
  * owner's inbox.
+ *
+ * A loop's part comes in slices of about JOURNAL_SLICE bytes, one callback
+ * each, so that a loop holding large jobs does not stall (nor hold its whole
+ * part in memory): the thread writes a slice and only then asks for the
+ * next, and the loop serves everything else in between.  A job that changes
+ * meanwhile has its new records in the segments after the snapshot (newer
+ * versions win at replay); one that expires is skipped; one that comes in
+ * was handed over after the ready round, so its SUBMIT is there too.
+ *
+ * The parts are no longer one instant of each loop: the loop's counters go
+ * with its first slice, and a job in a later slice may show a change made
+ * after them, which they do not count.  That change's record, and its
+ * count, are in the batch the loop had open: so before each slice the loop
+ * hands its open batch over, and the snapshot takes the segments' place
+ * only once every batch ahead of the last slices is written and synced.
+ * Whatever a slice shows is then durable with its count, in the snapshot or
+ * after it.  (Unless the journal is full: the snapshot is what makes room,
+ * so it goes in at once, as before.)
  */
 #include "autoconf.h"
 
@@ -36,6 +54,7 @@
 #include "runtime/util.h"
 
 #define JOURNAL_COMPACT_MIN	(64u << 20)	/* no compaction below this */
+#define JOURNAL_SLICE		(4u << 20)	/* a loop's part, per callback */
 
 static void	journal_ask_loops(void (*)(void *));
 
@@ -52,6 +71,21 @@ journal_compact_min(void)
 		    strtoull(env, NULL, 10) : JOURNAL_COMPACT_MIN;
 	}
 	return min;
+}
+
+/* The same for the slices of a part (on the thread, as above). */
+static size_t
+journal_slice_bytes(void)
+{
+	static size_t	 slice;
+	const char	*env;
+
+	if (slice == 0) {
+		env = getenv("LOOMD_TEST_SLICE_BYTES");
+		slice = env != NULL && strtoull(env, NULL, 10) > 0 ?
+		    strtoull(env, NULL, 10) : JOURNAL_SLICE;
+	}
+	return slice;
 }
 
 static void
@@ -86,35 +120,50 @@ journal_dump_notes(struct record_buf *rb)
 struct journal_dump {
 	struct journal_shard	*js;
 	uint64_t		 gen;
+	size_t			 slice;		/* bytes of records a slice */
+	bool			 first;		/* its part's first slice */
 };
 
-/* On a loop: its part of the snapshot. */
+/* On a loop: the next slice of its part of the snapshot. */
 static void
 journal_dump(void *arg)
 {
 	struct journal_dump	*d = arg;
+	struct journal_shard	*js = d->js;
 	struct journal_batch	*b;
 
 	/* The end of a drain: this loop's jobs and counters may have moved
 	 * past what the journal keeps (each of its events before this one
-	 * was recorded only if this reads false).  No part: the snapshot
-	 * never completes, and journal_close() aborts it. */
-	if (atomic_load_explicit(&J.quiet, memory_order_relaxed)) {
+	 * was recorded only if this reads false).  No more of the part: the
+	 * snapshot never completes, and journal_close() aborts it.  Nor a
+	 * slice of a snapshot given up, whose cursor a new one has reset. */
+	if (atomic_load_explicit(&J.quiet, memory_order_relaxed) ||
+	    (!d->first && d->gen != js->dump_gen)) {
 		free(d);
 		return;
 	}
+	/* Its changes so far ahead of the slice (see the top). */
+	journal_flush_open(js);
 	b = xcalloc(1, sizeof(*b));
-	b->js = d->js;
+	b->js = js;
 	b->n = 0;
 	b->gen = d->gen;
-	job_record_dump(&b->rb);
-	/* Every counter of the loop's, loop 0's even if it has none: it
-	 * stands for the boot (journal_recover.c). */
-	counters_record(d->js->sh->counters, loomd.boot,
-	    d->js->sh->index, true, &b->rb);
-	/* What is not a loop's own goes with the first loop's part. */
-	if (d->js == loomd.shards[0]->journal)
-		journal_dump_notes(&b->rb);
+	if (d->first) {
+		js->dump_gen = d->gen;
+		js->slices = 0;
+		/* Every counter of the loop's, loop 0's even if it has none:
+		 * it stands for the boot (journal_recover.c). */
+		counters_record(js->sh->counters, loomd.boot, js->sh->index,
+		    true, &b->rb);
+		/* What is not a loop's own goes with the first loop's part. */
+		if (js == loomd.shards[0]->journal)
+			journal_dump_notes(&b->rb);
+	}
+	b->last = job_record_dump(&b->rb, d->first, d->slice);
+	js->slices++;
+	log_debug("journal: loop %u: snapshot slice %u, %zu records, %zu bytes%s",
+	    js->sh->index, js->slices, b->rb.n, b->rb.tb.len,
+	    b->last ? ", the last" : "");
 	journal_queue(b);
 	free(d);
 }
@@ -172,27 +221,39 @@ journal_compact_maybe(bool force)
 	}
 	J.snap_gen++;
 	J.ready_left = J.parts_left = loomd.nloops;
+	J.snap_complete = false;
 	journal_ask_loops(journal_dump_ready);
+}
+
+/* Ask a loop for (the next slice of) its part; false if it is stopping. */
+static bool
+journal_ask_loop(struct journal_shard *js, void (*fn)(void *), bool first)
+{
+	struct journal_dump	*d = xmalloc(sizeof(*d));
+
+	d->js = js;
+	d->gen = J.snap_gen;
+	d->slice = journal_slice_bytes();
+	d->first = first;
+	if (loop_post(js->sh->loop, fn, d) == -1) {
+		/* Its jobs would be missing from the snapshot, which would
+		 * drop their segments. */
+		free(d);
+		journal_snapshot_abort_any();
+		return false;
+	}
+	return true;
 }
 
 /* One round of the snapshot's questions, to every loop. */
 static void
 journal_ask_loops(void (*fn)(void *))
 {
-	struct journal_dump	*d;
-	unsigned int		 i;
+	unsigned int	i;
 
 	for (i = 0; i < loomd.nloops; i++) {
-		d = xmalloc(sizeof(*d));
-		d->js = loomd.shards[i]->journal;
-		d->gen = J.snap_gen;
-		if (loop_post(loomd.loops[i], fn, d) == -1) {
-			/* A loop is stopping: its jobs would be missing from
-			 * the snapshot, which would drop their segments. */
-			free(d);
-			journal_snapshot_abort_any();
+		if (!journal_ask_loop(loomd.shards[i]->journal, fn, true))
 			return;
-		}
 	}
 }
 
@@ -217,10 +278,31 @@ journal_snapshot_add_part(struct journal_batch *b)
 		journal_snapshot_failed(rc);
 		return;
 	}
-	if (--J.parts_left > 0)
+	/* Written: now the loop may make its next slice. */
+	if (!b->last) {
+		journal_ask_loop(b->js, journal_dump, false);
+		return;
+	}
+	if (--J.parts_left == 0)
+		J.snap_complete = true;
+}
+
+bool
+journal_snapshot_complete(void)
+{
+	return J.snap != NULL && J.snap_complete;
+}
+
+void
+journal_snapshot_install(void)
+{
+	enum journal_result	rc;
+
+	if (!journal_snapshot_complete())
 		return;
 	rc = journal_file_snapshot_commit(J.snap);
 	J.snap = NULL;
+	J.snap_complete = false;
 	if (rc != JOURNAL_OK)
 		journal_snapshot_failed(rc);
 	else

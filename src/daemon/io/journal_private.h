@@ -40,6 +40,7 @@ struct journal {
 	uint64_t		 snap_gen;	/* counts the snapshots begun */
 	unsigned int		 ready_left;	/* loops yet to say they are ready */
 	unsigned int		 parts_left;	/* loops yet to send theirs */
+	bool			 snap_complete;	/* every part is in */
 
 	atomic_bool		 full;		/* submits refused */
 	atomic_bool		 quiet;		/* the end of a drain: record nothing */
@@ -50,12 +51,17 @@ extern struct journal	J;
 
 /* journal.c */
 void	journal_queue(struct journal_batch *);
+void	journal_flush_open(struct journal_shard *);	/* on its loop */
 int	journal_start_thread(char *err, size_t errlen);
 
 /* journal_compact.c, on the thread */
 void	journal_compact_maybe(bool force);
 /* The loops' parts of a snapshot out of the list, into the snapshot. */
 void	journal_snapshot_parts(struct journal_batch **list);
+/* Every part is in: it waits for the batches written with the last. */
+bool	journal_snapshot_complete(void);
+/* Then, after those are written and synced: it replaces the segments. */
+void	journal_snapshot_install(void);
 void	journal_snapshot_abort_any(void);
 
 /* journal_counts.c: the job counters' records, at start */

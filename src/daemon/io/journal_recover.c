@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -396,49 +397,98 @@ replay_free(struct replay *rp)
 }
 
 /*
- * The heap that the jobs being made fill, faulted in a large piece at a time.
- * A page fault a page is most of what making a job costs on a virtual
- * machine; glibc's main arena grows with brk, so while replay makes jobs it
- * grows REPLAY_HEAP_STEP at a time, and each new piece is populated in one
- * call (in huge pages where the kernel allows).  Where malloc is another
- * (a sanitizer's), brk does not move and nothing happens.
+ * The heap that the jobs being made fill, faulted in ahead of them.  A page
+ * fault a page is most of what making a job costs on a virtual machine, and
+ * zeroing the pages the rest.  glibc's main arena grows with brk; while
+ * replay makes jobs it grows REPLAY_HEAP_STEP at a time, and a thread of its
+ * own populates each new piece in one call (in huge pages where the kernel
+ * allows) while the main thread goes on making jobs on another core.  Where
+ * malloc is another (a sanitizer's), brk does not move and the thread only
+ * waits for the end.
  */
-#define REPLAY_HEAP_STEP	(64u << 20)
+#define REPLAY_HEAP_STEP	(128u << 20)
 
 struct replay_heap {
-	uintptr_t	 done;		/* populated up to here */
+	pthread_t	 thread;
+	bool		 running;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	uintptr_t	 top;		/* brk as the main thread last saw it */
+	bool		 end;
 };
+
+static void *
+replay_heap_main(void *arg)
+{
+	struct replay_heap	*h = arg;
+	uintptr_t		 done, top;
+
+	pthread_mutex_lock(&h->lock);
+	done = h->top;
+	for (;;) {
+		while (h->top <= done && !h->end)
+			pthread_cond_wait(&h->cond, &h->lock);
+		if (h->end)
+			break;
+		top = h->top;
+		pthread_mutex_unlock(&h->lock);
+		done = (done + 4095) & ~(uintptr_t)4095;
+		if (top > done) {
+			(void)madvise((void *)done, top - done, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+			(void)madvise((void *)done, top - done,
+			    MADV_POPULATE_WRITE);
+#endif
+		}
+		done = top;
+		pthread_mutex_lock(&h->lock);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
 
 static void
 replay_heap_begin(struct replay_heap *h)
 {
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	h->top = (uintptr_t)sbrk(0);
 #ifdef M_TOP_PAD
 	mallopt(M_TOP_PAD, REPLAY_HEAP_STEP);
 #endif
-	h->done = (uintptr_t)sbrk(0);
+	h->running = thread_create_quiet(&h->thread, replay_heap_main, h) == 0;
 }
 
+/* Every few jobs: tell the thread when brk has moved. */
 static void
 replay_heap_grown(struct replay_heap *h)
 {
 	uintptr_t	top = (uintptr_t)sbrk(0);
-	uintptr_t	from = (h->done + 4095) & ~(uintptr_t)4095;
 
-	if (top <= from)
+	if (!h->running || top <= h->top)
 		return;
-	(void)madvise((void *)from, top - from, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-	(void)madvise((void *)from, top - from, MADV_POPULATE_WRITE);
-#endif
-	h->done = top;
+	pthread_mutex_lock(&h->lock);
+	h->top = top;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
 }
 
 static void
-replay_heap_end(void)
+replay_heap_end(struct replay_heap *h)
 {
 #ifdef M_TOP_PAD
 	mallopt(M_TOP_PAD, 128 << 10);	/* glibc's default */
 #endif
+	if (h->running) {
+		pthread_mutex_lock(&h->lock);
+		h->end = true;
+		pthread_cond_signal(&h->cond);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->thread, NULL);
+	}
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
 }
 
 /* One job from its records (refs[0 .. n), in the order read). */
@@ -474,7 +524,7 @@ replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 	replay_sort(rp);
 	replay_heap_begin(&heap);
 	for (i = 0; i < rp->nrefs; i += n) {
-		if ((restored & 255) == 0) {
+		if ((restored & 63) == 0) {
 			replay_progress(rp);
 			replay_heap_grown(&heap);
 		}
@@ -501,7 +551,7 @@ replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 			restored++;
 		free(children);
 	}
-	replay_heap_end();
+	replay_heap_end(&heap);
 	job_restore_go();
 	/* The owners have what they keep: the records can go. */
 	replay_barrier();

@@ -20,6 +20,8 @@ struct journal_shard {
 	struct loop_event	 flush;
 	_Atomic uint64_t	 reached;	/* the thread: gone this far */
 	atomic_bool		 posted;	/* a journal_reached is on its way */
+	uint64_t		 dump_gen;	/* the snapshot its part is for */
+	unsigned int		 slices;	/* of that part, so far */
 };
 
 /* A batch on its way to the thread, or a loop's part of a snapshot. */
@@ -29,6 +31,7 @@ struct journal_batch {
 	uint64_t		 n;		/* 0: a snapshot part */
 	uint64_t		 gen;		/* a part: of which snapshot */
 	bool			 ready;		/* a part: only the first round's */
+	bool			 last;		/* a part: its loop's last slice */
 	struct record_buf	 rb;
 };
 

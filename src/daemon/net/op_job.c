@@ -366,11 +366,13 @@ submit_admit(struct request *r, struct submit *s, struct error *e)
 	if (submit_share(r, job_count(s->jobs, s->n), e) == -1)
 		return -1;
 	/* Like Redis's maxmemory with noeviction: results are never dropped
-	 * before their ttl to make room; new work waits for room instead. */
+	 * before their ttl to make room; new work waits for room instead.
+	 * These jobs' specs are counted already (job_parse). */
 	if (loomd.config->max_result_bytes != 0 &&
-	    job_results_bytes() >= loomd.config->max_result_bytes) {
-		error_set(e, "busy", "finished jobs hold max_result_bytes (%zu) of "
-		    "results; retry once some expire", loomd.config->max_result_bytes);
+	    job_held_bytes() > loomd.config->max_result_bytes) {
+		error_set(e, "busy", "jobs would hold more than max_result_bytes "
+		    "(%zu) of specs and results; retry once some finish or expire",
+		    loomd.config->max_result_bytes);
 		return -1;
 	}
 	if (executor_full(s->jobs, s->n)) {

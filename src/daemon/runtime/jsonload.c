@@ -250,3 +250,35 @@ json_load_line(const char *buf, size_t len, size_t flags, json_error_t *error)
 	}
 	return json_loadb(buf, len, flags, error);
 }
+
+/*
+ * About what a parsed value holds: its strings' and keys' bytes, and
+ * JSON_VALUE_BYTES for each value and each key (jansson's structure and
+ * the allocator's header).  An estimate for budgets, not an exact count.
+ */
+#define JSON_VALUE_BYTES	32
+
+size_t
+json_held_size(const json_t *v)
+{
+	const char	*key;
+	json_t		*item;
+	size_t		 n = JSON_VALUE_BYTES, i;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		n += json_string_length(v);
+		break;
+	case JSON_ARRAY:
+		json_array_foreach((json_t *)v, i, item)
+			n += json_held_size(item);
+		break;
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)v, key, item)
+			n += JSON_VALUE_BYTES + strlen(key) + json_held_size(item);
+		break;
+	default:
+		break;
+	}
+	return n;
+}

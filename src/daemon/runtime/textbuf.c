@@ -274,8 +274,9 @@ textbuf_steal(struct textbuf *tb, size_t *len)
 
 	textbuf_reserve(tb, 0);
 	tb->p[tb->len] = '\0';
-	/* It may be kept a long time (a job's view, for its ttl): no slack. */
-	if (tb->cap > 2 * tb->len + 1024)
+	/* It may be kept a long time (a job's spec, for its ttl), and budgets
+	 * count its length: no more than a page of slack. */
+	if (tb->cap - tb->len > 4096)
 		tb->p = xreallocarray(tb->p, tb->len + 1, 1);
 	p = tb->p;
 	*len = tb->len;
