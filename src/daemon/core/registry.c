@@ -129,6 +129,19 @@ registry_next_id(void)
 }
 
 void
+registry_reserve(size_t n)
+{
+	unsigned int	i;
+
+	for (i = 0; i < REGISTRY_SHARDS; i++) {
+		pthread_mutex_lock(&shards[i].lock);
+		hashmap_reserve(&shards[i].ids, hashmap_count(&shards[i].ids) +
+		    n / REGISTRY_SHARDS + 1);
+		pthread_mutex_unlock(&shards[i].lock);
+	}
+}
+
+void
 registry_insert(struct registry_link *link)
 {
 	struct registry_shard	*s = registry_shard_of(link->id);

@@ -39,6 +39,8 @@ void		 registry_ids(uint64_t next, uint64_t ceiling, uint64_t block,
 		     registry_reserve_fn);
 uint64_t	 registry_next_id(void);
 void		 registry_insert(struct registry_link *);
+/* Room for n more without growing (a replay's jobs). */
+void		 registry_reserve(size_t n);
 /* A retried job's new future takes the old one's place; the old is returned. */
 struct future	*registry_set_future(struct registry_link *, struct future *);
 void		 registry_remove(struct registry_link *);

@@ -24,6 +24,7 @@
 #include "core/loomd.h"
 #include "core/notes.h"
 #include "core/queue.h"
+#include "core/registry.h"
 #include "core/restore.h"
 #include "io/journal.h"
 #include "io/journal_file.h"
@@ -522,6 +523,9 @@ replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 	int64_t		 now = now_epoch_ns();
 
 	replay_sort(rp);
+	for (i = 0, n = 0; i < rp->nrefs; i++)
+		n += i == 0 || rp->refs[i].id != rp->refs[i - 1].id;
+	registry_reserve(n);
 	replay_heap_begin(&heap);
 	for (i = 0; i < rp->nrefs; i += n) {
 		if ((restored & 63) == 0) {

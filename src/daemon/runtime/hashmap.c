@@ -115,6 +115,17 @@ hashmap_insert(struct hashmap *map, struct hashmap_entry *e)
 }
 
 void
+hashmap_reserve(struct hashmap *map, size_t n)
+{
+	if (map->buckets == NULL) {
+		map->bits = HASHMAP_MIN_BITS;
+		map->buckets = xcalloc((size_t)1 << map->bits, sizeof(*map->buckets));
+	}
+	while (hashmap_size(map) < n)
+		hashmap_grow(map);
+}
+
+void
 hashmap_add(struct hashmap *map, struct hashmap_entry *e, const char *key)
 {
 	e->hash = hashmap_hash(key);

@@ -47,6 +47,8 @@ uint64_t	 hashmap_hash(const char *);
 struct hashmap_entry *hashmap_find(const struct hashmap *, const char *key);
 struct hashmap_entry *hashmap_find_u64(const struct hashmap *, uint64_t key);
 /* The key must not be in the map already. */
+/* Room for n entries without growing (many about to be added). */
+void		 hashmap_reserve(struct hashmap *, size_t n);
 void		 hashmap_add(struct hashmap *, struct hashmap_entry *, const char *key);
 void		 hashmap_add_u64(struct hashmap *, struct hashmap_entry *, uint64_t key);
 /* False, and nothing happens, if the entry is not in the map. */
