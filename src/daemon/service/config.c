@@ -190,7 +190,7 @@ config_new(void)
 	cfg->max_result_ttl = 0;
 	cfg->auth_timeout = 30;
 	cfg->client_output_limit = 32 * 1024 * 1024;
-	cfg->max_result_bytes = 256 * 1024 * 1024;
+	cfg->max_result_bytes = 192 * 1024 * 1024;
 	cfg->line_timeout = 30;
 	cfg->max_input_bytes = 256 * 1024 * 1024;
 
