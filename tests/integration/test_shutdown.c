@@ -100,6 +100,24 @@ assert_eof(struct client *c)
 	}
 }
 
+/* A watcher hears of the job's cancel, then its connection closes. */
+static void
+assert_watcher_hears_the_end(struct client *watcher, json_int_t id)
+{
+	json_t	*r;
+
+	for (;;) {
+		r = client_recv(watcher, HARNESS_WAIT);
+		if (reply_job_id(r) == id &&
+		    strcmp(reply_job_state(r), "cancelled") == 0) {
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+	}
+	assert_eof(watcher);
+}
+
 static bool
 connectable(const struct daemon *d)
 {
@@ -200,16 +218,7 @@ test_draining_refuses_new_work_and_serves_waiting_clients(void **state)
 	assert_eof(&a);
 
 	/* The watcher saw the job end before its connection closed. */
-	for (;;) {
-		r = client_recv(&watcher, HARNESS_WAIT);
-		if (reply_job_id(r) == id &&
-		    strcmp(reply_job_state(r), "cancelled") == 0) {
-			json_decref(r);
-			break;
-		}
-		json_decref(r);
-	}
-	assert_eof(&watcher);
+	assert_watcher_hears_the_end(&watcher, id);
 	client_close(&a);
 	client_close(&idle);
 	client_close(&watcher);
@@ -257,16 +266,7 @@ test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
 	assert_true(daemon_log_wait(&d, "no job is unfinished"));
 	assert_int_equal(unlink(gate), 0);
 
-	for (;;) {
-		r = client_recv(&watcher, HARNESS_WAIT);
-		if (reply_job_id(r) == id &&
-		    strcmp(reply_job_state(r), "cancelled") == 0) {
-			json_decref(r);
-			break;
-		}
-		json_decref(r);
-	}
-	assert_eof(&watcher);
+	assert_watcher_hears_the_end(&watcher, id);
 	for (i = 0; i < 2; i++) {
 		r = client_recv(&a, HARNESS_WAIT);
 		assert_string_equal(reply_job_state(r), "cancelled");

@@ -58,34 +58,39 @@
 
 static void	journal_ask_loops(void (*)(void *));
 
+/* A size a test may set in the environment (on the thread: no other
+ * reads it), else the built-in one. */
+static uint64_t
+journal_test_size(const char *name, uint64_t *cached, uint64_t dflt)
+{
+	const char	*env;
+
+	if (*cached == 0) {
+		env = getenv(name);
+		*cached = env != NULL && strtoull(env, NULL, 10) > 0 ?
+		    strtoull(env, NULL, 10) : dflt;
+	}
+	return *cached;
+}
+
 /* The tests' way to see compactions without 64 MiB of records. */
 static uint64_t
 journal_compact_min(void)
 {
-	static uint64_t	 min;
-	const char	*env;
+	static uint64_t	min;
 
-	if (min == 0) {
-		env = getenv("LOOMD_TEST_COMPACT_BYTES");
-		min = env != NULL && strtoull(env, NULL, 10) > 0 ?
-		    strtoull(env, NULL, 10) : JOURNAL_COMPACT_MIN;
-	}
-	return min;
+	return journal_test_size("LOOMD_TEST_COMPACT_BYTES", &min,
+	    JOURNAL_COMPACT_MIN);
 }
 
-/* The same for the slices of a part (on the thread, as above). */
+/* The same for the slices of a part. */
 static size_t
 journal_slice_bytes(void)
 {
-	static size_t	 slice;
-	const char	*env;
+	static uint64_t	slice;
 
-	if (slice == 0) {
-		env = getenv("LOOMD_TEST_SLICE_BYTES");
-		slice = env != NULL && strtoull(env, NULL, 10) > 0 ?
-		    strtoull(env, NULL, 10) : JOURNAL_SLICE;
-	}
-	return slice;
+	return (size_t)journal_test_size("LOOMD_TEST_SLICE_BYTES", &slice,
+	    JOURNAL_SLICE);
 }
 
 static void
