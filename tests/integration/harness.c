@@ -47,14 +47,21 @@ daemon_bin(const char *name)
 	return path;
 }
 
-const char *
-fault_preload(void)
+void
+fault_env(const char *env[4], const char *more)
 {
-	static char	path[1024];
+	static char	 preload[1100], asan[512];
+	const char	*opts = getenv("ASAN_OPTIONS");
 
-	snprintf(path, sizeof(path), "LD_PRELOAD=%s", daemon_bin(
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", daemon_bin(
 	    "tests/fault/.libs/fault.so"));
-	return path;
+	/* A sanitizer's runtime wants to come first; the shim does. */
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    opts != NULL ? opts : "", opts != NULL && *opts ? ":" : "");
+	env[0] = preload;
+	env[1] = asan;
+	env[2] = more;
+	env[3] = NULL;
 }
 
 void

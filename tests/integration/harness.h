@@ -74,8 +74,10 @@ bool	 daemon_log_wait(const struct daemon *, const char *);
 /* Replace the -c file (for reloads). */
 void	 daemon_write_config(struct daemon *, const char *text);
 const char *daemon_bin(const char *name);	/* path of a built program */
-/* "LD_PRELOAD=" the fault shim (tests/fault/fault.c), for daemon_opts.env. */
-const char *fault_preload(void);
+/* The environment of a daemon under the fault shim (tests/fault/fault.c),
+ * for daemon_opts.env: LD_PRELOAD, what a sanitizer build needs to take it,
+ * and more (e.g. "LOOM_FAULT=...", or NULL); NULL-ended. */
+void	 fault_env(const char *env[4], const char *more);
 /* A state_dir of the test's own, to outlive daemons (restarts). */
 void	 state_dir_make(char *dir, size_t len);
 void	 state_dir_remove(const char *dir);

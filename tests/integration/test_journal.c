@@ -525,7 +525,6 @@ test_a_full_disk_refuses_submits_and_loses_nothing(void **unused)
 {
 	static const char *const extra[] = { "-o", "loops=1", NULL };
 	const char	*env[4];
-	char		 asan[256];
 	struct daemon	 d;
 	struct client	 c;
 	json_int_t	*ids = calloc(20000, sizeof(*ids));
@@ -534,13 +533,7 @@ test_a_full_disk_refuses_submits_and_loses_nothing(void **unused)
 	bool		 refused = false;
 
 	/* Journal writes fail from the 6th on: a few jobs get in first. */
-	env[0] = fault_preload();
-	env[1] = "LOOM_FAULT=writev=ENOSPC@6+";
-	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
-	    getenv("ASAN_OPTIONS") ? ":" : "");
-	env[2] = asan;
-	env[3] = NULL;
+	fault_env(env, "LOOM_FAULT=writev=ENOSPC@6+");
 	start_with(&d, extra, env);
 	client_connect(&c, &d);
 	for (i = 0; i < 20000 && !refused; i++) {
@@ -583,20 +576,13 @@ static void
 test_a_failed_fdatasync_stops_loomd(void **unused)
 {
 	const char	*env[4];
-	char		 asan[256];
 	struct daemon	 d;
 	struct client	 c;
 	json_int_t	 ids[256];
 	json_t		*r;
 	int		 n = 0, i, st;
 
-	env[0] = fault_preload();
-	env[1] = "LOOM_FAULT=fdatasync=EIO@12+";
-	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
-	    getenv("ASAN_OPTIONS") ? ":" : "");
-	env[2] = asan;
-	env[3] = NULL;
+	fault_env(env, "LOOM_FAULT=fdatasync=EIO@12+");
 	start_with(&d, NULL, env);
 	client_connect(&c, &d);
 	for (i = 0; i < 256; i++) {

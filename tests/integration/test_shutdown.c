@@ -236,7 +236,7 @@ test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
 	struct daemon		 d;
 	struct client		 a, watcher;
 	char			 gate[128], gate_env[160];
-	const char		*env[] = { fault_preload(), gate_env, NULL };
+	const char		*env[4];
 	const char *const	 extra[] = { "-o", "shutdown_grace=3600", "-o",
 	    "journal_sync=always", NULL };
 	struct daemon_opts	 opts = { .extra = extra, .notify = true,
@@ -247,6 +247,7 @@ test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
 
 	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
 	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
+	fault_env(env, gate_env);
 	daemon_start_with(&d, &opts);
 	client_connect(&a, &d);
 	client_connect(&watcher, &d);
