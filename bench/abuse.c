@@ -265,6 +265,76 @@ flood_gone(void)
 	json_decref(r);
 }
 
+/*
+ * n waits on job `id` on connection fd, then a ping: once it is answered,
+ * every wait is registered (a connection's lines are taken in order).
+ */
+static void
+place_waits(int fd, long id, long n)
+{
+	static const char placed[] = "{\"op\":\"ping\",\"id\":\"placed\"}\n";
+	struct obuf	 o = { 0 };
+	char		 line[128], buf[4096];
+	size_t		 len = 0;
+	ssize_t		 k;
+	int		 len1;
+	long		 i;
+
+	len1 = snprintf(line, sizeof(line), "{\"op\":\"result\",\"job\":%ld,"
+	    "\"wait\":true}\n", id);
+	for (i = 0; i < n; i++)
+		obuf_add(&o, line, (size_t)len1);
+	obuf_add(&o, placed, sizeof(placed) - 1);
+	obuf_send(&o, fd);
+	free(o.p);
+	for (;;) {
+		if ((k = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) <= 0)
+			die("loomd closed the connection");
+		len += (size_t)k;
+		buf[len] = '\0';
+		if (strstr(buf, "placed") != NULL)
+			return;
+		if (len > sizeof(buf) / 2) {	/* keep the tail, for a split id */
+			memmove(buf, buf + len - 16, 16);
+			len = 16;
+		}
+	}
+}
+
+/*
+ * 30,000 waits on a sleep job kept by one connection, then for 3 s: a
+ * connection places 20,000 more and closes.  Its waits are dropped at
+ * once, each behind the kept ones in the job's list of callbacks.
+ */
+static void
+flood_waits(void)
+{
+	json_t	*r = call("{\"op\":\"submit\",\"job\":{\"type\":\"sleep\",\"args\":"
+	    "{\"seconds\":600}}}");
+	long	 id = (long)json_integer_value(json_object_get(json_object_get(r,
+	    "job"), "id"));
+	double	 end;
+	long	 rounds = 0;
+	int	 keeper, fd;
+
+	json_decref(r);
+	if ((keeper = bench_connect()) == -1)
+		die("cannot connect: %s", strerror(errno));
+	place_waits(keeper, id, 30000);
+	end = now() + 3;
+	while (now() < end) {
+		if ((fd = bench_connect()) == -1)
+			die("cannot connect: %s", strerror(errno));
+		place_waits(fd, id, 20000);
+		close(fd);
+		rounds++;
+	}
+	sleep(1);	/* the pings go on while the last ones are dropped */
+	printf("  waits: %ld connections placed 20,000 waits and closed\n",
+	    rounds);
+	close(keeper);
+}
+
 static void
 flood_partial(void)
 {
@@ -329,6 +399,7 @@ static const struct flood floods[] = {
 	{ "stream", NULL, flood_stream, { NULL } },
 	{ "results_held", NULL, flood_results_held, { NULL } },
 	{ "gone_waiting", NULL, flood_gone, { "-o", "max_connections=10000", NULL } },
+	{ "waits", NULL, flood_waits, { NULL } },
 	{ "partial_lines", NULL, flood_partial, { NULL } },
 	{ "cpu", NULL, flood_cpu, { "-o", "executor_threads=1", "-o",
 	    "executor_queue=10000", NULL } },

@@ -452,6 +452,88 @@ test_clients_gone_while_waiting_are_dropped(void **state)
 	client_close(&other);
 }
 
+/*
+ * Waits numbered first .. first + n - 1 on job `id`, then a ping: once that
+ * is answered, every wait is in place (a connection's lines are taken in
+ * order, and the job is running, so nothing else is answered).
+ */
+static void
+place_waits(struct client *c, json_int_t id, int first, int n)
+{
+	char	 line[128];
+	char	*buf = malloc((size_t)n * sizeof(line)), *p = buf;
+	json_t	*r;
+	int	 i;
+
+	assert_non_null(buf);
+	for (i = first; i < first + n; i++)
+		p += snprintf(p, sizeof(line), "{\"op\":\"result\",\"id\":%d,"
+		    "\"job\":%lld,\"wait\":true}\n", i, (long long)id);
+	client_send_raw(c, buf, (size_t)(p - buf));
+	free(buf);
+	r = client_call(c, "{\"op\":\"ping\",\"id\":\"placed\"}");
+	assert_string_equal(json_str(r, "id"), "placed");
+	json_decref(r);
+}
+
+/*
+ * Flood 8: tens of thousands of waits on one job.  A client's waits sit
+ * between another's in the job's list of callbacks; it closes, and they
+ * are dropped (each at once, not by a scan past the others) while a third
+ * client is answered.  The other client's waits are all still there: each
+ * is answered once when the job ends.
+ */
+#define MANY_WAITS	20000
+
+static void
+test_many_waits_on_one_job_are_dropped_with_their_client(void **state)
+{
+	struct client	 keeper, hog, other;
+	unsigned char	*seen = calloc(MANY_WAITS, 1);
+	json_t		*r;
+	json_int_t	 id, rid;
+	size_t		 base;
+	int		 i;
+
+	assert_non_null(seen);
+	start(NULL);
+	client_connect(&other, &d);
+	r = client_call(&other, "{\"op\":\"submit\",\"id\":1,\"job\":{\"type\":"
+	    "\"sleep\",\"args\":{\"seconds\":600}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	base = rss_now();
+	client_connect(&keeper, &d);
+	client_connect(&hog, &d);
+	place_waits(&keeper, id, 0, MANY_WAITS / 2);
+	place_waits(&hog, id, 0, MANY_WAITS);
+	place_waits(&keeper, id, MANY_WAITS / 2, MANY_WAITS / 2);
+	client_close(&hog);
+	assert_pings(&other);
+	/* The job goes on without the client that left. */
+	r = client_call(&other, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
+	    (long long)id);
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+	json_decref(client_call(&other, "{\"op\":\"cancel\",\"id\":3,"
+	    "\"job\":%lld}", (long long)id));
+	for (i = 0; i < MANY_WAITS; i++) {
+		r = client_recv(&keeper, HARNESS_WAIT);
+		assert_string_equal(reply_job_state(r), "cancelled");
+		rid = json_integer_value(json_object_get(r, "id"));
+		assert_true(rid >= 0 && rid < MANY_WAITS);
+		assert_int_equal(seen[rid], 0);
+		seen[rid] = 1;
+		json_decref(r);
+	}
+	assert_pings(&keeper);
+	assert_pings(&other);
+	assert_peak_within(base);
+	free(seen);
+	client_close(&keeper);
+	client_close(&other);
+}
+
 /* Flood 7: a line begun and never ended is given line_timeout. */
 static void
 test_an_unended_line_times_out(void **state)
@@ -684,6 +766,9 @@ main(void)
 		cmocka_unit_test_teardown(test_results_held_are_bounded_by_max_result_bytes,
 		    teardown),
 		cmocka_unit_test_teardown(test_clients_gone_while_waiting_are_dropped,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    test_many_waits_on_one_job_are_dropped_with_their_client,
 		    teardown),
 		cmocka_unit_test_teardown(test_an_unended_line_times_out, teardown),
 		cmocka_unit_test_teardown(test_partial_lines_have_a_total_budget,

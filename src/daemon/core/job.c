@@ -37,9 +37,10 @@
 
 /* Waiting for the jobs named in `after`. */
 struct job_deps {
-	struct future	**futures;
-	size_t		  n;
-	size_t		  remaining;
+	struct future		**futures;
+	struct future_link	**links;	/* job_dep_done on each */
+	size_t			  n;
+	size_t			  remaining;
 };
 
 static void	job_timer_cb(evutil_socket_t, short, void *);
@@ -183,11 +184,12 @@ job_deps_free(struct job *job)
 	for (i = 0; i < d->n; i++) {
 		if (d->futures[i] == NULL)
 			continue;
-		if (future_remove_done(d->futures[i], job_dep_done, job))
+		if (future_remove_done(d->futures[i], d->links[i]))
 			job_unref(job);
 		future_unref(d->futures[i]);
 	}
 	free(d->futures);
+	free(d->links);
 	free(d);
 	job->deps = NULL;
 }
@@ -246,6 +248,7 @@ job_deps_start(struct job *job)
 	size_t		 i;
 
 	d->futures = xcalloc(job->spec->nafter, sizeof(*d->futures));
+	d->links = xcalloc(job->spec->nafter, sizeof(*d->links));
 	d->n = d->remaining = job->spec->nafter;
 	job->deps = d;
 	for (i = 0; i < d->n; i++) {
@@ -257,7 +260,8 @@ job_deps_start(struct job *job)
 	}
 	for (i = 0; i < d->n && job->deps != NULL; i++) {
 		job_ref(job);
-		future_on_done(d->futures[i], job->reg.owner, job_dep_done, job);
+		d->links[i] = future_on_done_handle(d->futures[i], job->reg.owner,
+		    job_dep_done, job);
 	}
 }
 
