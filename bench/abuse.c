@@ -140,6 +140,46 @@ flood_list(void)
 	close(fd);
 }
 
+/* 200,000 sleeping jobs, in batches of 10,000 (the most a submit takes). */
+static void
+setup_list_large(void)
+{
+	static const char job[] = "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}";
+	struct obuf	 o = { 0 };
+	json_t		*r;
+	int		 b, i;
+
+	for (b = 0; b < 20; b++) {
+		obuf_add(&o, "{\"op\":\"submit\",\"jobs\":[", 23);
+		for (i = 0; i < 10000; i++) {
+			if (i > 0)
+				obuf_add(&o, ",", 1);
+			obuf_add(&o, job, sizeof(job) - 1);
+		}
+		obuf_add(&o, "]}", 3);
+		r = call("%s", o.p);
+		if (!json_is_true(json_object_get(r, "ok")))
+			die("the jobs for list_large were refused");
+		json_decref(r);
+		o.len = 0;
+	}
+	free(o.p);
+}
+
+/*
+ * Lists over all of them that find nothing (so each looks at every job)
+ * and lists of the oldest (so each passes every newer one), not read.
+ */
+static void
+flood_list_large(void)
+{
+	int	fd = flood_lines("{\"op\":\"list\",\"state\":\"failed\"}\n"
+	    "{\"op\":\"list\",\"before\":100}\n", 100);
+
+	sleep(3);
+	close(fd);
+}
+
 static long	result_job;
 
 static void
@@ -394,6 +434,7 @@ struct flood {
 
 static const struct flood floods[] = {
 	{ "list", NULL, flood_list, { NULL } },
+	{ "list_large", setup_list_large, flood_list_large, { NULL } },
 	{ "result", setup_result, flood_result, { NULL } },
 	{ "watch", NULL, flood_watch, { NULL } },
 	{ "stream", NULL, flood_stream, { NULL } },

@@ -534,6 +534,233 @@ test_many_waits_on_one_job_are_dropped_with_their_client(void **state)
 	client_close(&other);
 }
 
+/* n sleeping jobs with ttl 0 (gone once they end), their ids ascending. */
+static json_int_t *
+submit_sleepers(struct client *c, int n)
+{
+	static const char job[] = "{\"type\":\"sleep\",\"ttl\":0,\"args\":"
+	    "{\"seconds\":600}}";
+	json_int_t	*ids = calloc((size_t)n, sizeof(*ids));
+	char		*buf = malloc(5000 * sizeof(job) + 64), *p;
+	json_t		*r, *jobs;
+	int		 done = 0, k, i;
+
+	assert_non_null(ids);
+	assert_non_null(buf);
+	while (done < n) {
+		k = n - done < 5000 ? n - done : 5000;
+		p = buf + sprintf(buf, "{\"op\":\"submit\",\"jobs\":[");
+		for (i = 0; i < k; i++)
+			p += sprintf(p, "%s%s", i > 0 ? "," : "", job);
+		sprintf(p, "]}");
+		r = client_call(c, "%s", buf);
+		jobs = json_object_get(r, "jobs");
+		assert_int_equal(json_array_size(jobs), (size_t)k);
+		for (i = 0; i < k; i++)
+			ids[done + i] = json_integer_value(json_object_get(
+			    json_array_get(jobs, i), "id"));
+		json_decref(r);
+		done += k;
+	}
+	free(buf);
+	for (i = 1; i < n; i++)
+		assert_true(ids[i] > ids[i - 1]);
+	return ids;
+}
+
+/*
+ * Flood 8: `list` over many jobs is cut into slices, one a loop pass.  On
+ * one loop, a list that has to look at every job and a ping sent with it:
+ * the ping is answered first, which it could not be if the list took the
+ * loop until it was done.  The answers are those of one walk: paged with
+ * `before`, every job once, newest first.
+ */
+#define LIST_JOBS	12000
+
+static void
+test_a_list_over_many_jobs_lets_the_loop_go_on(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	static const char lists[] =
+	    "{\"op\":\"list\",\"id\":\"l\",\"state\":\"failed\"}\n"
+	    "{\"op\":\"ping\",\"id\":\"p\"}\n";
+	struct client	 c;
+	json_int_t	*ids, before = 0;
+	json_t		*r, *jobs, *next;
+	size_t		 i;
+	int		 seen = 0;
+
+	start(extra);
+	client_connect(&c, &d);
+	ids = submit_sleepers(&c, LIST_JOBS);
+	client_send_raw(&c, lists, sizeof(lists) - 1);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "p");
+	json_decref(r);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "l");
+	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 0);
+	assert_true(json_is_null(json_object_get(r, "next")));
+	json_decref(r);
+
+	/* Pages of 1,000: every job once, newest first. */
+	for (;;) {
+		if (before == 0)
+			r = client_call(&c, "{\"op\":\"list\",\"limit\":1000}");
+		else
+			r = client_call(&c, "{\"op\":\"list\",\"limit\":1000,"
+			    "\"before\":%lld}", (long long)before);
+		jobs = json_object_get(r, "jobs");
+		for (i = 0; i < json_array_size(jobs); i++) {
+			assert_true(seen < LIST_JOBS);
+			assert_int_equal(json_integer_value(json_object_get(
+			    json_array_get(jobs, i), "id")),
+			    ids[LIST_JOBS - 1 - seen]);
+			seen++;
+		}
+		next = json_object_get(r, "next");
+		if (json_is_null(next)) {
+			json_decref(r);
+			break;
+		}
+		before = json_integer_value(next);
+		json_decref(r);
+	}
+	assert_int_equal(seen, LIST_JOBS);
+	/* The oldest, past all the others. */
+	r = client_call(&c, "{\"op\":\"list\",\"before\":%lld}",
+	    (long long)ids[1]);
+	jobs = json_object_get(r, "jobs");
+	assert_int_equal(json_array_size(jobs), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(jobs, 0),
+	    "id")), ids[0]);
+	json_decref(r);
+	free(ids);
+	client_close(&c);
+}
+
+/*
+ * Jobs that go (ttl 0, cancelled) while lists walk past them: a walk that
+ * stood at a job that went goes on at the one before it.  A loop's walks
+ * take turns, in the order they were asked: 1,000 lists that find nothing
+ * (each looks at every job), then one that stops at the first job.  Once
+ * that one is answered, each of the 1,000 has had its first turn and stands
+ * at a job; then every job but the newest is cancelled, and goes at once.
+ * Each list is answered, as is each cancel.  (A walk left at a job that
+ * went would stop the daemon: job_walk_step() checks.)
+ */
+#define WALK_JOBS	4096
+#define WALKS		1000
+
+static void
+test_lists_go_on_while_the_jobs_go(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	static const char walk[] =
+	    "{\"op\":\"list\",\"id\":\"l\",\"state\":\"failed\",\"limit\":1}\n";
+	struct client	 c;
+	json_int_t	*ids;
+	json_t		*r;
+	char		*buf, *p;
+	int		 i, lists = 0, cancels = 0;
+
+	start(extra);
+	client_connect(&c, &d);
+	ids = submit_sleepers(&c, WALK_JOBS);
+	buf = malloc((size_t)WALK_JOBS * 128);
+	assert_non_null(buf);
+	for (i = 0, p = buf; i < WALKS; i++)
+		p = stpcpy(p, walk);
+	p = stpcpy(p, "{\"op\":\"list\",\"id\":\"s\",\"limit\":1}\n");
+	client_send_raw(&c, buf, (size_t)(p - buf));
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "s");
+	json_decref(r);
+	for (i = 0, p = buf; i < WALK_JOBS - 1; i++)
+		p += sprintf(p, "{\"op\":\"cancel\",\"id\":\"c\",\"job\":%lld}\n",
+		    (long long)ids[i]);
+	client_send_raw(&c, buf, (size_t)(p - buf));
+	free(buf);
+	while (lists < WALKS || cancels < WALK_JOBS - 1) {
+		r = client_recv(&c, HARNESS_WAIT);
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		if (strcmp(json_str(r, "id"), "l") == 0) {
+			assert_int_equal(json_array_size(json_object_get(r,
+			    "jobs")), 0);
+			assert_true(json_is_null(json_object_get(r, "next")));
+			lists++;
+		} else {
+			assert_string_equal(json_str(r, "id"), "c");
+			assert_string_equal(reply_job_state(r), "cancelled");
+			cancels++;
+		}
+		json_decref(r);
+	}
+	free(ids);
+	client_close(&c);
+}
+
+/* The calls loop 0 has run from its inbox (one a pass of its lists). */
+static json_int_t
+loop0_posts(struct client *c)
+{
+	json_t		*r = client_call(c, "{\"op\":\"stats\"}");
+	json_int_t	 n;
+
+	n = json_integer_value(json_object_get(json_array_get(json_object_get(
+	    json_object_get(r, "stats"), "loops"), 0), "posts"));
+	json_decref(r);
+	return n;
+}
+
+/*
+ * A client that asks for many lists and leaves: its walks stop at their
+ * next turn.  1,000 lists of 12,000 jobs each want 12 turns, 3,000 passes
+ * of the loop in all; after the client has gone, a list of the other
+ * client's takes a few passes, not those 3,000 (counted by the loop's
+ * posts, one a pass).
+ */
+static void
+test_lists_of_a_client_gone_stop(void **state)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	static const char walk[] =
+	    "{\"op\":\"list\",\"id\":\"l\",\"state\":\"failed\",\"limit\":1}\n";
+	struct client	 hog, other;
+	json_int_t	*ids, posts;
+	json_t		*r;
+	char		*buf, *p;
+	int		 i;
+
+	start(extra);
+	client_connect(&other, &d);
+	ids = submit_sleepers(&other, LIST_JOBS);
+	client_connect(&hog, &d);
+	buf = malloc((size_t)WALKS * sizeof(walk) + 64);
+	assert_non_null(buf);
+	for (i = 0, p = buf; i < WALKS; i++)
+		p = stpcpy(p, walk);
+	/* Answered once each of the others has had its first turn. */
+	p = stpcpy(p, "{\"op\":\"list\",\"id\":\"s\",\"limit\":1}\n");
+	client_send_raw(&hog, buf, (size_t)(p - buf));
+	free(buf);
+	r = client_recv(&hog, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "s");
+	json_decref(r);
+	client_close(&hog);
+	posts = loop0_posts(&other);
+	r = client_call(&other, "{\"op\":\"list\",\"state\":\"failed\"}");
+	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 0);
+	json_decref(r);
+	posts = loop0_posts(&other) - posts;
+	print_message("%lld posts for a list after the hog left\n",
+	    (long long)posts);
+	assert_true(posts < 1000);
+	assert_pings(&other);
+	free(ids);
+	client_close(&other);
+}
+
 /* Flood 7: a line begun and never ended is given line_timeout. */
 static void
 test_an_unended_line_times_out(void **state)
@@ -769,6 +996,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(
 		    test_many_waits_on_one_job_are_dropped_with_their_client,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    test_a_list_over_many_jobs_lets_the_loop_go_on, teardown),
+		cmocka_unit_test_teardown(test_lists_go_on_while_the_jobs_go,
+		    teardown),
+		cmocka_unit_test_teardown(test_lists_of_a_client_gone_stop,
 		    teardown),
 		cmocka_unit_test_teardown(test_an_unended_line_times_out, teardown),
 		cmocka_unit_test_teardown(test_partial_lines_have_a_total_budget,

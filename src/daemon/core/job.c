@@ -102,7 +102,9 @@ job_expire(struct job *job)
 		registry_key_release(job->reg.principal, job->spec->key,
 		    job->reg.id);
 	registry_remove(&job->reg);
+	job_walks_step_back(job);
 	TAILQ_REMOVE(&sh->jobs, job, entry);
+	job->entry.tqe_prev = NULL;	/* out of the list (job_walk_step) */
 	atomic_fetch_sub_explicit(&sh->states[job->state], 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&sh->njobs, 1, memory_order_relaxed);
 	event_del(&job->timer.ev);
@@ -654,6 +656,7 @@ job_take_quiet(struct job *job)
 		TAILQ_INSERT_AFTER(list, before, job, entry);
 	else
 		TAILQ_INSERT_HEAD(list, job, entry);
+	LIST_INIT(&job->walks);
 	loop_event_assign(&job->timer, job->reg.owner, -1, 0, job_timer_cb, job);
 	job_count_state(job, job->state);
 	job->begun = true;
