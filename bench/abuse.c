@@ -140,6 +140,46 @@ flood_list(void)
 	close(fd);
 }
 
+/* 200,000 sleeping jobs, in batches of 10,000 (the most a submit takes). */
+static void
+setup_list_large(void)
+{
+	static const char job[] = "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}";
+	struct obuf	 o = { 0 };
+	json_t		*r;
+	int		 b, i;
+
+	for (b = 0; b < 20; b++) {
+		obuf_add(&o, "{\"op\":\"submit\",\"jobs\":[", 23);
+		for (i = 0; i < 10000; i++) {
+			if (i > 0)
+				obuf_add(&o, ",", 1);
+			obuf_add(&o, job, sizeof(job) - 1);
+		}
+		obuf_add(&o, "]}", 3);
+		r = call("%s", o.p);
+		if (!json_is_true(json_object_get(r, "ok")))
+			die("the jobs for list_large were refused");
+		json_decref(r);
+		o.len = 0;
+	}
+	free(o.p);
+}
+
+/*
+ * Lists over all of them that find nothing (so each looks at every job)
+ * and lists of the oldest (so each passes every newer one), not read.
+ */
+static void
+flood_list_large(void)
+{
+	int	fd = flood_lines("{\"op\":\"list\",\"state\":\"failed\"}\n"
+	    "{\"op\":\"list\",\"before\":100}\n", 100);
+
+	sleep(3);
+	close(fd);
+}
+
 static long	result_job;
 
 static void
@@ -265,6 +305,76 @@ flood_gone(void)
 	json_decref(r);
 }
 
+/*
+ * n waits on job `id` on connection fd, then a ping: once it is answered,
+ * every wait is registered (a connection's lines are taken in order).
+ */
+static void
+place_waits(int fd, long id, long n)
+{
+	static const char placed[] = "{\"op\":\"ping\",\"id\":\"placed\"}\n";
+	struct obuf	 o = { 0 };
+	char		 line[128], buf[4096];
+	size_t		 len = 0;
+	ssize_t		 k;
+	int		 len1;
+	long		 i;
+
+	len1 = snprintf(line, sizeof(line), "{\"op\":\"result\",\"job\":%ld,"
+	    "\"wait\":true}\n", id);
+	for (i = 0; i < n; i++)
+		obuf_add(&o, line, (size_t)len1);
+	obuf_add(&o, placed, sizeof(placed) - 1);
+	obuf_send(&o, fd);
+	free(o.p);
+	for (;;) {
+		if ((k = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) <= 0)
+			die("loomd closed the connection");
+		len += (size_t)k;
+		buf[len] = '\0';
+		if (strstr(buf, "placed") != NULL)
+			return;
+		if (len > sizeof(buf) / 2) {	/* keep the tail, for a split id */
+			memmove(buf, buf + len - 16, 16);
+			len = 16;
+		}
+	}
+}
+
+/*
+ * 30,000 waits on a sleep job kept by one connection, then for 3 s: a
+ * connection places 20,000 more and closes.  Its waits are dropped at
+ * once, each behind the kept ones in the job's list of callbacks.
+ */
+static void
+flood_waits(void)
+{
+	json_t	*r = call("{\"op\":\"submit\",\"job\":{\"type\":\"sleep\",\"args\":"
+	    "{\"seconds\":600}}}");
+	long	 id = (long)json_integer_value(json_object_get(json_object_get(r,
+	    "job"), "id"));
+	double	 end;
+	long	 rounds = 0;
+	int	 keeper, fd;
+
+	json_decref(r);
+	if ((keeper = bench_connect()) == -1)
+		die("cannot connect: %s", strerror(errno));
+	place_waits(keeper, id, 30000);
+	end = now() + 3;
+	while (now() < end) {
+		if ((fd = bench_connect()) == -1)
+			die("cannot connect: %s", strerror(errno));
+		place_waits(fd, id, 20000);
+		close(fd);
+		rounds++;
+	}
+	sleep(1);	/* the pings go on while the last ones are dropped */
+	printf("  waits: %ld connections placed 20,000 waits and closed\n",
+	    rounds);
+	close(keeper);
+}
+
 static void
 flood_partial(void)
 {
@@ -324,11 +434,13 @@ struct flood {
 
 static const struct flood floods[] = {
 	{ "list", NULL, flood_list, { NULL } },
+	{ "list_large", setup_list_large, flood_list_large, { NULL } },
 	{ "result", setup_result, flood_result, { NULL } },
 	{ "watch", NULL, flood_watch, { NULL } },
 	{ "stream", NULL, flood_stream, { NULL } },
 	{ "results_held", NULL, flood_results_held, { NULL } },
 	{ "gone_waiting", NULL, flood_gone, { "-o", "max_connections=10000", NULL } },
+	{ "waits", NULL, flood_waits, { NULL } },
 	{ "partial_lines", NULL, flood_partial, { NULL } },
 	{ "cpu", NULL, flood_cpu, { "-o", "executor_threads=1", "-o",
 	    "executor_queue=10000", NULL } },

@@ -52,9 +52,10 @@
  *       with CONCURRENCY and complete each job pushed to them at once; CONNS
  *       clients keep INFLIGHT submits with wait going: cycles/s
  *   abuse [-F FLOOD]
- *       a hostile client's floods (list, result, watch, stream, results_held,
- *       gone_waiting, partial_lines, cpu), each on a fresh daemon, beside a
- *       normal client pinging: peak RSS over idle, ping p50/p99
+ *       a hostile client's floods (list, list_large, result, watch, stream,
+ *       results_held, gone_waiting, waits, partial_lines, cpu), each on a
+ *       fresh daemon beside a normal client pinging: peak RSS over idle,
+ *       ping p50/p99
  */
 #include "autoconf.h"
 

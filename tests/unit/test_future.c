@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "testutil.h"
 #include "runtime/future.h"
@@ -99,19 +100,134 @@ test_callbacks_before_and_after_completion_run_once_on_their_loop(void **state)
 }
 
 static void
-test_removed_callback_never_runs(void **state)
+count_cb(struct future *f, void *arg)
 {
-	struct future		*f = future_new(NULL);
-	struct cb_record	 r = { 0 };
+	atomic_fetch_add((atomic_uint *)arg, 1);
+}
 
-	sem_init(&r.ran, 0, 0);
-	future_on_done(f, NULL, record_cb, &r);
-	assert_true(future_remove_done(f, record_cb, &r));
-	assert_false(future_remove_done(f, record_cb, &r));
+static int	ran[16], nran;
+
+static void
+order_cb(struct future *f, void *arg)
+{
+	assert_true(nran < 16);
+	ran[nran++] = (int)(intptr_t)arg;
+}
+
+/*
+ * A callback removed by its handle, from the head, the middle or the tail
+ * of the list, never runs; the others run once each, in order.  The handle
+ * names one registration: the same function and argument twice are two.
+ */
+static void
+test_removed_callbacks_never_run(void **state)
+{
+	static const int	 expected[] = { 2, 3, 1, 6 };
+	struct future		*f = future_new(NULL);
+	struct future_link	*h[8];
+	int			 i;
+
+	nran = 0;
+	for (i = 0; i < 5; i++)
+		h[i] = future_on_done_handle(f, NULL, order_cb, (void *)(intptr_t)i);
+	h[5] = future_on_done_handle(f, NULL, order_cb, (void *)(intptr_t)1);
+	assert_true(future_remove_done(f, h[1]));
+	assert_true(future_remove_done(f, h[4]));	/* the last but one */
+	assert_true(future_remove_done(f, h[0]));
+	/* Added after a removal next to the tail: the list still ends right. */
+	h[6] = future_on_done_handle(f, NULL, order_cb, (void *)(intptr_t)6);
+	assert_int_equal(nran, 0);
 	future_set_result(f, NULL);
-	assert_int_equal(atomic_load(&r.calls), 0);
+	assert_int_equal(nran, 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(ran[i], expected[i]);
+	/* Given back after it ran: false, and nothing runs again. */
+	assert_false(future_remove_done(f, h[2]));
+	assert_false(future_remove_done(f, h[3]));
+	assert_false(future_remove_done(f, h[5]));
+	assert_false(future_remove_done(f, h[6]));
+	/* Registered once complete: it runs at once (no loop). */
+	h[7] = future_on_done_handle(f, NULL, order_cb, (void *)(intptr_t)7);
+	assert_int_equal(nran, 5);
+	assert_int_equal(ran[4], 7);
+	assert_false(future_remove_done(f, h[7]));
+	assert_false(future_remove_done(f, NULL));
 	assert_true(json_is_null(future_result(f)));
 	future_unref(f);
+}
+
+/*
+ * Many callbacks on one future, removed last first, as the waits of a
+ * client that leaves: each removal takes its own callback out, none runs,
+ * and the future is freed with nothing left on it.
+ */
+#define MANY_CALLBACKS	100000
+
+static void
+test_many_callbacks_removed_last_first(void **state)
+{
+	struct future		 *f = future_new(NULL);
+	struct future_link	**h = calloc(MANY_CALLBACKS, sizeof(*h));
+	atomic_uint		  calls = 0;
+	int			  i;
+
+	assert_non_null(h);
+	for (i = 0; i < MANY_CALLBACKS; i++)
+		h[i] = future_on_done_handle(f, NULL, count_cb, &calls);
+	for (i = MANY_CALLBACKS - 1; i >= 1; i--)
+		assert_true(future_remove_done(f, h[i]));
+	future_set_result(f, NULL);
+	assert_int_equal(atomic_load(&calls), 1);
+	assert_false(future_remove_done(f, h[0]));
+	free(h);
+	future_unref(f);
+}
+
+/* Removal against completion on another thread: each callback is either
+ * removed and never runs, or runs exactly once. */
+struct remove_race {
+	struct future		*f;
+	pthread_barrier_t	*barrier;
+};
+
+static void *
+remove_race_complete(void *arg)
+{
+	struct remove_race	*r = arg;
+
+	pthread_barrier_wait(r->barrier);
+	future_set_result(r->f, json_true());
+	return NULL;
+}
+
+static void
+test_remove_versus_complete_from_two_threads(void **state)
+{
+	pthread_barrier_t	 barrier;
+	pthread_t		 t;
+	struct future_link	*h[4];
+	atomic_uint		 calls;
+	unsigned int		 i, j, removed, won = 0;
+
+	pthread_barrier_init(&barrier, NULL, 2);
+	for (i = 0; i < 2000; i++) {
+		struct remove_race	r = { future_new(NULL), &barrier };
+
+		atomic_store(&calls, 0);
+		for (j = 0; j < 4; j++)
+			h[j] = future_on_done_handle(r.f, NULL, count_cb, &calls);
+		pthread_create(&t, NULL, remove_race_complete, &r);
+		pthread_barrier_wait(&barrier);
+		removed = 0;
+		for (j = 0; j < 4; j++)
+			removed += future_remove_done(r.f, h[(j * 3) % 4]);
+		pthread_join(t, NULL);
+		assert_int_equal(atomic_load(&calls) + removed, 4);
+		won += removed > 0;
+		future_unref(r.f);
+	}
+	pthread_barrier_destroy(&barrier);
+	print_message("removal came first in %u of 2000\n", won);
 }
 
 static void
@@ -233,12 +349,6 @@ duel_cancel(void *arg)
 	pthread_barrier_wait(d->barrier);
 	d->won = future_cancel(d->f, "duel");
 	return NULL;
-}
-
-static void
-count_cb(struct future *f, void *arg)
-{
-	atomic_fetch_add((atomic_uint *)arg, 1);
 }
 
 static void
@@ -384,7 +494,9 @@ main(void)
 		cmocka_unit_test(test_result_is_kept_and_first_completion_wins),
 		cmocka_unit_test(test_failure_carries_code_message_and_detail),
 		cmocka_unit_test(test_callbacks_before_and_after_completion_run_once_on_their_loop),
-		cmocka_unit_test(test_removed_callback_never_runs),
+		cmocka_unit_test(test_removed_callbacks_never_run),
+		cmocka_unit_test(test_many_callbacks_removed_last_first),
+		cmocka_unit_test(test_remove_versus_complete_from_two_threads),
 		cmocka_unit_test(test_wait_times_out_and_leaves_the_future_usable),
 		cmocka_unit_test(test_cancel_versus_complete_race_has_one_winner),
 		cmocka_unit_test(test_unowned_cancel_versus_complete_from_two_threads),

@@ -37,9 +37,10 @@
 
 /* Waiting for the jobs named in `after`. */
 struct job_deps {
-	struct future	**futures;
-	size_t		  n;
-	size_t		  remaining;
+	struct future		**futures;
+	struct future_link	**links;	/* job_dep_done on each */
+	size_t			  n;
+	size_t			  remaining;
 };
 
 static void	job_timer_cb(evutil_socket_t, short, void *);
@@ -104,7 +105,9 @@ job_expire(struct job *job)
 	/* A snapshot's part taken in slices goes on from the next one. */
 	if (sh->dumping == job)
 		sh->dumping = TAILQ_NEXT(job, entry);
+	job_walks_step_back(job);
 	TAILQ_REMOVE(&sh->jobs, job, entry);
+	job->entry.tqe_prev = NULL;	/* out of the list (job_walk_step) */
 	atomic_fetch_sub_explicit(&sh->states[job->state], 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&sh->njobs, 1, memory_order_relaxed);
 	event_del(&job->timer.ev);
@@ -186,11 +189,12 @@ job_deps_free(struct job *job)
 	for (i = 0; i < d->n; i++) {
 		if (d->futures[i] == NULL)
 			continue;
-		if (future_remove_done(d->futures[i], job_dep_done, job))
+		if (future_remove_done(d->futures[i], d->links[i]))
 			job_unref(job);
 		future_unref(d->futures[i]);
 	}
 	free(d->futures);
+	free(d->links);
 	free(d);
 	job->deps = NULL;
 }
@@ -249,6 +253,7 @@ job_deps_start(struct job *job)
 	size_t		 i;
 
 	d->futures = xcalloc(job->spec->nafter, sizeof(*d->futures));
+	d->links = xcalloc(job->spec->nafter, sizeof(*d->links));
 	d->n = d->remaining = job->spec->nafter;
 	job->deps = d;
 	for (i = 0; i < d->n; i++) {
@@ -260,7 +265,8 @@ job_deps_start(struct job *job)
 	}
 	for (i = 0; i < d->n && job->deps != NULL; i++) {
 		job_ref(job);
-		future_on_done(d->futures[i], job->reg.owner, job_dep_done, job);
+		d->links[i] = future_on_done_handle(d->futures[i], job->reg.owner,
+		    job_dep_done, job);
 	}
 }
 
@@ -653,6 +659,7 @@ job_take_quiet(struct job *job)
 		TAILQ_INSERT_AFTER(list, before, job, entry);
 	else
 		TAILQ_INSERT_HEAD(list, job, entry);
+	LIST_INIT(&job->walks);
 	loop_event_assign(&job->timer, job->reg.owner, -1, 0, job_timer_cb, job);
 	job_count_state(job, job->state);
 	job->begun = true;

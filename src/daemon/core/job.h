@@ -232,6 +232,21 @@ void		 job_collect(int state, const char *queue,
 		     const struct principal *only, uint64_t before, size_t limit,
 		     struct job_listing *);
 void		 job_listing_free(struct job_listing *);
+/*
+ * The same a slice at a time, so that a loop with many jobs goes on with
+ * its other work in between: job_walk_step() looks at up to *budget more
+ * jobs, taking each off *budget, and says whether the walk is over, its
+ * listing then in *out.  A walk stands at the next job it will look at; if
+ * that job goes (its ttl is over), the walk goes on at the one before.
+ * Made, stepped and freed on the loop whose jobs it walks; `queue` must
+ * outlive it.
+ */
+struct job_walk;
+struct job_walk	*job_walk_new(int state, const char *queue,
+		     const struct principal *only, uint64_t before, size_t limit);
+bool		 job_walk_step(struct job_walk *, size_t *budget,
+		     struct job_listing *);
+void		 job_walk_free(struct job_walk *);
 /* Counts by state over every loop, for `stats`. */
 void		 job_count_states(unsigned long counts[JOB_NSTATES]);
 

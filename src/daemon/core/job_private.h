@@ -21,6 +21,7 @@
 #define JOB_LIMITS_MAX		16	/* limits one job may hold */
 
 struct job_deps;
+struct job_walk;
 struct queue;
 struct sem;
 struct waiter;
@@ -61,6 +62,7 @@ struct job_spec {
 struct job {
 	struct registry_link	 reg;
 	TAILQ_ENTRY(job)	 entry;		/* the owner's jobs, by id */
+	LIST_HEAD(, job_walk)	 walks;		/* those that go on here */
 	const struct job_spec	*spec;
 	struct queue		*queue;		/* the spec's, or the parent's */
 	void			*type_state;
@@ -114,6 +116,10 @@ void	 job_finish(struct job *, enum job_state, json_t *result, struct error *);
 void	 job_cancel_hook(struct future *, void *, const char *);
 void	 job_ref(struct job *);
 void	 job_unref(struct job *);
+
+/* jobview.c: it leaves its owner's list; walks that were to go on at it
+ * go on at the one before. */
+void	 job_walks_step_back(struct job *);
 
 /* jobspec.c: specs */
 void	 job_spec_init(struct job_spec *);

@@ -346,34 +346,131 @@ job_matches(const struct job *job, int state, const char *queue,
 	    (only == NULL || job->reg.principal == only);
 }
 
+struct job_walk {
+	LIST_ENTRY(job_walk)	 entry;		/* on next's walks */
+	struct shard		*shard;
+	struct job		*next;		/* to look at; NULL: not yet or over */
+	bool			 started;
+	int			 state;
+	const char		*queue;
+	const struct principal	*only;
+	uint64_t		 before;
+	size_t			 limit;
+	size_t			 cap;
+	struct textbuf		 tb;
+	struct job_listing	 found;
+};
+
+struct job_walk *
+job_walk_new(int state, const char *queue, const struct principal *only,
+    uint64_t before, size_t limit)
+{
+	struct job_walk	*w = xcalloc(1, sizeof(*w));
+
+	w->shard = shard_current();
+	w->state = state;
+	w->queue = queue;
+	w->only = only;
+	w->before = before;
+	w->limit = limit;
+	return w;
+}
+
+static void
+job_walk_stand(struct job_walk *w, struct job *job)
+{
+	w->next = job;
+	if (job != NULL)
+		LIST_INSERT_HEAD(&job->walks, w, entry);
+}
+
+static void
+job_walk_leave(struct job_walk *w)
+{
+	if (w->next != NULL) {
+		LIST_REMOVE(w, entry);
+		w->next = NULL;
+	}
+}
+
+void
+job_walks_step_back(struct job *job)
+{
+	struct job	*prev = TAILQ_PREV(job, job_list, entry);
+	struct job_walk	*w;
+
+	while ((w = LIST_FIRST(&job->walks)) != NULL) {
+		job_walk_leave(w);
+		job_walk_stand(w, prev);	/* NULL: nothing older, over */
+	}
+}
+
+bool
+job_walk_step(struct job_walk *w, size_t *budget, struct job_listing *out)
+{
+	struct job_listing	*f = &w->found;
+	struct job		*job, *prev;
+	struct job_listed	*v;
+	size_t			 len;
+
+	if (!w->started) {
+		w->started = true;
+		job = TAILQ_LAST(&w->shard->jobs, job_list);
+	} else {
+		job = w->next;
+		job_walk_leave(w);
+		/* A job that goes moves its walks on (job_walks_step_back()). */
+		if (job != NULL && job->entry.tqe_prev == NULL)
+			fatalx("a walk stood at job %llu, which has gone",
+			    (unsigned long long)job->reg.id);
+	}
+	for (; job != NULL && f->n < w->limit; job = prev) {
+		if (*budget == 0) {
+			job_walk_stand(w, job);
+			return false;
+		}
+		(*budget)--;
+		prev = TAILQ_PREV(job, job_list, entry);
+		if ((w->before != 0 && job->reg.id >= w->before) ||
+		    !job_matches(job, w->state, w->queue, w->only))
+			continue;
+		if (f->n == w->cap) {
+			w->cap = w->cap != 0 ? 2 * w->cap : 16;
+			f->views = xreallocarray(f->views, w->cap, sizeof(*v));
+		}
+		v = &f->views[f->n++];
+		v->id = job->reg.id;
+		v->off = w->tb.len;
+		job_render(job, NULL, &w->tb);
+		v->len = w->tb.len - v->off;
+	}
+	f->text = textbuf_steal(&w->tb, &len);
+	*out = *f;
+	memset(f, 0, sizeof(*f));
+	return true;
+}
+
+void
+job_walk_free(struct job_walk *w)
+{
+	if (w == NULL)
+		return;
+	job_walk_leave(w);
+	free(w->tb.p);
+	job_listing_free(&w->found);
+	free(w);
+}
+
+/* All at once: for a bounded use (the dashboard's running jobs). */
 void
 job_collect(int state, const char *queue, const struct principal *only,
     uint64_t before, size_t limit, struct job_listing *out)
 {
-	struct job_list		*list = &shard_current()->jobs;
-	struct textbuf		 tb = { 0 };
-	struct job		*job;
-	struct job_listed	*v;
-	size_t			 cap = 0, len;
+	struct job_walk	*w = job_walk_new(state, queue, only, before, limit);
+	size_t		 all = SIZE_MAX;
 
-	memset(out, 0, sizeof(*out));
-	TAILQ_FOREACH_REVERSE(job, list, job_list, entry) {
-		if (out->n >= limit)
-			break;
-		if ((before != 0 && job->reg.id >= before) ||
-		    !job_matches(job, state, queue, only))
-			continue;
-		if (out->n == cap) {
-			cap = cap != 0 ? 2 * cap : 16;
-			out->views = xreallocarray(out->views, cap, sizeof(*v));
-		}
-		v = &out->views[out->n++];
-		v->id = job->reg.id;
-		v->off = tb.len;
-		job_render(job, NULL, &tb);
-		v->len = tb.len - v->off;
-	}
-	out->text = textbuf_steal(&tb, &len);
+	(void)job_walk_step(w, &all, out);
+	job_walk_free(w);
 }
 
 void

@@ -35,6 +35,7 @@ struct child {
 	size_t			 index;
 	uint64_t		 id;
 	struct future		*future;	/* NULL until created */
+	struct future_link	*link;		/* our callback on it */
 	bool			 finished;
 	bool			 cancelled_by_us;
 };
@@ -170,9 +171,9 @@ composite_end(struct composite *c)
 		c->timed = false;
 	}
 	for (i = 0; i < c->created; i++) {
-		if (!c->children[i].finished && future_remove_done(
-		    c->children[i].future, composite_child_done, &c->children[i]))
+		if (future_remove_done(c->children[i].future, c->children[i].link))
 			c->refs--;
+		c->children[i].link = NULL;
 	}
 	job_set_type_state(c->job, NULL);
 	composite_unref(c);
@@ -372,7 +373,8 @@ composite_create(struct composite *c, size_t i)
 		job_submit_child(c->job, i, c->args->specs[i], &ch->id, &ch->future);
 	c->created++;
 	c->refs++;
-	future_on_done(ch->future, job_loop(c->job), composite_child_done, ch);
+	ch->link = future_on_done_handle(ch->future, job_loop(c->job),
+	    composite_child_done, ch);
 }
 
 static bool

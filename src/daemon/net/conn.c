@@ -1238,6 +1238,7 @@ net_shard_new(struct loop *loop)
 	TAILQ_INIT(&ns->conns);
 	TAILQ_INIT(&ns->watches);	/* the watch maps start zeroed: empty */
 	linger_set_init(&ns->lingers, SIZE_MAX);	/* max_connections bounds them */
+	TAILQ_INIT(&ns->lists);
 	loop_event_assign(&ns->idle, loop, -1, 0, conn_idle_sweep, ns);
 	return ns;
 }

@@ -5,6 +5,9 @@
  */
 #include "autoconf.h"
 
+#include <sys/queue.h>
+
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include "core/loomd.h"
 #include "core/registry.h"
 #include "net/conn.h"
+#include "net/shard.h"
 #include "net/ops.h"
 #include "net/watch.h"
 #include "runtime/fields.h"
@@ -26,6 +30,8 @@
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
 #define LIST_VIEW_GUESS		512	/* bytes a view is owed while it is built */
+#define LIST_PASS		4096	/* jobs a loop looks at for lists a pass */
+#define LIST_TURN		1024	/* of them for one list, in its turn */
 /* Each job event is matched against every filter of the loop's
  * connections: a connection's are capped. */
 #define WATCH_FILTERS_MAX	64
@@ -91,6 +97,8 @@ op_unwatch(struct request *r)
 /* list ------------------------------------------------------------------ */
 
 struct list_req {
+	TAILQ_ENTRY(list_req)	 entry;		/* in its connection's lists */
+	atomic_bool		 abandoned;	/* its client has gone */
 	struct conn		*conn;
 	struct loop		*home;
 	json_t			*id;
@@ -105,8 +113,10 @@ struct list_req {
 };
 
 struct list_part {
+	TAILQ_ENTRY(list_part)	 entry;		/* in its loop's lists, walking */
 	struct list_req		*req;
 	unsigned int		 index;
+	struct job_walk		*walk;		/* on its loop, until it is over */
 	struct job_listing	 listing;
 };
 
@@ -168,6 +178,8 @@ list_finish(struct list_req *l)
 	}
 	qsort(all, n, sizeof(*all), list_cmp);
 	conn_repay(l->conn, l->limit * LIST_VIEW_GUESS);
+	if (!atomic_load(&l->abandoned))
+		TAILQ_REMOVE(&proto_conn(l->conn)->lists, l, entry);
 	if (conn_alive(l->conn)) {
 		list_reply(l, all, n);
 		conn_request_done(l->conn);
@@ -210,15 +222,101 @@ list_send(void *arg)
 	}
 }
 
+/* Its walk is over: the part goes home. */
+static void
+list_walked(struct list_part *p)
+{
+	job_walk_free(p->walk);
+	p->walk = NULL;
+	/* The states it shows are durable before they leave this loop. */
+	durable_then(list_send, p);
+}
+
+static void	list_schedule(struct net_shard *);
+
+/*
+ * One pass of a loop's lists: LIST_PASS jobs looked at in all, LIST_TURN
+ * at most for one list in its turn, round robin; then the next pass is
+ * posted, so that the loop's other work goes on between.  However many
+ * lists are asked at once and however many jobs the loop holds (hundreds
+ * of thousands), a pass does that much.
+ */
+static void
+list_run(void *arg)
+{
+	struct net_shard	*ns = arg;
+	struct list_part	*p;
+	size_t			 budget = LIST_PASS, turn;
+
+	ns->lists_posted = false;
+	while (budget > 0 && (p = TAILQ_FIRST(&ns->lists)) != NULL) {
+		TAILQ_REMOVE(&ns->lists, p, entry);
+		if (atomic_load_explicit(&p->req->abandoned,
+		    memory_order_relaxed)) {
+			list_walked(p);		/* nobody to tell */
+			continue;
+		}
+		turn = budget < LIST_TURN ? budget : LIST_TURN;
+		budget -= turn;
+		if (job_walk_step(p->walk, &turn, &p->listing)) {
+			budget += turn;		/* what it did not need */
+			list_walked(p);
+		} else
+			TAILQ_INSERT_TAIL(&ns->lists, p, entry);
+	}
+	list_schedule(ns);
+}
+
+/* The next pass, if there are lists; all of them now if the loop takes no
+ * more posts (it is stopping). */
+static void
+list_schedule(struct net_shard *ns)
+{
+	struct list_part	*p;
+	size_t			 all;
+
+	if (ns->lists_posted || TAILQ_EMPTY(&ns->lists))
+		return;
+	if (loop_post(loop_current(), list_run, ns) == 0) {
+		ns->lists_posted = true;
+		return;
+	}
+	while ((p = TAILQ_FIRST(&ns->lists)) != NULL) {
+		TAILQ_REMOVE(&ns->lists, p, entry);
+		all = SIZE_MAX;
+		(void)job_walk_step(p->walk, &all, &p->listing);
+		list_walked(p);
+	}
+}
+
+/* On each loop: its part of the list joins the walks under way there. */
 static void
 list_collect(void *arg)
 {
 	struct list_part	*p = arg;
 	struct list_req		*l = p->req;
+	struct net_shard	*ns = shard_current()->net;
 
-	job_collect(l->state, l->queue, l->only, l->before, l->limit, &p->listing);
-	/* The states it shows are durable before they leave this loop. */
-	durable_then(list_send, p);
+	p->walk = job_walk_new(l->state, l->queue, l->only, l->before, l->limit);
+	TAILQ_INSERT_TAIL(&ns->lists, p, entry);
+	list_schedule(ns);
+}
+
+/*
+ * The walks of a client that has gone stop at their next turn, on every
+ * loop: a client that asks for lists and leaves, again and again, does not
+ * keep the loops walking for nobody.
+ */
+void
+list_abandon_all(struct conn *c)
+{
+	struct proto_conn	*pc = proto_conn(c);
+	struct list_req		*l;
+
+	while ((l = TAILQ_FIRST(&pc->lists)) != NULL) {
+		TAILQ_REMOVE(&pc->lists, l, entry);
+		atomic_store(&l->abandoned, true);
+	}
 }
 
 void
@@ -254,6 +352,7 @@ op_list(struct request *r)
 	l->limit = (size_t)limit;
 	l->parts = xcalloc(loomd.nloops, sizeof(*l->parts));
 	l->remaining = loomd.nloops;
+	TAILQ_INSERT_TAIL(&proto_conn(r->conn)->lists, l, entry);
 	conn_ref(r->conn);
 	conn_request_start(r->conn);
 	/* Its answer counts as owed while the loops build it: a client that

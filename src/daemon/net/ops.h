@@ -21,6 +21,7 @@
 struct conn;
 struct future;
 struct loop;
+struct list_req;
 struct principal;
 struct proto_wait;
 struct watch_filter;
@@ -38,6 +39,7 @@ struct request {
 /* What the protocol keeps for a connection (conn_state()). */
 struct proto_conn {
 	TAILQ_HEAD(, proto_wait) waits;		/* requests waiting on jobs */
+	TAILQ_HEAD(, list_req)	 lists;		/* lists the loops are building */
 	struct watch_filter	*watches;
 	struct auth_conn	 auth;
 	struct worker_link	*worker;	/* after worker.hello */
@@ -67,6 +69,8 @@ void	reply_not_found(struct request *, uint64_t id);
 void	wait_start(struct request *, struct future **, uint64_t *ids, size_t n,
 	    bool batch, double timeout);
 void	wait_end_all(struct conn *);
+/* op_view.c: the connection closed; the lists it asked for stop walking. */
+void	list_abandon_all(struct conn *);
 
 /* op_job.c */
 int	request_job_id(struct request *, uint64_t *id, struct error *);

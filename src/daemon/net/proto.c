@@ -270,6 +270,7 @@ proto_open(struct conn *c, void *state)
 	struct proto_conn	*pc = state;
 
 	TAILQ_INIT(&pc->waits);
+	TAILQ_INIT(&pc->lists);
 	pc->watches = NULL;
 	auth_open(c, &pc->auth);
 	pc->worker = NULL;
@@ -323,6 +324,7 @@ proto_closed(struct conn *c, void *state)
 	struct proto_conn	*pc = state;
 
 	wait_end_all(c);
+	list_abandon_all(c);
 	watch_remove_all(c, &pc->watches);
 	if (pc->worker != NULL) {
 		worker_closed(pc->worker);

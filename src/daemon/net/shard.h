@@ -1,8 +1,8 @@
 /*
  * What one loop owns of the network layer, hung from its shard (core/loomd.h)
  * and made and freed with it: its connections, its read buffer, the sweep
- * that closes idle connections, and the watch filters of its connections,
- * indexed by what they watch.
+ * that closes idle connections, the watch filters of its connections,
+ * indexed by what they watch, and the walks of the lists asked of it.
  */
 #ifndef LOOM_NET_SHARD_H
 #define LOOM_NET_SHARD_H
@@ -17,9 +17,11 @@
 #include "runtime/loop.h"
 
 struct conn;
+struct list_part;
 struct watch_filter;
 
 TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(list_parts, list_part);
 TAILQ_HEAD(watch_list, watch_filter);
 
 struct net_shard {
@@ -31,6 +33,8 @@ struct net_shard {
 	struct hashmap		 watch_jobs;	/* filters for one job, by id */
 	struct hashmap		 watch_queues;	/* filters for one queue, by name */
 	struct linger_set	 lingers;	/* sockets closing politely */
+	struct list_parts	 lists;		/* `list` walks under way, in turn */
+	bool			 lists_posted;	/* their next pass is posted */
 
 	/* Written by the loop, read by `stats` from any loop. */
 	atomic_ulong		 connections;	/* open now */

@@ -22,6 +22,7 @@ struct proto_wait {
 	struct conn		*conn;
 	json_t			*id;
 	struct future		**futures;
+	struct future_link	**links;	/* their callbacks, to remove */
 	uint64_t		 *ids;
 	size_t			 n;
 	size_t			 remaining;
@@ -33,6 +34,8 @@ struct proto_wait {
 	struct loop_event	 timer;
 	struct conn_later	 later;
 };
+
+#define WAIT_DROP_SLICE	1024	/* a gone client's waits dropped a pass */
 
 static void	wait_done(struct future *, void *);
 
@@ -46,6 +49,7 @@ wait_unref(struct proto_wait *w)
 	for (i = 0; i < w->n; i++)
 		future_unref(w->futures[i]);
 	free(w->futures);
+	free(w->links);
 	free(w->ids);
 	json_decref(w->id);
 	conn_unref(w->conn);
@@ -67,8 +71,9 @@ wait_end(struct proto_wait *w)
 		w->refs--;
 	}
 	for (i = 0; i < w->n; i++) {
-		if (future_remove_done(w->futures[i], wait_done, w))
+		if (future_remove_done(w->futures[i], w->links[i]))
 			w->refs--;	/* never ran, never will */
+		w->links[i] = NULL;
 	}
 	TAILQ_REMOVE(&proto_conn(w->conn)->waits, w, entry);
 	conn_request_done(w->conn);
@@ -168,6 +173,7 @@ wait_start(struct request *r, struct future **futures, uint64_t *ids, size_t n,
 	conn_ref(w->conn);
 	w->id = json_incref(r->id);
 	w->futures = futures;
+	w->links = xcalloc(n, sizeof(*w->links));
 	w->ids = ids;
 	w->n = w->remaining = n;
 	w->batch = batch;
@@ -183,15 +189,38 @@ wait_start(struct request *r, struct future **futures, uint64_t *ids, size_t n,
 	}
 	/* Callbacks on futures already complete are posted, never run here. */
 	for (i = 0; i < n; i++)
-		future_on_done(futures[i], conn_loop(r->conn), wait_done, w);
+		w->links[i] = future_on_done_handle(futures[i], conn_loop(r->conn),
+		    wait_done, w);
 }
 
-/* The connection closed: its waits end unanswered. */
+static void
+wait_drop_next(void *arg)
+{
+	struct conn	*c = arg;
+
+	wait_end_all(c);
+	conn_unref(c);
+}
+
+/*
+ * The connection closed: its waits end unanswered, WAIT_DROP_SLICE a pass
+ * (one client may hold tens of thousands), the rest posted to the next
+ * pass, I/O polled in between; all at once if the loop takes no more posts.
+ * The connection is dead meanwhile: an answer that comes is not written.
+ */
 void
 wait_end_all(struct conn *c)
 {
 	struct proto_wait	*w;
+	size_t			 n = 0;
 
-	while ((w = TAILQ_FIRST(&proto_conn(c)->waits)) != NULL)
+	while ((w = TAILQ_FIRST(&proto_conn(c)->waits)) != NULL) {
+		if (n++ == WAIT_DROP_SLICE) {
+			conn_ref(c);
+			if (loop_post(conn_loop(c), wait_drop_next, c) == 0)
+				return;
+			conn_unref(c);
+		}
 		wait_end(w);
+	}
 }

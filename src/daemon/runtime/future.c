@@ -5,6 +5,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/queue.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -20,14 +22,26 @@
 #include "runtime/loop.h"
 #include "runtime/util.h"
 
-struct future_cb {
-	struct future_cb	*next;
-	struct future		*future;
-	struct loop		*loop;
-	future_cb		 fn;
-	void			*arg;
-	const char		*name;
+/*
+ * A done callback.  Its references: one for the callback (until it has run,
+ * been dropped or been removed) and one for a handle, if it was asked for
+ * (until future_remove_done()).  `listed` says, under the future's lock,
+ * whether it is still in the future's list, from which a handle removes it
+ * at once: a client that leaves tens of thousands of waits on one job must
+ * not make dropping them quadratic.
+ */
+struct future_link {
+	TAILQ_ENTRY(future_link)	 entry;
+	struct future			*future;
+	struct loop			*loop;
+	future_cb			 fn;
+	void				*arg;
+	const char			*name;
+	atomic_uint			 refs;
+	bool				 listed;
 };
+
+TAILQ_HEAD(future_links, future_link);
 
 struct future {
 	_Atomic unsigned int	 refs;
@@ -37,8 +51,7 @@ struct future {
 	void			*value;		/* or this, with its release */
 	future_release_fn	 value_release;
 	struct error		 error;
-	struct future_cb	*cbs;
-	struct future_cb	**cbs_tail;
+	struct future_links	 links;		/* callbacks, in order */
 
 	/* Owner thread only. */
 	future_cancel_hook	 hook;
@@ -77,7 +90,7 @@ future_new(struct loop *owner)
 	/* The owner holds a reference until the future completes. */
 	atomic_init(&f->refs, owner != NULL ? 2 : 1);
 	f->state = FUTURE_PENDING;
-	f->cbs_tail = &f->cbs;
+	TAILQ_INIT(&f->links);
 	f->owner = owner;
 	f->owned.close = future_owned_close;
 	if (owner != NULL && loop_own(owner, &f->owned) == -1) {
@@ -99,17 +112,13 @@ future_ref(struct future *f)
 void
 future_unref(struct future *f)
 {
-	struct future_cb	*cb, *next;
-
 	if (f == NULL)
 		return;
 	if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	/* Callbacks and the owner's set hold references: neither is left. */
-	for (cb = f->cbs; cb != NULL; cb = next) {
-		next = cb->next;
-		free(cb);
-	}
+	if (!TAILQ_EMPTY(&f->links))
+		fatalx("future freed with callbacks registered");
 	if (f->hook_release != NULL)
 		f->hook_release(f->hook_arg);
 	json_decref(f->result);
@@ -120,37 +129,49 @@ future_unref(struct future *f)
 }
 
 static void
+future_link_release(struct future_link *l)
+{
+	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) == 1)
+		free(l);
+}
+
+/* Nothing of the link is touched once fn has run but its release: fn may
+ * free what its argument points to. */
+static void
 future_cb_run(void *arg)
 {
-	struct future_cb	*cb = arg;
-	struct future		*f = cb->future;
+	struct future_link	*l = arg;
+	struct future		*f = l->future;
 
-	cb->fn(f, cb->arg);
-	free(cb);
+	l->fn(f, l->arg);
+	future_link_release(l);
 	future_unref(f);
 }
 
 static void
-future_cb_dispatch(struct future_cb *cb)
+future_cb_dispatch(struct future_link *l)
 {
-	if (cb->loop == NULL) {
-		future_cb_run(cb);
+	struct future	*f = l->future;
+
+	if (l->loop == NULL) {
+		future_cb_run(l);
 		return;
 	}
 	/* Never inline: a stopping loop still takes its own posts. */
-	if (loop_post_named(cb->loop, future_cb_run, cb, cb->name) == 0)
+	if (loop_post_named(l->loop, future_cb_run, l, l->name) == 0)
 		return;
 	log_debug("future callback dropped: loop %u has stopped",
-	    loop_index(cb->loop));
-	future_unref(cb->future);
-	free(cb);
+	    loop_index(l->loop));
+	future_link_release(l);
+	future_unref(f);
 }
 
 static int
 future_complete(struct future *f, enum future_state state, json_t *result,
     void *value, future_release_fn release, struct error *error)
 {
-	struct future_cb	*cbs, *next;
+	struct future_links	 run;
+	struct future_link	*l, *next;
 	struct loop		*owner;
 
 	FUTURE_LOCK(f);
@@ -169,17 +190,20 @@ future_complete(struct future *f, enum future_state state, json_t *result,
 	f->value_release = release;
 	if (error != NULL)
 		error_move(&f->error, error);
-	cbs = f->cbs;
-	f->cbs = NULL;
-	f->cbs_tail = &f->cbs;
+	/* Out of the list, none can be removed: each runs, once. */
+	TAILQ_FOREACH(l, &f->links, entry)
+		l->listed = false;
+	TAILQ_INIT(&run);
+	TAILQ_CONCAT(&run, &f->links, entry);
 	/* Complete, it needs its owner no more, and may outlive it. */
 	owner = f->owner;
 	f->owner = NULL;
 	FUTURE_UNLOCK(f);
 
-	for (; cbs != NULL; cbs = next) {
-		next = cbs->next;
-		future_cb_dispatch(cbs);
+	/* The next one first: a link dispatched may be freed at once. */
+	for (l = TAILQ_FIRST(&run); l != NULL; l = next) {
+		next = TAILQ_NEXT(l, entry);
+		future_cb_dispatch(l);
 	}
 	if (owner != NULL && loop_disown(owner, &f->owned))
 		future_unref(f);
@@ -306,53 +330,72 @@ future_cancel(struct future *f, const char *reason)
 	return true;
 }
 
-void
-future_on_done_named(struct future *f, struct loop *loop, future_cb fn,
-    void *arg, const char *name)
+static struct future_link *
+future_link_add(struct future *f, struct loop *loop, future_cb fn, void *arg,
+    const char *name, unsigned int refs)
 {
-	struct future_cb	*cb = xmalloc(sizeof(*cb));
+	struct future_link	*l = xmalloc(sizeof(*l));
 
-	cb->next = NULL;
-	cb->future = f;
-	cb->loop = loop;
-	cb->fn = fn;
-	cb->arg = arg;
-	cb->name = name;
+	l->future = f;
+	l->loop = loop;
+	l->fn = fn;
+	l->arg = arg;
+	l->name = name;
+	atomic_init(&l->refs, refs);
 	future_ref(f);
 
 	FUTURE_LOCK(f);
 	if (f->state == FUTURE_PENDING) {
-		*f->cbs_tail = cb;
-		f->cbs_tail = &cb->next;
+		l->listed = true;
+		TAILQ_INSERT_TAIL(&f->links, l, entry);
 		FUTURE_UNLOCK(f);
-		return;
+		return l;
 	}
+	l->listed = false;
 	FUTURE_UNLOCK(f);
-	future_cb_dispatch(cb);
+	future_cb_dispatch(l);
+	return l;
 }
 
-/* asyncio remove_done_callback: false if it already ran or is on its way. */
-bool
-future_remove_done(struct future *f, future_cb fn, void *arg)
+void
+future_on_done_named(struct future *f, struct loop *loop, future_cb fn,
+    void *arg, const char *name)
 {
-	struct future_cb	**pp, *cb = NULL;
+	(void)future_link_add(f, loop, fn, arg, name, 1);
+}
 
+struct future_link *
+future_on_done_handle_named(struct future *f, struct loop *loop, future_cb fn,
+    void *arg, const char *name)
+{
+	return future_link_add(f, loop, fn, arg, name, 2);
+}
+
+/*
+ * asyncio remove_done_callback, by handle, in constant time: false if it
+ * already ran or is on its way.  The handle is given back either way.
+ */
+bool
+future_remove_done(struct future *f, struct future_link *l)
+{
+	bool	removed;
+
+	if (l == NULL)
+		return false;
+	if (l->future != f)
+		fatalx("future_remove_done: a handle of another future");
 	FUTURE_LOCK(f);
-	for (pp = &f->cbs; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->fn == fn && (*pp)->arg == arg) {
-			cb = *pp;
-			*pp = cb->next;
-			if (f->cbs_tail == &cb->next)
-				f->cbs_tail = pp;
-			break;
-		}
+	if ((removed = l->listed)) {
+		TAILQ_REMOVE(&f->links, l, entry);
+		l->listed = false;
 	}
 	FUTURE_UNLOCK(f);
-	if (cb == NULL)
-		return false;
-	free(cb);
-	future_unref(f);
-	return true;
+	if (removed) {
+		future_link_release(l);		/* the callback's, never to run */
+		future_unref(f);
+	}
+	future_link_release(l);			/* the handle's */
+	return removed;
 }
 
 struct future_waiter {
@@ -381,6 +424,7 @@ enum future_state
 future_wait(struct future *f, double timeout)
 {
 	struct future_waiter	w = { .done = false };
+	struct future_link	*l;
 	struct timespec		deadline;
 	pthread_condattr_t	attr;
 	int			error = 0;
@@ -403,7 +447,7 @@ future_wait(struct future *f, double timeout)
 		}
 	}
 
-	future_on_done(f, NULL, future_waiter_cb, &w);
+	l = future_on_done_handle(f, NULL, future_waiter_cb, &w);
 	pthread_mutex_lock(&w.lock);
 	while (!w.done && error == 0) {
 		if (timeout < 0)
@@ -413,8 +457,8 @@ future_wait(struct future *f, double timeout)
 	}
 	pthread_mutex_unlock(&w.lock);
 
-	if (!w.done && !future_remove_done(f, future_waiter_cb, &w)) {
-		/* Completion raced the timeout: the callback is about to run. */
+	if (!future_remove_done(f, l)) {
+		/* It ran, or completion raced the timeout and it is about to. */
 		pthread_mutex_lock(&w.lock);
 		while (!w.done)
 			pthread_cond_wait(&w.cond, &w.lock);

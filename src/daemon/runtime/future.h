@@ -27,6 +27,7 @@
 
 struct loop;
 struct future;
+struct future_link;
 
 enum future_state {
 	FUTURE_PENDING,
@@ -63,7 +64,18 @@ void		 future_on_done_named(struct future *, struct loop *, future_cb,
 		     void *arg, const char *name);
 #define future_on_done(f, loop, fn, arg) \
 	future_on_done_named((f), (loop), (fn), (arg), #fn)
-bool		 future_remove_done(struct future *, future_cb, void *arg);
+/*
+ * The same, with a handle to remove the callback by, in constant time
+ * however many others the future has.  The handle must be given back once,
+ * to future_remove_done(), whether or not the callback has run by then.
+ */
+struct future_link *future_on_done_handle_named(struct future *, struct loop *,
+		     future_cb, void *arg, const char *name);
+#define future_on_done_handle(f, loop, fn, arg) \
+	future_on_done_handle_named((f), (loop), (fn), (arg), #fn)
+/* True if the callback was removed before it ran; false if it has run or is
+ * on its way.  Gives the handle back either way (NULL: false). */
+bool		 future_remove_done(struct future *, struct future_link *);
 enum future_state future_wait(struct future *, double timeout);	/* not on a loop */
 
 enum future_state future_state(struct future *);
