@@ -1036,6 +1036,58 @@ test_watch_filters_indexed_deliver_once(void **state)
 	client_close(&c);
 }
 
+/*
+ * One connection's many lines take turns with other connections: with a turn
+ * of one line (LOOMD_TEST_TURN_NS=1), another client's two requests are
+ * both taken while the first client's thousands wait for their turns.  Both
+ * write while the daemon is stopped, so its first pass sees both, the long
+ * one first; before turns, all of its lines (a cancel last) came first.
+ */
+static void
+test_a_long_read_takes_turns(void **state)
+{
+	const char *const	 extra[] = { "-o", "loops=1", NULL };
+	const char *const	 env[] = { "LOOMD_TEST_TURN_NS=1", NULL };
+	struct daemon_opts	 opts = { .extra = extra, .env = env };
+	struct client		 hog, other;
+	char			 line[96], *text;
+	json_int_t		 job;
+	json_t			*r;
+	int			 status;
+
+	daemon_start_with(&d, &opts);
+	client_connect(&hog, &d);
+	client_connect(&other, &d);
+	assert_pings(&hog);
+	r = client_call(&other, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
+	    "\"args\":{\"seconds\":3600}}}");
+	job = reply_job_id(r);
+	json_decref(r);
+
+	assert_int_equal(kill(d.pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(d.pid, &status, WUNTRACED), d.pid);
+	assert_true(WIFSTOPPED(status));
+	/* 3,000 pings, then the cancel: under 100 KiB, in the socket at once. */
+	flood(&hog, "{\"op\":\"ping\"}\n", 3000);
+	snprintf(line, sizeof(line), "{\"op\":\"cancel\",\"job\":%lld}\n",
+	    (long long)job);
+	client_send_raw(&hog, line, strlen(line));
+	client_send(&other, "{\"op\":\"ping\",\"id\":\"p\"}");
+	client_send(&other, "{\"op\":\"status\",\"id\":\"s\",\"job\":%lld}",
+	    (long long)job);
+	assert_int_equal(kill(d.pid, SIGCONT), 0);
+
+	text = client_recv_text(&other, HARNESS_WAIT);
+	assert_non_null(strstr(text, "\"p\""));
+	free(text);
+	r = client_recv(&other, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "s");
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+	client_close(&hog);
+	client_close(&other);
+}
+
 int
 main(void)
 {
@@ -1068,6 +1120,7 @@ main(void)
 		cmocka_unit_test_teardown(test_an_unended_line_times_out, teardown),
 		cmocka_unit_test_teardown(test_partial_lines_have_a_total_budget,
 		    teardown),
+		cmocka_unit_test_teardown(test_a_long_read_takes_turns, teardown),
 		cmocka_unit_test_teardown(test_a_refused_client_gets_its_busy_line,
 		    teardown),
 		cmocka_unit_test_teardown(test_watch_filters_are_capped, teardown),

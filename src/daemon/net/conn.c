@@ -36,6 +36,7 @@
 #define CONN_OUT_LOW		(1024 * 1024)		/* and resume below */
 #define CONN_PENDING_MAX	65536			/* requests awaiting answers */
 #define CONN_END_GRACE_NS	(5 * 1000000000ULL)	/* conn_end()'s flush, at most */
+#define CONN_TURN_NS		(2 * 1000000ULL)	/* lines taken in one turn */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -46,6 +47,7 @@ struct conn {
 	bool			 eof;
 	bool			 paused;	/* output over the mark: no lines taken */
 	bool			 held;		/* whole lines in `in`, not yet taken */
+	bool			 yielded;	/* held: its turn is over, another comes */
 	bool			 in_message;	/* between a message's first piece and its end */
 	bool			 discarding;	/* inside an overlong line */
 	bool			 flush_queued;
@@ -545,6 +547,16 @@ conn_send_text(struct conn *c, const char *text, size_t len)
 	conn_out_done(c);
 }
 
+/* Lines held when the turn was over: taken again after the events due. */
+static void
+conn_next_turn(struct conn *c)
+{
+	if (c->yielded && !c->dead) {
+		c->yielded = false;
+		event_active(&c->rev.ev, EV_READ, 0);
+	}
+}
+
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -556,6 +568,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_flush(c);
 	if (read_too && !c->dead && !c->ending)
 		conn_input(c);
+	conn_next_turn(c);
 	conn_unref(c);
 }
 
@@ -624,17 +637,38 @@ conn_blank(const char *line, size_t len)
 }
 
 /*
+ * How long one connection's lines may hold its loop before the others'
+ * events have a turn; LOOMD_TEST_TURN_NS lets a test make it one line.
+ */
+static uint64_t
+conn_turn_ns(void)
+{
+	static uint64_t	 turn;
+	const char	*env;
+
+	if (turn == 0) {
+		env = getenv("LOOMD_TEST_TURN_NS");
+		turn = env != NULL && strtoull(env, NULL, 10) > 0 ?
+		    strtoull(env, NULL, 10) : CONN_TURN_NS;
+	}
+	return turn;
+}
+
+/*
  * Split buf into lines and dispatch each; the bytes used (a partial last
  * line is not).  What a client is owed is checked before each line, as
  * beanstalkd reads one command at a time: once past the mark the rest is
- * held, unread, until the client has read its answers.
+ * held, unread, until the client has read its answers.  The rest is held
+ * too once the connection's turn is over, and taken in its next turn, after
+ * the other events due (conn_next_turn).
  */
 static size_t
 conn_process(struct conn *c, char *buf, size_t buflen)
 {
-	size_t	 max = loomd.config->max_line_bytes;
-	size_t	 start = 0, len;
-	char	*line, *nl;
+	size_t		 max = loomd.config->max_line_bytes;
+	size_t		 start = 0, len;
+	uint64_t	 t0 = now_ns();
+	char		*line, *nl;
 
 	while (start < buflen && !c->dead && !c->ending) {
 		if (!c->discarding && conn_over(c)) {
@@ -668,6 +702,10 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 			c->handler->overlong(c, c->state, max);
 		else if (!conn_blank(line, len))
 			c->handler->line(c, c->state, line, len);
+		if (start < buflen && !c->dead && now_ns() - t0 >= conn_turn_ns()) {
+			c->held = c->yielded = true;
+			break;
+		}
 	}
 	return start;
 }
@@ -817,6 +855,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (!c->dead && !c->ending)
 		conn_input(c);
 	conn_watch_input(c);
+	conn_next_turn(c);
 	conn_unref(c);
 }
 
