@@ -775,6 +775,36 @@ test_a_snapshot_takes_a_loop_in_slices(void **unused)
 	daemon_stop(&d);
 }
 
+/* stats tells the journal's mode and its fdatasync times. */
+static void
+test_stats_tell_the_fdatasync_times(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *journal;
+	double		 p50, p99;
+	int		 i;
+
+	start(&d);
+	client_connect(&c, &d);
+	for (i = 0; i < 5; i++)
+		json_decref(client_call(&c, "{\"op\":\"submit\",\"wait\":true,"
+		    "\"job\":{\"type\":\"echo\",\"ttl\":0}}"));
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	journal = json_object_get(json_object_get(r, "stats"), "journal");
+	assert_string_equal(json_string_value(json_object_get(journal, "mode")),
+	    "always");
+	/* At least the start's: its counters' base is synced before any
+	 * client is served. */
+	p50 = json_number_value(json_object_get(journal, "sync_p50_ms"));
+	p99 = json_number_value(json_object_get(journal, "sync_p99_ms"));
+	assert_true(p50 > 0);
+	assert_true(p99 >= p50);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -792,6 +822,7 @@ main(void)
 		STATE_DIR_TEST(test_a_failed_fdatasync_stops_loomd),
 		STATE_DIR_TEST(test_compaction_keeps_the_journal_bounded),
 		STATE_DIR_TEST(test_a_snapshot_takes_a_loop_in_slices),
+		STATE_DIR_TEST(test_stats_tell_the_fdatasync_times),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -355,6 +355,25 @@ journal_take(void)
 	J.tail = &J.head;
 }
 
+/*
+ * Under J.lock: the file's counts, and the fdatasync times since the last
+ * look into the ring (usually one or none).  Their percentiles are worked
+ * out when stats are asked for, not after every write.
+ */
+static void
+journal_stats_update(void)
+{
+	uint64_t	v[JOURNAL_SYNC_SAMPLES], from = J.stats.syncs;
+	size_t		n, i;
+
+	journal_file_counts(J.jf, &J.stats);
+	if (J.stats.syncs == from)
+		return;
+	n = journal_file_sync_times(J.jf, from, v);
+	for (i = 0; i < n; i++)
+		J.sync_ns[(J.stats.syncs - n + i) % JOURNAL_SYNC_SAMPLES] = v[i];
+}
+
 static void *
 journal_main(void *arg)
 {
@@ -391,7 +410,7 @@ journal_main(void *arg)
 		journal_compact_maybe(!written);
 
 		pthread_mutex_lock(&J.lock);
-		journal_file_stats(J.jf, &J.stats);
+		journal_stats_update();
 		if (J.stop && !written) {
 			/* Full to the end: what is pending was never answered. */
 			log_warnx("journal: stopping full; changes not yet written "
@@ -409,7 +428,7 @@ int
 journal_start_thread(char *err, size_t errlen)
 {
 	J.synced_ns = now_ns();
-	journal_file_stats(J.jf, &J.stats);
+	journal_stats_update();
 	if (thread_create_quiet(&J.thread, journal_main, NULL) != 0) {
 		snprintf(err, errlen, "journal: cannot start its thread: %s",
 		    strerror(errno));
@@ -453,6 +472,10 @@ journal_close(void)
 void
 journal_get_stats(struct journal_stats *st)
 {
+	struct journal_file_stats	sync;
+	uint64_t			v[JOURNAL_SYNC_SAMPLES];
+	size_t				n;
+
 	memset(st, 0, sizeof(*st));
 	st->on = J.on;
 	if (!J.on)
@@ -463,9 +486,13 @@ journal_get_stats(struct journal_stats *st)
 	st->segments = J.stats.segments;
 	st->records = J.stats.records;
 	st->last_compaction_ns = J.stats.last_compaction_ns;
-	st->sync_p50_ns = J.stats.sync_p50_ns;
-	st->sync_p99_ns = J.stats.sync_p99_ns;
+	n = J.stats.syncs < JOURNAL_SYNC_SAMPLES ? (size_t)J.stats.syncs :
+	    JOURNAL_SYNC_SAMPLES;
+	memcpy(v, J.sync_ns, n * sizeof(v[0]));
 	pthread_mutex_unlock(&J.lock);
+	journal_sync_percentiles(v, n, &sync);
+	st->sync_p50_ns = sync.sync_p50_ns;
+	st->sync_p99_ns = sync.sync_p99_ns;
 	st->recovered_jobs = J.recovered_jobs;
 	st->recovered_seconds = J.recovered_seconds;
 }

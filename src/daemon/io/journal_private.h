@@ -28,7 +28,11 @@ struct journal {
 	struct journal_batch	*head;		/* waiting for the thread */
 	struct journal_batch	**tail;
 	bool			 stop;
-	struct journal_file_stats stats;	/* as of the last write */
+	struct journal_file_stats stats;	/* as of the last write, */
+	uint64_t		 sync_ns[JOURNAL_SYNC_SAMPLES];	/* with the
+						 * fdatasync times: a ring, by
+						 * stats.syncs, sorted only
+						 * when asked */
 
 	/* The thread's own. */
 	pthread_t		 thread;
