@@ -13,6 +13,7 @@
 #include "io/journal_file.h"
 #include "runtime/hashmap.h"
 
+struct iovec;
 struct job_record;
 struct journal_batch;
 struct journal_snapshot;
@@ -38,6 +39,8 @@ struct journal {
 	pthread_t		 thread;
 	bool			 running;
 	struct journal_batch	*pending;	/* not written yet (full) */
+	struct iovec		*iov;		/* scratch for a write */
+	size_t			 iov_cap;
 	bool			 dirty;		/* written, not synced */
 	uint64_t		 synced_ns;
 	struct journal_snapshot	*snap;		/* a compaction under way */
