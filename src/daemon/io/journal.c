@@ -127,22 +127,31 @@ static const struct job_observer journal_observer = {
 	.notify = journal_notify,
 };
 
-/* Under J.lock: b behind the batches waiting, and the thread told. */
-static void
+/*
+ * Under J.lock: b behind the batches waiting.  True if the thread must be
+ * woken, which the caller does once it has let go of the lock (the thread
+ * would only wake to wait for it).  A thread that is not waiting looks at
+ * the queue before it waits again.
+ */
+static bool
 journal_queue_locked(struct journal_batch *b)
 {
 	b->next = NULL;
 	*J.tail = b;
 	J.tail = &b->next;
-	pthread_cond_signal(&J.cond);
+	return J.waiting;
 }
 
 void
 journal_queue(struct journal_batch *b)
 {
+	bool	wake;
+
 	pthread_mutex_lock(&J.lock);
-	journal_queue_locked(b);
+	wake = journal_queue_locked(b);
 	pthread_mutex_unlock(&J.lock);
+	if (wake)
+		pthread_cond_signal(&J.cond);
 }
 
 /* The open batch's records into b, and b's emptied buffers open. */
@@ -169,6 +178,7 @@ void
 journal_flush_open(struct journal_shard *js)
 {
 	struct journal_batch	*b;
+	bool			 wake = false;
 
 	if (!js->open)
 		return;
@@ -181,9 +191,11 @@ journal_flush_open(struct journal_shard *js)
 		js->spare = b->next;
 		js->nspare--;
 		journal_swap(js, b);
-		journal_queue_locked(b);
+		wake = journal_queue_locked(b);
 	}
 	pthread_mutex_unlock(&J.lock);
+	if (wake)
+		pthread_cond_signal(&J.cond);
 	if (b == NULL) {
 		b = xcalloc(1, sizeof(*b));
 		b->js = js;
@@ -450,10 +462,12 @@ journal_main(void *arg)
 		done = NULL;
 		if (J.head == NULL && !J.stop && !journal_sync_due() &&
 		    rest == NULL) {
+			J.waiting = true;
 			if (journal_deadline(&until))
 				pthread_cond_timedwait(&J.cond, &J.lock, &until);
 			else
 				pthread_cond_wait(&J.cond, &J.lock);
+			J.waiting = false;
 		}
 		journal_take();
 		if (J.stop && J.pending == NULL)

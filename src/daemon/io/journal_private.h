@@ -29,6 +29,7 @@ struct journal {
 	struct journal_batch	*head;		/* waiting for the thread */
 	struct journal_batch	**tail;
 	bool			 stop;
+	bool			 waiting;	/* the thread is on J.cond */
 	struct journal_file_stats stats;	/* as of the last write, */
 	uint64_t		 sync_ns[JOURNAL_SYNC_SAMPLES];	/* with the
 						 * fdatasync times: a ring, by
