@@ -775,6 +775,61 @@ test_a_snapshot_takes_a_loop_in_slices(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * A submit with wait whose key names a job that finished before tells of
+ * nothing new: it is answered at once, even while what the loop published
+ * since is not yet durable (the fault shim's gate holds the journal's
+ * fdatasync).  It used to wait for that, as a ticket does.
+ */
+static void
+test_a_finished_job_told_again_does_not_wait_for_newer_records(void **unused)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	char		 gate[128], gate_env[160], asan[256];
+	const char	*env[] = { fault_preload(), gate_env, asan, NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 id;
+	int		 fd;
+
+	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
+	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+	    getenv("ASAN_OPTIONS") ? ":" : "");
+	start_with(&d, extra, env);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"key\":\"once\",\"args\":{\"value\":7}}}");
+	assert_string_equal(reply_job_state(r), "done");
+	id = reply_job_id(r);
+	json_decref(r);
+
+	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	/* A record the gate keeps from being durable: no ticket yet. */
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"t\",\"job\":{\"type\":"
+	    "\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}}");
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"k\",\"wait\":true,"
+	    "\"job\":{\"type\":\"echo\",\"key\":\"once\",\"args\":"
+	    "{\"value\":8}}}");
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "k");
+	assert_int_equal(reply_job_id(r), id);
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+
+	assert_int_equal(unlink(gate), 0);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "t");
+	assert_true(reply_job_id(r) > id);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 /* stats tells the journal's mode and its fdatasync times. */
 static void
 test_stats_tell_the_fdatasync_times(void **unused)
@@ -823,6 +878,7 @@ main(void)
 		STATE_DIR_TEST(test_compaction_keeps_the_journal_bounded),
 		STATE_DIR_TEST(test_a_snapshot_takes_a_loop_in_slices),
 		STATE_DIR_TEST(test_stats_tell_the_fdatasync_times),
+		STATE_DIR_TEST(test_a_finished_job_told_again_does_not_wait_for_newer_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

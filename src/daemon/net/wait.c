@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "core/durable.h"
 #include "net/conn.h"
 #include "net/ops.h"
 #include "runtime/future.h"
@@ -89,10 +88,9 @@ wait_unpark(struct conn_later *l)
 }
 
 /*
- * The answer, once what this loop has published is durable: the
- * submission records of jobs it answers for are among that.  A client that
- * has not read its earlier answers gets this one once it has: results are
- * not serialized for a client that does not read them.
+ * The answer, once every job it tells of has finished.  A client that has
+ * not read its earlier answers gets this one once it has: results are not
+ * serialized for a client that does not read them.
  */
 static void
 wait_answer(void *arg)
@@ -113,6 +111,15 @@ wait_answer(void *arg)
 	wait_unref(w);
 }
 
+/*
+ * A job's future is complete only once its end is durable on its owner
+ * (job_complete), and its SUBMIT record was durable before it: in the same
+ * loop's batches, or before the job was handed to another owner
+ * (job_submit).  So once the last future is done, everything the answer
+ * tells is durable, and it waits for nothing more.  (Waiting for what this
+ * loop has published since, as a ticket does, would put off every answer
+ * of a busy loop by one more batch: an fdatasync with journal_sync=always.)
+ */
 static void
 wait_done(struct future *f, void *arg)
 {
@@ -120,7 +127,7 @@ wait_done(struct future *f, void *arg)
 
 	if (--w->remaining == 0 && !w->answered) {
 		w->refs++;
-		durable_then(wait_answer, w);
+		wait_answer(w);
 	}
 	wait_unref(w);
 }
