@@ -137,6 +137,54 @@ test_what_comes_back_after_a_kill(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * A spec is kept as it came in the request, spaces and all, alone or in a
+ * batch, and one the fast reader leaves to jansson (an escape) as written
+ * again: each comes back as it was.
+ */
+static void
+test_specs_come_back_as_they_came(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *jobs;
+	json_int_t	 ids[4];
+	int		 i;
+
+	start(&d);
+	client_connect(&c, &d);
+	ids[0] = submit(&c, " { \"type\" : \"sleep\" , \"name\":\"spaced\","
+	    "\"delay\": 600,\"args\" :{ \"seconds\" : 1 } } ");
+	r = client_call(&c, "{\"op\":\"submit\",\"jobs\":[{\"type\":\"sleep\","
+	    "\"name\":\"first\",\"delay\":600,\"args\":{\"seconds\":1}},\t{ "
+	    "\"type\":\"sleep\",\"name\":\"second\",\"delay\":600,\"args\":"
+	    "{\"seconds\":1}}]}");
+	jobs = json_object_get(r, "jobs");
+	ids[1] = json_integer_value(json_object_get(json_array_get(jobs, 0), "id"));
+	ids[2] = json_integer_value(json_object_get(json_array_get(jobs, 1), "id"));
+	json_decref(r);
+	ids[3] = submit(&c, "{\"type\":\"sleep\",\"name\":\"\\u00e9t\\u00e9\","
+	    "\"delay\":600,\"args\":{\"seconds\":1}}");
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	assert_int_equal(recovered_jobs(&c), 4);
+	for (i = 0; i < 4; i++) {
+		r = status(&c, ids[i]);
+		assert_string_equal(reply_job_state(r), "pending");
+		assert_string_equal(json_str(json_object_get(r, "job"), "name"),
+		    i == 0 ? "spaced" : i == 1 ? "first" : i == 2 ? "second" :
+		    "\xc3\xa9t\xc3\xa9");
+		assert_string_equal(json_str(json_object_get(r, "job"), "type"),
+		    "sleep");
+		json_decref(r);
+	}
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 /* Set events and paused queues come back; cleared and resumed ones not. */
 static void
 test_events_and_paused_queues_come_back(void **unused)
@@ -865,6 +913,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		STATE_DIR_TEST(test_what_comes_back_after_a_kill),
+		STATE_DIR_TEST(test_specs_come_back_as_they_came),
 		STATE_DIR_TEST(test_events_and_paused_queues_come_back),
 		STATE_DIR_TEST(test_a_result_expires_while_loomd_is_down),
 		STATE_DIR_TEST(test_a_clean_restart_keeps_jobs_and_the_last_changes),

@@ -207,6 +207,19 @@ struct submit {
 	double		  timeout;
 };
 
+/* One spec, with its text as it came in the request line if it is known:
+ * a store keeps that rather than the JSON written again. */
+static struct job *
+submit_parse(struct request *r, const json_t *spec, const char *base,
+    struct error *e)
+{
+	const struct json_span	*sp = json_span_of(&r->spans, spec);
+
+	if (sp == NULL)
+		return job_parse(spec, base, e);
+	return job_parse_as(spec, base, r->line + sp->off, sp->len, e);
+}
+
 /* The request's fields, then every spec: all or nothing, before any job. */
 static int
 submit_read(struct request *r, struct submit *s, struct error *e)
@@ -232,7 +245,8 @@ submit_read(struct request *r, struct submit *s, struct error *e)
 	if (!s->batch) {
 		s->n = 1;
 		s->jobs = &s->one_job;
-		return (s->one_job = job_parse(spec, "job", e)) == NULL ? -1 : 0;
+		return (s->one_job = submit_parse(r, spec, "job", e)) == NULL ?
+		    -1 : 0;
 	}
 	if (!json_is_array(specs) || json_array_size(specs) == 0 ||
 	    json_array_size(specs) > SUBMIT_BATCH_MAX)
@@ -242,7 +256,8 @@ submit_read(struct request *r, struct submit *s, struct error *e)
 	s->jobs = xcalloc(s->n, sizeof(*s->jobs));
 	for (i = 0; i < s->n; i++) {
 		snprintf(base, sizeof(base), "jobs[%zu]", i);
-		if ((s->jobs[i] = job_parse(json_array_get(specs, i), base, e)) == NULL)
+		if ((s->jobs[i] = submit_parse(r, json_array_get(specs, i), base,
+		    e)) == NULL)
 			return -1;
 	}
 	return 0;

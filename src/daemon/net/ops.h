@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "net/auth.h"
+#include "runtime/jsonload.h"
 #include "runtime/util.h"
 
 struct conn;
@@ -30,6 +31,11 @@ struct request {
 	struct conn		*conn;
 	json_t			*msg;
 	json_t			*id;		/* borrowed from msg */
+	/* The line msg was read from, and where some of its values were
+	 * (job specs, kept as they came for the journal); for as long as
+	 * the op's handler runs. */
+	const char		*line;
+	struct json_spans	 spans;
 	struct auth_rights	 rights;	/* who it acts for, what it may do */
 	/* Sees only this principal's jobs (its own); NULL: every job. */
 	const struct principal	*only;
