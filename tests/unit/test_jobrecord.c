@@ -249,6 +249,46 @@ test_job_records_are_written_as_replay_reads_them(void **state)
 	textbuf_free(&want);
 }
 
+/* A job's STATE goes from the batch when it is the last record, for its
+ * FINISH to take its place; nothing else does. */
+static void
+test_a_state_right_before_its_finish_goes(void **state)
+{
+	static const char	 spec_text[] = "{\"type\":\"echo\"}";
+	struct job_spec		 spec = { .text = (char *)spec_text,
+				    .text_len = sizeof(spec_text) - 1 };
+	struct job		 job = { .spec = &spec, .version = 2 };
+	struct record_buf	 rb = { 0 };
+	size_t			 len;
+
+	job.reg.id = 7;
+	job.state = JOB_RUNNING;
+	assert_false(job_record_drop_state(&rb, 7));	/* empty */
+	assert_true(job_record_write(JOB_EVENT_SUBMIT, &job, NULL, &rb));
+	len = rb.tb.len;
+	assert_false(job_record_drop_state(&rb, 7));	/* a SUBMIT */
+	assert_true(job_record_write(JOB_EVENT_STATE, &job, NULL, &rb));
+	assert_false(job_record_drop_state(&rb, 8));	/* another job's */
+	assert_int_equal(rb.n, 2);
+	assert_true(job_record_drop_state(&rb, 7));
+	assert_int_equal(rb.n, 1);
+	assert_int_equal(rb.tb.len, len);
+	assert_int_equal(rb.ends[0], len);
+	/* Not when something came after it. */
+	assert_true(job_record_write(JOB_EVENT_STATE, &job, NULL, &rb));
+	note_record_write(JOB_RECORD_EVENT, "go", true, 1, &rb);
+	assert_false(job_record_drop_state(&rb, 7));
+	assert_int_equal(rb.n, 3);
+	/* The first record of a batch goes too. */
+	rb.tb.len = 0;
+	rb.n = 0;
+	assert_true(job_record_write(JOB_EVENT_STATE, &job, NULL, &rb));
+	assert_true(job_record_drop_state(&rb, 7));
+	assert_int_equal(rb.n, 0);
+	assert_int_equal(rb.tb.len, 0);
+	record_buf_free(&rb);
+}
+
 /* A note: its kind, number and flag, then its name. */
 static void
 test_a_note_record_reads_back(void **state)
@@ -279,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_an_empty_counts_record_reads),
 		cmocka_unit_test(test_job_records_are_written_as_replay_reads_them),
 		cmocka_unit_test(test_a_note_record_reads_back),
+		cmocka_unit_test(test_a_state_right_before_its_finish_goes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

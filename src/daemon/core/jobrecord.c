@@ -110,6 +110,7 @@ put_bytes(struct textbuf *tb, const char *p, size_t len)
 }
 
 #define HEAD_SIZE	(1 + 8 + 4)	/* kind, id, version */
+#define STATE_SIZE	(HEAD_SIZE + 1 + 4 + 8 + 8)
 
 static unsigned char *
 enc_head(unsigned char *p, enum job_record_kind kind, uint64_t id,
@@ -142,7 +143,7 @@ put_state(struct textbuf *tb, const struct job *job)
 {
 	unsigned char	*p;
 
-	p = put_reserve(tb, HEAD_SIZE + 1 + 4 + 8 + 8);
+	p = put_reserve(tb, STATE_SIZE);
 	p = enc_head(p, JOB_RECORD_STATE, job->reg.id, job->version);
 	p = enc_u8(p, job->state);
 	p = enc_u32(p, job->attempt);
@@ -206,6 +207,31 @@ job_record_write(enum job_event ev, const struct job *job,
 		return false;
 	}
 	record_buf_end(rb);
+	return true;
+}
+
+bool
+job_record_drop_state(struct record_buf *rb, uint64_t id)
+{
+	const unsigned char	*p;
+	size_t			 start;
+	uint64_t		 rid = 0;
+	int			 i;
+
+	if (rb->n == 0)
+		return false;
+	start = rb->n > 1 ? rb->ends[rb->n - 2] : 0;
+	if (rb->ends[rb->n - 1] - start != STATE_SIZE)
+		return false;
+	p = (const unsigned char *)rb->tb.p + start;
+	if (p[0] != JOB_RECORD_STATE)
+		return false;
+	for (i = 7; i >= 0; i--)
+		rid = rid << 8 | p[1 + i];
+	if (rid != id)
+		return false;
+	rb->tb.len = start;
+	rb->n--;
 	return true;
 }
 

@@ -82,6 +82,9 @@ journal_notify(enum job_event ev, const struct job *job,
 		journal_count_out(js);
 		return;		/* the end of a drain */
 	}
+	/* A job that started and ended in this batch: its FINISH is enough. */
+	if (ev == JOB_EVENT_FINISH)
+		job_record_drop_state(&js->rb, job_id(job));
 	before = js->rb.tb.len;
 	if (!job_record_write(ev, job, outcome, &js->rb))
 		return;
