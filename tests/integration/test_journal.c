@@ -878,6 +878,65 @@ test_a_finished_job_told_again_does_not_wait_for_newer_records(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * A submit with wait that times out names its jobs, so its answer gives
+ * out ids: it leaves only once their records are durable, as a ticket
+ * does.  A result with wait that times out tells of nothing new and leaves
+ * at once.  The fault shim's gate holds the fdatasync meanwhile; both
+ * timeouts are timers of the one loop, so the submit's, the shorter, fires
+ * first.  Before, its answer came first, while its record was not durable.
+ */
+static void
+test_a_timed_out_submit_waits_for_its_records(void **unused)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	char		 gate[128], gate_env[160], asan[256];
+	const char	*env[] = { fault_preload(), gate_env, asan, NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 x, s;
+	int		 fd;
+
+	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
+	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+	    getenv("ASAN_OPTIONS") ? ":" : "");
+	start_with(&d, extra, env);
+	client_connect(&c, &d);
+	x = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
+
+	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"s\",\"job\":{\"type\":"
+	    "\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}}");
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"w\",\"wait\":true,"
+	    "\"timeout\":0.05,\"job\":{\"type\":\"sleep\",\"args\":"
+	    "{\"seconds\":600}}}");
+	client_send(&c, "{\"op\":\"result\",\"id\":\"r\",\"job\":%lld,"
+	    "\"wait\":true,\"timeout\":0.3}", (long long)x);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "r");
+	assert_string_equal(reply_error_code(r), "timeout");
+	json_decref(r);
+
+	assert_int_equal(unlink(gate), 0);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "s");
+	s = reply_job_id(r);
+	json_decref(r);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "w");
+	assert_string_equal(reply_error_code(r), "timeout");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "detail"), "job")), s + 1);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 /* stats tells the journal's mode and its fdatasync times. */
 static void
 test_stats_tell_the_fdatasync_times(void **unused)
@@ -927,6 +986,7 @@ main(void)
 		STATE_DIR_TEST(test_compaction_keeps_the_journal_bounded),
 		STATE_DIR_TEST(test_a_snapshot_takes_a_loop_in_slices),
 		STATE_DIR_TEST(test_stats_tell_the_fdatasync_times),
+		STATE_DIR_TEST(test_a_timed_out_submit_waits_for_its_records),
 		STATE_DIR_TEST(test_a_finished_job_told_again_does_not_wait_for_newer_records),
 	};
 

@@ -509,9 +509,10 @@ submit_later_run(void *arg)
 		if (sl->futures == NULL)
 			wait_start(&r, submit_copy(&sl->one, sizeof(sl->one)),
 			    submit_copy(&sl->one_id, sizeof(sl->one_id)), 1,
-			    sl->batch, 0);
+			    sl->batch, 0, true);
 		else
-			wait_start(&r, sl->futures, sl->ids, sl->n, sl->batch, 0);
+			wait_start(&r, sl->futures, sl->ids, sl->n, sl->batch, 0,
+			    true);
 		conn_request_done(sl->conn);
 	} else {
 		if (alive) {
@@ -595,7 +596,7 @@ op_submit(struct request *r)
 			futures = submit_copy(&one_future, sizeof(one_future));
 			ids = submit_copy(&one_id, sizeof(one_id));
 		}
-		wait_start(r, futures, ids, s.n, s.batch, s.timeout);
+		wait_start(r, futures, ids, s.n, s.batch, s.timeout, true);
 		return;
 	} else {
 		for (i = 0; i < s.n; i++)
@@ -773,7 +774,7 @@ op_result(struct request *r)
 	futures[0] = f;
 	ids = xmalloc(sizeof(*ids));
 	ids[0] = id;
-	wait_start(r, futures, ids, 1, false, timeout);
+	wait_start(r, futures, ids, 1, false, timeout, false);
 }
 
 /* cancel ---------------------------------------------------------------- */
@@ -808,7 +809,7 @@ op_cancel(struct request *r)
 	futures[0] = f;
 	ids = xmalloc(sizeof(*ids));
 	ids[0] = id;
-	wait_start(r, futures, ids, 1, false, 0);
+	wait_start(r, futures, ids, 1, false, 0, false);
 	future_cancel(f, reason);
 }
 

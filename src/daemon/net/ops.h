@@ -69,9 +69,11 @@ void	reply_views(struct conn *, json_t *id, struct future *const *, size_t n,
 void	reply_not_found(struct request *, uint64_t id);
 
 /* wait.c: a request answered when its jobs finish; takes the futures and
- * the jobs' ids (what a timeout answer names). */
+ * the jobs' ids (what a timeout answer names).  submitted: they are this
+ * request's new jobs, so a timeout answer, which gives out their ids,
+ * leaves only once what this loop has published is durable. */
 void	wait_start(struct request *, struct future **, uint64_t *ids, size_t n,
-	    bool batch, double timeout);
+	    bool batch, double timeout, bool submitted);
 void	wait_end_all(struct conn *);
 
 /* op_job.c */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "core/durable.h"
 #include "net/conn.h"
 #include "net/ops.h"
 #include "runtime/future.h"
@@ -29,6 +30,7 @@ struct proto_wait {
 	bool			 answered;
 	bool			 timed;
 	bool			 parked;	/* its answer waits for room */
+	uint64_t		 mark;		/* submitted: its records' batch */
 	struct loop_event	 timer;
 	struct conn_later	 later;
 };
@@ -135,17 +137,39 @@ wait_done(struct future *f, void *arg)
 /*
  * The jobs go on; the answer names them, so that a client that submitted
  * with wait learns the ids it would otherwise never have seen:
- * detail {"job":ID}, or {"jobs":[ID...]} for a batch.
+ * detail {"job":ID}, or {"jobs":[ID...]} for a batch.  Those of a submit
+ * are given out only once their records are durable: until then the
+ * answer waits (and if the jobs finish meanwhile, theirs goes instead).
  */
+static void	wait_timeout_answer(void *);
+
 static void
 wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct proto_wait	*w = arg;
+
+	w->timed = false;
+	if (w->mark != 0 && !durable_done(w->mark)) {
+		w->refs++;
+		durable_then(wait_timeout_answer, w);
+		return;
+	}
+	w->refs++;
+	wait_timeout_answer(w);
+}
+
+static void
+wait_timeout_answer(void *arg)
 {
 	struct proto_wait	*w = arg;
 	struct error		 e = { 0 };
 	json_t			*ids;
 	size_t			 i;
 
-	w->timed = false;
+	if (w->answered) {
+		wait_unref(w);
+		return;
+	}
 	if (w->batch) {
 		error_set(&e, "timeout", "the wait timed out; the jobs go on");
 		ids = json_array();
@@ -161,11 +185,12 @@ wait_timeout(evutil_socket_t fd, short what, void *arg)
 	reply_error(w->conn, w->id, &e);
 	error_clear(&e);
 	wait_end(w);
+	wait_unref(w);
 }
 
 void
 wait_start(struct request *r, struct future **futures, uint64_t *ids, size_t n,
-    bool batch, double timeout)
+    bool batch, double timeout, bool submitted)
 {
 	struct proto_wait	*w = xcalloc(1, sizeof(*w));
 	struct timeval		 tv;
@@ -178,6 +203,7 @@ wait_start(struct request *r, struct future **futures, uint64_t *ids, size_t n,
 	w->ids = ids;
 	w->n = w->remaining = n;
 	w->batch = batch;
+	w->mark = submitted ? durable_mark() : 0;
 	w->refs = 1 + n;
 	TAILQ_INSERT_TAIL(&proto_conn(r->conn)->waits, w, entry);
 	conn_request_start(r->conn);
