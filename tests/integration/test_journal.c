@@ -137,6 +137,54 @@ test_what_comes_back_after_a_kill(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * A spec is kept as it came in the request, spaces and all, alone or in a
+ * batch, and one the fast reader leaves to jansson (an escape) as written
+ * again: each comes back as it was.
+ */
+static void
+test_specs_come_back_as_they_came(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *jobs;
+	json_int_t	 ids[4];
+	int		 i;
+
+	start(&d);
+	client_connect(&c, &d);
+	ids[0] = submit(&c, " { \"type\" : \"sleep\" , \"name\":\"spaced\","
+	    "\"delay\": 600,\"args\" :{ \"seconds\" : 1 } } ");
+	r = client_call(&c, "{\"op\":\"submit\",\"jobs\":[{\"type\":\"sleep\","
+	    "\"name\":\"first\",\"delay\":600,\"args\":{\"seconds\":1}},\t{ "
+	    "\"type\":\"sleep\",\"name\":\"second\",\"delay\":600,\"args\":"
+	    "{\"seconds\":1}}]}");
+	jobs = json_object_get(r, "jobs");
+	ids[1] = json_integer_value(json_object_get(json_array_get(jobs, 0), "id"));
+	ids[2] = json_integer_value(json_object_get(json_array_get(jobs, 1), "id"));
+	json_decref(r);
+	ids[3] = submit(&c, "{\"type\":\"sleep\",\"name\":\"\\u00e9t\\u00e9\","
+	    "\"delay\":600,\"args\":{\"seconds\":1}}");
+	client_close(&c);
+	daemon_kill(&d);
+
+	start(&d);
+	client_connect(&c, &d);
+	assert_int_equal(recovered_jobs(&c), 4);
+	for (i = 0; i < 4; i++) {
+		r = status(&c, ids[i]);
+		assert_string_equal(reply_job_state(r), "pending");
+		assert_string_equal(json_str(json_object_get(r, "job"), "name"),
+		    i == 0 ? "spaced" : i == 1 ? "first" : i == 2 ? "second" :
+		    "\xc3\xa9t\xc3\xa9");
+		assert_string_equal(json_str(json_object_get(r, "job"), "type"),
+		    "sleep");
+		json_decref(r);
+	}
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 /* Set events and paused queues come back; cleared and resumed ones not. */
 static void
 test_events_and_paused_queues_come_back(void **unused)
@@ -761,11 +809,156 @@ test_a_snapshot_takes_a_loop_in_slices(void **unused)
 	daemon_stop(&d);
 }
 
+/*
+ * A submit with wait whose key names a job that finished before tells of
+ * nothing new: it is answered at once, even while what the loop published
+ * since is not yet durable (the fault shim's gate holds the journal's
+ * fdatasync).  It used to wait for that, as a ticket does.
+ */
+static void
+test_a_finished_job_told_again_does_not_wait_for_newer_records(void **unused)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	char		 gate[128], gate_env[160], asan[256];
+	const char	*env[] = { fault_preload(), gate_env, asan, NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 id;
+	int		 fd;
+
+	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
+	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+	    getenv("ASAN_OPTIONS") ? ":" : "");
+	start_with(&d, extra, env);
+	client_connect(&c, &d);
+	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"key\":\"once\",\"args\":{\"value\":7}}}");
+	assert_string_equal(reply_job_state(r), "done");
+	id = reply_job_id(r);
+	json_decref(r);
+
+	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	/* A record the gate keeps from being durable: no ticket yet. */
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"t\",\"job\":{\"type\":"
+	    "\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}}");
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"k\",\"wait\":true,"
+	    "\"job\":{\"type\":\"echo\",\"key\":\"once\",\"args\":"
+	    "{\"value\":8}}}");
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "k");
+	assert_int_equal(reply_job_id(r), id);
+	assert_string_equal(reply_job_state(r), "done");
+	json_decref(r);
+
+	assert_int_equal(unlink(gate), 0);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "t");
+	assert_true(reply_job_id(r) > id);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+/*
+ * A submit with wait that times out names its jobs, so its answer gives
+ * out ids: it leaves only once their records are durable, as a ticket
+ * does.  A result with wait that times out tells of nothing new and leaves
+ * at once.  The fault shim's gate holds the fdatasync meanwhile; both
+ * timeouts are timers of the one loop, so the submit's, the shorter, fires
+ * first.  Before, its answer came first, while its record was not durable.
+ */
+static void
+test_a_timed_out_submit_waits_for_its_records(void **unused)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	char		 gate[128], gate_env[160], asan[256];
+	const char	*env[] = { fault_preload(), gate_env, asan, NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 x, s;
+	int		 fd;
+
+	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
+	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+	    getenv("ASAN_OPTIONS") ? ":" : "");
+	start_with(&d, extra, env);
+	client_connect(&c, &d);
+	x = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
+
+	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"s\",\"job\":{\"type\":"
+	    "\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}}");
+	client_send(&c, "{\"op\":\"submit\",\"id\":\"w\",\"wait\":true,"
+	    "\"timeout\":0.05,\"job\":{\"type\":\"sleep\",\"args\":"
+	    "{\"seconds\":600}}}");
+	client_send(&c, "{\"op\":\"result\",\"id\":\"r\",\"job\":%lld,"
+	    "\"wait\":true,\"timeout\":0.3}", (long long)x);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "r");
+	assert_string_equal(reply_error_code(r), "timeout");
+	json_decref(r);
+
+	assert_int_equal(unlink(gate), 0);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "s");
+	s = reply_job_id(r);
+	json_decref(r);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "w");
+	assert_string_equal(reply_error_code(r), "timeout");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "detail"), "job")), s + 1);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
+/* stats tells the journal's mode and its fdatasync times. */
+static void
+test_stats_tell_the_fdatasync_times(void **unused)
+{
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r, *journal;
+	double		 p50, p99;
+	int		 i;
+
+	start(&d);
+	client_connect(&c, &d);
+	for (i = 0; i < 5; i++)
+		json_decref(client_call(&c, "{\"op\":\"submit\",\"wait\":true,"
+		    "\"job\":{\"type\":\"echo\",\"ttl\":0}}"));
+	r = client_call(&c, "{\"op\":\"stats\"}");
+	journal = json_object_get(json_object_get(r, "stats"), "journal");
+	assert_string_equal(json_string_value(json_object_get(journal, "mode")),
+	    "always");
+	/* At least the start's: its counters' base is synced before any
+	 * client is served. */
+	p50 = json_number_value(json_object_get(journal, "sync_p50_ms"));
+	p99 = json_number_value(json_object_get(journal, "sync_p99_ms"));
+	assert_true(p50 > 0);
+	assert_true(p99 >= p50);
+	json_decref(r);
+	client_close(&c);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		STATE_DIR_TEST(test_what_comes_back_after_a_kill),
+		STATE_DIR_TEST(test_specs_come_back_as_they_came),
 		STATE_DIR_TEST(test_events_and_paused_queues_come_back),
 		STATE_DIR_TEST(test_a_result_expires_while_loomd_is_down),
 		STATE_DIR_TEST(test_a_clean_restart_keeps_jobs_and_the_last_changes),
@@ -778,6 +971,9 @@ main(void)
 		STATE_DIR_TEST(test_a_failed_fdatasync_stops_loomd),
 		STATE_DIR_TEST(test_compaction_keeps_the_journal_bounded),
 		STATE_DIR_TEST(test_a_snapshot_takes_a_loop_in_slices),
+		STATE_DIR_TEST(test_stats_tell_the_fdatasync_times),
+		STATE_DIR_TEST(test_a_timed_out_submit_waits_for_its_records),
+		STATE_DIR_TEST(test_a_finished_job_told_again_does_not_wait_for_newer_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

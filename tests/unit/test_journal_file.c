@@ -728,6 +728,55 @@ test_stats_account_for_what_is_on_disk(void **state)
 	got_free(&g);
 }
 
+/* The fdatasync times a writer reads as they come, and the ring's end. */
+static void
+test_sync_times_are_the_last_ones_kept(void **state)
+{
+	struct fixture			*fx = *state;
+	struct journal_file_stats	 st, counts;
+	struct journal_file		*jf;
+	struct got			 g = { 0 };
+	uint64_t			 v[JOURNAL_SYNC_SAMPLES], all[JOURNAL_SYNC_SAMPLES];
+	uint64_t			 base;
+	size_t				 i, n;
+
+	jf = reopen(fx, 0, &g, NULL);
+	assert_int_equal(journal_file_sync_times(jf, 0, v), 0);
+	assert_int_equal(append_one(jf, 0), JOURNAL_OK);	/* syncs too */
+	journal_file_counts(jf, &counts);
+	base = counts.syncs;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(journal_file_sync(jf), JOURNAL_OK);
+	journal_file_counts(jf, &counts);
+	assert_int_equal(counts.syncs, base + 3);
+	assert_int_equal(counts.sync_p50_ns, 0);	/* not worked out */
+	assert_int_equal(journal_file_sync_times(jf, base + 3, v), 0);
+	assert_int_equal(journal_file_sync_times(jf, base + 1, v), 2);
+	assert_true(v[0] > 0 && v[1] > 0);
+
+	/* Past the ring: the newest JOURNAL_SYNC_SAMPLES, oldest first. */
+	for (i = 0; i < JOURNAL_SYNC_SAMPLES; i++)
+		assert_int_equal(journal_file_sync(jf), JOURNAL_OK);
+	journal_file_counts(jf, &counts);
+	n = journal_file_sync_times(jf, 0, all);
+	assert_int_equal(n, JOURNAL_SYNC_SAMPLES);
+	assert_int_equal(journal_file_sync_times(jf, 2, v), JOURNAL_SYNC_SAMPLES);
+	assert_memory_equal(v, all, sizeof(all));
+	assert_int_equal(journal_file_sync_times(jf, counts.syncs - 2, v), 2);
+	assert_int_equal(v[0], all[JOURNAL_SYNC_SAMPLES - 2]);
+	assert_int_equal(v[1], all[JOURNAL_SYNC_SAMPLES - 1]);
+
+	/* The percentiles of what was kept, as stats has them. */
+	journal_file_stats(jf, &st);
+	journal_sync_percentiles(all, n, &counts);
+	assert_int_equal(st.sync_p50_ns, counts.sync_p50_ns);
+	assert_int_equal(st.sync_p99_ns, counts.sync_p99_ns);
+	assert_int_equal(st.sync_max_ns, counts.sync_max_ns);
+	assert_true(st.sync_p50_ns <= st.sync_p99_ns);
+	journal_file_close(jf);
+	got_free(&g);
+}
+
 int
 main(void)
 {
@@ -750,6 +799,7 @@ main(void)
 		T(test_damaged_snapshot_is_refused),
 		T(test_max_bytes_is_full_until_a_snapshot_frees_room),
 		T(test_stats_account_for_what_is_on_disk),
+		T(test_sync_times_are_the_last_ones_kept),
 #undef T
 	};
 	log_init("test_journal_file", LOG_ERR, LOG_TO_STDERR);

@@ -261,6 +261,92 @@ test_textbuf_times_have_nine_decimals(void **state)
 	free(text);
 }
 
+/* The span of `key`'s value (an object member of the top level) is its text. */
+static void
+assert_span(struct json_spans *sp, const char *line, const json_t *v,
+    const char *want)
+{
+	const struct json_span	*s = json_span_of(sp, v);
+
+	assert_non_null(s);
+	assert_int_equal(s->len, strlen(want));
+	assert_memory_equal(line + s->off, want, s->len);
+}
+
+/* Where the top level's object members and its arrays' objects were. */
+static void
+test_spans_of_a_line(void **state)
+{
+	static const char line[] = " {\"op\":\"submit\",\"job\": {\"type\":"
+	    "\"echo\" , \"args\":{\"v\":[1,{\"x\":2}]}},\"jobs\":[{\"a\":1}, "
+	    "{ } ,[{\"n\":1}],3],\"id\":{\"k\":[]}} ";
+	struct json_spans	 sp;
+	json_error_t		 e;
+	json_t			*msg, *jobs;
+
+	msg = json_load_line_spans(line, sizeof(line) - 1, JSON_REJECT_DUPLICATES,
+	    &e, &sp);
+	assert_non_null(msg);
+	/* job, jobs[0], jobs[1], id: not args, not jobs[2]'s object. */
+	assert_int_equal(sp.n, 4);
+	assert_span(&sp, line, json_object_get(msg, "job"), "{\"type\":"
+	    "\"echo\" , \"args\":{\"v\":[1,{\"x\":2}]}}");
+	jobs = json_object_get(msg, "jobs");
+	assert_span(&sp, line, json_array_get(jobs, 0), "{\"a\":1}");
+	assert_span(&sp, line, json_array_get(jobs, 1), "{ }");
+	assert_null(json_span_of(&sp, json_array_get(json_array_get(jobs, 2), 0)));
+	assert_null(json_span_of(&sp, json_object_get(json_object_get(msg, "job"),
+	    "args")));
+	assert_span(&sp, line, json_object_get(msg, "id"), "{\"k\":[]}");
+	/* Again from the start, after the last: it wraps. */
+	assert_span(&sp, line, json_object_get(msg, "job"), "{\"type\":"
+	    "\"echo\" , \"args\":{\"v\":[1,{\"x\":2}]}}");
+	json_decref(msg);
+	json_spans_free(&sp);
+}
+
+/* A line the fast path leaves to jansson has no spans; nor has a batch past
+ * JSON_SPANS_MAX beyond it, nor a top-level array. */
+static void
+test_no_spans_where_they_cannot_be_trusted(void **state)
+{
+	static const char escaped[] = "{\"job\":{\"type\":\"e\\u0063ho\"}}";
+	static const char array[] = "[{\"a\":1}]";
+	struct json_spans	 sp;
+	struct textbuf		 tb = { 0 };
+	json_error_t		 e;
+	json_t			*msg;
+	size_t			 i;
+
+	msg = json_load_line_spans(escaped, sizeof(escaped) - 1, 0, &e, &sp);
+	assert_non_null(msg);
+	assert_int_equal(sp.n, 0);
+	assert_null(json_span_of(&sp, json_object_get(msg, "job")));
+	json_decref(msg);
+	json_spans_free(&sp);
+
+	msg = json_load_line_spans(array, sizeof(array) - 1, 0, &e, &sp);
+	assert_non_null(msg);
+	assert_int_equal(sp.n, 0);
+	json_decref(msg);
+	json_spans_free(&sp);
+
+	textbuf_lit(&tb, "{\"jobs\":[");
+	for (i = 0; i < JSON_SPANS_MAX + 10; i++)
+		textbuf_add(&tb, ",{}" + (i == 0), i ? 3 : 2);
+	textbuf_lit(&tb, "]}");
+	msg = json_load_line_spans(tb.p, tb.len, 0, &e, &sp);
+	assert_non_null(msg);
+	assert_int_equal(sp.n, JSON_SPANS_MAX);
+	assert_non_null(json_span_of(&sp, json_array_get(json_object_get(msg,
+	    "jobs"), JSON_SPANS_MAX - 1)));
+	assert_null(json_span_of(&sp, json_array_get(json_object_get(msg,
+	    "jobs"), JSON_SPANS_MAX)));
+	json_decref(msg);
+	json_spans_free(&sp);
+	textbuf_free(&tb);
+}
+
 int
 main(void)
 {
@@ -270,6 +356,8 @@ main(void)
 		cmocka_unit_test(test_textbuf_strings_are_escaped_like_jansson),
 		cmocka_unit_test(test_textbuf_writes_values_like_jansson),
 		cmocka_unit_test(test_textbuf_times_have_nine_decimals),
+		cmocka_unit_test(test_spans_of_a_line),
+		cmocka_unit_test(test_no_spans_where_they_cannot_be_trusted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,8 @@
 /*
  * What waits for durability, per loop: a FIFO of (batch, fn, arg), in the
- * order of the batches, since a loop's marks only count up.
+ * order of the batches, since a loop's marks only count up.  It is a ring
+ * that grows by doubling and is given back once empty and large: no
+ * allocation for each answer that waits.
  */
 #include "autoconf.h"
 
@@ -10,8 +12,9 @@
 #include "core/loomd.h"
 #include "runtime/util.h"
 
+#define DURABLE_RING_KEEP	1024	/* entries kept while empty */
+
 struct durable_wait {
-	struct durable_wait	*next;
 	uint64_t		 batch;
 	void			(*fn)(void *);
 	void			*arg;
@@ -33,26 +36,40 @@ durable_done(uint64_t mark)
 	return sh == NULL || mark <= sh->durable.reached;
 }
 
+/* Room for one more, in order. */
+static void
+durable_grow(struct durable *d)
+{
+	struct durable_wait	*ring;
+	size_t			 cap = d->cap ? 2 * d->cap : 64, i;
+
+	ring = xreallocarray(NULL, cap, sizeof(*ring));
+	for (i = 0; i < d->len; i++)
+		ring[i] = d->ring[(d->first + i) & (d->cap - 1)];
+	free(d->ring);
+	d->ring = ring;
+	d->cap = cap;
+	d->first = 0;
+}
+
 void
 durable_then(void (*fn)(void *), void *arg)
 {
 	struct shard		*sh = shard_current();
+	struct durable		*d;
 	struct durable_wait	*w;
 
 	if (sh == NULL || sh->durable.marked <= sh->durable.reached) {
 		fn(arg);
 		return;
 	}
-	w = xmalloc(sizeof(*w));
-	w->next = NULL;
-	w->batch = sh->durable.marked;
+	d = &sh->durable;
+	if (d->len == d->cap)
+		durable_grow(d);
+	w = &d->ring[(d->first + d->len++) & (d->cap - 1)];
+	w->batch = d->marked;
 	w->fn = fn;
 	w->arg = arg;
-	if (sh->durable.tail != NULL)
-		sh->durable.tail->next = w;
-	else
-		sh->durable.head = w;
-	sh->durable.tail = w;
 }
 
 void
@@ -64,14 +81,20 @@ durable_marked(struct shard *sh, uint64_t n)
 static void
 durable_run(struct durable *d, uint64_t upto)
 {
-	struct durable_wait	*w;
+	struct durable_wait	w;
 
-	/* fn may wait again: it goes to the tail, behind a later batch. */
-	while ((w = d->head) != NULL && w->batch <= upto) {
-		if ((d->head = w->next) == NULL)
-			d->tail = NULL;
-		w->fn(w->arg);
-		free(w);
+	/* fn may wait again: it goes to the tail, behind a later batch (the
+	 * ring may move meanwhile: w is a copy). */
+	while (d->len > 0 && d->ring[d->first].batch <= upto) {
+		w = d->ring[d->first];
+		d->first = (d->first + 1) & (d->cap - 1);
+		d->len--;
+		w.fn(w.arg);
+	}
+	if (d->len == 0 && d->cap > DURABLE_RING_KEEP) {
+		free(d->ring);
+		d->ring = NULL;
+		d->cap = d->first = 0;
 	}
 }
 
@@ -88,4 +111,7 @@ void
 durable_release_all(struct shard *sh)
 {
 	durable_run(&sh->durable, UINT64_MAX);
+	free(sh->durable.ring);
+	sh->durable.ring = NULL;
+	sh->durable.cap = sh->durable.first = 0;
 }

@@ -151,6 +151,10 @@ void		 job_tell_child(struct job *, size_t index, const struct job_outcome *);
  * are returned instead and the new one is discarded.
  */
 struct job	*job_parse(const json_t *spec, const char *base, struct error *);
+/* The same, with the text spec was read from (text NULL: none), which a
+ * store keeps as it came rather than writing the JSON again. */
+struct job	*job_parse_as(const json_t *spec, const char *base, const char *text,
+		     size_t len, struct error *);
 /* A spec's JSON text from the store, kept as it is (a replay's). */
 struct job	*job_parse_text(const char *text, size_t len, struct error *);
 void		 job_discard(struct job *);

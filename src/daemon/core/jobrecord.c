@@ -49,52 +49,90 @@ record_buf_free(struct record_buf *rb)
 	memset(rb, 0, sizeof(*rb));
 }
 
-static void
-put_u8(struct textbuf *tb, uint8_t v)
+/*
+ * Records are little-endian fields.  Each record's fixed part is reserved
+ * at once and stored field by field (the compiler makes each field one
+ * store), its strings copied after it: not a call per byte string.
+ */
+static unsigned char *
+put_reserve(struct textbuf *tb, size_t n)
 {
-	textbuf_add(tb, (const char *)&v, 1);
+	unsigned char	*p;
+
+	if (tb->cap - tb->len <= n)
+		textbuf_grow(tb, n);
+	p = (unsigned char *)tb->p + tb->len;
+	tb->len += n;
+	return p;
+}
+
+static unsigned char *
+enc_u8(unsigned char *p, uint8_t v)
+{
+	p[0] = v;
+	return p + 1;
+}
+
+static unsigned char *
+enc_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+	return p + 4;
+}
+
+static unsigned char *
+enc_u64(unsigned char *p, uint64_t v)
+{
+	p = enc_u32(p, (uint32_t)v);
+	return enc_u32(p, (uint32_t)(v >> 32));
 }
 
 static void
-put_u32(struct textbuf *tb, uint32_t v)
+put_u8(struct textbuf *tb, uint8_t v)
 {
-	unsigned char	b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-	textbuf_add(tb, (const char *)b, 4);
+	enc_u8(put_reserve(tb, 1), v);
 }
 
 static void
 put_u64(struct textbuf *tb, uint64_t v)
 {
-	put_u32(tb, (uint32_t)v);
-	put_u32(tb, (uint32_t)(v >> 32));
+	enc_u64(put_reserve(tb, 8), v);
 }
 
 static void
 put_bytes(struct textbuf *tb, const char *p, size_t len)
 {
-	put_u32(tb, (uint32_t)len);
+	enc_u32(put_reserve(tb, 4), (uint32_t)len);
 	textbuf_add(tb, p, len);
 }
 
-static void
-put_head(struct textbuf *tb, enum job_record_kind kind, const struct job *job)
+#define HEAD_SIZE	(1 + 8 + 4)	/* kind, id, version */
+#define STATE_SIZE	(HEAD_SIZE + 1 + 4 + 8 + 8)
+
+static unsigned char *
+enc_head(unsigned char *p, enum job_record_kind kind, uint64_t id,
+    uint32_t version)
 {
-	put_u8(tb, kind);
-	put_u64(tb, job->reg.id);
-	put_u32(tb, job->version);
+	p = enc_u8(p, kind);
+	p = enc_u64(p, id);
+	return enc_u32(p, version);
 }
 
 static void
 put_submit(struct textbuf *tb, const struct job *job, uint32_t version)
 {
-	put_u8(tb, JOB_RECORD_SUBMIT);
-	put_u64(tb, job->reg.id);
-	put_u32(tb, version);
-	put_u64(tb, job->parent);
-	put_u32(tb, job->index);
-	put_u64(tb, (uint64_t)job->created_ns);
-	put_bytes(tb, job->spec->text, job->spec->text_len);
+	unsigned char	*p;
+
+	p = put_reserve(tb, HEAD_SIZE + 8 + 4 + 8 + 4);
+	p = enc_head(p, JOB_RECORD_SUBMIT, job->reg.id, version);
+	p = enc_u64(p, job->parent);
+	p = enc_u32(p, job->index);
+	p = enc_u64(p, (uint64_t)job->created_ns);
+	enc_u32(p, (uint32_t)job->spec->text_len);
+	textbuf_add(tb, job->spec->text, job->spec->text_len);
 	if (job->reg.principal != NULL)
 		put_bytes(tb, job->reg.principal->name,
 		    strlen(job->reg.principal->name));
@@ -103,11 +141,14 @@ put_submit(struct textbuf *tb, const struct job *job, uint32_t version)
 static void
 put_state(struct textbuf *tb, const struct job *job)
 {
-	put_head(tb, JOB_RECORD_STATE, job);
-	put_u8(tb, job->state);
-	put_u32(tb, job->attempt);
-	put_u64(tb, (uint64_t)job->started_ns);
-	put_u64(tb, (uint64_t)(job->state == JOB_PENDING ? job->due_ns : 0));
+	unsigned char	*p;
+
+	p = put_reserve(tb, STATE_SIZE);
+	p = enc_head(p, JOB_RECORD_STATE, job->reg.id, job->version);
+	p = enc_u8(p, job->state);
+	p = enc_u32(p, job->attempt);
+	p = enc_u64(p, (uint64_t)job->started_ns);
+	enc_u64(p, (uint64_t)(job->state == JOB_PENDING ? job->due_ns : 0));
 }
 
 /*
@@ -121,15 +162,18 @@ static void
 put_finish(struct textbuf *tb, const struct job *job,
     const struct job_outcome *outcome)
 {
-	char	small[128];
-	int	len;
+	unsigned char	*p;
+	char		 small[128];
+	int		 len;
 
-	put_head(tb, JOB_RECORD_FINISH, job);
-	put_u8(tb, outcome->state);
-	put_u32(tb, job->attempt);
-	put_u64(tb, (uint64_t)job->started_ns);
-	put_u64(tb, (uint64_t)job->finished_ns);
-	put_u64(tb, (uint64_t)(job->finished_ns + (int64_t)(job->spec->ttl * 1e9)));
+	p = put_reserve(tb, HEAD_SIZE + 1 + 4 + 8 + 8 + 8);
+	p = enc_head(p, JOB_RECORD_FINISH, job->reg.id, job->version);
+	p = enc_u8(p, outcome->state);
+	p = enc_u32(p, job->attempt);
+	p = enc_u64(p, (uint64_t)job->started_ns);
+	p = enc_u64(p, (uint64_t)job->finished_ns);
+	enc_u64(p, (uint64_t)(job->finished_ns +
+	    (int64_t)(job->spec->ttl * 1e9)));
 	if (outcome->view_len <= JOB_RECORD_VIEW_MAX) {
 		put_bytes(tb, outcome->view, outcome->view_len);
 		return;
@@ -163,6 +207,31 @@ job_record_write(enum job_event ev, const struct job *job,
 		return false;
 	}
 	record_buf_end(rb);
+	return true;
+}
+
+bool
+job_record_drop_state(struct record_buf *rb, uint64_t id)
+{
+	const unsigned char	*p;
+	size_t			 start;
+	uint64_t		 rid = 0;
+	int			 i;
+
+	if (rb->n == 0)
+		return false;
+	start = rb->n > 1 ? rb->ends[rb->n - 2] : 0;
+	if (rb->ends[rb->n - 1] - start != STATE_SIZE)
+		return false;
+	p = (const unsigned char *)rb->tb.p + start;
+	if (p[0] != JOB_RECORD_STATE)
+		return false;
+	for (i = 7; i >= 0; i--)
+		rid = rid << 8 | p[1 + i];
+	if (rid != id)
+		return false;
+	rb->tb.len = start;
+	rb->n--;
 	return true;
 }
 
@@ -204,10 +273,10 @@ void
 note_record_write(int kind, const char *name, bool on, uint64_t seq,
     struct record_buf *rb)
 {
-	put_u8(&rb->tb, (uint8_t)kind);
-	put_u64(&rb->tb, seq);
-	put_u32(&rb->tb, 0);
-	put_u8(&rb->tb, on);
+	unsigned char	*p = put_reserve(&rb->tb, HEAD_SIZE + 1);
+
+	p = enc_head(p, (enum job_record_kind)kind, seq, 0);
+	enc_u8(p, on);
 	put_bytes(&rb->tb, name, strlen(name));
 	record_buf_end(rb);
 }
@@ -215,9 +284,7 @@ note_record_write(int kind, const char *name, bool on, uint64_t seq,
 void
 counts_record_begin(uint64_t boot, unsigned int loop, struct record_buf *rb)
 {
-	put_u8(&rb->tb, JOB_RECORD_COUNTS);
-	put_u64(&rb->tb, boot);
-	put_u32(&rb->tb, loop);
+	enc_head(put_reserve(&rb->tb, HEAD_SIZE), JOB_RECORD_COUNTS, boot, loop);
 }
 
 void

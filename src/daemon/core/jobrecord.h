@@ -84,6 +84,12 @@ struct job_record {
 bool		 job_record_write(enum job_event, const struct job *,
 		     const struct job_outcome *, struct record_buf *);
 /*
+ * The last record of rb goes if it is job id's STATE: its FINISH, about to
+ * follow it in the same batch (one write), makes it of no use to replay,
+ * which keeps a job's newest record.  True if it went.
+ */
+bool		 job_record_drop_state(struct record_buf *, uint64_t id);
+/*
  * For a snapshot, on a loop: each job it owns as its SUBMIT and its state
  * now (a finished one's FINISH once its outcome is made), at the versions
  * they have; in slices, each ending once rb holds max bytes or more.  The

@@ -218,8 +218,8 @@ job_spec_init(struct job_spec *s)
 /*
  * Fill an initialised spec from JSON; on failure it still needs clearing.
  * With a store, the spec keeps its text for the store: text if the caller
- * has it (a replay, from its record; then s->text is the caller's to place),
- * else the JSON written again.
+ * has it (a replay, from its record; a submit, from its request line; then
+ * s->text is the caller's to place), else the JSON written again.
  */
 int
 job_spec_fill(struct job_spec *s, const json_t *spec, const char *base,

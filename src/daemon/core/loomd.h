@@ -31,8 +31,10 @@ struct durable_wait;
 struct durable {
 	uint64_t		 marked;	/* the last batch with records */
 	uint64_t		 reached;	/* durable up to this batch */
-	struct durable_wait	*head;		/* in batch order */
-	struct durable_wait	*tail;
+	struct durable_wait	*ring;		/* in batch order: a FIFO */
+	size_t			 cap;		/* a power of two, or 0 */
+	size_t			 first;
+	size_t			 len;
 };
 
 /*

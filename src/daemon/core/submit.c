@@ -92,9 +92,11 @@ static struct job *
 job_parse_with(const json_t *json, const char *base, const char *text,
     size_t text_len, struct error *e)
 {
-	struct job_with_spec	*js = xcalloc(1, sizeof(*js) + (text != NULL ?
-				    text_len + 1 : 0));
+	struct job_with_spec	*js;
 
+	if (!job_record_keeps_specs())
+		text = NULL;	/* no store: nothing keeps it */
+	js = xcalloc(1, sizeof(*js) + (text != NULL ? text_len + 1 : 0));
 	job_spec_init(&js->spec);
 	js->spec.embedded = true;
 	if (job_spec_fill(&js->spec, json, base, text != NULL, e) == -1) {
@@ -102,7 +104,7 @@ job_parse_with(const json_t *json, const char *base, const char *text,
 		free(js);
 		return NULL;
 	}
-	if (text != NULL && job_record_keeps_specs()) {
+	if (text != NULL) {
 		js->spec.text = (char *)(js + 1);
 		js->spec.text_len = text_len;
 		js->spec.text_inline = true;
@@ -118,6 +120,13 @@ struct job *
 job_parse(const json_t *json, const char *base, struct error *e)
 {
 	return job_parse_with(json, base, NULL, 0, e);
+}
+
+struct job *
+job_parse_as(const json_t *json, const char *base, const char *text,
+    size_t len, struct error *e)
+{
+	return job_parse_with(json, base, text, len, e);
 }
 
 /* A replay's: the record's text is the spec's, not written again. */

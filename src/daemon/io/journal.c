@@ -37,6 +37,8 @@
 #include "runtime/util.h"
 
 #define JOURNAL_FULL_RETRY_NS	100000000	/* a full journal tries again */
+#define JOURNAL_SPARES		4		/* batches a shard keeps for reuse */
+#define JOURNAL_SPARE_BYTES	(1u << 20)	/* the largest buffer it keeps */
 
 struct journal	J = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -44,6 +46,8 @@ struct journal	J = {
 };
 
 static const char *const journal_sync_names[] = { "always", "batch", "off" };
+
+static void	journal_free_list(struct journal_batch *);
 
 /* The loops' side ------------------------------------------------------ */
 
@@ -78,6 +82,9 @@ journal_notify(enum job_event ev, const struct job *job,
 		journal_count_out(js);
 		return;		/* the end of a drain */
 	}
+	/* A job that started and ended in this batch: its FINISH is enough. */
+	if (ev == JOB_EVENT_FINISH)
+		job_record_drop_state(&js->rb, job_id(job));
 	before = js->rb.tb.len;
 	if (!job_record_write(ev, job, outcome, &js->rb))
 		return;
@@ -123,42 +130,81 @@ static const struct job_observer journal_observer = {
 	.notify = journal_notify,
 };
 
-void
-journal_queue(struct journal_batch *b)
+/*
+ * Under J.lock: b behind the batches waiting.  True if the thread must be
+ * woken, which the caller does once it has let go of the lock (the thread
+ * would only wake to wait for it).  A thread that is not waiting looks at
+ * the queue before it waits again.
+ */
+static bool
+journal_queue_locked(struct journal_batch *b)
 {
-	pthread_mutex_lock(&J.lock);
 	b->next = NULL;
 	*J.tail = b;
 	J.tail = &b->next;
-	pthread_cond_signal(&J.cond);
-	pthread_mutex_unlock(&J.lock);
+	return J.waiting;
 }
 
-/* The batch's last record: the loop's counters its records changed. */
-static struct journal_batch *
-journal_take_batch(struct journal_shard *js, uint64_t n)
+void
+journal_queue(struct journal_batch *b)
 {
-	struct journal_batch	*b = xcalloc(1, sizeof(*b));
+	bool	wake;
 
-	if (!js->counted_out)
-		counters_record(js->sh->counters, loomd.boot, js->sh->index,
-		    false, &js->rb);
-
-	b->js = js;
-	b->n = n;
-	b->rb = js->rb;
-	memset(&js->rb, 0, sizeof(js->rb));
-	return b;
+	pthread_mutex_lock(&J.lock);
+	wake = journal_queue_locked(b);
+	pthread_mutex_unlock(&J.lock);
+	if (wake)
+		pthread_cond_signal(&J.cond);
 }
 
-/* The open batch to the thread now. */
+/* The open batch's records into b, and b's emptied buffers open. */
+static void
+journal_swap(struct journal_shard *js, struct journal_batch *b)
+{
+	struct record_buf	rb = b->rb;
+
+	rb.tb.len = 0;
+	rb.n = 0;
+	b->rb = js->rb;
+	js->rb = rb;
+	b->n = js->batch;
+}
+
+/*
+ * The open batch to the thread now; its last record is the loop's counters
+ * its records changed.  It goes in the place of one the thread has written
+ * and handed back, whose buffers, emptied, take the next batch's records:
+ * no allocation, nor a buffer grown record by record, each pass, and the
+ * thread frees none of the loop's memory.
+ */
 void
 journal_flush_open(struct journal_shard *js)
 {
+	struct journal_batch	*b;
+	bool			 wake = false;
+
 	if (!js->open)
 		return;
 	js->open = false;
-	journal_queue(journal_take_batch(js, js->batch));
+	if (!js->counted_out)
+		counters_record(js->sh->counters, loomd.boot, js->sh->index,
+		    false, &js->rb);
+	pthread_mutex_lock(&J.lock);
+	if ((b = js->spare) != NULL) {
+		js->spare = b->next;
+		js->nspare--;
+		journal_swap(js, b);
+		wake = journal_queue_locked(b);
+	}
+	pthread_mutex_unlock(&J.lock);
+	if (wake)
+		pthread_cond_signal(&J.cond);
+	if (b == NULL) {
+		b = xcalloc(1, sizeof(*b));
+		b->js = js;
+		journal_swap(js, b);
+		journal_queue(b);
+	}
 }
 
 /* After the callbacks that were due: the batch goes to the thread. */
@@ -208,6 +254,7 @@ journal_shard_free(struct journal_shard *js)
 		return;
 	event_del(&js->flush.ev);
 	record_buf_free(&js->rb);
+	journal_free_list(js->spare);
 	free(js);
 }
 
@@ -282,7 +329,12 @@ journal_write(void)
 		n += b->rb.n;
 	if (n == 0)
 		return true;
-	iov = xcalloc(n, sizeof(*iov));
+	if (n > J.iov_cap) {
+		J.iov_cap = n > 2 * J.iov_cap ? n : 2 * J.iov_cap;
+		free(J.iov);
+		J.iov = xreallocarray(NULL, J.iov_cap, sizeof(*J.iov));
+	}
+	iov = J.iov;
 	n = 0;
 	for (b = J.pending; b != NULL; b = b->next) {
 		for (i = 0, start = 0; i < b->rb.n; start = b->rb.ends[i++]) {
@@ -291,7 +343,6 @@ journal_write(void)
 		}
 	}
 	rc = journal_file_append(J.jf, iov, n);
-	free(iov);
 	if (rc == JOURNAL_FATAL)
 		journal_fatal("write");
 	if (rc == JOURNAL_FULL) {
@@ -355,24 +406,78 @@ journal_take(void)
 	J.tail = &J.head;
 }
 
+/*
+ * Under J.lock: the file's counts, and the fdatasync times since the last
+ * look into the ring (usually one or none).  Their percentiles are worked
+ * out when stats are asked for, not after every write.
+ */
+static void
+journal_stats_update(void)
+{
+	uint64_t	v[JOURNAL_SYNC_SAMPLES], from = J.stats.syncs;
+	size_t		n, i;
+
+	journal_file_counts(J.jf, &J.stats);
+	if (J.stats.syncs == from)
+		return;
+	n = journal_file_sync_times(J.jf, from, v);
+	for (i = 0; i < n; i++)
+		J.sync_ns[(J.stats.syncs - n + i) % JOURNAL_SYNC_SAMPLES] = v[i];
+}
+
+/*
+ * Under J.lock: the batches written go back to their shards for reuse
+ * (journal_flush_open), as many as a shard keeps and of a size it keeps;
+ * the others are returned, to be freed out of the lock.
+ */
+static struct journal_batch *
+journal_recycle(struct journal_batch *list)
+{
+	struct journal_batch	*b, *rest = NULL;
+	struct journal_shard	*js;
+
+	while ((b = list) != NULL) {
+		list = b->next;
+		js = b->js;
+		if (js->nspare < JOURNAL_SPARES &&
+		    b->rb.tb.cap <= JOURNAL_SPARE_BYTES) {
+			b->next = js->spare;
+			js->spare = b;
+			js->nspare++;
+		} else {
+			b->next = rest;
+			rest = b;
+		}
+	}
+	return rest;
+}
+
 static void *
 journal_main(void *arg)
 {
-	struct timespec	until;
-	bool		written;
+	struct timespec		 until;
+	struct journal_batch	*done = NULL, *rest = NULL;
+	bool			 written;
 
 	pthread_mutex_lock(&J.lock);
 	for (;;) {
-		if (J.head == NULL && !J.stop && !journal_sync_due()) {
+		rest = journal_recycle(done);
+		done = NULL;
+		if (J.head == NULL && !J.stop && !journal_sync_due() &&
+		    rest == NULL) {
+			J.waiting = true;
 			if (journal_deadline(&until))
 				pthread_cond_timedwait(&J.cond, &J.lock, &until);
 			else
 				pthread_cond_wait(&J.cond, &J.lock);
+			J.waiting = false;
 		}
 		journal_take();
 		if (J.stop && J.pending == NULL)
 			break;
 		pthread_mutex_unlock(&J.lock);
+		journal_free_list(rest);
+		rest = NULL;
 
 		journal_snapshot_parts(&J.pending);
 		written = journal_write();
@@ -385,13 +490,13 @@ journal_main(void *arg)
 		journal_snapshot_install();
 		if (written) {
 			journal_tell(J.pending);
-			journal_free_list(J.pending);
+			done = J.pending;
 			J.pending = NULL;
 		}
 		journal_compact_maybe(!written);
 
 		pthread_mutex_lock(&J.lock);
-		journal_file_stats(J.jf, &J.stats);
+		journal_stats_update();
 		if (J.stop && !written) {
 			/* Full to the end: what is pending was never answered. */
 			log_warnx("journal: stopping full; changes not yet written "
@@ -402,6 +507,8 @@ journal_main(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&J.lock);
+	journal_free_list(rest);
+	journal_free_list(done);
 	return NULL;
 }
 
@@ -409,7 +516,7 @@ int
 journal_start_thread(char *err, size_t errlen)
 {
 	J.synced_ns = now_ns();
-	journal_file_stats(J.jf, &J.stats);
+	journal_stats_update();
 	if (thread_create_quiet(&J.thread, journal_main, NULL) != 0) {
 		snprintf(err, errlen, "journal: cannot start its thread: %s",
 		    strerror(errno));
@@ -430,10 +537,8 @@ journal_close(void)
 	/* The loops have stopped: what their last passes wrote goes too. */
 	for (i = 0; i < loomd.nloops; i++) {
 		js = loomd.shards[i]->journal;
-		if (js != NULL && js->open) {
-			js->open = false;
-			journal_queue(journal_take_batch(js, js->batch));
-		}
+		if (js != NULL)
+			journal_flush_open(js);
 	}
 	if (J.running) {
 		pthread_mutex_lock(&J.lock);
@@ -448,11 +553,18 @@ journal_close(void)
 	journal_snapshot_abort_any();
 	journal_file_close(J.jf);
 	J.jf = NULL;
+	free(J.iov);
+	J.iov = NULL;
+	J.iov_cap = 0;
 }
 
 void
 journal_get_stats(struct journal_stats *st)
 {
+	struct journal_file_stats	sync;
+	uint64_t			v[JOURNAL_SYNC_SAMPLES];
+	size_t				n;
+
 	memset(st, 0, sizeof(*st));
 	st->on = J.on;
 	if (!J.on)
@@ -463,9 +575,13 @@ journal_get_stats(struct journal_stats *st)
 	st->segments = J.stats.segments;
 	st->records = J.stats.records;
 	st->last_compaction_ns = J.stats.last_compaction_ns;
-	st->sync_p50_ns = J.stats.sync_p50_ns;
-	st->sync_p99_ns = J.stats.sync_p99_ns;
+	n = J.stats.syncs < JOURNAL_SYNC_SAMPLES ? (size_t)J.stats.syncs :
+	    JOURNAL_SYNC_SAMPLES;
+	memcpy(v, J.sync_ns, n * sizeof(v[0]));
 	pthread_mutex_unlock(&J.lock);
+	journal_sync_percentiles(v, n, &sync);
+	st->sync_p50_ns = sync.sync_p50_ns;
+	st->sync_p99_ns = sync.sync_p99_ns;
 	st->recovered_jobs = J.recovered_jobs;
 	st->recovered_seconds = J.recovered_seconds;
 }

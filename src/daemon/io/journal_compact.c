@@ -214,7 +214,7 @@ journal_compact_maybe(bool force)
 	if (J.snap != NULL || J.stop ||
 	    atomic_load_explicit(&J.quiet, memory_order_relaxed))
 		return;
-	journal_file_stats(J.jf, &st);
+	journal_file_counts(J.jf, &st);
 	grown = journal_file_bytes_since_snapshot(J.jf);
 	if (!force && (grown < journal_compact_min() || grown < 2 * st.snapshot_bytes))
 		return;

@@ -706,11 +706,8 @@ journal_file_bytes_since_snapshot(const struct journal_file *jf)
 }
 
 void
-journal_file_stats(const struct journal_file *jf, struct journal_file_stats *st)
+journal_file_counts(const struct journal_file *jf, struct journal_file_stats *st)
 {
-	uint64_t	v[JF_SAMPLES];
-	size_t		n = jf->syncs < JF_SAMPLES ? (size_t)jf->syncs : JF_SAMPLES;
-
 	memset(st, 0, sizeof(*st));
 	st->bytes = jf->disk_bytes;
 	st->segments = jf->nsegs;
@@ -720,11 +717,38 @@ journal_file_stats(const struct journal_file *jf, struct journal_file_stats *st)
 	st->appends = jf->appends;
 	st->syncs = jf->syncs;
 	st->last_compaction_ns = jf->snap_created_ns;
+}
+
+size_t
+journal_file_sync_times(const struct journal_file *jf, uint64_t from,
+    uint64_t *v)
+{
+	size_t	n = 0;
+
+	if (jf->syncs - from > JF_SAMPLES || from > jf->syncs)
+		from = jf->syncs > JF_SAMPLES ? jf->syncs - JF_SAMPLES : 0;
+	for (; from < jf->syncs; from++)
+		v[n++] = jf->sync_ns[from % JF_SAMPLES];
+	return n;
+}
+
+void
+journal_sync_percentiles(uint64_t *v, size_t n, struct journal_file_stats *st)
+{
+	st->sync_p50_ns = st->sync_p99_ns = st->sync_max_ns = 0;
 	if (n == 0)
 		return;
-	memcpy(v, jf->sync_ns, n * sizeof(v[0]));
 	qsort(v, n, sizeof(v[0]), cmp_u64);
 	st->sync_p50_ns = v[(n - 1) / 2];
 	st->sync_p99_ns = v[(size_t)((double)(n - 1) * 0.99)];
 	st->sync_max_ns = v[n - 1];
+}
+
+void
+journal_file_stats(const struct journal_file *jf, struct journal_file_stats *st)
+{
+	uint64_t	v[JF_SAMPLES];
+
+	journal_file_counts(jf, st);
+	journal_sync_percentiles(v, journal_file_sync_times(jf, 0, v), st);
 }

@@ -133,6 +133,18 @@ struct journal_file_stats {
 };
 
 void	 journal_file_stats(const struct journal_file *, struct journal_file_stats *);
+/* The same without the fdatasync percentiles (they sort the samples): what a
+ * writer reads after every append. */
+void	 journal_file_counts(const struct journal_file *, struct journal_file_stats *);
+/*
+ * The fdatasync times after the first `from` syncs (those the ring still
+ * holds, at most JOURNAL_SYNC_SAMPLES, oldest first) into v; how many.
+ */
+size_t	 journal_file_sync_times(const struct journal_file *, uint64_t from,
+	    uint64_t *v);
+/* p50, p99 and max of n samples (sorted in place) into st. */
+void	 journal_sync_percentiles(uint64_t *v, size_t n,
+	    struct journal_file_stats *st);
 /* Bytes in the segments after the snapshot: with the snapshot's size, what a
  * caller weighs to decide when to compact. */
 uint64_t journal_file_bytes_since_snapshot(const struct journal_file *);

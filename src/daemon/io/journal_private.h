@@ -13,6 +13,7 @@
 #include "io/journal_file.h"
 #include "runtime/hashmap.h"
 
+struct iovec;
 struct job_record;
 struct journal_batch;
 struct journal_snapshot;
@@ -28,12 +29,19 @@ struct journal {
 	struct journal_batch	*head;		/* waiting for the thread */
 	struct journal_batch	**tail;
 	bool			 stop;
-	struct journal_file_stats stats;	/* as of the last write */
+	bool			 waiting;	/* the thread is on J.cond */
+	struct journal_file_stats stats;	/* as of the last write, */
+	uint64_t		 sync_ns[JOURNAL_SYNC_SAMPLES];	/* with the
+						 * fdatasync times: a ring, by
+						 * stats.syncs, sorted only
+						 * when asked */
 
 	/* The thread's own. */
 	pthread_t		 thread;
 	bool			 running;
 	struct journal_batch	*pending;	/* not written yet (full) */
+	struct iovec		*iov;		/* scratch for a write */
+	size_t			 iov_cap;
 	bool			 dirty;		/* written, not synced */
 	uint64_t		 synced_ns;
 	struct journal_snapshot	*snap;		/* a compaction under way */

@@ -22,6 +22,10 @@ struct journal_shard {
 	atomic_bool		 posted;	/* a journal_reached is on its way */
 	uint64_t		 dump_gen;	/* the snapshot its part is for */
 	unsigned int		 slices;	/* of that part, so far */
+	/* Batches written, back from the thread with their buffers for the
+	 * next ones (J.lock). */
+	struct journal_batch	*spare;
+	unsigned int		 nspare;
 };
 
 /* A batch on its way to the thread, or a loop's part of a snapshot. */

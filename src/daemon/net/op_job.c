@@ -207,6 +207,19 @@ struct submit {
 	double		  timeout;
 };
 
+/* One spec, with its text as it came in the request line if it is known:
+ * a store keeps that rather than the JSON written again. */
+static struct job *
+submit_parse(struct request *r, const json_t *spec, const char *base,
+    struct error *e)
+{
+	const struct json_span	*sp = json_span_of(&r->spans, spec);
+
+	if (sp == NULL)
+		return job_parse(spec, base, e);
+	return job_parse_as(spec, base, r->line + sp->off, sp->len, e);
+}
+
 /* The request's fields, then every spec: all or nothing, before any job. */
 static int
 submit_read(struct request *r, struct submit *s, struct error *e)
@@ -232,7 +245,8 @@ submit_read(struct request *r, struct submit *s, struct error *e)
 	if (!s->batch) {
 		s->n = 1;
 		s->jobs = &s->one_job;
-		return (s->one_job = job_parse(spec, "job", e)) == NULL ? -1 : 0;
+		return (s->one_job = submit_parse(r, spec, "job", e)) == NULL ?
+		    -1 : 0;
 	}
 	if (!json_is_array(specs) || json_array_size(specs) == 0 ||
 	    json_array_size(specs) > SUBMIT_BATCH_MAX)
@@ -242,7 +256,8 @@ submit_read(struct request *r, struct submit *s, struct error *e)
 	s->jobs = xcalloc(s->n, sizeof(*s->jobs));
 	for (i = 0; i < s->n; i++) {
 		snprintf(base, sizeof(base), "jobs[%zu]", i);
-		if ((s->jobs[i] = job_parse(json_array_get(specs, i), base, e)) == NULL)
+		if ((s->jobs[i] = submit_parse(r, json_array_get(specs, i), base,
+		    e)) == NULL)
 			return -1;
 	}
 	return 0;
@@ -445,6 +460,100 @@ submit_tickets(struct request *r, bool batch, json_t *tickets)
 	reply_ok_durable(r->conn, r->id, fields);
 }
 
+/*
+ * A submit with wait, no timeout and no stream, while its records are not
+ * yet durable: the answer is looked at again once they are.  Jobs that
+ * finished on this loop (an echo) have their futures completed by then
+ * (job_complete's wait comes first in the same FIFO), and are answered
+ * there and then, without a wait's callbacks on every future; any other
+ * job is waited for as usual (a job can finish no sooner: its SUBMIT is in
+ * these records).
+ */
+struct submit_later {
+	struct conn	 *conn;
+	json_t		 *id;
+	struct future	**futures;	/* NULL: the one below */
+	uint64_t	 *ids;
+	struct future	 *one;
+	uint64_t	  one_id;
+	size_t		  n;
+	bool		  batch;
+};
+
+/* One element, for wait_start(), which frees it. */
+static void *
+submit_copy(const void *p, size_t size)
+{
+	void	*copy = xmalloc(size);
+
+	memcpy(copy, p, size);
+	return copy;
+}
+
+static void
+submit_later_run(void *arg)
+{
+	struct submit_later	*sl = arg;
+	struct request		 r = { .conn = sl->conn, .id = sl->id };
+	struct future		**futures = sl->futures != NULL ? sl->futures :
+				    &sl->one;
+	size_t			 i;
+	/* Not at shutdown, once the loops have stopped (durable_release_all):
+	 * nothing goes out any more. */
+	bool			 alive = conn_alive(sl->conn) &&
+				    loop_is_current(conn_loop(sl->conn));
+
+	if (alive && (!futures_done(futures, sl->n) ||
+	    !conn_has_room(sl->conn))) {
+		/* Its own request from here on; wait_start has them. */
+		if (sl->futures == NULL)
+			wait_start(&r, submit_copy(&sl->one, sizeof(sl->one)),
+			    submit_copy(&sl->one_id, sizeof(sl->one_id)), 1,
+			    sl->batch, 0, true);
+		else
+			wait_start(&r, sl->futures, sl->ids, sl->n, sl->batch, 0,
+			    true);
+		conn_request_done(sl->conn);
+	} else {
+		if (alive) {
+			reply_views(sl->conn, sl->id, futures, sl->n, sl->batch);
+			conn_request_done(sl->conn);
+		}
+		for (i = 0; i < sl->n; i++)
+			future_unref(futures[i]);
+		free(sl->futures);
+		free(sl->ids);
+	}
+	conn_unref(sl->conn);
+	json_decref(sl->id);
+	free(sl);
+}
+
+/* futures and ids: the caller's, or (n == 1, not a batch) its locals. */
+static void
+submit_later(struct request *r, struct future **futures, uint64_t *ids,
+    size_t n, bool batch, bool locals)
+{
+	struct submit_later	*sl = xmalloc(sizeof(*sl));
+
+	sl->conn = r->conn;
+	sl->id = json_incref(r->id);
+	if (locals) {
+		sl->futures = NULL;
+		sl->ids = NULL;
+		sl->one = futures[0];
+		sl->one_id = ids[0];
+	} else {
+		sl->futures = futures;
+		sl->ids = ids;
+	}
+	sl->n = n;
+	sl->batch = batch;
+	conn_ref(r->conn);
+	conn_request_start(r->conn);
+	durable_then(submit_later_run, sl);
+}
+
 void
 op_submit(struct request *r)
 {
@@ -452,7 +561,7 @@ op_submit(struct request *r)
 	struct error	  e = { 0 };
 	struct future	**futures, *one_future;
 	json_t		 *tickets;
-	uint64_t	 *ids = NULL;
+	uint64_t	 *ids = NULL, one_id;
 	size_t		  i;
 
 	if (submit_read(r, &s, &e) == -1 || submit_owner(r, &s, &e) == -1 ||
@@ -462,26 +571,32 @@ op_submit(struct request *r)
 		error_clear(&e);
 		return;
 	}
-	/* A waiting batch keeps its futures; one job that answers now needs none. */
+	/* A waiting batch keeps its futures; one job that answers now, or
+	 * once it is durable, needs none. */
 	futures = s.batch || (s.wait && s.stream) ? xcalloc(s.n, sizeof(*futures)) :
 	    &one_future;
 	if (s.wait)
-		ids = xcalloc(s.n, sizeof(*ids));
+		ids = futures == &one_future ? &one_id : xcalloc(s.n, sizeof(*ids));
 	tickets = submit_jobs(r, &s, futures, ids);
-	/* Done at once (an echo here) and nothing to wait for: answer now.
-	 * Else the answer waits for the jobs, or for the records of their
-	 * submission to be durable. */
-	if (s.wait && !s.stream && futures_done(futures, s.n) &&
-	    durable_done(durable_mark())) {
+	/* Done already (with a journal, only jobs its keys named: a future is
+	 * complete once the job's records are durable; see wait_done): answer
+	 * now.  Else the answer waits for the jobs, or a ticket for the
+	 * records of their submission to be durable. */
+	if (s.wait && !s.stream && futures_done(futures, s.n)) {
 		reply_views(r->conn, r->id, futures, s.n, s.batch);
 		for (i = 0; i < s.n; i++)
 			future_unref(futures[i]);
 	} else if (s.wait) {
-		if (futures == &one_future) {
-			futures = xmalloc(sizeof(*futures));
-			futures[0] = one_future;
+		if (!s.stream && s.timeout == 0 && !durable_done(durable_mark())) {
+			submit_later(r, futures, ids, s.n, s.batch,
+			    futures == &one_future);
+			return;
 		}
-		wait_start(r, futures, ids, s.n, s.batch, s.timeout);
+		if (futures == &one_future) {
+			futures = submit_copy(&one_future, sizeof(one_future));
+			ids = submit_copy(&one_id, sizeof(one_id));
+		}
+		wait_start(r, futures, ids, s.n, s.batch, s.timeout, true);
 		return;
 	} else {
 		for (i = 0; i < s.n; i++)
@@ -490,7 +605,8 @@ op_submit(struct request *r)
 	}
 	if (futures != &one_future)
 		free(futures);
-	free(ids);
+	if (ids != &one_id)
+		free(ids);
 }
 
 /* status and retry: asked of the job's owner --------------------------- */
@@ -658,7 +774,7 @@ op_result(struct request *r)
 	futures[0] = f;
 	ids = xmalloc(sizeof(*ids));
 	ids[0] = id;
-	wait_start(r, futures, ids, 1, false, timeout);
+	wait_start(r, futures, ids, 1, false, timeout, false);
 }
 
 /* cancel ---------------------------------------------------------------- */
@@ -693,7 +809,7 @@ op_cancel(struct request *r)
 	futures[0] = f;
 	ids = xmalloc(sizeof(*ids));
 	ids[0] = id;
-	wait_start(r, futures, ids, 1, false, 0);
+	wait_start(r, futures, ids, 1, false, 0, false);
 	future_cancel(f, reason);
 }
 

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "net/auth.h"
+#include "runtime/jsonload.h"
 #include "runtime/util.h"
 
 struct conn;
@@ -31,6 +32,11 @@ struct request {
 	struct conn		*conn;
 	json_t			*msg;
 	json_t			*id;		/* borrowed from msg */
+	/* The line msg was read from, and where some of its values were
+	 * (job specs, kept as they came for the journal); for as long as
+	 * the op's handler runs. */
+	const char		*line;
+	struct json_spans	 spans;
 	struct auth_rights	 rights;	/* who it acts for, what it may do */
 	/* Sees only this principal's jobs (its own); NULL: every job. */
 	const struct principal	*only;
@@ -65,9 +71,11 @@ void	reply_views(struct conn *, json_t *id, struct future *const *, size_t n,
 void	reply_not_found(struct request *, uint64_t id);
 
 /* wait.c: a request answered when its jobs finish; takes the futures and
- * the jobs' ids (what a timeout answer names). */
+ * the jobs' ids (what a timeout answer names).  submitted: they are this
+ * request's new jobs, so a timeout answer, which gives out their ids,
+ * leaves only once what this loop has published is durable. */
 void	wait_start(struct request *, struct future **, uint64_t *ids, size_t n,
-	    bool batch, double timeout);
+	    bool batch, double timeout, bool submitted);
 void	wait_end_all(struct conn *);
 /* op_view.c: the connection closed; the lists it asked for stop walking. */
 void	list_abandon_all(struct conn *);

@@ -217,7 +217,9 @@ proto_line(struct conn *c, void *state, const char *line, size_t len)
 	if (proto_http_guard(c, state, line, len))
 		return;
 	proto_first_cert(c, state);
-	r.msg = json_load_line(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	r.line = line;
+	r.msg = json_load_line_spans(line, len, JSON_REJECT_DUPLICATES, &jerr,
+	    &r.spans);
 	if (r.msg == NULL || !json_is_object(r.msg)) {
 		if (r.msg == NULL)
 			reply_fail(c, NULL, "bad_json", "not JSON: %s (at byte %d)",
@@ -225,6 +227,7 @@ proto_line(struct conn *c, void *state, const char *line, size_t len)
 		else
 			reply_fail(c, NULL, "bad_json", "a request is a JSON object");
 		json_decref(r.msg);
+		json_spans_free(&r.spans);
 		return;
 	}
 	r.id = json_object_get(r.msg, "id");
@@ -245,11 +248,13 @@ proto_line(struct conn *c, void *state, const char *line, size_t len)
 		goto fail;
 	op->handle(&r);
 	json_decref(r.msg);
+	json_spans_free(&r.spans);
 	return;
 fail:
 	reply_error(c, r.id, &e);
 	error_clear(&e);
 	json_decref(r.msg);
+	json_spans_free(&r.spans);
 }
 
 struct proto_conn *

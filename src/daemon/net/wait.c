@@ -31,6 +31,7 @@ struct proto_wait {
 	bool			 answered;
 	bool			 timed;
 	bool			 parked;	/* its answer waits for room */
+	uint64_t		 mark;		/* submitted: its records' batch */
 	struct loop_event	 timer;
 	struct conn_later	 later;
 };
@@ -94,10 +95,9 @@ wait_unpark(struct conn_later *l)
 }
 
 /*
- * The answer, once what this loop has published is durable: the
- * submission records of jobs it answers for are among that.  A client that
- * has not read its earlier answers gets this one once it has: results are
- * not serialized for a client that does not read them.
+ * The answer, once every job it tells of has finished.  A client that has
+ * not read its earlier answers gets this one once it has: results are not
+ * serialized for a client that does not read them.
  */
 static void
 wait_answer(void *arg)
@@ -118,6 +118,15 @@ wait_answer(void *arg)
 	wait_unref(w);
 }
 
+/*
+ * A job's future is complete only once its end is durable on its owner
+ * (job_complete), and its SUBMIT record was durable before it: in the same
+ * loop's batches, or before the job was handed to another owner
+ * (job_submit).  So once the last future is done, everything the answer
+ * tells is durable, and it waits for nothing more.  (Waiting for what this
+ * loop has published since, as a ticket does, would put off every answer
+ * of a busy loop by one more batch: an fdatasync with journal_sync=always.)
+ */
 static void
 wait_done(struct future *f, void *arg)
 {
@@ -125,7 +134,7 @@ wait_done(struct future *f, void *arg)
 
 	if (--w->remaining == 0 && !w->answered) {
 		w->refs++;
-		durable_then(wait_answer, w);
+		wait_answer(w);
 	}
 	wait_unref(w);
 }
@@ -133,17 +142,39 @@ wait_done(struct future *f, void *arg)
 /*
  * The jobs go on; the answer names them, so that a client that submitted
  * with wait learns the ids it would otherwise never have seen:
- * detail {"job":ID}, or {"jobs":[ID...]} for a batch.
+ * detail {"job":ID}, or {"jobs":[ID...]} for a batch.  Those of a submit
+ * are given out only once their records are durable: until then the
+ * answer waits (and if the jobs finish meanwhile, theirs goes instead).
  */
+static void	wait_timeout_answer(void *);
+
 static void
 wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct proto_wait	*w = arg;
+
+	w->timed = false;
+	if (w->mark != 0 && !durable_done(w->mark)) {
+		w->refs++;
+		durable_then(wait_timeout_answer, w);
+		return;
+	}
+	w->refs++;
+	wait_timeout_answer(w);
+}
+
+static void
+wait_timeout_answer(void *arg)
 {
 	struct proto_wait	*w = arg;
 	struct error		 e = { 0 };
 	json_t			*ids;
 	size_t			 i;
 
-	w->timed = false;
+	if (w->answered) {
+		wait_unref(w);
+		return;
+	}
 	if (w->batch) {
 		error_set(&e, "timeout", "the wait timed out; the jobs go on");
 		ids = json_array();
@@ -159,11 +190,12 @@ wait_timeout(evutil_socket_t fd, short what, void *arg)
 	reply_error(w->conn, w->id, &e);
 	error_clear(&e);
 	wait_end(w);
+	wait_unref(w);
 }
 
 void
 wait_start(struct request *r, struct future **futures, uint64_t *ids, size_t n,
-    bool batch, double timeout)
+    bool batch, double timeout, bool submitted)
 {
 	struct proto_wait	*w = xcalloc(1, sizeof(*w));
 	struct timeval		 tv;
@@ -177,6 +209,7 @@ wait_start(struct request *r, struct future **futures, uint64_t *ids, size_t n,
 	w->ids = ids;
 	w->n = w->remaining = n;
 	w->batch = batch;
+	w->mark = submitted ? durable_mark() : 0;
 	w->refs = 1 + n;
 	TAILQ_INSERT_TAIL(&proto_conn(r->conn)->waits, w, entry);
 	conn_request_start(r->conn);

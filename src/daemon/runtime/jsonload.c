@@ -7,17 +7,42 @@
 #include <string.h>
 
 #include "runtime/jsonload.h"
+#include "runtime/util.h"
 
 #define FAST_DEPTH_MAX	32	/* deeper: jansson (and its own limit) */
 #define FAST_NUMBER_MAX	64	/* a longer number: jansson */
 
 struct fast {
-	const char	*p;
-	const char	*end;
-	int		 depth;
+	const char		*p;
+	const char		*end;
+	const char		*start;
+	int			 depth;
+	struct json_spans	*spans;		/* or NULL */
 };
 
-static json_t	*fast_value(struct fast *);
+static json_t	*fast_value(struct fast *, bool note);
+
+/* A value read from start to f->p, if it is an object worth a span. */
+static void
+fast_note(struct fast *f, const json_t *v, const char *start)
+{
+	struct json_spans	*sp = f->spans;
+
+	if (sp == NULL || !json_is_object(v) || sp->n == JSON_SPANS_MAX)
+		return;
+	if (sp->n == sp->cap) {
+		sp->cap *= 2;
+		if (sp->v == sp->inline_v) {
+			sp->v = xreallocarray(NULL, sp->cap, sizeof(*sp->v));
+			memcpy(sp->v, sp->inline_v, sizeof(sp->inline_v));
+		} else
+			sp->v = xreallocarray(sp->v, sp->cap, sizeof(*sp->v));
+	}
+	sp->v[sp->n].value = v;
+	sp->v[sp->n].off = (size_t)(start - f->start);
+	sp->v[sp->n].len = (size_t)(f->p - start);
+	sp->n++;
+}
 
 static void
 fast_ws(struct fast *f)
@@ -144,7 +169,8 @@ fast_object(struct fast *f)
 			goto fail;
 		f->p++;
 		fast_ws(f);
-		if ((v = fast_value(f)) == NULL)
+		/* The top-level object's members (its depth is 1). */
+		if ((v = fast_value(f, f->depth == 1)) == NULL)
 			goto fail;
 		/* A duplicate: jansson decides, by the caller's flags. */
 		if (json_object_getn(o, key, klen) != NULL ||
@@ -169,8 +195,9 @@ fail:
 	return NULL;
 }
 
+/* note: the elements are noted (an array member of the top level). */
 static json_t *
-fast_array(struct fast *f)
+fast_array(struct fast *f, bool note)
 {
 	json_t	*a = json_array(), *v;
 
@@ -181,7 +208,8 @@ fast_array(struct fast *f)
 		return a;
 	}
 	for (;;) {
-		if ((v = fast_value(f)) == NULL || json_array_append_new(a, v) == -1)
+		if ((v = fast_value(f, note)) == NULL ||
+		    json_array_append_new(a, v) == -1)
 			goto fail;
 		fast_ws(f);
 		if (f->p == f->end)
@@ -200,10 +228,11 @@ fail:
 	return NULL;
 }
 
+/* note: a value whose span is noted if it is an object (fast_note). */
 static json_t *
-fast_value(struct fast *f)
+fast_value(struct fast *f, bool note)
 {
-	const char	*s;
+	const char	*s, *start = f->p;
 	size_t		 len;
 	json_t		*v = NULL;
 
@@ -214,8 +243,11 @@ fast_value(struct fast *f)
 	case '[':
 		if (++f->depth > FAST_DEPTH_MAX)
 			return NULL;
-		v = *f->p == '{' ? fast_object(f) : fast_array(f);
+		v = *f->p == '{' ? fast_object(f) :
+		    fast_array(f, note && f->depth == 2);
 		f->depth--;
+		if (v != NULL && note)
+			fast_note(f, v, start);
 		return v;
 	case '"':
 		return fast_string(f, &s, &len) ? json_stringn_nocheck(s, len) : NULL;
@@ -230,10 +262,12 @@ fast_value(struct fast *f)
 	}
 }
 
-json_t *
-json_load_line(const char *buf, size_t len, size_t flags, json_error_t *error)
+static json_t *
+json_load_fast(const char *buf, size_t len, size_t flags, json_error_t *error,
+    struct json_spans *spans)
 {
-	struct fast	 f = { .p = buf, .end = buf + len };
+	struct fast	 f = { .p = buf, .end = buf + len, .start = buf,
+			    .spans = spans };
 	json_t		*v;
 
 	/* Flags that change what is read are jansson's alone. */
@@ -242,13 +276,55 @@ json_load_line(const char *buf, size_t len, size_t flags, json_error_t *error)
 	fast_ws(&f);
 	/* Only an object or an array is JSON text without JSON_DECODE_ANY. */
 	if (f.p < f.end && (*f.p == '{' || *f.p == '[') &&
-	    (v = fast_value(&f)) != NULL) {
+	    (v = fast_value(&f, false)) != NULL) {
 		fast_ws(&f);
 		if (f.p == f.end)
 			return v;
 		json_decref(v);
 	}
+	if (spans != NULL)
+		spans->n = 0;	/* jansson's values: none of these */
 	return json_loadb(buf, len, flags, error);
+}
+
+json_t *
+json_load_line(const char *buf, size_t len, size_t flags, json_error_t *error)
+{
+	return json_load_fast(buf, len, flags, error, NULL);
+}
+
+json_t *
+json_load_line_spans(const char *buf, size_t len, size_t flags,
+    json_error_t *error, struct json_spans *spans)
+{
+	spans->v = spans->inline_v;
+	spans->n = spans->next = 0;
+	spans->cap = JSON_SPANS_INLINE;
+	return json_load_fast(buf, len, flags, error, spans);
+}
+
+const struct json_span *
+json_span_of(struct json_spans *spans, const json_t *value)
+{
+	size_t	i, k;
+
+	for (i = 0; i < spans->n; i++) {
+		k = (spans->next + i) % spans->n;
+		if (spans->v[k].value == value) {
+			spans->next = k + 1;
+			return &spans->v[k];
+		}
+	}
+	return NULL;
+}
+
+void
+json_spans_free(struct json_spans *spans)
+{
+	if (spans->v != spans->inline_v)
+		free(spans->v);
+	spans->v = spans->inline_v;
+	spans->n = spans->cap = spans->next = 0;
 }
 
 /*
