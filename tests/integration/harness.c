@@ -64,6 +64,40 @@ fault_env(const char *env[4], const char *more)
 	env[3] = NULL;
 }
 
+/* The gate: test_state_dir/gate. */
+static const char *
+fault_gate(void)
+{
+	static char	path[128];
+
+	snprintf(path, sizeof(path), "%s/gate", test_state_dir);
+	return path;
+}
+
+void
+fault_gate_env(const char *env[4])
+{
+	static char	gate_env[160];
+
+	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", fault_gate());
+	fault_env(env, gate_env);
+}
+
+void
+fault_gate_hold(void)
+{
+	int	fd = open(fault_gate(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+void
+fault_gate_release(void)
+{
+	assert_int_equal(unlink(fault_gate()), 0);
+}
+
 void
 state_dir_make(char *dir, size_t len)
 {

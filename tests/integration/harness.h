@@ -78,6 +78,11 @@ const char *daemon_bin(const char *name);	/* path of a built program */
  * for daemon_opts.env: LD_PRELOAD, what a sanitizer build needs to take it,
  * and more (e.g. "LOOM_FAULT=...", or NULL); NULL-ended. */
 void	 fault_env(const char *env[4], const char *more);
+/* The same with the shim's gate at test_state_dir/gate (STATE_DIR_TEST):
+ * while held, every fdatasync and fsync of the daemon waits. */
+void	 fault_gate_env(const char *env[4]);
+void	 fault_gate_hold(void);
+void	 fault_gate_release(void);
 /* A state_dir of the test's own, to outlive daemons (restarts). */
 void	 state_dir_make(char *dir, size_t len);
 void	 state_dir_remove(const char *dir);

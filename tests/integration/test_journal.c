@@ -819,19 +819,13 @@ static void
 test_a_finished_job_told_again_does_not_wait_for_newer_records(void **unused)
 {
 	static const char *const extra[] = { "-o", "loops=1", NULL };
-	char		 gate[128], gate_env[160], asan[256];
-	const char	*env[] = { fault_preload(), gate_env, asan, NULL };
+	const char	*env[4];
 	struct daemon	 d;
 	struct client	 c;
 	json_t		*r;
 	json_int_t	 id;
-	int		 fd;
 
-	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
-	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
-	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
-	    getenv("ASAN_OPTIONS") ? ":" : "");
+	fault_gate_env(env);
 	start_with(&d, extra, env);
 	client_connect(&c, &d);
 	r = client_call(&c, "{\"op\":\"submit\",\"wait\":true,\"job\":"
@@ -840,9 +834,7 @@ test_a_finished_job_told_again_does_not_wait_for_newer_records(void **unused)
 	id = reply_job_id(r);
 	json_decref(r);
 
-	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	close(fd);
+	fault_gate_hold();
 	/* A record the gate keeps from being durable: no ticket yet. */
 	client_send(&c, "{\"op\":\"submit\",\"id\":\"t\",\"job\":{\"type\":"
 	    "\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}}");
@@ -855,7 +847,7 @@ test_a_finished_job_told_again_does_not_wait_for_newer_records(void **unused)
 	assert_string_equal(reply_job_state(r), "done");
 	json_decref(r);
 
-	assert_int_equal(unlink(gate), 0);
+	fault_gate_release();
 	r = client_recv(&c, HARNESS_WAIT);
 	assert_string_equal(json_str(r, "id"), "t");
 	assert_true(reply_job_id(r) > id);
@@ -876,26 +868,18 @@ static void
 test_a_timed_out_submit_waits_for_its_records(void **unused)
 {
 	static const char *const extra[] = { "-o", "loops=1", NULL };
-	char		 gate[128], gate_env[160], asan[256];
-	const char	*env[] = { fault_preload(), gate_env, asan, NULL };
+	const char	*env[4];
 	struct daemon	 d;
 	struct client	 c;
 	json_t		*r;
 	json_int_t	 x, s;
-	int		 fd;
 
-	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
-	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
-	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-	    getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
-	    getenv("ASAN_OPTIONS") ? ":" : "");
+	fault_gate_env(env);
 	start_with(&d, extra, env);
 	client_connect(&c, &d);
 	x = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
 
-	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	close(fd);
+	fault_gate_hold();
 	client_send(&c, "{\"op\":\"submit\",\"id\":\"s\",\"job\":{\"type\":"
 	    "\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}}");
 	client_send(&c, "{\"op\":\"submit\",\"id\":\"w\",\"wait\":true,"
@@ -908,7 +892,7 @@ test_a_timed_out_submit_waits_for_its_records(void **unused)
 	assert_string_equal(reply_error_code(r), "timeout");
 	json_decref(r);
 
-	assert_int_equal(unlink(gate), 0);
+	fault_gate_release();
 	r = client_recv(&c, HARNESS_WAIT);
 	assert_string_equal(json_str(r, "id"), "s");
 	s = reply_job_id(r);

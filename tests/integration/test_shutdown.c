@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -235,7 +234,6 @@ test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
 {
 	struct daemon		 d;
 	struct client		 a, watcher;
-	char			 gate[128], gate_env[160];
 	const char		*env[4];
 	const char *const	 extra[] = { "-o", "shutdown_grace=3600", "-o",
 	    "journal_sync=always", NULL };
@@ -243,11 +241,9 @@ test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
 	    .env = env, .state_dir = test_state_dir };
 	json_t			*r;
 	json_int_t		 id;
-	int			 fd, i;
+	int			 i;
 
-	snprintf(gate, sizeof(gate), "%s/gate", test_state_dir);
-	snprintf(gate_env, sizeof(gate_env), "LOOM_FAULT_GATE=%s", gate);
-	fault_env(env, gate_env);
+	fault_gate_env(env);
 	daemon_start_with(&d, &opts);
 	client_connect(&a, &d);
 	client_connect(&watcher, &d);
@@ -259,13 +255,11 @@ test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
 	sync_connection(&a, NULL);
 	stopping(&d, SIGTERM);
 
-	fd = open(gate, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	close(fd);
+	fault_gate_hold();
 	client_send(&a, "{\"op\":\"cancel\",\"id\":\"c\",\"job\":%lld}",
 	    (long long)id);
 	assert_true(daemon_log_wait(&d, "no job is unfinished"));
-	assert_int_equal(unlink(gate), 0);
+	fault_gate_release();
 
 	assert_watcher_hears_the_end(&watcher, id);
 	for (i = 0; i < 2; i++) {
