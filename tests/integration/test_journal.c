@@ -956,6 +956,81 @@ test_stats_tell_the_fdatasync_times(void **unused)
 	daemon_stop(&d);
 }
 
+/* Until stats counts the job among those not finished (a retry taken). */
+static void
+wait_unfinished(struct client *c)
+{
+	double	 deadline = now_seconds() + HARNESS_WAIT;
+	json_t	*r, *jobs;
+
+	for (;;) {
+		r = client_call(c, "{\"op\":\"stats\"}");
+		jobs = json_object_get(json_object_get(r, "stats"), "jobs");
+		if (json_integer_value(json_object_get(jobs, "pending")) +
+		    json_integer_value(json_object_get(jobs, "queued")) +
+		    json_integer_value(json_object_get(jobs, "running")) == 1) {
+			json_decref(r);
+			return;
+		}
+		json_decref(r);
+		assert_true(now_seconds() < deadline);
+		usleep(10000);
+	}
+}
+
+/*
+ * A retry that comes before the end it follows is durable (the fault shim's
+ * gate holds the fdatasync): that end completes its own attempt's future,
+ * whose waiters hear it, and the new attempt's future is left to the new
+ * attempt.  Before, the old end completed the new future (status said
+ * cancelled while the job ran again) and the old one's waiters were never
+ * answered.
+ */
+static void
+test_a_retry_before_the_end_is_durable(void **unused)
+{
+	static const char *const extra[] = { "-o", "loops=1", NULL };
+	const char	*env[4];
+	struct daemon	 d;
+	struct client	 a, b;
+	json_t		*r;
+	json_int_t	 id;
+	int		 i;
+
+	fault_gate_env(env);
+	start_with(&d, extra, env);
+	client_connect(&a, &d);
+	client_connect(&b, &d);
+	r = client_call(&b, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
+	    "\"args\":{\"seconds\":3600}}}");
+	id = reply_job_id(r);
+	json_decref(r);
+	client_send(&a, "{\"op\":\"result\",\"id\":\"w\",\"job\":%lld,"
+	    "\"wait\":true,\"timeout\":30}", (long long)id);
+	json_decref(client_call(&a, "{\"op\":\"ping\"}"));
+
+	fault_gate_hold();
+	client_send(&b, "{\"op\":\"cancel\",\"id\":\"c\",\"job\":%lld}",
+	    (long long)id);
+	client_send(&b, "{\"op\":\"retry\",\"id\":\"r\",\"job\":%lld}",
+	    (long long)id);
+	wait_unfinished(&a);
+	fault_gate_release();
+
+	r = client_recv(&a, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "w");
+	assert_string_equal(reply_job_state(r), "cancelled");
+	json_decref(r);
+	for (i = 0; i < 2; i++)
+		json_decref(client_recv(&b, HARNESS_WAIT));
+	r = client_call(&b, "{\"op\":\"status\",\"job\":%lld}", (long long)id);
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+	client_close(&a);
+	client_close(&b);
+	daemon_stop(&d);
+}
+
 int
 main(void)
 {
@@ -976,6 +1051,7 @@ main(void)
 		STATE_DIR_TEST(test_a_snapshot_takes_a_loop_in_slices),
 		STATE_DIR_TEST(test_stats_tell_the_fdatasync_times),
 		STATE_DIR_TEST(test_a_timed_out_submit_waits_for_its_records),
+		STATE_DIR_TEST(test_a_retry_before_the_end_is_durable),
 		STATE_DIR_TEST(test_a_finished_job_told_again_does_not_wait_for_newer_records),
 	};
 

@@ -272,9 +272,13 @@ job_deps_start(struct job *job)
 
 /* Finishing ------------------------------------------------------------ */
 
-/* Completing the future tells every waiter: once the end is durable. */
+/*
+ * Completing the future tells every waiter: once the end is durable.  The
+ * future is this attempt's, taken now: a retry before then gives the job
+ * another, which this outcome must not complete.
+ */
 struct job_completion {
-	struct job		*job;
+	struct future		*future;
 	struct job_outcome	*outcome;
 };
 
@@ -283,8 +287,8 @@ job_complete_now(void *arg)
 {
 	struct job_completion	*c = arg;
 
-	future_set_value(c->job->reg.future, c->outcome, job_outcome_free);
-	job_unref(c->job);
+	future_set_value(c->future, c->outcome, job_outcome_free);
+	future_unref(c->future);
 	free(c);
 }
 
@@ -298,9 +302,9 @@ job_complete(struct job *job, struct job_outcome *outcome)
 		return;
 	}
 	c = xmalloc(sizeof(*c));
-	c->job = job;
+	c->future = job->reg.future;
+	future_ref(c->future);
 	c->outcome = outcome;
-	job_ref(job);
 	durable_then(job_complete_now, c);
 }
 
