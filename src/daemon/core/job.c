@@ -275,9 +275,11 @@ job_deps_start(struct job *job)
 /*
  * Completing the future tells every waiter: once the end is durable.  The
  * future is this attempt's, taken now: a retry before then gives the job
- * another, which this outcome must not complete.
+ * another, which this outcome must not complete.  The job is held too, for
+ * the future's cancel hook, which may run until the future is complete.
  */
 struct job_completion {
+	struct job		*job;
 	struct future		*future;
 	struct job_outcome	*outcome;
 };
@@ -289,6 +291,7 @@ job_complete_now(void *arg)
 
 	future_set_value(c->future, c->outcome, job_outcome_free);
 	future_unref(c->future);
+	job_unref(c->job);
 	free(c);
 }
 
@@ -302,9 +305,11 @@ job_complete(struct job *job, struct job_outcome *outcome)
 		return;
 	}
 	c = xmalloc(sizeof(*c));
+	c->job = job;
 	c->future = job->reg.future;
 	future_ref(c->future);
 	c->outcome = outcome;
+	job_ref(job);
 	durable_then(job_complete_now, c);
 }
 
