@@ -471,6 +471,24 @@ daemon_log_contains(const struct daemon *d, const char *text)
 	return found;
 }
 
+void
+stats_until(struct client *c, bool (*fn)(const json_t *, void *), void *arg)
+{
+	double	 deadline = now_seconds() + HARNESS_WAIT;
+	json_t	*r;
+	bool	 done;
+
+	for (;;) {
+		r = client_call(c, "{\"op\":\"stats\"}");
+		done = fn(json_object_get(r, "stats"), arg);
+		json_decref(r);
+		if (done)
+			return;
+		assert_true(now_seconds() < deadline);
+		usleep(10000);
+	}
+}
+
 bool
 daemon_log_wait(const struct daemon *d, const char *text)
 {

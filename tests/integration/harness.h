@@ -71,6 +71,10 @@ char	*daemon_notify_wait(struct daemon *, const char *line);
 bool	 daemon_log_contains(const struct daemon *, const char *);
 /* Wait until it does; false after HARNESS_WAIT. */
 bool	 daemon_log_wait(const struct daemon *, const char *);
+/* Ask `stats` every 10 ms until fn(its "stats", arg) says so; fails the
+ * test after HARNESS_WAIT.  For what the daemon does on its own time. */
+void	 stats_until(struct client *, bool (*fn)(const json_t *, void *),
+	    void *arg);
 /* Replace the -c file (for reloads). */
 void	 daemon_write_config(struct daemon *, const char *text);
 const char *daemon_bin(const char *name);	/* path of a built program */

@@ -717,24 +717,12 @@ test_compaction_keeps_the_journal_bounded(void **unused)
  * asks the owners for their jobs (the record's segment goes with the
  * snapshot).  Before that, every run here lost some 100 to 400 jobs.
  */
-/* Until the journal says a compaction has ended. */
-static void
-wait_compacted(struct client *c)
+/* A compaction has ended. */
+static bool
+compacted(const json_t *stats, void *unused)
 {
-	double	 deadline = now_seconds() + HARNESS_WAIT;
-	json_t	*r;
-	bool	 done;
-
-	for (;;) {
-		r = client_call(c, "{\"op\":\"stats\"}");
-		done = json_number_value(json_object_get(json_object_get(
-		    json_object_get(r, "stats"), "journal"), "last_compaction")) > 0;
-		json_decref(r);
-		if (done)
-			return;
-		assert_true(now_seconds() < deadline);
-		usleep(10000);
-	}
+	return json_number_value(json_object_get(json_object_get(stats,
+	    "journal"), "last_compaction")) > 0;
 }
 
 static void
@@ -774,7 +762,7 @@ test_no_job_falls_between_a_snapshot_and_its_segments(void **unused)
 	free(batch);
 	/* The thread compacts on its own time (a slow build may still be in
 	 * the first one's slices): until one has ended, then the kill. */
-	wait_compacted(&c);
+	stats_until(&c, compacted, NULL);
 	client_close(&c);
 	daemon_kill(&d);
 
@@ -956,26 +944,15 @@ test_stats_tell_the_fdatasync_times(void **unused)
 	daemon_stop(&d);
 }
 
-/* Until stats counts the job among those not finished (a retry taken). */
-static void
-wait_unfinished(struct client *c)
+/* One job is not finished (a retry taken). */
+static bool
+one_unfinished(const json_t *stats, void *unused)
 {
-	double	 deadline = now_seconds() + HARNESS_WAIT;
-	json_t	*r, *jobs;
+	const json_t	*jobs = json_object_get(stats, "jobs");
 
-	for (;;) {
-		r = client_call(c, "{\"op\":\"stats\"}");
-		jobs = json_object_get(json_object_get(r, "stats"), "jobs");
-		if (json_integer_value(json_object_get(jobs, "pending")) +
-		    json_integer_value(json_object_get(jobs, "queued")) +
-		    json_integer_value(json_object_get(jobs, "running")) == 1) {
-			json_decref(r);
-			return;
-		}
-		json_decref(r);
-		assert_true(now_seconds() < deadline);
-		usleep(10000);
-	}
+	return json_integer_value(json_object_get(jobs, "pending")) +
+	    json_integer_value(json_object_get(jobs, "queued")) +
+	    json_integer_value(json_object_get(jobs, "running")) == 1;
 }
 
 /*
@@ -1014,7 +991,7 @@ test_a_retry_before_the_end_is_durable(void **unused)
 	    (long long)id);
 	client_send(&b, "{\"op\":\"retry\",\"id\":\"r\",\"job\":%lld}",
 	    (long long)id);
-	wait_unfinished(&a);
+	stats_until(&a, one_unfinished, NULL);
 	fault_gate_release();
 
 	r = client_recv(&a, HARNESS_WAIT);

@@ -157,27 +157,27 @@ submit(struct client *c, const char *spec)
 	return id;
 }
 
+struct waiting {
+	const char	*type;
+	json_int_t	 n;
+};
+
+static bool
+waiting_is(const json_t *stats, void *arg)
+{
+	const struct waiting	*w = arg;
+
+	return json_integer_value(json_object_get(json_object_get(
+	    json_object_get(stats, "worker_types"), w->type), "waiting")) == w->n;
+}
+
 /* Until `n` jobs of the type wait for a worker (hand-overs are posted). */
 static void
 await_waiting(struct client *c, const char *type, json_int_t n)
 {
-	double		 deadline = now_seconds() + HARNESS_WAIT;
-	json_t		*r;
-	json_int_t	 got;
+	struct waiting	w = { type, n };
 
-	for (;;) {
-		r = client_call(c, "{\"op\":\"stats\"}");
-		got = json_integer_value(json_object_get(json_object_get(
-		    json_object_get(json_object_get(r, "stats"), "worker_types"),
-		    type), "waiting"));
-		json_decref(r);
-		if (got == n)
-			return;
-		if (now_seconds() > deadline)
-			fail_msg("%s: %lld waiting, not %lld", type, (long long)got,
-			    (long long)n);
-		usleep(10000);
-	}
+	stats_until(c, waiting_is, &w);
 }
 
 static json_t *
