@@ -182,16 +182,24 @@ flood_list_large(void)
 
 static long	result_job;
 
+/* The id the answer to a submit gave, the answer freed. */
+static long
+answer_id(json_t *r)
+{
+	long	id = (long)json_integer_value(json_object_get(json_object_get(r,
+		    "job"), "id"));
+
+	json_decref(r);
+	return id;
+}
+
 static void
 setup_result(void)
 {
 	char	*v = filler(1000 * 1024);
-	json_t	*r = call("{\"op\":\"submit\",\"wait\":true,\"job\":{\"type\":\"echo\","
-	    "\"args\":{\"value\":\"%s\"}}}", v);
 
-	result_job = (long)json_integer_value(json_object_get(json_object_get(r,
-	    "job"), "id"));
-	json_decref(r);
+	result_job = answer_id(call("{\"op\":\"submit\",\"wait\":true,\"job\":"
+	    "{\"type\":\"echo\",\"args\":{\"value\":\"%s\"}}}", v));
 	free(v);
 }
 
@@ -281,14 +289,12 @@ flood_results_held(void)
 static void
 flood_gone(void)
 {
-	json_t	*r = call("{\"op\":\"submit\",\"job\":{\"type\":\"sleep\",\"args\":"
-	    "{\"seconds\":60}}}");
-	long	 id = (long)json_integer_value(json_object_get(json_object_get(r,
-	    "job"), "id"));
+	long	 id = answer_id(call("{\"op\":\"submit\",\"job\":{\"type\":"
+		    "\"sleep\",\"args\":{\"seconds\":60}}}"));
+	json_t	*r;
 	char	 line[128];
 	int	 i, fd;
 
-	json_decref(r);
 	snprintf(line, sizeof(line), "{\"op\":\"result\",\"job\":%ld,\"wait\":true}\n",
 	    id);
 	for (i = 0; i < 2000; i++) {
@@ -349,15 +355,12 @@ place_waits(int fd, long id, long n)
 static void
 flood_waits(void)
 {
-	json_t	*r = call("{\"op\":\"submit\",\"job\":{\"type\":\"sleep\",\"args\":"
-	    "{\"seconds\":600}}}");
-	long	 id = (long)json_integer_value(json_object_get(json_object_get(r,
-	    "job"), "id"));
+	long	 id = answer_id(call("{\"op\":\"submit\",\"job\":{\"type\":"
+		    "\"sleep\",\"args\":{\"seconds\":600}}}"));
 	double	 end;
 	long	 rounds = 0;
 	int	 keeper, fd;
 
-	json_decref(r);
 	if ((keeper = bench_connect()) == -1)
 		die("cannot connect: %s", strerror(errno));
 	place_waits(keeper, id, 30000);

@@ -758,6 +758,27 @@ client_call(struct client *c, const char *fmt, ...)
 	return client_recv(c, HARNESS_WAIT);
 }
 
+void
+client_assert_pings(struct client *c)
+{
+	json_t	*r = client_call(c, "{\"op\":\"ping\",\"id\":\"alive\"}");
+
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "alive");
+	json_decref(r);
+}
+
+json_int_t
+client_submit(struct client *c, const char *job)
+{
+	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", job);
+	json_int_t	 id = reply_job_id(r);
+
+	if (id <= 0)
+		fail_msg("submit %s: %s", job, json_dumps(r, 0));
+	json_decref(r);
+	return id;
+}
+
 /* Poll the job's status until it has left `state`; returns the new view. */
 json_t *
 client_wait_left(struct client *c, json_int_t id, const char *state)

@@ -119,6 +119,10 @@ char	*client_recv_text_or_eof(struct client *, double timeout);
 /* Send one request line and return the next line. */
 json_t	*client_call(struct client *, const char *fmt, ...)
 	     __attribute__((format(printf, 2, 3)));
+/* A ping answered on this connection, or the test fails. */
+void	 client_assert_pings(struct client *);
+/* Submit one job spec (JSON text); its id, or the test fails. */
+json_int_t client_submit(struct client *, const char *job);
 
 /* Poll a job's status until it leaves `state`: its new view (caller frees).
  * An event-driven wait for tests that need a job to have started. */

@@ -86,15 +86,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-assert_pings(struct client *c)
-{
-	json_t	*r = client_call(c, "{\"op\":\"ping\",\"id\":\"alive\"}");
-
-	assert_string_equal(json_string_value(json_object_get(r, "id")), "alive");
-	json_decref(r);
-}
-
 /* n copies of a line, sent at once and never read back. */
 static void
 flood(struct client *c, const char *line, size_t n)
@@ -151,7 +142,7 @@ test_results_not_read_stop_the_reading(void **state)
 	r = client_recv(&hog, HARNESS_WAIT);
 	assert_int_equal(json_string_length(reply_result(r)), 400 * 1024);
 	json_decref(r);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	assert_peak_within(base);
 	/* It was held back, not dropped: the rest are answered as it reads. */
 	for (i = 1; i < 400; i++) {
@@ -198,7 +189,7 @@ test_waits_answered_as_the_client_reads(void **state)
 	r = client_recv(&hog, HARNESS_WAIT);
 	assert_int_equal(json_string_length(reply_result(r)), 400 * 1024);
 	json_decref(r);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	assert_peak_within(base);
 	for (i = 1; i < 400; i++) {
 		text = client_recv_text(&hog, HARNESS_WAIT);
@@ -242,13 +233,13 @@ test_lists_not_read_stop_the_reading(void **state)
 	r = client_recv(&hog, HARNESS_WAIT);
 	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 1000);
 	json_decref(r);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	r = client_call(&other, "{\"op\":\"list\",\"id\":2,\"limit\":5}");
 	assert_int_equal(json_array_size(json_object_get(r, "jobs")), 5);
 	json_decref(r);
 	assert_peak_within(base);
 	client_close(&hog);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	client_close(&other);
 }
 
@@ -283,7 +274,7 @@ test_a_watcher_that_does_not_read_is_disconnected(void **state)
 			break;
 	}
 	assert_true(daemon_log_wait(&d, "client_output_limit"));
-	assert_pings(&other);
+	client_assert_pings(&other);
 	assert_peak_within(base);
 	/* What was written before the limit, then the end. */
 	while ((text = client_recv_text_or_eof(&hog, HARNESS_WAIT)) != NULL)
@@ -313,7 +304,7 @@ test_a_stream_with_a_large_id_is_bounded(void **state)
 
 	start(extra);
 	client_connect(&other, &d);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	base = rss_now();
 	/* 2,000 children: 250 MiB of events if the id were copied for each. */
 	line = malloc(128 * 1024 + 2000 * sizeof(child) + 256);
@@ -328,7 +319,7 @@ test_a_stream_with_a_large_id_is_bounded(void **state)
 	free(line);
 	free(id);
 	assert_true(daemon_log_wait(&d, "client_output_limit"));
-	assert_pings(&other);
+	client_assert_pings(&other);
 	assert_peak_within(base);
 	while ((text = client_recv_text_or_eof(&hog, HARNESS_WAIT)) != NULL)
 		free(text);
@@ -358,7 +349,7 @@ test_results_held_are_bounded_by_max_result_bytes(void **state)
 	start(extra);
 	client_connect(&other, &d);
 	client_connect(&hog, &d);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	base = rss_now();
 	/* 400 results of 256 KiB would hold 100 MiB and more. */
 	for (i = 0; i < 400; i++) {
@@ -378,7 +369,7 @@ test_results_held_are_bounded_by_max_result_bytes(void **state)
 	}
 	print_message("busy after %d\n", i);
 	assert_true(i >= 4 && i <= 6);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	assert_peak_within(base);
 	/* The first is still held: nothing is expired to make room. */
 	r = client_call(&other, "{\"op\":\"result\",\"id\":1,\"job\":%lld}",
@@ -428,7 +419,7 @@ test_arguments_waiting_count_in_max_result_bytes(void **state)
 	start(extra);
 	client_connect(&other, &d);
 	client_connect(&hog, &d);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	base = rss_now();
 	for (i = 0; i < 64; i++) {
 		r = client_call(&hog, WAITING_JOB, value);
@@ -444,7 +435,7 @@ test_arguments_waiting_count_in_max_result_bytes(void **state)
 	}
 	print_message("busy after %d\n", i);
 	assert_true(i >= 6 && i <= 8);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	assert_peak_within(base);
 	/* Gone (ttl 0), they count no more: the same submit is taken. */
 	for (j = 0; j < i; j++) {
@@ -499,7 +490,7 @@ test_clients_gone_while_waiting_are_dropped(void **state)
 	client_send(&half, "{\"op\":\"result\",\"id\":\"h\",\"job\":%lld,"
 	    "\"wait\":true}", (long long)id);
 	assert_int_equal(shutdown(half.fd, SHUT_WR), 0);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	r = client_call(&other, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
 	    (long long)id);
 	assert_string_equal(reply_job_state(r), "running");
@@ -570,7 +561,7 @@ test_many_waits_on_one_job_are_dropped_with_their_client(void **state)
 	place_waits(&hog, id, 0, MANY_WAITS);
 	place_waits(&keeper, id, MANY_WAITS / 2, MANY_WAITS / 2);
 	client_close(&hog);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	/* The job goes on without the client that left. */
 	r = client_call(&other, "{\"op\":\"status\",\"id\":2,\"job\":%lld}",
 	    (long long)id);
@@ -587,8 +578,8 @@ test_many_waits_on_one_job_are_dropped_with_their_client(void **state)
 		seen[rid] = 1;
 		json_decref(r);
 	}
-	assert_pings(&keeper);
-	assert_pings(&other);
+	client_assert_pings(&keeper);
+	client_assert_pings(&other);
 	free(seen);
 	client_close(&keeper);
 	client_close(&other);
@@ -816,7 +807,7 @@ test_lists_of_a_client_gone_stop(void **state)
 	print_message("%lld posts for a list after the hog left\n",
 	    (long long)posts);
 	assert_true(posts < 1000);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	free(ids);
 	client_close(&other);
 }
@@ -836,14 +827,14 @@ test_an_unended_line_times_out(void **state)
 	r = client_recv(&hog, HARNESS_WAIT);
 	assert_true(json_is_true(json_object_get(r, "ok")));
 	json_decref(r);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	/* The ended line was answered; the other one times out. */
 	r = client_recv(&hog, HARNESS_WAIT);
 	assert_string_equal(reply_error_code(r), "timeout");
 	json_decref(r);
 	assert_null(client_recv_or_eof(&hog, HARNESS_WAIT));
 	assert_true(daemon_log_contains(&d, "line_timeout"));
-	assert_pings(&other);
+	client_assert_pings(&other);
 	client_close(&hog);
 	client_close(&other);
 }
@@ -882,7 +873,7 @@ test_partial_lines_have_a_total_budget(void **state)
 	}
 	assert_true(busy >= 1);
 	assert_true(daemon_log_contains(&d, "max_input_bytes"));
-	assert_pings(&other);
+	client_assert_pings(&other);
 	for (i = 0; i < 4; i++)
 		client_close(&hog[i]);
 	client_close(&other);
@@ -954,12 +945,12 @@ test_a_refused_client_gets_its_busy_line(void **state)
 
 	daemon_start_with(&d, &opts);
 	client_connect_tcp(&other, &d);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	for (i = 0; i < 3; i++) {
 		refused_after_sending(&hog, true);
 		refused_after_sending(&hog, false);
 	}
-	assert_pings(&other);
+	client_assert_pings(&other);
 	client_close(&other);
 }
 
@@ -983,7 +974,7 @@ test_watch_filters_are_capped(void **state)
 	r = client_call(&hog, "{\"op\":\"watch\",\"id\":64,\"queue\":\"q64\"}");
 	assert_string_equal(reply_error_code(r), "busy");
 	json_decref(r);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	json_decref(client_call(&hog, "{\"op\":\"unwatch\",\"id\":65}"));
 	r = client_call(&hog, "{\"op\":\"watch\",\"id\":66}");
 	assert_true(json_is_true(json_object_get(r, "ok")));
@@ -1025,7 +1016,7 @@ test_watch_filters_indexed_deliver_once(void **state)
 	assert_string_equal(json_str(r, "event"), "job");
 	assert_string_equal(reply_job_state(r), "cancelled");
 	json_decref(r);
-	assert_pings(&w);
+	client_assert_pings(&w);
 	/* The other queue's watcher heard nothing of it. */
 	client_send(&q, "{\"op\":\"ping\",\"id\":\"q\"}");
 	text = client_recv_text(&q, HARNESS_WAIT);
@@ -1058,7 +1049,7 @@ test_a_long_read_takes_turns(void **state)
 	daemon_start_with(&d, &opts);
 	client_connect(&hog, &d);
 	client_connect(&other, &d);
-	assert_pings(&hog);
+	client_assert_pings(&hog);
 	r = client_call(&other, "{\"op\":\"submit\",\"job\":{\"type\":\"sleep\","
 	    "\"args\":{\"seconds\":3600}}}");
 	job = reply_job_id(r);

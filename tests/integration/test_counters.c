@@ -32,17 +32,6 @@ start_with(struct daemon *d, const char *loops, const char *const env[])
 	daemon_start_with(d, &opts);
 }
 
-static json_int_t
-submit(struct client *c, const char *spec)
-{
-	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", spec);
-	json_int_t	 id = reply_job_id(r);
-
-	assert_true(id > 0);
-	json_decref(r);
-	return id;
-}
-
 static void
 submit_wait(struct client *c, const char *spec)
 {
@@ -71,7 +60,7 @@ churn(struct client *c)
 	submit_wait(c, "{\"type\":\"sleep\",\"queue\":\"b\",\"timeout\":0.01,"
 	    "\"args\":{\"seconds\":60}}");
 	submit_wait(c, "{\"type\":\"echo\",\"queue\":\"b\"}");
-	id = submit(c, "{\"type\":\"sleep\",\"queue\":\"c\",\"args\":"
+	id = client_submit(c, "{\"type\":\"sleep\",\"queue\":\"c\",\"args\":"
 	    "{\"seconds\":60}}");
 	json_decref(client_call(c, "{\"op\":\"cancel\",\"job\":%lld}",
 	    (long long)id));
@@ -79,7 +68,7 @@ churn(struct client *c)
 	    (long long)id);
 	assert_string_equal(reply_job_state(r), "cancelled");
 	json_decref(r);
-	submit(c, "{\"type\":\"sleep\",\"queue\":\"c\",\"delay\":600,"
+	client_submit(c, "{\"type\":\"sleep\",\"queue\":\"c\",\"delay\":600,"
 	    "\"args\":{\"seconds\":1}}");
 }
 

@@ -60,17 +60,6 @@ assert_state(struct client *c, json_int_t id, const char *want)
 }
 
 static json_int_t
-submit(struct client *c, const char *spec)
-{
-	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", spec);
-	json_int_t	 id = reply_job_id(r);
-
-	assert_true(id > 0);
-	json_decref(r);
-	return id;
-}
-
-static json_int_t
 recovered_jobs(struct client *c)
 {
 	json_t		*r = client_call(c, "{\"op\":\"ping\"}");
@@ -96,11 +85,11 @@ test_what_comes_back_after_a_kill(void **unused)
 	    "\"echo\",\"args\":{\"value\":{\"kept\":[1,2]}}}}");
 	done = reply_job_id(r);
 	json_decref(r);
-	running = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
-	delayed = submit(&c, "{\"type\":\"sleep\",\"delay\":3600,\"args\":{\"seconds\":1}}");
-	failing = submit(&c, "{\"type\":\"sleep\",\"on_interrupt\":\"fail\","
+	running = client_submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
+	delayed = client_submit(&c, "{\"type\":\"sleep\",\"delay\":3600,\"args\":{\"seconds\":1}}");
+	failing = client_submit(&c, "{\"type\":\"sleep\",\"on_interrupt\":\"fail\","
 	    "\"args\":{\"seconds\":600}}");
-	keyed = submit(&c, "{\"type\":\"sleep\",\"key\":\"once\",\"args\":"
+	keyed = client_submit(&c, "{\"type\":\"sleep\",\"key\":\"once\",\"args\":"
 	    "{\"seconds\":600}}");
 	json_decref(client_wait_left(&c, running, "queued"));
 	json_decref(client_wait_left(&c, failing, "queued"));
@@ -131,7 +120,7 @@ test_what_comes_back_after_a_kill(void **unused)
 	assert_int_equal(reply_job_id(r), keyed);
 	json_decref(r);
 	/* And ids go on, never again one given before. */
-	again = submit(&c, "{\"type\":\"echo\"}");
+	again = client_submit(&c, "{\"type\":\"echo\"}");
 	assert_true(again > keyed);
 	client_close(&c);
 	daemon_stop(&d);
@@ -153,7 +142,7 @@ test_specs_come_back_as_they_came(void **unused)
 
 	start(&d);
 	client_connect(&c, &d);
-	ids[0] = submit(&c, " { \"type\" : \"sleep\" , \"name\":\"spaced\","
+	ids[0] = client_submit(&c, " { \"type\" : \"sleep\" , \"name\":\"spaced\","
 	    "\"delay\": 600,\"args\" :{ \"seconds\" : 1 } } ");
 	r = client_call(&c, "{\"op\":\"submit\",\"jobs\":[{\"type\":\"sleep\","
 	    "\"name\":\"first\",\"delay\":600,\"args\":{\"seconds\":1}},\t{ "
@@ -163,7 +152,7 @@ test_specs_come_back_as_they_came(void **unused)
 	ids[1] = json_integer_value(json_object_get(json_array_get(jobs, 0), "id"));
 	ids[2] = json_integer_value(json_object_get(json_array_get(jobs, 1), "id"));
 	json_decref(r);
-	ids[3] = submit(&c, "{\"type\":\"sleep\",\"name\":\"\\u00e9t\\u00e9\","
+	ids[3] = client_submit(&c, "{\"type\":\"sleep\",\"name\":\"\\u00e9t\\u00e9\","
 	    "\"delay\":600,\"args\":{\"seconds\":1}}");
 	client_close(&c);
 	daemon_kill(&d);
@@ -202,7 +191,7 @@ test_events_and_paused_queues_come_back(void **unused)
 	json_decref(client_call(&c, "{\"op\":\"queue.pause\",\"name\":\"held\"}"));
 	json_decref(client_call(&c, "{\"op\":\"queue.pause\",\"name\":\"thawed\"}"));
 	json_decref(client_call(&c, "{\"op\":\"queue.resume\",\"name\":\"thawed\"}"));
-	held = submit(&c, "{\"type\":\"echo\",\"queue\":\"held\"}");
+	held = client_submit(&c, "{\"type\":\"echo\",\"queue\":\"held\"}");
 	client_close(&c);
 	daemon_kill(&d);
 
@@ -253,9 +242,9 @@ test_a_clean_restart_keeps_jobs_and_the_last_changes(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	json_decref(client_call(&c, "{\"op\":\"queue.pause\",\"name\":\"q\"}"));
-	delayed = submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":"
+	delayed = client_submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":"
 	    "{\"seconds\":1}}");
-	running = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
+	running = client_submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
 	json_decref(client_wait_left(&c, running, "queued"));
 	client_close(&c);
 	daemon_stop(&d);	/* shutdown_grace=0: they are stopped at once */
@@ -324,7 +313,7 @@ test_a_composite_takes_up_its_children(void **unused)
 
 	start(&d);
 	client_connect(&c, &d);
-	gather = submit(&c, "{\"type\":\"gather\",\"args\":{\"jobs\":["
+	gather = client_submit(&c, "{\"type\":\"gather\",\"args\":{\"jobs\":["
 	    "{\"type\":\"echo\",\"args\":{\"value\":\"early\"}},"
 	    "{\"type\":\"sleep\",\"args\":{\"seconds\":600,\"result\":\"late\"}}]}}");
 	json_decref(client_wait_left(&c, gather, "queued"));
@@ -494,7 +483,7 @@ test_a_torn_tail_is_cut(void **unused)
 
 	start(&d);
 	client_connect(&c, &d);
-	id = submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	id = client_submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
 	client_close(&c);
 	daemon_kill(&d);
 	/* Half a record at the end, as a crash mid-write leaves it. */
@@ -523,9 +512,9 @@ test_damage_stops_the_start_unless_repair(void **unused)
 
 	start(&d);
 	client_connect(&c, &d);
-	first = submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
-	submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
-	submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	first = client_submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	client_submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
+	client_submit(&c, "{\"type\":\"sleep\",\"delay\":600,\"args\":{\"seconds\":1}}");
 	client_close(&c);
 	daemon_kill(&d);
 	/* A byte flipped in the payload of the record after the first job's
@@ -674,7 +663,7 @@ test_compaction_keeps_the_journal_bounded(void **unused)
 	start_with(&d, NULL, env);
 	client_connect(&c, &d);
 	for (i = 0; i < 10; i++)
-		live[i] = submit(&c, "{\"type\":\"sleep\",\"delay\":600,"
+		live[i] = client_submit(&c, "{\"type\":\"sleep\",\"delay\":600,"
 		    "\"args\":{\"seconds\":1}}");
 	p = batch = malloc(100 * 200);
 	for (i = 0; i < 100; i++)
@@ -799,7 +788,7 @@ test_a_snapshot_takes_a_loop_in_slices(void **unused)
 	start_with(&d, extra, env);
 	client_connect(&c, &d);
 	for (i = 0; i < 40; i++)
-		ids[i] = submit(&c, spec);
+		ids[i] = client_submit(&c, spec);
 	/* The first snapshot (at 64 KiB, sixteen jobs or so) has more. */
 	assert_true(daemon_log_wait(&d, "loop 0: snapshot slice 4,"));
 	assert_true(daemon_log_wait(&d, ", the last"));
@@ -884,7 +873,7 @@ test_a_timed_out_submit_waits_for_its_records(void **unused)
 	fault_gate_env(env);
 	start_with(&d, extra, env);
 	client_connect(&c, &d);
-	x = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
+	x = client_submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
 
 	fault_gate_hold();
 	client_send(&c, "{\"op\":\"submit\",\"id\":\"s\",\"job\":{\"type\":"

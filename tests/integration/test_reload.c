@@ -70,18 +70,6 @@ sighup(void)
 	free(msg);
 }
 
-static json_int_t
-submit(struct client *c, const char *job)
-{
-	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", job);
-	json_int_t	 id = reply_job_id(r);
-
-	if (id <= 0)
-		fail_msg("submit %s: %s", job, json_dumps(r, 0));
-	json_decref(r);
-	return id;
-}
-
 static const char *
 state_of(struct client *c, json_int_t id)
 {
@@ -146,7 +134,7 @@ test_a_reload_raises_a_limit_and_adds_a_queue_while_jobs_run(void **state)
 	client_connect(&w, &d);
 	json_decref(client_call(&w, "{\"op\":\"watch\"}"));
 	for (i = 0; i < 3; i++)
-		ids[i] = submit(&c, "{\"type\":\"sleep\",\"limits\":[\"db\"],"
+		ids[i] = client_submit(&c, "{\"type\":\"sleep\",\"limits\":[\"db\"],"
 		    "\"args\":{\"seconds\":3600}}");
 	/* One holds the limit; it never lets go, so the others stay queued. */
 	for (;;) {
@@ -201,7 +189,7 @@ test_a_reload_raises_a_limit_and_adds_a_queue_while_jobs_run(void **state)
 	assert_false(daemon_log_contains(&d, "queue.spread.concurrency: 0 -> 2"));
 
 	for (i = 0; i < 2; i++)
-		fresh[i] = submit(&c, "{\"type\":\"sleep\",\"queue\":\"fresh\","
+		fresh[i] = client_submit(&c, "{\"type\":\"sleep\",\"queue\":\"fresh\","
 		    "\"args\":{\"seconds\":3600}}");
 	for (;;) {
 		r = client_recv(&w, HARNESS_WAIT);
@@ -271,10 +259,10 @@ test_reloads_free_the_configurations_they_replace(void **state)
 		    "allow_private = yes\n", i, i);
 		daemon_write_config(&d, conf);
 		sighup();
-		exec_ids[i] = submit(&c, "{\"type\":\"exec\",\"args\":"
+		exec_ids[i] = client_submit(&c, "{\"type\":\"exec\",\"args\":"
 		    "{\"command\":\"nap\"}}");
 		/* Nothing listens on port 1: refused at once. */
-		http_ids[i] = submit(&c, "{\"type\":\"http\",\"args\":"
+		http_ids[i] = client_submit(&c, "{\"type\":\"http\",\"args\":"
 		    "{\"url\":\"http://127.0.0.1:1/\"}}");
 	}
 	for (i = 0; i < RELOADS; i++) {

@@ -64,15 +64,6 @@ teardown(void **state)
 }
 
 static void
-assert_pings(struct client *c)
-{
-	json_t	*r = client_call(c, "{\"op\":\"ping\",\"id\":\"alive\"}");
-
-	assert_string_equal(json_string_value(json_object_get(r, "id")), "alive");
-	json_decref(r);
-}
-
-static void
 test_three_mib_line_is_too_long_and_the_connection_goes_on(void **state)
 {
 	struct client	 c;
@@ -88,7 +79,7 @@ test_three_mib_line_is_too_long_and_the_connection_goes_on(void **state)
 	assert_string_equal(reply_error_code(r), "line_too_long");
 	json_decref(r);
 	/* The rest of that line was discarded; the next line is read normally. */
-	assert_pings(&c);
+	client_assert_pings(&c);
 	free(big);
 	client_close(&c);
 }
@@ -109,7 +100,7 @@ test_deeply_nested_json_is_bad_json(void **state)
 	r = client_recv(&c, HARNESS_WAIT);
 	assert_string_equal(reply_error_code(r), "bad_json");
 	json_decref(r);
-	assert_pings(&c);
+	client_assert_pings(&c);
 	free(deep);
 	client_close(&c);
 }
@@ -173,7 +164,7 @@ test_garbage_on_other_connections_harms_no_one(void **state)
 		}
 		client_close(&bad[i]);
 	}
-	assert_pings(&good);
+	client_assert_pings(&good);
 	client_close(&good);
 }
 
@@ -219,7 +210,7 @@ test_a_client_that_does_not_read_is_not_read(void **state)
 	assert_true(sent < 32 * MIB);
 
 	client_connect(&other, &d);
-	assert_pings(&other);
+	client_assert_pings(&other);
 	client_close(&other);
 
 	/* Read everything back: every complete request got its answer. */
@@ -290,7 +281,7 @@ test_beyond_max_connections_a_client_gets_busy(void **state)
 
 	for (i = 0; i < 4; i++) {
 		client_connect(&c[i], &d);
-		assert_pings(&c[i]);
+		client_assert_pings(&c[i]);
 	}
 	client_connect(&extra, &d);
 	r = client_recv(&extra, HARNESS_WAIT);

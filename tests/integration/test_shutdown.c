@@ -76,17 +76,6 @@ sync_connection(struct client *c, json_t **early)
 	}
 }
 
-static json_int_t
-submit(struct client *c, const char *job)
-{
-	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", job);
-	json_int_t	 id = reply_job_id(r);
-
-	assert_true(id > 0);
-	json_decref(r);
-	return id;
-}
-
 static void
 assert_eof(struct client *c)
 {
@@ -142,7 +131,7 @@ test_a_job_that_ends_within_the_grace_answers_done(void **state)
 
 	start(&d, "60");
 	client_connect(&c, &d);
-	id = submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":1,\"result\":\"finished\"}}");
+	id = client_submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":1,\"result\":\"finished\"}}");
 	client_send(&c, "{\"op\":\"result\",\"id\":\"w\",\"job\":%lld,\"wait\":true}",
 	    (long long)id);
 	sync_connection(&c, &r);
@@ -180,7 +169,7 @@ test_draining_refuses_new_work_and_serves_waiting_clients(void **state)
 	client_connect(&watcher, &d);
 	json_decref(client_call(&idle, "{\"op\":\"ping\"}"));
 	json_decref(client_call(&watcher, "{\"op\":\"watch\"}"));
-	id = submit(&a, "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}");
+	id = client_submit(&a, "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}");
 	client_send(&a, "{\"op\":\"result\",\"id\":\"w\",\"job\":%lld,\"wait\":true}",
 	    (long long)id);
 	sync_connection(&a, NULL);
@@ -248,7 +237,7 @@ test_a_watcher_hears_the_last_end_before_its_connection_closes(void **state)
 	client_connect(&a, &d);
 	client_connect(&watcher, &d);
 	json_decref(client_call(&watcher, "{\"op\":\"watch\"}"));
-	id = submit(&a, "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}");
+	id = client_submit(&a, "{\"type\":\"sleep\",\"args\":{\"seconds\":3600}}");
 	/* A request in flight keeps the connection open through the drain. */
 	client_send(&a, "{\"op\":\"result\",\"id\":\"w\",\"job\":%lld,\"wait\":true}",
 	    (long long)id);

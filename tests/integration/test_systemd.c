@@ -47,15 +47,6 @@ notify_value(struct daemon *d, const char *prefix)
 }
 
 static void
-assert_pings(struct client *c)
-{
-	json_t	*r = client_call(c, "{\"op\":\"ping\",\"id\":\"p\"}");
-
-	assert_string_equal(json_string_value(json_object_get(r, "id")), "p");
-	json_decref(r);
-}
-
-static void
 test_ready_status_and_stopping_reach_the_notify_socket(void **state)
 {
 	struct daemon_opts	 opts = { .notify = true };
@@ -114,10 +105,10 @@ test_socket_activation_takes_the_passed_listeners(void **state)
 
 	daemon_start_with(&d, &opts);
 	client_connect(&c, &d);
-	assert_pings(&c);
+	client_assert_pings(&c);
 	client_close(&c);
 	client_connect_tcp(&c, &d);
-	assert_pings(&c);
+	client_assert_pings(&c);
 	client_close(&c);
 	/* Its own unix_socket was not made; the log says where it listens. */
 	snprintf(unused, sizeof(unused), "%s/unused.sock", d.dir);
@@ -179,7 +170,7 @@ test_started_as_root_it_becomes_user_and_group(void **state)
 	assert_int_equal(st.st_uid, uid);
 	assert_int_equal(st.st_gid, gid);
 	client_connect(&c, &d);
-	assert_pings(&c);
+	client_assert_pings(&c);
 	client_close(&c);
 	assert_true(daemon_log_contains(&d, "privileges dropped"));
 	daemon_stop(&d);

@@ -146,17 +146,6 @@ worker_run(struct worker *w, json_t **ev)
 	return id;
 }
 
-static json_int_t
-submit(struct client *c, const char *spec)
-{
-	json_t		*r = client_call(c, "{\"op\":\"submit\",\"job\":%s}", spec);
-	json_int_t	 id = reply_job_id(r);
-
-	assert_true(id > 0);
-	json_decref(r);
-	return id;
-}
-
 struct waiting {
 	const char	*type;
 	json_int_t	 n;
@@ -199,7 +188,7 @@ test_a_pushed_job_completes_with_the_workers_result(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	/* Submitted with no worker: it waits queued. */
-	id = submit(&c, "{\"type\":\"resize\",\"args\":{\"w\":3},\"name\":\"r\","
+	id = client_submit(&c, "{\"type\":\"resize\",\"args\":{\"w\":3},\"name\":\"r\","
 	    "\"timeout\":30}");
 	r = client_call(&c, "{\"op\":\"status\",\"job\":%lld}", (long long)id);
 	assert_string_equal(reply_job_state(r), "queued");
@@ -254,7 +243,7 @@ test_fail_retries_unless_told_not_to(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	worker_hello(&w, &d, "[\"resize\"]", 4);
-	id = submit(&c, "{\"type\":\"resize\",\"retries\":1,\"retry_delay\":0}");
+	id = client_submit(&c, "{\"type\":\"resize\",\"retries\":1,\"retry_delay\":0}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	worker_ok(&w, "{\"op\":\"job.fail\",\"job\":%lld,\"error\":{\"message\":"
 	    "\"first\"}}", (long long)id);
@@ -275,7 +264,7 @@ test_fail_retries_unless_told_not_to(void **unused)
 	json_decref(r);
 
 	/* retry:false ends it at once, retries or not. */
-	id = submit(&c, "{\"type\":\"resize\",\"retries\":5}");
+	id = client_submit(&c, "{\"type\":\"resize\",\"retries\":5}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	worker_ok(&w, "{\"op\":\"job.fail\",\"job\":%lld,\"retry\":false}",
 	    (long long)id);
@@ -285,7 +274,7 @@ test_fail_retries_unless_told_not_to(void **unused)
 	json_decref(r);
 
 	/* A bad error names the field. */
-	id = submit(&c, "{\"type\":\"resize\"}");
+	id = client_submit(&c, "{\"type\":\"resize\"}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	r = worker_call(&w, "{\"op\":\"job.fail\",\"job\":%lld,\"error\":{\"code\":7}}",
 	    (long long)id);
@@ -312,7 +301,7 @@ test_progress_shows_in_the_view_and_to_watchers(void **unused)
 	client_connect(&c, &d);
 	client_connect(&watcher, &d);
 	worker_hello(&w, &d, "[\"slow\"]", 1);
-	id = submit(&c, "{\"type\":\"slow\"}");
+	id = client_submit(&c, "{\"type\":\"slow\"}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	r = client_call(&watcher, "{\"op\":\"watch\",\"job\":%lld}", (long long)id);
 	assert_true(json_is_true(json_object_get(r, "ok")));
@@ -357,7 +346,7 @@ test_heartbeats_keep_a_lease_and_its_end_loses_the_job(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	worker_hello(&w, &d, "[\"resize\"]", 1);
-	id = submit(&c, "{\"type\":\"resize\",\"retries\":1}");
+	id = client_submit(&c, "{\"type\":\"resize\",\"retries\":1}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	/* 2 s of heartbeats on a lease of 1 s. */
 	t0 = now_seconds();
@@ -405,7 +394,7 @@ test_a_closed_worker_gives_its_jobs_back(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	worker_hello(&w1, &d, "[\"slow\"]", 1);
-	id = submit(&c, "{\"type\":\"slow\",\"retries\":1}");
+	id = client_submit(&c, "{\"type\":\"slow\",\"retries\":1}");
 	assert_int_equal(worker_run(&w1, NULL), id);
 	worker_close(&w1);
 	/* Queued again; the next worker gets it as attempt 2. */
@@ -438,7 +427,7 @@ test_cancel_and_timeout_tell_the_worker(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	worker_hello(&w, &d, "[\"slow\"]", 2);
-	id = submit(&c, "{\"type\":\"slow\"}");
+	id = client_submit(&c, "{\"type\":\"slow\"}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	r = client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}", (long long)id);
 	assert_string_equal(reply_job_state(r), "cancelled");
@@ -450,7 +439,7 @@ test_cancel_and_timeout_tell_the_worker(void **unused)
 	assert_string_equal(reply_error_code(r), "invalid_state");
 	json_decref(r);
 
-	id = submit(&c, "{\"type\":\"slow\",\"timeout\":0.2}");
+	id = client_submit(&c, "{\"type\":\"slow\",\"timeout\":0.2}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	ev = worker_next(&w, "cancel");
 	json_decref(ev);
@@ -459,7 +448,7 @@ test_cancel_and_timeout_tell_the_worker(void **unused)
 	json_decref(r);
 
 	/* A cancelled job never reached a worker: none is pushed. */
-	id = submit(&c, "{\"type\":\"resize\"}");
+	id = client_submit(&c, "{\"type\":\"resize\"}");
 	await_waiting(&c, "resize", 1);
 	r = client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}", (long long)id);
 	assert_string_equal(reply_job_state(r), "cancelled");
@@ -483,10 +472,10 @@ test_bye_stops_new_pushes(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	worker_hello(&w, &d, "[\"slow\"]", 4);
-	a = submit(&c, "{\"type\":\"slow\"}");
+	a = client_submit(&c, "{\"type\":\"slow\"}");
 	assert_int_equal(worker_run(&w, NULL), a);
 	worker_ok(&w, "{\"op\":\"worker.bye\"}");
-	b = submit(&c, "{\"type\":\"slow\"}");
+	b = client_submit(&c, "{\"type\":\"slow\"}");
 	/* What it holds it may still finish. */
 	worker_ok(&w, "{\"op\":\"job.complete\",\"job\":%lld}", (long long)a);
 	r = result(&c, a);
@@ -518,10 +507,10 @@ test_concurrency_and_priority_order(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	/* Queued before any worker: lower priority first, FIFO among equals. */
-	ids[0] = submit(&c, "{\"type\":\"slow\",\"priority\":5}");
-	ids[1] = submit(&c, "{\"type\":\"slow\",\"priority\":1}");
-	ids[2] = submit(&c, "{\"type\":\"slow\",\"priority\":1}");
-	ids[3] = submit(&c, "{\"type\":\"slow\",\"priority\":0}");
+	ids[0] = client_submit(&c, "{\"type\":\"slow\",\"priority\":5}");
+	ids[1] = client_submit(&c, "{\"type\":\"slow\",\"priority\":1}");
+	ids[2] = client_submit(&c, "{\"type\":\"slow\",\"priority\":1}");
+	ids[3] = client_submit(&c, "{\"type\":\"slow\",\"priority\":0}");
 	await_waiting(&c, "slow", 4);
 	worker_hello(&w, &d, "[\"slow\"]", 2);
 	assert_int_equal(worker_run(&w, NULL), ids[3]);
@@ -550,8 +539,8 @@ test_concurrency_and_priority_order(void **unused)
 	worker_close(&w);
 
 	/* Across the types a worker takes, priority still decides. */
-	ids[0] = submit(&c, "{\"type\":\"resize\",\"priority\":5}");
-	ids[1] = submit(&c, "{\"type\":\"slow\",\"priority\":1}");
+	ids[0] = client_submit(&c, "{\"type\":\"resize\",\"priority\":5}");
+	ids[1] = client_submit(&c, "{\"type\":\"slow\",\"priority\":1}");
 	await_waiting(&c, "resize", 1);
 	await_waiting(&c, "slow", 1);
 	worker_hello(&w, &d, "[\"resize\",\"slow\"]", 1);
@@ -627,7 +616,7 @@ test_worker_jobs_in_a_gather_and_after_a_dependency(void **unused)
 	start(&d);
 	client_connect(&c, &d);
 	worker_hello(&w, &d, "[\"resize\"]", 4);
-	g = submit(&c, "{\"type\":\"gather\",\"args\":{\"jobs\":[{\"type\":"
+	g = client_submit(&c, "{\"type\":\"gather\",\"args\":{\"jobs\":[{\"type\":"
 	    "\"resize\",\"args\":{\"i\":0}},{\"type\":\"echo\",\"args\":{\"value\":"
 	    "1}},{\"type\":\"resize\",\"args\":{\"i\":2}}]}}");
 	x = worker_run(&w, NULL);
@@ -643,7 +632,7 @@ test_worker_jobs_in_a_gather_and_after_a_dependency(void **unused)
 	json_decref(r);
 
 	/* b waits for a, which a worker runs. */
-	a = submit(&c, "{\"type\":\"resize\"}");
+	a = client_submit(&c, "{\"type\":\"resize\"}");
 	r = client_call(&c, "{\"op\":\"submit\",\"job\":{\"type\":\"resize\","
 	    "\"after\":[%lld]}}", (long long)a);
 	b = reply_job_id(r);
@@ -674,7 +663,7 @@ test_a_leased_job_and_a_named_type_outlive_a_restart(void **unused)
 	client_connect(&c, &d);
 	/* "thumb" is known only because a worker named it. */
 	worker_hello(&w, &d, "[\"slow\",\"thumb\"]", 1);
-	id = submit(&c, "{\"type\":\"slow\"}");
+	id = client_submit(&c, "{\"type\":\"slow\"}");
 	assert_int_equal(worker_run(&w, NULL), id);
 	daemon_kill(&d);
 	worker_close(&w);
