@@ -198,6 +198,21 @@ test_no_space_on_preallocation_is_recoverable(void **state)
 	assert_replay_has_ok(fx, out);
 }
 
+/* Zeros written ahead of the records (pwritev) only save time: when they
+ * cannot be written, records go on as before. */
+static void
+test_failed_zeros_ahead_change_nothing(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 out[128], then[32];
+
+	run_faulty(fx, "pwritev=ENOSPC@1+", 100, 1024, out, then, sizeof(then));
+	assert_int_equal(strspn(out, "o"), 100);
+	assert_replay_has_ok(fx, out);
+	run_faulty(fx, "pwritev=EIO@1+", 100, 1024, out, then, sizeof(then));
+	assert_int_equal(strspn(out, "o"), 100);
+}
+
 static void
 test_eio_on_write_is_fatal(void **state)
 {
@@ -254,6 +269,7 @@ main(int argc, char **argv)
 		T(test_no_space_on_write_is_recoverable),
 		T(test_lasting_no_space_loses_nothing_before),
 		T(test_no_space_on_preallocation_is_recoverable),
+		T(test_failed_zeros_ahead_change_nothing),
 		T(test_eio_on_write_is_fatal),
 		T(test_eio_on_fdatasync_is_fatal),
 		T(test_eio_on_preallocation_is_fatal),

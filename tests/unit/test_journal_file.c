@@ -9,6 +9,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/ioctl.h>
+
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+
 #include "journal_testutil.h"
 #include "runtime/log.h"
 
@@ -260,6 +265,72 @@ test_bytes_deep_in_the_preallocated_tail_are_found(void **state)
 	assert_got_range(&g, 0, 10);
 	assert_int_equal(rs.torn, 1);
 	assert_int_equal(file_size(path), end);
+	journal_file_close(jf);
+	got_free(&g);
+}
+
+/*
+ * Whether some extent over [off, off + len) of fd is unwritten (allocated
+ * but never written: what posix_fallocate makes); -1 if the filesystem
+ * cannot say.
+ */
+static int
+unwritten_in(int fd, uint64_t off, uint64_t len)
+{
+	uint64_t		 buf[(sizeof(struct fiemap) +
+				    32 * sizeof(struct fiemap_extent)) / 8 + 1];
+	struct fiemap		*fm = (struct fiemap *)buf;
+	uint32_t		 i;
+
+	memset(buf, 0, sizeof(buf));
+	fm->fm_start = off;
+	fm->fm_length = len;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = 32;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm) == -1 || fm->fm_mapped_extents == 0)
+		return -1;
+	for (i = 0; i < fm->fm_mapped_extents; i++) {
+		if (fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The preallocated space just ahead of the records is written (zeros), so
+ * that an fdatasync has no unwritten extent to convert, a metadata commit
+ * each; further out it stays preallocated.  Skipped where the filesystem
+ * does not tell unwritten extents apart (FIEMAP).
+ */
+static void
+test_space_ahead_of_the_records_is_written(void **state)
+{
+	struct fixture			*fx = *state;
+	const uint64_t			 seg = 8u << 20;
+	struct journal_file_stats	 st;
+	struct journal_file		*jf;
+	struct got			 g = { 0 };
+	char				 path[PATH_MAX];
+	int				 fd, far;
+
+	jf = reopen(fx, seg, &g, NULL);
+	append_range(jf, 0, 100, 10);
+	journal_file_stats(jf, &st);
+	journal_file_close(jf);
+	path_of(fx, path, 1, "seg");
+	assert_int_equal(file_size(path), seg);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	far = unwritten_in(fd, seg - 4096, 4096);
+	if (far != 1) {
+		close(fd);
+		skip();
+	}
+	assert_int_equal(unwritten_in(fd, st.since_snapshot, 512u << 10), 0);
+	close(fd);
+
+	/* The zeros read as the end of the records. */
+	jf = reopen(fx, seg, &g, NULL);
+	assert_got_range(&g, 0, 100);
 	journal_file_close(jf);
 	got_free(&g);
 }
@@ -789,6 +860,7 @@ main(void)
 		T(test_torn_end_is_cut_wherever_the_crash_fell),
 		T(test_last_segment_without_header_is_removed),
 		T(test_bytes_deep_in_the_preallocated_tail_are_found),
+		T(test_space_ahead_of_the_records_is_written),
 		T(test_damage_before_the_end_is_refused_with_file_and_offset),
 		T(test_repair_keeps_what_precedes_the_damage),
 		T(test_missing_segment_is_damage),

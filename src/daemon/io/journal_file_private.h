@@ -48,6 +48,7 @@ struct jf_seg {
 	uint64_t	seq;
 	uint64_t	data;	/* header and records: where the next record goes */
 	uint64_t	size;	/* the file's size, preallocation included */
+	uint64_t	zeroed;	/* written up to here: records, then zeros */
 };
 
 struct journal_file {
