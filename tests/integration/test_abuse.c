@@ -1079,6 +1079,96 @@ test_a_long_read_takes_turns(void **state)
 	client_close(&other);
 }
 
+static void
+daemon_stop_now(void)
+{
+	int	status;
+
+	assert_int_equal(kill(d.pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(d.pid, &status, WUNTRACED), d.pid);
+	assert_true(WIFSTOPPED(status));
+}
+
+/* The answers waiting in c's socket, read and counted (newlines); with
+ * wait, after waiting for one. */
+static size_t
+answers_waiting(struct client *c, bool wait)
+{
+	struct pollfd	pfd = { .fd = c->fd, .events = POLLIN };
+	char		buf[65536];
+	size_t		n = 0;
+	ssize_t		k;
+	char		*p;
+
+	if (wait)
+		assert_int_equal(poll(&pfd, 1, (int)(HARNESS_WAIT * 1000)), 1);
+	while ((k = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		for (p = buf; (p = memchr(p, '\n', (size_t)(buf + k - p))) != NULL;
+		    p++)
+			n++;
+	}
+	assert_true(k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	return n;
+}
+
+/*
+ * A client that writes while another connection takes its turns is served
+ * before that connection's next turn: a turn ends the loop's pass, and the
+ * next pass polls the sockets again.  The hog's 6,000 pings and a cancel
+ * wait in its socket; once the daemon has begun on them it is stopped, the
+ * other client writes, and it goes on.  With turns of one line the other's
+ * status comes long before the hog's cancel.  Before, a turn only let the
+ * events already due go first: the rest of the hog's lines came in the same
+ * pass, the cancel among them.  Should the daemon be through the hog's
+ * lines before it is stopped, the round is tried again.
+ */
+static void
+test_a_client_writing_during_turns_goes_before_the_next(void **state)
+{
+	const char *const	 extra[] = { "-o", "loops=1", NULL };
+	const char *const	 env[] = { "LOOMD_TEST_TURN_NS=1", NULL };
+	struct daemon_opts	 opts = { .extra = extra, .env = env };
+	struct client		 hog, other;
+	char			 line[96];
+	json_int_t		 job;
+	size_t			 got;
+	int			 round;
+	json_t			*r;
+
+	daemon_start_with(&d, &opts);
+	client_connect(&hog, &d);
+	client_connect(&other, &d);
+	client_assert_pings(&hog);
+	for (round = 0; round < 5; round++) {
+		job = client_submit(&other, "{\"type\":\"sleep\","
+		    "\"args\":{\"seconds\":3600}}");
+		daemon_stop_now();
+		flood(&hog, "{\"op\":\"ping\"}\n", 6000);
+		snprintf(line, sizeof(line), "{\"op\":\"cancel\",\"job\":%lld}\n",
+		    (long long)job);
+		client_send_raw(&hog, line, strlen(line));
+		assert_int_equal(kill(d.pid, SIGCONT), 0);
+		got = answers_waiting(&hog, true);
+		daemon_stop_now();
+		got += answers_waiting(&hog, false);
+		if (got < 6001)
+			break;
+		assert_int_equal(kill(d.pid, SIGCONT), 0);
+	}
+	assert_true(round < 5);
+	client_send(&other, "{\"op\":\"status\",\"id\":\"s\",\"job\":%lld}",
+	    (long long)job);
+	assert_int_equal(kill(d.pid, SIGCONT), 0);
+	r = client_recv(&other, HARNESS_WAIT);
+	assert_string_equal(json_str(r, "id"), "s");
+	assert_string_equal(reply_job_state(r), "running");
+	json_decref(r);
+	while (got < 6001)
+		got += answers_waiting(&hog, true);
+	client_close(&hog);
+	client_close(&other);
+}
+
 int
 main(void)
 {
@@ -1112,6 +1202,9 @@ main(void)
 		cmocka_unit_test_teardown(test_partial_lines_have_a_total_budget,
 		    teardown),
 		cmocka_unit_test_teardown(test_a_long_read_takes_turns, teardown),
+		cmocka_unit_test_teardown(
+		    test_a_client_writing_during_turns_goes_before_the_next,
+		    teardown),
 		cmocka_unit_test_teardown(test_a_refused_client_gets_its_busy_line,
 		    teardown),
 		cmocka_unit_test_teardown(test_watch_filters_are_capped, teardown),

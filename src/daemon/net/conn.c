@@ -40,6 +40,7 @@
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 turn_entry;	/* on its shard's turns, if yielded */
 	struct loop		*loop;
 	int			 fd;
 	unsigned int		 refs;
@@ -547,11 +548,36 @@ conn_send_text(struct conn *c, const char *text, size_t len)
 	conn_out_done(c);
 }
 
-/* Lines held when the turn was over: taken again after the events due. */
+/*
+ * Its turn over, a connection's held lines wait for the loop's next pass.
+ * Not event_active(): libevent runs what is activated during a pass in that
+ * same pass, so a connection with much to read would take turns only with
+ * the events already due, and a socket that became readable meanwhile
+ * would wait for all of it.  A timer's events come after the poll's.
+ */
 static void
-conn_next_turn(struct conn *c)
+conn_yield(struct conn *c)
 {
-	if (c->yielded && !c->dead) {
+	static const struct timeval	now;
+	struct net_shard		*ns = c->shard;
+
+	if (c->yielded)
+		return;
+	c->yielded = true;
+	TAILQ_INSERT_TAIL(&ns->turns, c, turn_entry);
+	if (!event_pending(&ns->turn.ev, EV_TIMEOUT, NULL))
+		event_add(&ns->turn.ev, &now);
+}
+
+/* The next pass: the connections that yielded take their next turns. */
+static void
+conn_turns(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_shard	*ns = arg;
+	struct conn		*c;
+
+	while ((c = TAILQ_FIRST(&ns->turns)) != NULL) {
+		TAILQ_REMOVE(&ns->turns, c, turn_entry);
 		c->yielded = false;
 		event_active(&c->rev.ev, EV_READ, 0);
 	}
@@ -568,7 +594,6 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_flush(c);
 	if (read_too && !c->dead && !c->ending)
 		conn_input(c);
-	conn_next_turn(c);
 	conn_unref(c);
 }
 
@@ -661,8 +686,8 @@ conn_turn_ns(void)
  * line is not).  What a client is owed is checked before each line, as
  * beanstalkd reads one command at a time: once past the mark the rest is
  * held, unread, until the client has read its answers.  The rest is held
- * too once the connection's turn is over, and taken in its next turn, after
- * the other events due (conn_next_turn).
+ * too once the connection's turn is over, and taken in its next turn, in
+ * the loop's next pass (conn_yield).
  */
 static size_t
 conn_process(struct conn *c, char *buf, size_t buflen)
@@ -705,7 +730,8 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 		else if (!conn_blank(line, len))
 			c->handler->line(c, c->state, line, len);
 		if (start < buflen && !c->dead && now_ns() - t0 >= conn_turn_ns()) {
-			c->held = c->yielded = true;
+			c->held = true;
+			conn_yield(c);
 			break;
 		}
 	}
@@ -857,7 +883,6 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (!c->dead && !c->ending)
 		conn_input(c);
 	conn_watch_input(c);
-	conn_next_turn(c);
 	conn_unref(c);
 }
 
@@ -955,6 +980,8 @@ conn_close_how(struct conn *c, bool polite)
 	c->dead = true;
 	event_del(&c->rev.ev);
 	event_del(&c->wev.ev);
+	if (c->yielded)
+		TAILQ_REMOVE(&c->shard->turns, c, turn_entry);
 	/* The transport's goodbye (TLS: close_notify) before the socket is
 	 * closed or handed to the lingerer. */
 	if (c->io->close != NULL)
@@ -1280,7 +1307,9 @@ net_shard_new(struct loop *loop)
 	TAILQ_INIT(&ns->watches);	/* the watch maps start zeroed: empty */
 	linger_set_init(&ns->lingers, SIZE_MAX);	/* max_connections bounds them */
 	TAILQ_INIT(&ns->lists);
+	TAILQ_INIT(&ns->turns);
 	loop_event_assign(&ns->idle, loop, -1, 0, conn_idle_sweep, ns);
+	loop_event_assign(&ns->turn, loop, -1, 0, conn_turns, ns);
 	return ns;
 }
 
@@ -1290,6 +1319,7 @@ net_shard_free(struct net_shard *ns)
 	if (ns == NULL)
 		return;
 	event_del(&ns->idle.ev);
+	event_del(&ns->turn.ev);
 	linger_set_clear(&ns->lingers);
 	hashmap_free(&ns->watch_jobs);
 	hashmap_free(&ns->watch_queues);

@@ -1,8 +1,9 @@
 /*
  * What one loop owns of the network layer, hung from its shard (core/loomd.h)
  * and made and freed with it: its connections, its read buffer, the sweep
- * that closes idle connections, the watch filters of its connections,
- * indexed by what they watch, and the walks of the lists asked of it.
+ * that closes idle connections, the connections whose turn is over, the
+ * watch filters of its connections, indexed by what they watch, and the
+ * walks of the lists asked of it.
  */
 #ifndef LOOM_NET_SHARD_H
 #define LOOM_NET_SHARD_H
@@ -29,6 +30,8 @@ struct net_shard {
 	char			*buf;		/* one read buffer for them all */
 	struct loop_event	 idle;		/* the idle_timeout sweep */
 	bool			 idle_armed;
+	struct conn_list	 turns;		/* yielded: lines held for the next pass */
+	struct loop_event	 turn;		/* that pass's timer */
 	struct watch_list	 watches;	/* filters for every job */
 	struct hashmap		 watch_jobs;	/* filters for one job, by id */
 	struct hashmap		 watch_queues;	/* filters for one queue, by name */
