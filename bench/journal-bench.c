@@ -43,13 +43,16 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+/* As loomd opens it: with zeros ahead of the records when each batch is
+ * synced (journal_sync=always). */
 static struct journal_file *
-bench_open(const char *dir)
+bench_open(const char *dir, bool sync)
 {
-	struct journal_file	*jf;
-	char			 err[512];
+	struct journal_file_options	 o = { .zero_ahead = sync };
+	struct journal_file		*jf;
+	char				 err[512];
 
-	jf = journal_file_open(dir, NULL, err, sizeof(err));
+	jf = journal_file_open(dir, &o, err, sizeof(err));
 	if (jf == NULL ||
 	    journal_file_replay(jf, NULL, NULL, false, NULL, err, sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -73,7 +76,7 @@ bench_run(const char *top, size_t batch, bool sync, double seconds,
 		iov[i] = (struct iovec){ payload, size };
 	snprintf(dir, sizeof(dir), "%s/journal-%zu%s", top, batch,
 	    sync ? "" : "-nosync");
-	jf = bench_open(dir);
+	jf = bench_open(dir, sync);
 	t0 = now_ns();
 	end = t0 + (uint64_t)(seconds * 1e9);
 	for (t = t0; t < end; ) {

@@ -170,7 +170,8 @@ static inline struct journal_file *
 open_journal(const struct fixture *fx, uint64_t segment_size, uint64_t max_bytes)
 {
 	struct journal_file_options	 o = {
-		.segment_size = segment_size, .max_bytes = max_bytes
+		.segment_size = segment_size, .max_bytes = max_bytes,
+		.zero_ahead = true	/* as journal_sync=always, the default */
 	};
 	struct journal_file		*jf;
 	char				 err[512];

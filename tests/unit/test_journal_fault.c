@@ -26,7 +26,9 @@ static const char *const outcome_names[] = {
 static int
 child(const char *dir, unsigned int n, uint64_t segment_size)
 {
-	struct journal_file_options	 o = { .segment_size = segment_size };
+	struct journal_file_options	 o = {
+		.segment_size = segment_size, .zero_ahead = true
+	};
 	struct journal_file		*jf;
 	enum journal_result		 r, was = JOURNAL_OK;
 	char				 err[512];

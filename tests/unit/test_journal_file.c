@@ -297,20 +297,22 @@ unwritten_in(int fd, uint64_t off, uint64_t len)
 }
 
 /*
- * The preallocated space just ahead of the records is written (zeros), so
- * that an fdatasync has no unwritten extent to convert, a metadata commit
- * each; further out it stays preallocated.  Skipped where the filesystem
- * does not tell unwritten extents apart (FIEMAP).
+ * With zero_ahead (journal_sync=always) the preallocated space just ahead
+ * of the records is written (zeros), so that an fdatasync has no unwritten
+ * extent to convert, a metadata commit each; further out it stays
+ * preallocated, and without zero_ahead all of it does.  Skipped where the
+ * filesystem does not tell unwritten extents apart (FIEMAP).
  */
 static void
 test_space_ahead_of_the_records_is_written(void **state)
 {
 	struct fixture			*fx = *state;
 	const uint64_t			 seg = 8u << 20;
+	struct journal_file_options	 plain = { .segment_size = seg };
 	struct journal_file_stats	 st;
 	struct journal_file		*jf;
 	struct got			 g = { 0 };
-	char				 path[PATH_MAX];
+	char				 path[PATH_MAX], err[512];
 	int				 fd, far;
 
 	jf = reopen(fx, seg, &g, NULL);
@@ -333,6 +335,19 @@ test_space_ahead_of_the_records_is_written(void **state)
 	assert_got_range(&g, 0, 100);
 	journal_file_close(jf);
 	got_free(&g);
+
+	/* Without zero_ahead, records go into the preallocated space. */
+	assert_int_equal(unlink(path), 0);
+	jf = journal_file_open(fx->dir, &plain, err, sizeof(err));
+	assert_non_null(jf);
+	assert_int_equal(journal_file_replay(jf, NULL, NULL, false, NULL, err,
+	    sizeof(err)), 0);
+	append_range(jf, 0, 100, 10);
+	journal_file_close(jf);
+	path_of(fx, path, 1, "seg");
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(unwritten_in(fd, st.since_snapshot, 512u << 10), 1);
+	close(fd);
 }
 
 /* Damage. */

@@ -27,8 +27,9 @@
  *
  * Writing keeps three rules, on which replay's judgement rests:
  * - a segment is preallocated (posix_fallocate) before records go into it,
- *   so that a full disk shows up before a record is half written (and the
- *   space just ahead of the records is written with zeros, jf_zero_ahead);
+ *   so that a full disk shows up before a record is half written (and, for
+ *   journal_sync=always, the space just ahead of the records is written
+ *   with zeros: jf_zero_ahead);
  * - a segment is finished (trimmed to its records, fdatasynced) before the
  *   next one is created: only the last segment can end torn;
  * - a new file is fsynced, header and all, and then its directory, before
@@ -405,8 +406,10 @@ journal_file_open(const char *dir, const struct journal_file_options *opts,
 	jf->segment_size = JOURNAL_SEGMENT_SIZE;
 	if (opts != NULL && opts->segment_size != 0)
 		jf->segment_size = opts->segment_size;
-	if (opts != NULL)
+	if (opts != NULL) {
 		jf->max_bytes = opts->max_bytes;
+		jf->zero_ahead = opts->zero_ahead;
+	}
 	jf->next_seq = 1;
 	if (jf_open_dir(jf, err, errlen) == -1 || jf_lock(jf, err, errlen) == -1 ||
 	    jf_list(jf, err, errlen) == -1)
@@ -539,6 +542,8 @@ jf_resync_size(struct journal_file *jf, struct jf_seg *s)
  * reads at most a piece of them past the last one.  A piece that cannot
  * be written (no room to split an extent, say) is left as it was: only the
  * speed depends on it, and the records' own write will tell of the trouble.
+ * Only for journal_sync=always: with fewer syncs the zeros would double
+ * what is written for little gain.
  */
 static void
 jf_zero_ahead(struct journal_file *jf, struct jf_seg *s)
@@ -550,7 +555,8 @@ jf_zero_ahead(struct journal_file *jf, struct jf_seg *s)
 	ssize_t				w;
 
 	from = s->zeroed > s->data ? s->zeroed : s->data;
-	if (from >= s->size || from >= s->data + JF_ZERO_AHEAD / 4)
+	if (!jf->zero_ahead || from >= s->size ||
+	    from >= s->data + JF_ZERO_AHEAD / 4)
 		return;
 	len = s->size - from < JF_ZERO_AHEAD ? s->size - from : JF_ZERO_AHEAD;
 	n = (size_t)(len + sizeof(zeros) - 1) / sizeof(zeros);

@@ -46,6 +46,7 @@ enum journal_result {
 struct journal_file_options {
 	uint64_t	segment_size;	/* rotate past this; 0: JOURNAL_SEGMENT_SIZE */
 	uint64_t	max_bytes;	/* appends stop here (FULL); 0: no limit */
+	bool		zero_ahead;	/* for syncs that follow every append */
 };
 
 /*

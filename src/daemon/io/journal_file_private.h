@@ -58,6 +58,7 @@ struct journal_file {
 	int		 lockfd;
 	uint64_t	 segment_size;
 	uint64_t	 max_bytes;
+	bool		 zero_ahead;	/* jf_zero_ahead() */
 	bool		 replayed;
 	bool		 failed;	/* FATAL once, FATAL ever after */
 

@@ -577,6 +577,7 @@ journal_open(const struct config *cfg, void (*progress)(void), char *err,
 
 	snprintf(dir, sizeof(dir), "%s/journal", cfg->state_dir);
 	opts.max_bytes = cfg->journal_max_bytes;
+	opts.zero_ahead = cfg->journal_sync == JOURNAL_SYNC_ALWAYS;
 	if ((J.jf = journal_file_open(dir, &opts, err, errlen)) == NULL)
 		return -1;
 	hashmap_init(&rp.notes[0], note_key);
