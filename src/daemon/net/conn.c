@@ -328,11 +328,12 @@ conn_watch_input(struct conn *c)
 		event_del(&c->rev.ev);
 }
 
-/* Input the transport holds already (TLS): the socket will not say so. */
+/* Input the transport holds already (TLS): the socket will not say so.
+ * A connection whose turn is over reads it in its next turn. */
 static void
 conn_read_held(struct conn *c)
 {
-	if (!c->dead && !c->paused && !c->eof && !c->ending &&
+	if (!c->dead && !c->paused && !c->eof && !c->ending && !c->yielded &&
 	    c->io->pending != NULL && c->io->pending(c->io_state))
 		event_active(&c->rev.ev, EV_READ, 0);
 }
