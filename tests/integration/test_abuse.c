@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1169,6 +1170,94 @@ test_a_client_writing_during_turns_goes_before_the_next(void **state)
 	client_close(&other);
 }
 
+/* A client that keeps pings coming until its connection is shut down. */
+static void *
+keep_pinging(void *arg)
+{
+	static const char	 ping[] = "{\"op\":\"ping\"}\n";
+	const int		*fd = arg;
+	char			 buf[(sizeof(ping) - 1) * 1024];
+	size_t			 i, off;
+	ssize_t			 k;
+
+	for (i = 0; i < 1024; i++)
+		memcpy(buf + i * (sizeof(ping) - 1), ping, sizeof(ping) - 1);
+	for (;;) {
+		for (off = 0; off < sizeof(buf); off += (size_t)k) {
+			if ((k = send(*fd, buf + off, sizeof(buf) - off,
+			    MSG_NOSIGNAL)) <= 0)
+				return NULL;
+		}
+	}
+}
+
+/* Newlines in what c's socket has now, read; blocks for the first byte. */
+static size_t
+answers_read(int fd)
+{
+	char	buf[65536], *p;
+	size_t	n = 0;
+	ssize_t	k;
+
+	if ((k = recv(fd, buf, sizeof(buf), 0)) <= 0)
+		fail_msg("the daemon closed the connection");
+	for (p = buf; (p = memchr(p, '\n', (size_t)(buf + k - p))) != NULL; p++)
+		n++;
+	return n;
+}
+
+/*
+ * One turn a pass: a connection whose socket stays readable while lines
+ * of it wait for their next turn gets no turn from that.  One client keeps
+ * more than a read's worth of pings coming; another sends 3,000 at once.
+ * With turns of one line, the first gets about one answer for each of the
+ * other's (counted between the other's 1,000th and 2,000th, so that what
+ * was under way at either end counts alike).  Before, its readable socket
+ * gave it a second turn each pass: two answers for each.
+ */
+static void
+test_a_readable_socket_is_no_second_turn(void **state)
+{
+	const char *const	 extra[] = { "-o", "loops=1", NULL };
+	const char *const	 env[] = { "LOOMD_TEST_TURN_NS=1", NULL };
+	struct daemon_opts	 opts = { .extra = extra, .env = env };
+	struct client		 hog, other;
+	struct pollfd		 pfd[2];
+	pthread_t		 thread;
+	size_t			 mine = 0, theirs = 0, at1000 = 0, at2000 = 0, n;
+
+	daemon_start_with(&d, &opts);
+	client_connect(&hog, &d);
+	client_connect(&other, &d);
+	client_assert_pings(&other);
+	assert_int_equal(pthread_create(&thread, NULL, keep_pinging, &hog.fd), 0);
+	(void)answers_read(hog.fd);		/* under way */
+	flood(&other, "{\"op\":\"ping\"}\n", 3000);
+	pfd[0] = (struct pollfd){ .fd = hog.fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = other.fd, .events = POLLIN };
+	while (mine < 2000) {
+		assert_true(poll(pfd, 2, (int)(HARNESS_WAIT * 1000)) > 0);
+		if (pfd[0].revents != 0)
+			theirs += answers_read(hog.fd);
+		if (pfd[1].revents != 0) {
+			n = answers_read(other.fd);
+			if (mine < 1000 && mine + n >= 1000)
+				at1000 = theirs;
+			mine += n;
+			if (mine >= 2000)
+				at2000 = theirs;
+		}
+	}
+	/* 1,000 with a turn a pass, 2,000 with two. */
+	print_message("the flooding client's answers meanwhile: %zu\n",
+	    at2000 - at1000);
+	assert_true(at2000 - at1000 < 1500);
+	shutdown(hog.fd, SHUT_RDWR);
+	pthread_join(thread, NULL);
+	client_close(&hog);
+	client_close(&other);
+}
+
 int
 main(void)
 {
@@ -1204,6 +1293,8 @@ main(void)
 		cmocka_unit_test_teardown(test_a_long_read_takes_turns, teardown),
 		cmocka_unit_test_teardown(
 		    test_a_client_writing_during_turns_goes_before_the_next,
+		    teardown),
+		cmocka_unit_test_teardown(test_a_readable_socket_is_no_second_turn,
 		    teardown),
 		cmocka_unit_test_teardown(test_a_refused_client_gets_its_busy_line,
 		    teardown),

@@ -852,12 +852,18 @@ conn_watch_hangup(struct conn *c)
 	}
 }
 
-/* Lines held for room, taken now; false if the connection must wait on. */
+/*
+ * Lines held for room, taken now; false if the connection must wait on.
+ * One whose turn is over waits for its next (conn_turns), however it got
+ * here: its socket, still readable, would give it a second turn a pass.
+ */
 static bool
 conn_take_held(struct conn *c)
 {
 	size_t	used;
 
+	if (c->yielded)
+		return false;
 	if (c->held) {
 		c->held = false;
 		used = conn_process(c, c->in, c->in_len);
