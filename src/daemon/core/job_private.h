@@ -120,6 +120,10 @@ void	 job_unref(struct job *);
 /* jobview.c: it leaves its owner's list; walks that were to go on at it
  * go on at the one before. */
 void	 job_walks_step_back(struct job *);
+/* A walk that calls fn on each job instead of rendering views (job.h has
+ * the rest); fn returns false to end it. */
+bool	 job_walk_each(struct job_walk *, size_t *budget,
+	    bool (*fn)(struct job *, void *), void *arg);
 
 /* jobspec.c: specs */
 void	 job_spec_init(struct job_spec *);
