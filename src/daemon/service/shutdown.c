@@ -187,8 +187,10 @@ on_every_loop(void (*fn)(struct future *, void *), const char *what,
 		a.fs[i] = future_submit_named(loomd.loops[i], fn, NULL, what);
 	}
 	(void)shutdown_wait(answered_or_stuck, &a, INFINITY);
+	now = mono();
 	for (i = 0; i < loomd.nloops; i++) {
-		if (a.fs[i] != NULL && !future_done(a.fs[i]))
+		if (a.fs[i] != NULL && !future_done(a.fs[i]) &&
+		    now - a.moved[i] >= SHUTDOWN_STEP)
 			log_warnx("shutdown: loop %u did not answer (%s)%s within "
 			    "%gs", i, what, progress != NULL ? " nor move on" : "",
 			    SHUTDOWN_STEP);
