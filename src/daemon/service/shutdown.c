@@ -138,6 +138,7 @@ struct answers {
 	unsigned long	(*progress)(unsigned int);
 	unsigned long	 *seen;
 	double		 *moved;	/* when loop i last made progress */
+	double		  told;		/* systemd, of the last progress */
 	bool		  stuck;
 };
 
@@ -148,7 +149,7 @@ answered_or_stuck(void *arg)
 	double		 now = mono();
 	unsigned long	 p;
 	unsigned int	 i;
-	bool		 all = true;
+	bool		 all = true, moved = false;
 
 	for (i = 0; i < loomd.nloops; i++) {
 		if (a->fs[i] == NULL || future_done(a->fs[i]))
@@ -157,8 +158,15 @@ answered_or_stuck(void *arg)
 		if (a->progress != NULL && (p = a->progress(i)) != a->seen[i]) {
 			a->seen[i] = p;
 			a->moved[i] = now;
+			moved = true;
 		} else if (now - a->moved[i] >= SHUTDOWN_STEP)
 			a->stuck = true;
+	}
+	/* Nor for systemd: the rest of the drain's time, from now. */
+	if (moved && now - a->told >= 1.0) {
+		systemd_notifyf("EXTEND_TIMEOUT_USEC=%.0f",
+		    (loomd.config->kill_grace + 4 * SHUTDOWN_STEP) * 1e6);
+		a->told = now;
 	}
 	return all || a->stuck;
 }
@@ -173,8 +181,8 @@ static bool
 on_every_loop(void (*fn)(struct future *, void *), const char *what,
     unsigned long (*progress)(unsigned int))
 {
-	struct answers	a = { .progress = progress };
 	double		now = mono();
+	struct answers	a = { .progress = progress, .told = now };
 	unsigned int	i;
 
 	a.fs = xcalloc(loomd.nloops, sizeof(*a.fs));
