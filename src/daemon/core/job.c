@@ -17,8 +17,6 @@
 #include <sys/queue.h>
 
 #include <math.h>
-#include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,11 +231,14 @@ job_dep_done(struct future *f, void *arg)
 	const struct job_outcome	*o = job_outcome(f);
 	char				 how[64];
 
+	/* One the drain stopped: it stops this one too, as if all at once
+	 * (shutting_down, not dependency_failed). */
+	if ((o == NULL || o->state != JOB_DONE) && job_stopping_all(job)) {
+		job_unref(job);
+		return;
+	}
 	if (job->deps != NULL && job->state == JOB_PENDING && job->stopping == 0) {
-		/* One the drain stopped: so will it stop this one, as if at once. */
-		if ((o == NULL || o->state != JOB_DONE) && job_stopping_all(job))
-			;
-		else if (o == NULL)
+		if (o == NULL)
 			job_dependency_failed(job, 0, "ended without a result");
 		else if (o->state != JOB_DONE) {
 			snprintf(how, sizeof(how), "ended %s", job_state_name(o->state));
@@ -454,7 +455,7 @@ job_stopped(struct job *job)
  * (JOB_FAILED).  A running job is terminal only once its type has cleaned
  * up: at once for loop types, when the work returns for executor ones.
  */
-static void
+void
 job_stop(struct job *job, enum job_state how, const char *reason)
 {
 	if (job_state_terminal(job->state) || job->stopping != 0)
@@ -768,130 +769,4 @@ job_shutdown(void)
 		}
 	}
 	job_queue_release();
-}
-/* The drain's stop --------------------------------------------------------- */
-
-/* Jobs the drain looks at a callback: stopping one costs more than a
- * list's view (its outcome, its observers, its log line), about 4 us, so
- * a quarter of a list's pass, a few milliseconds. */
-#define JOB_STOP_SLICE		1024
-
-/* A loop's walk that fails its unfinished jobs. */
-struct job_stop {
-	struct shard	*shard;
-	struct job_walk	*walk;
-	size_t		 stopped;
-	size_t		 slices;
-	bool		 unbounded;	/* the loop is stopping: all at once */
-	uint64_t	 started_ns;
-	void		(*done)(size_t, void *);
-	void		*arg;
-};
-
-/*
- * How many jobs one callback of the drain looks at;
- * LOOMD_TEST_STOP_SLICE lets a test make it one.
- */
-static size_t
-job_stop_slice(void)
-{
-	static atomic_size_t	 slice;		/* read once, by any loop */
-	const char		*env;
-	size_t			 n;
-
-	if ((n = atomic_load_explicit(&slice, memory_order_relaxed)) == 0) {
-		env = getenv("LOOMD_TEST_STOP_SLICE");
-		n = env != NULL && strtoull(env, NULL, 10) > 0 ?
-		    (size_t)strtoull(env, NULL, 10) : JOB_STOP_SLICE;
-		atomic_store_explicit(&slice, n, memory_order_relaxed);
-	}
-	return n;
-}
-
-bool
-job_stopping_all(const struct job *job)
-{
-	return shard_of(job->reg.owner)->stop != NULL;
-}
-
-unsigned long
-job_stop_progress(unsigned int loop)
-{
-	return atomic_load_explicit(&loomd.shards[loop]->stop_looked,
-	    memory_order_relaxed);
-}
-
-static bool
-job_stop_one(struct job *job, void *arg)
-{
-	struct job_stop	*st = arg;
-
-	if (job_state_terminal(job->state) || job->stopping != 0)
-		return true;
-	log_debug("job %llu: %s %s, stopped by the shutdown",
-	    (unsigned long long)job->reg.id, job->spec->type->name,
-	    job_state_name(job->state));
-	job_stop(job, JOB_FAILED, NULL);
-	st->stopped++;
-	return true;
-}
-
-static void
-job_stop_slice_run(void *arg)
-{
-	struct job_stop	*st = arg;
-	size_t		 budget, n;
-	bool		 over;
-
-	budget = n = st->unbounded ? SIZE_MAX : job_stop_slice();
-	over = job_walk_each(st->walk, &budget, job_stop_one, st);
-	st->slices++;
-	atomic_fetch_add_explicit(&st->shard->stop_looked, n - budget,
-	    memory_order_relaxed);
-	if (!over) {
-		/* The next slice after the loop's other events; the rest now
-		 * if the loop takes no more posts (it is stopping). */
-		if (loop_post(st->shard->loop, job_stop_slice_run, st) == -1) {
-			st->unbounded = true;
-			job_stop_slice_run(st);
-		}
-		return;
-	}
-	if (st->stopped > 0)
-		log_info("shutdown: loop %u stopped %zu jobs (%zu slices, %.0f ms)",
-		    st->shard->index, st->stopped, st->slices,
-		    (now_ns() - st->started_ns) / 1e6);
-	st->shard->stop = NULL;
-	job_walk_free(st->walk);
-	st->done(st->stopped, st->arg);
-	free(st);
-}
-
-/*
- * The shutdown grace is over: every job this loop owns that has not finished
- * fails with shutting_down (a running one once its type has stopped; CPU
- * work when it returns).  Newest first, so children end with that code
- * before their parents cancel them; meanwhile the parents do not act on
- * their children's ends (job_stopping_all()), so each ends shutting_down
- * when it is reached, as if all had stopped at once.  A loop may hold
- * millions: JOB_STOP_SLICE jobs a callback, and the loop serves its other
- * events between slices.
- */
-void
-job_stop_all(void (*done)(size_t, void *), void *arg)
-{
-	struct shard	*sh = shard_current();
-	struct job_stop	*st;
-
-	if (sh->stop != NULL)
-		fatalx("job_stop_all: loop %u is stopping its jobs already",
-		    sh->index);
-	st = xcalloc(1, sizeof(*st));
-	st->shard = sh;
-	st->walk = job_walk_new(-1, NULL, NULL, 0, SIZE_MAX);
-	st->started_ns = now_ns();
-	st->done = done;
-	st->arg = arg;
-	sh->stop = st;
-	job_stop_slice_run(st);
 }

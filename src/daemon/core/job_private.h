@@ -114,6 +114,9 @@ void	 job_enqueue(struct job *);
 void	 job_arm_timer(struct job *, double seconds);
 void	 job_finish(struct job *, enum job_state, json_t *result, struct error *);
 void	 job_cancel_hook(struct future *, void *, const char *);
+/* Cancel (JOB_CANCELLED), time out (JOB_TIMED_OUT) or fail for a shutdown
+ * (JOB_FAILED); a running job ends once its type has stopped. */
+void	 job_stop(struct job *, enum job_state how, const char *reason);
 void	 job_ref(struct job *);
 void	 job_unref(struct job *);
 

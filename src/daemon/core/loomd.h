@@ -19,7 +19,7 @@
 struct config;
 struct executor;
 struct job;
-struct job_stop;
+struct stop_walk;
 struct loop;
 struct net_shard;
 struct shard_counters;
@@ -54,7 +54,7 @@ struct shard {
 	struct journal_shard	*journal;	/* io/journal.c; NULL: off */
 	struct textbuf		 render;	/* where outcomes' views are written */
 	struct durable		 durable;	/* what waits for the store */
-	struct job_stop		*stop;		/* the drain's walk; or NULL */
+	struct stop_walk	*stop;		/* the drain's walk; or NULL */
 
 	atomic_ulong		 stop_looked;	/* jobs that walk has looked at */
 
