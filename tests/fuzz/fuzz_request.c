@@ -211,13 +211,18 @@ static pthread_cond_t	reset_cond = PTHREAD_COND_INITIALIZER;
 static unsigned int	reset_done;
 
 static void
-reset_loop(void *arg)
+reset_stopped(size_t stopped, void *arg)
 {
-	job_stop_all();
 	pthread_mutex_lock(&reset_lock);
 	reset_done++;
 	pthread_cond_signal(&reset_cond);
 	pthread_mutex_unlock(&reset_lock);
+}
+
+static void
+reset_loop(void *arg)
+{
+	job_stop_all(reset_stopped, NULL);
 }
 
 static void

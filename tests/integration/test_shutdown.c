@@ -300,6 +300,179 @@ test_jobs_past_the_grace_fail_with_shutting_down(void **state)
 	assert_exits_zero(&d);
 }
 
+/*
+ * One loop whose drain stops one job a callback (LOOMD_TEST_STOP_SLICE),
+ * with no grace: the stop begins as soon as the drain does.
+ */
+static void
+start_sliced(struct daemon *d, const char *const *more)
+{
+	const char	*extra[16] = { "-o", "loops=1", "-o", "shutdown_grace=0" };
+	const char	*env[] = { "LOOMD_TEST_STOP_SLICE=1", NULL };
+	struct daemon_opts opts = { .extra = extra, .notify = true, .env = env };
+	size_t		 n = 4;
+
+	while (more != NULL && *more != NULL && n < 15)
+		extra[n++] = *more++;
+	extra[n] = NULL;
+	daemon_start_with(d, &opts);
+}
+
+/* The error of a `result` or `submit` answer's job: its code and message. */
+static void
+assert_shutting_down(const json_t *r)
+{
+	const json_t	*err = reply_error(r);
+
+	assert_string_equal(reply_job_state(r), "failed");
+	assert_string_equal(json_str(err, "code"), "shutting_down");
+	assert_string_equal(json_str(err, "message"),
+	    "the daemon stopped before the job finished");
+}
+
+/*
+ * Past the grace, a loop fails its jobs a slice at a time and serves its
+ * other events in between: the answers to clients waiting on the jobs it
+ * stopped go out while the rest are still being stopped, not after all of
+ * them.  On one connection that watches everything and waits on every job,
+ * the stop of job k (a watch event, written as it happens) is followed by
+ * the answer on job k (a done callback, run on the loop's next pass) before
+ * the stop of job k - 1.  When the whole loop's jobs were failed in one
+ * callback, every event came before every answer.
+ */
+static void
+test_a_loop_answers_its_clients_between_slices_of_the_stop(void **state)
+{
+	enum { N = 8 };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 ids[N];
+	int		 events = 0, answers = 0, answers_before_last = 0, i;
+
+	start_sliced(&d, NULL);
+	client_connect(&c, &d);
+	for (i = 0; i < N; i++)
+		ids[i] = client_submit(&c, "{\"type\":\"echo\",\"delay\":3600}");
+	/* After the submits: they are pending, and stay so until the stop. */
+	json_decref(client_call(&c, "{\"op\":\"watch\"}"));
+	for (i = 0; i < N; i++)
+		client_send(&c, "{\"op\":\"result\",\"id\":%d,\"job\":%lld,"
+		    "\"wait\":true}", i, (long long)ids[i]);
+	sync_connection(&c, NULL);
+	stopping(&d, SIGTERM);
+
+	while (events < N || answers < N) {
+		r = client_recv(&c, HARNESS_WAIT);
+		if (json_object_get(r, "event") != NULL) {
+			assert_string_equal(reply_job_state(r), "failed");
+			/* Newest first. */
+			assert_int_equal(reply_job_id(r), ids[N - 1 - events]);
+			events++;
+		} else {
+			assert_shutting_down(r);
+			answers++;
+			if (events < N)
+				answers_before_last++;
+		}
+		json_decref(r);
+	}
+	assert_int_equal(answers_before_last, N - 1);
+	assert_true(daemon_log_wait(&d, "loop 0 stopped 8 jobs (8 slices"));
+	assert_eof(&c);
+	client_close(&c);
+	assert_exits_zero(&d);
+}
+
+/*
+ * Stopped in slices, composites end as when everything stopped at once:
+ * the walk stops the children first (they are newer), and the parents,
+ * reached after, fail shutting_down themselves, not as their children's
+ * ends would have them (a gather failing with its child's error, a group
+ * group_failed, a wait done).
+ */
+static void
+test_composites_stopped_in_slices_fail_with_shutting_down(void **state)
+{
+	static const char *const kinds[] = { "gather", "group", "wait", "sequence" };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	int		 seen = 0, i;
+
+	start_sliced(&d, NULL);
+	client_connect(&c, &d);
+	for (i = 0; i < 4; i++)
+		client_send(&c, "{\"op\":\"submit\",\"id\":%d,\"wait\":true,\"job\":"
+		    "{\"type\":\"%s\",\"args\":{\"jobs\":[{\"type\":\"sleep\","
+		    "\"args\":{\"seconds\":3600}},{\"type\":\"sleep\",\"args\":"
+		    "{\"seconds\":3600}}]}}}", i, kinds[i]);
+	sync_connection(&c, NULL);
+	stopping(&d, SIGTERM);
+	for (i = 0; i < 4; i++) {
+		r = client_recv(&c, HARNESS_WAIT);
+		seen |= 1 << json_integer_value(json_object_get(r, "id"));
+		assert_shutting_down(r);
+		json_decref(r);
+	}
+	assert_int_equal(seen, 15);
+	assert_eof(&c);
+	client_close(&c);
+	assert_exits_zero(&d);
+}
+
+/*
+ * While a loop stops its jobs no job starts there: one its queue lets
+ * through (the slot of a job the walk stopped) fails shutting_down
+ * without starting.  It finishes, and goes (ttl 0), while the walk stands
+ * at it; the walk goes on at the job before.
+ *
+ * Queue q of one: r0 runs; q waits (it runs last); p is pending; r1 runs
+ * once r0 is cancelled.  The walk stops r1 (newest): q gets the slot, and
+ * on the next pass fails; the walk stops p, stands at q, and q goes.
+ */
+static void
+test_a_job_let_through_during_the_stop_fails_without_starting(void **state)
+{
+	static const char *const more[] = { "-o", "queue.q.concurrency=1", NULL };
+	struct daemon	 d;
+	struct client	 c;
+	json_t		*r;
+	json_int_t	 r0, q, r1;
+
+	start_sliced(&d, more);
+	client_connect(&c, &d);
+	r0 = client_submit(&c, "{\"type\":\"sleep\",\"queue\":\"q\","
+	    "\"args\":{\"seconds\":3600}}");
+	json_decref(client_wait_left(&c, r0, "queued"));
+	q = client_submit(&c, "{\"type\":\"sleep\",\"queue\":\"q\","
+	    "\"priority\":10,\"ttl\":0,\"args\":{\"seconds\":3600}}");
+	(void)client_submit(&c, "{\"type\":\"echo\",\"delay\":3600,\"ttl\":0}");
+	r1 = client_submit(&c, "{\"type\":\"sleep\",\"queue\":\"q\","
+	    "\"priority\":-10,\"args\":{\"seconds\":3600}}");
+	json_decref(client_call(&c, "{\"op\":\"cancel\",\"job\":%lld}",
+	    (long long)r0));
+	r = client_wait_left(&c, r1, "queued");
+	assert_string_equal(json_str(r, "state"), "running");
+	json_decref(r);
+	client_send(&c, "{\"op\":\"result\",\"id\":\"q\",\"job\":%lld,"
+	    "\"wait\":true}", (long long)q);
+	sync_connection(&c, NULL);
+
+	stopping(&d, SIGTERM);
+	r = client_recv(&c, HARNESS_WAIT);
+	assert_shutting_down(r);
+	assert_int_equal(json_integer_value(json_object_get(reply_job(r),
+	    "attempt")), 0);
+	assert_null(json_object_get(reply_job(r), "started_at"));
+	json_decref(r);
+	/* r1 and p; q had gone when the walk came to it. */
+	assert_true(daemon_log_wait(&d, "loop 0 stopped 2 jobs (3 slices"));
+	assert_eof(&c);
+	client_close(&c);
+	assert_exits_zero(&d);
+}
+
 static void
 test_a_second_signal_exits_at_once(void **state)
 {
@@ -380,6 +553,9 @@ main(void)
 		cmocka_unit_test(test_draining_refuses_new_work_and_serves_waiting_clients),
 		STATE_DIR_TEST(test_a_watcher_hears_the_last_end_before_its_connection_closes),
 		cmocka_unit_test(test_jobs_past_the_grace_fail_with_shutting_down),
+		cmocka_unit_test(test_a_loop_answers_its_clients_between_slices_of_the_stop),
+		cmocka_unit_test(test_composites_stopped_in_slices_fail_with_shutting_down),
+		cmocka_unit_test(test_a_job_let_through_during_the_stop_fails_without_starting),
 		cmocka_unit_test(test_a_second_signal_exits_at_once),
 		cmocka_unit_test(test_a_daemon_does_not_outlive_its_test),
 	};

@@ -231,6 +231,12 @@ job_dep_done(struct future *f, void *arg)
 	const struct job_outcome	*o = job_outcome(f);
 	char				 how[64];
 
+	/* One the drain stopped: it stops this one too, as if all at once
+	 * (shutting_down, not dependency_failed). */
+	if ((o == NULL || o->state != JOB_DONE) && job_stopping_all(job)) {
+		job_unref(job);
+		return;
+	}
 	if (job->deps != NULL && job->state == JOB_PENDING && job->stopping == 0) {
 		if (o == NULL)
 			job_dependency_failed(job, 0, "ended without a result");
@@ -449,7 +455,7 @@ job_stopped(struct job *job)
  * (JOB_FAILED).  A running job is terminal only once its type has cleaned
  * up: at once for loop types, when the work returns for executor ones.
  */
-static void
+void
 job_stop(struct job *job, enum job_state how, const char *reason)
 {
 	if (job_state_terminal(job->state) || job->stopping != 0)
@@ -533,6 +539,12 @@ job_run(struct job *job)
 	const struct job_spec	*s = job->spec;
 	char			 lane[JOB_LANE_MAX];
 
+	/* The drain is failing this loop's jobs: one let through meanwhile
+	 * (the slot of one it stopped) fails too instead of starting. */
+	if (job_stopping_all(job)) {
+		job_stop(job, JOB_FAILED, NULL);
+		return;
+	}
 	/* A worker's job stays queued until a worker takes it. */
 	if (s->type->runs == JOB_RUNS_WORKER) {
 		s->type->start(job, s->parsed);
@@ -757,29 +769,4 @@ job_shutdown(void)
 		}
 	}
 	job_queue_release();
-}
-/*
- * The shutdown grace is over: every job this loop owns that has not finished
- * fails with shutting_down (a running one once its type has stopped; CPU
- * work when it returns).  Newest first, so children end with that code
- * before their parents cancel them.  Returns how many were stopped.
- */
-size_t
-job_stop_all(void)
-{
-	struct job_list	*list = &shard_current()->jobs;
-	struct job	*job, *prev;
-	size_t		 n = 0;
-
-	for (job = TAILQ_LAST(list, job_list); job != NULL; job = prev) {
-		prev = TAILQ_PREV(job, job_list, entry);
-		if (job_state_terminal(job->state) || job->stopping != 0)
-			continue;
-		log_debug("job %llu: %s %s, stopped by the shutdown",
-		    (unsigned long long)job->reg.id, job->spec->type->name,
-		    job_state_name(job->state));
-		job_stop(job, JOB_FAILED, NULL);
-		n++;
-	}
-	return n;
 }

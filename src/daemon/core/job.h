@@ -263,8 +263,18 @@ int		 job_retry(uint64_t id, enum job_state *state, struct error *);
 
 /* After the loops stop: free what is left. */
 void		 job_shutdown(void);
-/* On each loop when the shutdown grace is over: fail its unfinished jobs. */
-size_t		 job_stop_all(void);
+/*
+ * On each loop when the shutdown grace is over: fail its unfinished jobs,
+ * newest first, a slice at a time, the loop's other events served between
+ * slices; done(n, arg) once every job it held has been looked at, n of
+ * them stopped.  One at a time on a loop.  job_stop_progress() counts the
+ * jobs loop i's walks have looked at, for any thread to see them go on;
+ * job_stopping_all() says whether one is under way on the job's loop
+ * (then a parent or a dependent leaves it to the walk to end it).
+ */
+void		 job_stop_all(void (*done)(size_t, void *), void *arg);
+unsigned long	 job_stop_progress(unsigned int);
+bool		 job_stopping_all(const struct job *);
 
 /* For loop types, on the owner loop. */
 /* The result is stolen and must be the job's own: no reference shared with

@@ -114,12 +114,19 @@ void	 job_enqueue(struct job *);
 void	 job_arm_timer(struct job *, double seconds);
 void	 job_finish(struct job *, enum job_state, json_t *result, struct error *);
 void	 job_cancel_hook(struct future *, void *, const char *);
+/* Cancel (JOB_CANCELLED), time out (JOB_TIMED_OUT) or fail for a shutdown
+ * (JOB_FAILED); a running job ends once its type has stopped. */
+void	 job_stop(struct job *, enum job_state how, const char *reason);
 void	 job_ref(struct job *);
 void	 job_unref(struct job *);
 
 /* jobview.c: it leaves its owner's list; walks that were to go on at it
  * go on at the one before. */
 void	 job_walks_step_back(struct job *);
+/* A walk that calls fn on each job instead of rendering views (job.h has
+ * the rest); fn returns false to end it. */
+bool	 job_walk_each(struct job_walk *, size_t *budget,
+	    bool (*fn)(struct job *, void *), void *arg);
 
 /* jobspec.c: specs */
 void	 job_spec_init(struct job_spec *);

@@ -405,13 +405,19 @@ job_walks_step_back(struct job *job)
 	}
 }
 
+/*
+ * fn(job, arg) on each job, newest first, budget jobs at most: false once
+ * the budget is spent, the walk standing at the next job; true when the
+ * walk is over (past the oldest job, or fn said so).  While fn runs the
+ * walk stands at the job after: fn may end jobs, and one that goes (its
+ * ttl) moves the walk on to the one before it.
+ */
 bool
-job_walk_step(struct job_walk *w, size_t *budget, struct job_listing *out)
+job_walk_each(struct job_walk *w, size_t *budget, bool (*fn)(struct job *, void *),
+    void *arg)
 {
-	struct job_listing	*f = &w->found;
-	struct job		*job, *prev;
-	struct job_listed	*v;
-	size_t			 len;
+	struct job	*job;
+	bool		 more;
 
 	if (!w->started) {
 		w->started = true;
@@ -424,26 +430,53 @@ job_walk_step(struct job_walk *w, size_t *budget, struct job_listing *out)
 			fatalx("a walk stood at job %llu, which has gone",
 			    (unsigned long long)job->reg.id);
 	}
-	for (; job != NULL && f->n < w->limit; job = prev) {
+	while (job != NULL) {
 		if (*budget == 0) {
 			job_walk_stand(w, job);
 			return false;
 		}
 		(*budget)--;
-		prev = TAILQ_PREV(job, job_list, entry);
-		if ((w->before != 0 && job->reg.id >= w->before) ||
-		    !job_matches(job, w->state, w->queue, w->only))
-			continue;
-		if (f->n == w->cap) {
-			w->cap = w->cap != 0 ? 2 * w->cap : 16;
-			f->views = xreallocarray(f->views, w->cap, sizeof(*v));
-		}
-		v = &f->views[f->n++];
-		v->id = job->reg.id;
-		v->off = w->tb.len;
-		job_render(job, NULL, &w->tb);
-		v->len = w->tb.len - v->off;
+		job_walk_stand(w, TAILQ_PREV(job, job_list, entry));
+		more = fn(job, arg);
+		job = w->next;
+		job_walk_leave(w);
+		if (!more)
+			break;
 	}
+	return true;
+}
+
+/* A list's walk: the view of each job that matches, up to its limit. */
+static bool
+job_walk_render(struct job *job, void *arg)
+{
+	struct job_walk		*w = arg;
+	struct job_listing	*f = &w->found;
+	struct job_listed	*v;
+
+	if ((w->before != 0 && job->reg.id >= w->before) ||
+	    !job_matches(job, w->state, w->queue, w->only))
+		return true;
+	if (f->n == w->cap) {
+		w->cap = w->cap != 0 ? 2 * w->cap : 16;
+		f->views = xreallocarray(f->views, w->cap, sizeof(*v));
+	}
+	v = &f->views[f->n++];
+	v->id = job->reg.id;
+	v->off = w->tb.len;
+	job_render(job, NULL, &w->tb);
+	v->len = w->tb.len - v->off;
+	return f->n < w->limit;
+}
+
+bool
+job_walk_step(struct job_walk *w, size_t *budget, struct job_listing *out)
+{
+	struct job_listing	*f = &w->found;
+	size_t			 len;
+
+	if (w->limit > 0 && !job_walk_each(w, budget, job_walk_render, w))
+		return false;
 	f->text = textbuf_steal(&w->tb, &len);
 	*out = *f;
 	memset(f, 0, sizeof(*f));

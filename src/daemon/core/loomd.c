@@ -27,6 +27,8 @@ shard_new(struct loop *loop)
 	sh->journal = NULL;
 	memset(&sh->render, 0, sizeof(sh->render));
 	memset(&sh->durable, 0, sizeof(sh->durable));
+	sh->stop = NULL;
+	atomic_init(&sh->stop_looked, 0);
 	for (i = 0; i < JOB_NSTATES; i++)
 		atomic_init(&sh->states[i], 0);
 	atomic_init(&sh->njobs, 0);

@@ -19,6 +19,7 @@
 struct config;
 struct executor;
 struct job;
+struct stop_walk;
 struct loop;
 struct net_shard;
 struct shard_counters;
@@ -53,6 +54,9 @@ struct shard {
 	struct journal_shard	*journal;	/* io/journal.c; NULL: off */
 	struct textbuf		 render;	/* where outcomes' views are written */
 	struct durable		 durable;	/* what waits for the store */
+	struct stop_walk	*stop;		/* the drain's walk; or NULL */
+
+	atomic_ulong		 stop_looked;	/* jobs that walk has looked at */
 
 	atomic_long		 states[JOB_NSTATES];	/* its jobs by state */
 	atomic_ulong		 njobs;		/* live jobs it owns */

@@ -398,6 +398,14 @@ composite_child_done(struct future *f, void *arg)
 	}
 	ch->finished = true;
 	c->finished++;
+	/* While the drain stops this loop's jobs the parent is left to it
+	 * (children are newer: stopped first, the parent after), to end
+	 * shutting_down as if all had stopped at once, not as its children's
+	 * ends would have it (a group_failed, a wait done). */
+	if (job_stopping_all(c->job)) {
+		composite_unref(c);
+		return;
+	}
 	job_tell_child(c->job, i, child_outcome(c, i));
 	switch (c->args->kind) {
 	case COMPOSITE_GATHER:

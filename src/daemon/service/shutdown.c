@@ -2,12 +2,14 @@
  * The drain.  Each step is bounded: the main thread never blocks on a loop,
  * it polls what it waits for (futures, counters) every few milliseconds and
  * reads the signalfd in between, so a second signal is seen at once and a
- * stuck loop costs at most SHUTDOWN_STEP seconds before loomd gives up.
+ * stuck loop (one that neither answers nor shows progress) costs at most
+ * SHUTDOWN_STEP seconds before loomd gives up.
  *
  *   1. draining on, listeners closed, STOPPING=1; idle connections close
  *   2. wait until no job is unfinished, for at most shutdown_grace
- *   3. fail what is left with shutting_down, on each job's owner loop; wait
- *      until those jobs are terminal (kill_grace for child processes)
+ *   3. fail what is left with shutting_down, on each job's owner loop, a
+ *      slice at a time (job_stop_all); wait until those jobs are terminal
+ *      (kill_grace for child processes)
  *   4. connections close once their answers are written, and once what
  *      the jobs' ends published is durable and delivered (a watcher's last
  *      event waits for its record, like any answer)
@@ -18,6 +20,7 @@
 #include <sys/signalfd.h>
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -118,19 +121,6 @@ no_connections(void *arg)
 }
 
 static bool
-futures_done(void *arg)
-{
-	struct future	**fs = arg;
-	unsigned int	  i;
-
-	for (i = 0; i < loomd.nloops; i++) {
-		if (fs[i] != NULL && !future_done(fs[i]))
-			return false;
-	}
-	return true;
-}
-
-static bool
 loops_finished(void *arg)
 {
 	unsigned int	i;
@@ -142,25 +132,82 @@ loops_finished(void *arg)
 	return true;
 }
 
-/* Run fn on every loop and wait until each has; false if one did not. */
-static bool
-on_every_loop(void (*fn)(struct future *, void *), const char *what)
-{
-	struct future	**fs = xcalloc(loomd.nloops, sizeof(*fs));
-	unsigned int	  i;
-	bool		  ok;
+/* Until every loop has answered, or one has not moved for SHUTDOWN_STEP. */
+struct answers {
+	struct future	**fs;
+	unsigned long	(*progress)(unsigned int);
+	unsigned long	 *seen;
+	double		 *moved;	/* when loop i last made progress */
+	double		  told;		/* systemd, of the last progress */
+	bool		  stuck;
+};
 
-	for (i = 0; i < loomd.nloops; i++)
-		fs[i] = future_submit_named(loomd.loops[i], fn, NULL, what);
-	ok = shutdown_wait(futures_done, fs, mono() + SHUTDOWN_STEP);
+static bool
+answered_or_stuck(void *arg)
+{
+	struct answers	*a = arg;
+	double		 now = mono();
+	unsigned long	 p;
+	unsigned int	 i;
+	bool		 all = true, moved = false;
+
 	for (i = 0; i < loomd.nloops; i++) {
-		if (fs[i] != NULL && !future_done(fs[i]))
-			log_warnx("shutdown: loop %u did not answer (%s) within %gs",
-			    i, what, SHUTDOWN_STEP);
-		future_unref(fs[i]);
+		if (a->fs[i] == NULL || future_done(a->fs[i]))
+			continue;
+		all = false;
+		if (a->progress != NULL && (p = a->progress(i)) != a->seen[i]) {
+			a->seen[i] = p;
+			a->moved[i] = now;
+			moved = true;
+		} else if (now - a->moved[i] >= SHUTDOWN_STEP)
+			a->stuck = true;
 	}
-	free(fs);
-	return ok;
+	/* Nor for systemd: the rest of the drain's time, from now. */
+	if (moved && now - a->told >= 1.0) {
+		systemd_notifyf("EXTEND_TIMEOUT_USEC=%.0f",
+		    (loomd.config->kill_grace + 4 * SHUTDOWN_STEP) * 1e6);
+		a->told = now;
+	}
+	return all || a->stuck;
+}
+
+/*
+ * Run fn on every loop and wait until each has answered; false if one did
+ * not.  A loop has SHUTDOWN_STEP to answer, or, with progress, to show
+ * progress(i) moving: a loop working through millions of jobs a slice at
+ * a time is not stuck, one that shows nothing for that long is.
+ */
+static bool
+on_every_loop(void (*fn)(struct future *, void *), const char *what,
+    unsigned long (*progress)(unsigned int))
+{
+	double		now = mono();
+	struct answers	a = { .progress = progress, .told = now };
+	unsigned int	i;
+
+	a.fs = xcalloc(loomd.nloops, sizeof(*a.fs));
+	a.seen = xcalloc(loomd.nloops, sizeof(*a.seen));
+	a.moved = xcalloc(loomd.nloops, sizeof(*a.moved));
+	for (i = 0; i < loomd.nloops; i++) {
+		if (progress != NULL)
+			a.seen[i] = progress(i);
+		a.moved[i] = now;
+		a.fs[i] = future_submit_named(loomd.loops[i], fn, NULL, what);
+	}
+	(void)shutdown_wait(answered_or_stuck, &a, INFINITY);
+	now = mono();
+	for (i = 0; i < loomd.nloops; i++) {
+		if (a.fs[i] != NULL && !future_done(a.fs[i]) &&
+		    now - a.moved[i] >= SHUTDOWN_STEP)
+			log_warnx("shutdown: loop %u did not answer (%s)%s within "
+			    "%gs", i, what, progress != NULL ? " nor move on" : "",
+			    SHUTDOWN_STEP);
+		future_unref(a.fs[i]);
+	}
+	free(a.fs);
+	free(a.seen);
+	free(a.moved);
+	return !a.stuck;
 }
 
 static void
@@ -177,10 +224,18 @@ barrier(struct future *f, void *arg)
 }
 
 static void
+stop_jobs_done(size_t stopped, void *arg)
+{
+	future_set_result(arg, NULL);
+	future_unref(arg);
+}
+
+/* Answers once the loop has looked at every job it holds, slice by slice. */
+static void
 stop_jobs(struct future *f, void *arg)
 {
-	job_stop_all();
-	future_set_result(f, NULL);
+	future_ref(f);
+	job_stop_all(stop_jobs_done, f);
 }
 
 static void
@@ -213,12 +268,15 @@ close_connections(struct future *f, void *arg)
 	future_set_result(f, NULL);
 }
 
-/* Fail every unfinished job, on its owner; again for late arrivals. */
+/*
+ * Fail every unfinished job, on its owner; again for late arrivals.  What
+ * the loops stopped has kill_grace (and a step) to end from when they have
+ * been through their jobs: a million take seconds.
+ */
 static bool
 shutdown_stop_jobs(void)
 {
-	double	deadline = mono() + loomd.config->kill_grace + SHUTDOWN_STEP;
-	double	next;
+	double	deadline = 0, next;
 
 	log_info("shutdown: the grace of %gs is over: stopping %lu unfinished jobs",
 	    loomd.config->shutdown_grace, jobs_unfinished());
@@ -226,8 +284,10 @@ shutdown_stop_jobs(void)
 		/* The journal keeps them as they are: the next start takes
 		 * them up (a running one as its next attempt). */
 		journal_quiesce();
-		if (!on_every_loop(stop_jobs, "stop_jobs"))
+		if (!on_every_loop(stop_jobs, "stop_jobs", job_stop_progress))
 			return false;
+		if (deadline == 0)
+			deadline = mono() + loomd.config->kill_grace + SHUTDOWN_STEP;
 		next = mono() + SHUTDOWN_RESTOP;
 		if (shutdown_wait(no_jobs_unfinished, NULL,
 		    next < deadline ? next : deadline))
@@ -262,8 +322,8 @@ shutdown_run(int sfd, const char *why)
 	 * before it was set has posted its job by the time its loop answers;
 	 * a second round makes sure each owner has taken it, so it counts.
 	 */
-	if (!on_every_loop(drain_connections, "drain_connections") ||
-	    !on_every_loop(barrier, "barrier"))
+	if (!on_every_loop(drain_connections, "drain_connections", NULL) ||
+	    !on_every_loop(barrier, "barrier", NULL))
 		return -1;
 	if (!shutdown_wait(no_jobs_unfinished, NULL, mono() + cfg->shutdown_grace) &&
 	    !shutdown_stop_jobs())
@@ -272,13 +332,14 @@ shutdown_run(int sfd, const char *why)
 	log_info("shutdown: no job is unfinished; closing connections once "
 	    "their answers are written");
 	health_set_phase("closing connections");
-	if (!on_every_loop(durable_barrier, "durable_barrier") ||
-	    !on_every_loop(close_answered_connections, "close_answered_connections"))
+	if (!on_every_loop(durable_barrier, "durable_barrier", NULL) ||
+	    !on_every_loop(close_answered_connections,
+	    "close_answered_connections", NULL))
 		return -1;
 	if (!shutdown_wait(no_connections, NULL, mono() + SHUTDOWN_STEP)) {
 		log_warnx("shutdown: closing %lu connections that did not take "
 		    "their answers", (unsigned long)atomic_load(&conn_counts.current));
-		if (!on_every_loop(close_connections, "close_connections"))
+		if (!on_every_loop(close_connections, "close_connections", NULL))
 			return -1;
 	}
 
