@@ -44,17 +44,10 @@ struct stop_walk {
 static size_t
 job_stop_slice(void)
 {
-	static atomic_size_t	 slice;		/* read once, by any loop */
-	const char		*env;
-	size_t			 n;
+	static atomic_uint_fast64_t	slice;
 
-	if ((n = atomic_load_explicit(&slice, memory_order_relaxed)) == 0) {
-		env = getenv("LOOMD_TEST_STOP_SLICE");
-		n = env != NULL && strtoull(env, NULL, 10) > 0 ?
-		    (size_t)strtoull(env, NULL, 10) : JOB_STOP_SLICE;
-		atomic_store_explicit(&slice, n, memory_order_relaxed);
-	}
-	return n;
+	return (size_t)test_tunable(&slice, "LOOMD_TEST_STOP_SLICE",
+	    JOB_STOP_SLICE);
 }
 
 bool

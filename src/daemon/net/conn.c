@@ -669,17 +669,9 @@ conn_blank(const char *line, size_t len)
 static uint64_t
 conn_turn_ns(void)
 {
-	static atomic_uint_fast64_t	 turn;	/* read once, by any loop */
-	const char			*env;
-	uint64_t			 t;
+	static atomic_uint_fast64_t	turn;
 
-	if ((t = atomic_load_explicit(&turn, memory_order_relaxed)) == 0) {
-		env = getenv("LOOMD_TEST_TURN_NS");
-		t = env != NULL && strtoull(env, NULL, 10) > 0 ?
-		    strtoull(env, NULL, 10) : CONN_TURN_NS;
-		atomic_store_explicit(&turn, t, memory_order_relaxed);
-	}
-	return t;
+	return test_tunable(&turn, "LOOMD_TEST_TURN_NS", CONN_TURN_NS);
 }
 
 /*

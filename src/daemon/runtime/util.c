@@ -103,6 +103,21 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t
+test_tunable(atomic_uint_fast64_t *cache, const char *name, uint64_t dflt)
+{
+	const char	*env;
+	uint64_t	 v;
+
+	if ((v = atomic_load_explicit(cache, memory_order_relaxed)) == 0) {
+		env = getenv(name);
+		v = env != NULL && strtoull(env, NULL, 10) > 0 ?
+		    strtoull(env, NULL, 10) : dflt;
+		atomic_store_explicit(cache, v, memory_order_relaxed);
+	}
+	return v;
+}
+
 double
 now_epoch(void)
 {

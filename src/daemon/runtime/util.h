@@ -5,6 +5,7 @@
 #define LOOM_UTIL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,11 @@ char	**strv_dup(char *const *);
 void	 strv_free(char **);
 
 uint64_t now_ns(void);			/* CLOCK_MONOTONIC */
+
+/* A number a test may set in the environment (LOOMD_TEST_...), else dflt:
+ * read once, into *cache, which any thread may be the first to fill. */
+uint64_t test_tunable(atomic_uint_fast64_t *cache, const char *name,
+	    uint64_t dflt);
 double	 now_epoch(void);		/* CLOCK_REALTIME, seconds */
 int64_t	 now_epoch_ns(void);		/* CLOCK_REALTIME, nanoseconds */
 

@@ -148,8 +148,9 @@ state_write(char *err, size_t errlen)
 int
 state_open(const char *dir, char *err, size_t errlen)
 {
-	char	path[4096];
-	bool	made;
+	static atomic_uint_fast64_t	block;
+	char				path[4096];
+	bool				made;
 
 	if (state_mkdirs(dir, &made, err, errlen) == -1)
 		return -1;
@@ -171,8 +172,8 @@ state_open(const char *dir, char *err, size_t errlen)
 	if (state_read(path, err, errlen) == -1)
 		return -1;
 	/* The tests' way to cross blocks without a million jobs. */
-	if (getenv("LOOMD_TEST_IDS_BLOCK") != NULL)
-		state_block = strtoull(getenv("LOOMD_TEST_IDS_BLOCK"), NULL, 10);
+	state_block = test_tunable(&block, "LOOMD_TEST_IDS_BLOCK",
+	    STATE_IDS_BLOCK);
 	if (state_block < 2)
 		state_block = STATE_IDS_BLOCK;
 	/* Any id below the last ceiling may have been given out already. */
