@@ -231,6 +231,7 @@ test_a_clean_restart_keeps_jobs_and_the_last_changes(void **unused)
 	struct client	 c;
 	json_t		*r, *queues;
 	json_int_t	 delayed, running;
+	char		 line[64];
 
 	start(&d);
 	client_connect(&c, &d);
@@ -247,7 +248,15 @@ test_a_clean_restart_keeps_jobs_and_the_last_changes(void **unused)
 	running = client_submit(&c, "{\"type\":\"sleep\",\"args\":{\"seconds\":600}}");
 	json_decref(client_wait_left(&c, running, "queued"));
 	client_close(&c);
-	daemon_stop(&d);	/* shutdown_grace=0: they are stopped at once */
+	/* shutdown_grace=0: they are stopped at once, told failed but kept,
+	 * so the log has no line of their end. */
+	daemon_signal(&d, SIGTERM);
+	assert_true(daemon_log_wait(&d, "shutdown: done"));
+	snprintf(line, sizeof(line), "job %lld failed", (long long)delayed);
+	assert_false(daemon_log_contains(&d, line));
+	assert_true(daemon_log_contains(&d, "stopped 1 jobs") ||
+	    daemon_log_contains(&d, "stopped 2 jobs"));
+	assert_int_equal(daemon_wait_exit(&d), 0);
 
 	start(&d);
 	client_connect(&c, &d);

@@ -97,6 +97,11 @@ joblog_notify(enum job_event ev, const struct job *job,
 
 	if (ev != JOB_EVENT_FINISH)
 		return;
+	/* The drain's end fails what is left; with the journal, the next
+	 * start takes them up as they were: no end to log, nor a failure to
+	 * keep (each loop logs how many it stopped). */
+	if (job_stopping_all(job) && atomic_load(&loomd.config)->journal)
+		return;
 	failed = joblog_failed(o->state);
 	which = atomic_load(&loomd.config)->log_jobs;
 	if (!failed && which != LOG_JOBS_ALL)
