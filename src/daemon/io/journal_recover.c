@@ -401,13 +401,18 @@ replay_free(struct replay *rp)
  * The heap that the jobs being made fill, faulted in ahead of them.  A page
  * fault a page is most of what making a job costs on a virtual machine, and
  * zeroing the pages the rest.  glibc's main arena grows with brk; while
- * replay makes jobs it grows REPLAY_HEAP_STEP at a time, and a thread of its
- * own populates each new piece in one call (in huge pages where the kernel
- * allows) while the main thread goes on making jobs on another core.  Where
- * malloc is another (a sanitizer's), brk does not move and the thread only
- * waits for the end.
+ * replay makes jobs it grows, the first time, by about what they will take
+ * (REPLAY_JOB_BYTES each), and then REPLAY_HEAP_STEP at a time, and a
+ * thread of its own populates each new piece in one call (in huge pages
+ * where the kernel allows) while the main thread goes on making jobs on
+ * another core.  One piece for them all keeps the thread ahead of the main
+ * thread but at its start; pieces of 128 MiB made the main thread fault in
+ * the start of each.  Where malloc is another (a sanitizer's), brk does not
+ * move and the thread only waits for the end.
  */
 #define REPLAY_HEAP_STEP	(128u << 20)
+#define REPLAY_JOB_BYTES	1024	/* a pending echo job: about 950 */
+#define REPLAY_HEAP_MAX		(4ull << 30)	/* the first piece, at most */
 
 struct replay_heap {
 	pthread_t	 thread;
@@ -415,6 +420,7 @@ struct replay_heap {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	uintptr_t	 top;		/* brk as the main thread last saw it */
+	bool		 grown;		/* past the first piece */
 	bool		 end;
 };
 
@@ -448,15 +454,22 @@ replay_heap_main(void *arg)
 	return NULL;
 }
 
+/* For `jobs` jobs. */
 static void
-replay_heap_begin(struct replay_heap *h)
+replay_heap_begin(struct replay_heap *h, size_t jobs)
 {
+	uint64_t	first = (uint64_t)jobs * REPLAY_JOB_BYTES;
+
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	h->top = (uintptr_t)sbrk(0);
+	if (first < REPLAY_HEAP_STEP)
+		first = REPLAY_HEAP_STEP;
+	if (first > REPLAY_HEAP_MAX)
+		first = REPLAY_HEAP_MAX;
 #ifdef M_TOP_PAD
-	mallopt(M_TOP_PAD, REPLAY_HEAP_STEP);
+	mallopt(M_TOP_PAD, (int)first);
 #endif
 	h->running = thread_create_quiet(&h->thread, replay_heap_main, h) == 0;
 }
@@ -469,6 +482,11 @@ replay_heap_grown(struct replay_heap *h)
 
 	if (!h->running || top <= h->top)
 		return;
+#ifdef M_TOP_PAD
+	if (!h->grown)
+		mallopt(M_TOP_PAD, REPLAY_HEAP_STEP);	/* past the first piece */
+#endif
+	h->grown = true;
 	pthread_mutex_lock(&h->lock);
 	h->top = top;
 	pthread_cond_signal(&h->cond);
@@ -526,7 +544,7 @@ replay_restore(struct replay *rp, uint64_t *expired, uint64_t *dropped)
 	for (i = 0, n = 0; i < rp->nrefs; i++)
 		n += i == 0 || rp->refs[i].id != rp->refs[i - 1].id;
 	registry_reserve(n);
-	replay_heap_begin(&heap);
+	replay_heap_begin(&heap, n);
 	for (i = 0; i < rp->nrefs; i += n) {
 		if ((restored & 63) == 0) {
 			replay_progress(rp);
