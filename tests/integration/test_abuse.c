@@ -1090,8 +1090,20 @@ daemon_stop_now(void)
 	assert_true(WIFSTOPPED(status));
 }
 
-/* The answers waiting in c's socket, read and counted (newlines); with
- * wait, after waiting for one. */
+/* Answers (lines) in the len bytes at buf. */
+static size_t
+answers_in(const char *buf, size_t len)
+{
+	const char	*p, *end = buf + len;
+	size_t		 n = 0;
+
+	for (p = buf; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* The answers waiting in c's socket, read and counted; with wait, after
+ * waiting for one. */
 static size_t
 answers_waiting(struct client *c, bool wait)
 {
@@ -1099,15 +1111,11 @@ answers_waiting(struct client *c, bool wait)
 	char		buf[65536];
 	size_t		n = 0;
 	ssize_t		k;
-	char		*p;
 
 	if (wait)
 		assert_int_equal(poll(&pfd, 1, (int)(HARNESS_WAIT * 1000)), 1);
-	while ((k = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		for (p = buf; (p = memchr(p, '\n', (size_t)(buf + k - p))) != NULL;
-		    p++)
-			n++;
-	}
+	while ((k = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		n += answers_in(buf, (size_t)k);
 	assert_true(k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK));
 	return n;
 }
@@ -1191,19 +1199,16 @@ keep_pinging(void *arg)
 	}
 }
 
-/* Newlines in what c's socket has now, read; blocks for the first byte. */
+/* The answers in what fd's socket has now, read; blocks for the first. */
 static size_t
 answers_read(int fd)
 {
-	char	buf[65536], *p;
-	size_t	n = 0;
+	char	buf[65536];
 	ssize_t	k;
 
 	if ((k = recv(fd, buf, sizeof(buf), 0)) <= 0)
 		fail_msg("the daemon closed the connection");
-	for (p = buf; (p = memchr(p, '\n', (size_t)(buf + k - p))) != NULL; p++)
-		n++;
-	return n;
+	return answers_in(buf, (size_t)k);
 }
 
 /*
