@@ -75,6 +75,7 @@ struct conn {
 	TAILQ_HEAD(, conn_later) later;		/* answers waiting for room */
 	uint64_t		 active_ns;	/* last input or answer (idle_timeout) */
 	uint64_t		 partial_ns;	/* an unended line since (line_timeout) */
+	uint64_t		 turn_ns;	/* this turn's start (conn_input) */
 	uint64_t		 opened_ns;	/* TLS handshake and auth bounds */
 	uint64_t		 ending_ns;	/* when conn_end() was called */
 	struct net_shard	*shard;
@@ -687,7 +688,6 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 {
 	size_t		 max = loomd.config->max_line_bytes;
 	size_t		 start = 0, len;
-	uint64_t	 t0 = now_ns();
 	char		*line, *nl;
 
 	while (start < buflen && !c->dead && !c->ending) {
@@ -722,7 +722,8 @@ conn_process(struct conn *c, char *buf, size_t buflen)
 			c->handler->overlong(c, c->state, max);
 		else if (!conn_blank(line, len))
 			c->handler->line(c, c->state, line, len);
-		if (start < buflen && !c->dead && now_ns() - t0 >= conn_turn_ns()) {
+		if (start < buflen && !c->dead &&
+		    now_ns() - c->turn_ns >= conn_turn_ns()) {
 			c->held = true;
 			conn_yield(c);
 			break;
@@ -885,12 +886,14 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	conn_unref(c);
 }
 
-/* Resumed or readable: what waited for room, the lines held, the socket. */
+/* Resumed or readable: what waited for room, the lines held, the socket,
+ * in one turn: its length counts from here, over the lines of both. */
 static void
 conn_input(struct conn *c)
 {
 	bool	go;
 
+	c->turn_ns = now_ns();
 	if (c->eof && conn_peer_gone(c)) {
 		log_debug("connection: the client has gone: dropping what it "
 		    "asked for");
