@@ -32,17 +32,23 @@ put64(struct textbuf *tb, uint64_t v)
 	put32(tb, (uint32_t)(v >> 32));
 }
 
+/* Every record's head: its kind, the job's id and version. */
+static void
+put_head(struct textbuf *tb, unsigned char kind, uint64_t id,
+    uint32_t version)
+{
+	textbuf_add(tb, (const char *)&kind, 1);
+	put64(tb, id);
+	put32(tb, version);
+}
+
 /* SUBMIT of job 7, version 1, child 2 of job 5; owner NULL: the old form. */
 static void
 submit_record(struct textbuf *tb, const char *spec, const char *owner,
     size_t owner_len)
 {
-	unsigned char	kind = JOB_RECORD_SUBMIT;
-
 	tb->len = 0;
-	textbuf_add(tb, (const char *)&kind, 1);
-	put64(tb, 7);
-	put32(tb, 1);
+	put_head(tb, JOB_RECORD_SUBMIT, 7, 1);
 	put64(tb, 5);
 	put32(tb, 2);
 	put64(tb, 1763700000000000000ULL);
@@ -194,10 +200,7 @@ test_job_records_are_written_as_replay_reads_them(void **state)
 	assert_int_equal(rb.n, 3);
 
 	/* SUBMIT: the record above, at the job's version. */
-	b = JOB_RECORD_SUBMIT;
-	textbuf_add(&want, (const char *)&b, 1);
-	put64(&want, 7);
-	put32(&want, 3);
+	put_head(&want, JOB_RECORD_SUBMIT, 7, 3);
 	put64(&want, 5);
 	put32(&want, 2);
 	put64(&want, 1763700000000000000ULL);
@@ -208,10 +211,7 @@ test_job_records_are_written_as_replay_reads_them(void **state)
 	start = want.len;
 	assert_int_equal(rb.ends[0], start);
 	/* STATE, pending: its due time. */
-	b = JOB_RECORD_STATE;
-	textbuf_add(&want, (const char *)&b, 1);
-	put64(&want, 7);
-	put32(&want, 3);
+	put_head(&want, JOB_RECORD_STATE, 7, 3);
 	b = JOB_PENDING;
 	textbuf_add(&want, (const char *)&b, 1);
 	put32(&want, 4);
@@ -219,10 +219,7 @@ test_job_records_are_written_as_replay_reads_them(void **state)
 	put64(&want, 1763700009000000000ULL);
 	assert_int_equal(rb.ends[1], want.len);
 	/* FINISH: the outcome's state, its times, when it expires, the view. */
-	b = JOB_RECORD_FINISH;
-	textbuf_add(&want, (const char *)&b, 1);
-	put64(&want, 7);
-	put32(&want, 3);
+	put_head(&want, JOB_RECORD_FINISH, 7, 3);
 	b = JOB_DONE;
 	textbuf_add(&want, (const char *)&b, 1);
 	put32(&want, 4);
