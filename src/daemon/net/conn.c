@@ -329,12 +329,11 @@ conn_watch_input(struct conn *c)
 		event_del(&c->rev.ev);
 }
 
-/* Input the transport holds already (TLS): the socket will not say so.
- * A connection whose turn is over reads it in its next turn. */
+/* Input the transport holds already (TLS): the socket will not say so. */
 static void
 conn_read_held(struct conn *c)
 {
-	if (!c->dead && !c->paused && !c->eof && !c->ending && !c->yielded &&
+	if (!c->dead && !c->paused && !c->eof && !c->ending &&
 	    c->io->pending != NULL && c->io->pending(c->io_state))
 		event_active(&c->rev.ev, EV_READ, 0);
 }
